@@ -1,0 +1,47 @@
+/**
+ * Every error the kernel raises has a stable code from this table. Codes never change meaning;
+ * messages may be reworded. The same table is documented in core/README.md (a test keeps the two
+ * in step).
+ */
+export const ERROR_CODES = {
+  DS_CONFIG_NOT_FOUND: 'No config file was found, or the file given with --config does not exist.',
+  DS_CONFIG_INVALID: 'The config file could not be loaded or a setting has the wrong type.',
+  DS_PLUGIN_INVALID: 'A plugin entry is not a valid plugin manifest.',
+  DS_PLUGIN_NOT_FOUND: 'A plugin named by package could not be resolved from the config directory.',
+  DS_PLUGIN_KERNEL_MISMATCH: "A plugin's supported kernel range does not include this kernel's version.",
+  DS_PLUGIN_DUPLICATE: 'Two plugins with the same name were configured.',
+  DS_PLUGIN_DEPENDENCY_MISSING: 'A plugin depends on a plugin that is not configured.',
+  DS_PLUGIN_DEPENDENCY_MISMATCH: "A dependency is configured, but its version is outside the required range.",
+  DS_PLUGIN_DEPENDENCY_CYCLE: 'Plugins depend on each other in a cycle.',
+  DS_PLUGIN_SETUP_FAILED: "A plugin's setup threw or rejected.",
+  DS_PLUGIN_SETUP_TIMEOUT: "A plugin's setup did not finish within pluginSetupTimeout.",
+  DS_TOPIC_ALREADY_CLAIMED: 'A second plugin tried to own a topic that already has an owner.',
+  DS_SERVICE_ALREADY_PROVIDED: 'A second plugin tried to provide a service that already has a provider.',
+  DS_SERVICE_MISSING: 'A plugin used a service that no plugin provides.',
+  DS_HOOK_TAP_FAILED: 'A plugin threw inside a hook; the kernel reported it and carried on.',
+  DS_LISTEN_FAILED: 'The server could not listen on the configured host and port.',
+  DS_KERNEL_STATE: 'A kernel method was called in the wrong lifecycle state (e.g. started twice).',
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export class DeepstreamError extends Error {
+  override readonly name = 'DeepstreamError';
+
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${code}: ${message}`, options);
+  }
+}
+
+export function isDeepstreamError(error: unknown, code?: ErrorCode): error is DeepstreamError {
+  return error instanceof DeepstreamError && (code === undefined || error.code === code);
+}
+
+/** Formats anything thrown into one log-friendly line. */
+export function describeError(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

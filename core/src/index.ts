@@ -1,0 +1,32 @@
+/**
+ * @deepstream-ts/core: the kernel's public API. Plugins and connectors import everything from
+ * here; nothing else in `src/` is public.
+ */
+export { Kernel, startServer, type KernelOptions } from './kernel.ts';
+export { KERNEL_VERSION } from './version.ts';
+export { defineConfig, resolveConfig, DEFAULT_CONNECTION_OPTIONS } from './config/options.ts';
+export type { DeepstreamConfig, ResolvedConfig, ConnectionOptions } from './config/options.ts';
+export { loadConfig, type LoadedConfig } from './config/load.ts';
+export { definePlugin } from './plugins/manifest.ts';
+export type { PluginManifest, PluginEntry, PluginWithOptions, DefinedPlugin } from './plugins/manifest.ts';
+export { ALLOWED, type PluginContext } from './plugins/context.ts';
+export type {
+  KernelHooks,
+  AuthenticationRequest,
+  AuthenticationResult,
+  AuthorizationRequest,
+  AuthorizationVerdict,
+  HookFailure,
+} from './hooks.ts';
+export type { TopicHandler } from './router.ts';
+export type { Services } from './services.ts';
+export { DeepstreamError, ERROR_CODES, isDeepstreamError, type ErrorCode } from './errors.ts';
+export { Session } from './session/session.ts';
+export type { Connection, ConnectionInfo, Transport } from './transport/transport.ts';
+export { binaryCodec, SharedMessage, type Codec } from './protocol/codec.ts';
+export * from './protocol/messages.ts';
+export { denialFor } from './protocol/denials.ts';
+export { InProcessHub, type ClusterBus, type ClusterHandler } from './cluster/bus.ts';
+export { SubscriptionRegistry, type SubscriptionObserver } from './util/subscriptions.ts';
+export { HttpRoutes, sendText, type HttpHandler } from './http/routes.ts';
+export { createLogger, type Logger } from './logger.ts';

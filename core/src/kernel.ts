@@ -1,0 +1,242 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import { createHooks, type AuthorizationVerdict, type HookFailure, type KernelHooks } from './hooks.ts';
+import { Router } from './router.ts';
+import { KERNEL, ServiceRegistry, type Services } from './services.ts';
+import { InProcessHub } from './cluster/bus.ts';
+import { DeepstreamError, describeError } from './errors.ts';
+import { HttpRoutes } from './http/routes.ts';
+import { resolveConfig, type DeepstreamConfig, type ResolvedConfig } from './config/options.ts';
+import { createLogger } from './logger.ts';
+import { resolvePlugins, type ResolvedPlugin } from './plugins/resolve.ts';
+import { orderPlugins, withTimeout } from './plugins/loader.ts';
+import { ALLOWED, type PluginContext } from './plugins/context.ts';
+import { Session, type SessionEnvironment } from './session/session.ts';
+import { SessionRegistry } from './session/registry.ts';
+import { WebSocketTransport } from './transport/websocket.ts';
+import type { Connection, Transport } from './transport/transport.ts';
+import { KERNEL_VERSION } from './version.ts';
+import type { Message, TOPIC } from './protocol/messages.ts';
+import type { TopicHandler } from './router.ts';
+import { denialFor } from './protocol/denials.ts';
+
+export interface KernelOptions {
+  /** Use this logger instead of creating one from `logLevel`. */
+  logger?: Logger;
+  /** Join an existing in-process cluster hub (several servers in one process, for tests). */
+  clusterHub?: InProcessHub;
+  /** Directory that plugin package names are resolved from; default: the working directory. */
+  baseDir?: string;
+  /** Values that win over the config and the environment (CLI flags). */
+  overrides?: DeepstreamConfig;
+}
+
+type Teardown = () => void | Promise<void>;
+
+const enum Phase {
+  Created,
+  Starting,
+  Running,
+  Stopping,
+  Stopped,
+}
+
+/**
+ * The kernel: one HTTP server carrying the WebSocket endpoint, the session registry, the hook
+ * bus, topic routing, services and the plugins that bring every feature. It knows no feature.
+ * No global state: several kernels can live in one process.
+ */
+export class Kernel {
+  readonly config: ResolvedConfig;
+  readonly log: Logger;
+  readonly hooks: KernelHooks;
+  readonly sessions: SessionRegistry;
+  readonly http = new HttpRoutes();
+  private readonly router: Router;
+  private readonly services = new ServiceRegistry();
+  private readonly server: Server;
+  private readonly transports: Transport[] = [];
+  private readonly teardowns: Array<{ plugin: string; run: Teardown }> = [];
+  private readonly environment: SessionEnvironment;
+  private phase = Phase.Created;
+  private plugins: ResolvedPlugin[] = [];
+
+  constructor(config: DeepstreamConfig, options: KernelOptions = {}) {
+    this.config = resolveConfig(config, { baseDir: options.baseDir, overrides: options.overrides });
+    this.log = options.logger ?? createLogger({ level: this.config.logLevel });
+    const report = (failure: HookFailure) => this.reportFailure(failure);
+    this.hooks = createHooks(report);
+    this.router = new Router(report);
+    this.sessions = new SessionRegistry(this.log);
+    const hub = options.clusterHub ?? new InProcessHub();
+    const bus = hub.join(this.config.serverName, (error) => this.log.error({ err: error }, 'a cluster message handler threw'));
+    this.services.provide('cluster', bus, KERNEL);
+    this.teardowns.push({ plugin: KERNEL, run: () => bus.close() });
+    this.environment = {
+      hooks: this.hooks,
+      router: this.router,
+      options: this.config.connection,
+      log: this.log,
+      onOpen: (session) => {
+        this.sessions.markAuthenticated(session);
+        this.hooks.authenticated.call(session);
+      },
+      onClose: (session) => {
+        this.sessions.remove(session);
+        this.hooks.disconnect.call(session);
+      },
+    };
+    this.server = createServer((request, response) =>
+      this.http.handle(request, response, (owner, error) => this.log.error({ plugin: owner, err: error }, 'HTTP handler failed')),
+    );
+  }
+
+  /** The version plugins are checked against. */
+  static readonly version = KERNEL_VERSION;
+
+  /** Names and versions of the loaded plugins, in setup order. */
+  get pluginNames(): string[] {
+    return this.plugins.map((p) => `${p.manifest.name}@${p.manifest.version}`);
+  }
+
+  get address(): { host: string; port: number } {
+    const address = this.server.address() as AddressInfo | null;
+    return { host: this.config.host, port: address?.port ?? this.config.port };
+  }
+
+  /** Loads and sets up plugins, then listens. Rejects (and cleans up) on any plugin or listen error. */
+  async start(): Promise<this> {
+    if (this.phase !== Phase.Created) throw new DeepstreamError('DS_KERNEL_STATE', 'start() may be called once');
+    this.phase = Phase.Starting;
+    try {
+      this.plugins = orderPlugins(await resolvePlugins(this.config.plugins, this.config.baseDir), KERNEL_VERSION);
+      for (const plugin of this.plugins) await this.setUp(plugin);
+      await this.hooks.boot.promise();
+      await this.listen();
+      const { connection } = this.config;
+      this.sessions.startHeartbeat(connection.heartbeatInterval);
+      const websocket = new WebSocketTransport(this.server, connection, (c) => this.openSession(c), this.log);
+      this.transports.push(websocket);
+      await websocket.start();
+      this.phase = Phase.Running;
+      this.log.info({ host: this.config.host, port: this.address.port, path: connection.path, plugins: this.pluginNames, serverName: this.config.serverName }, 'deepstream-ts is ready');
+      await this.hooks.ready.promise();
+      return this;
+    } catch (error) {
+      await this.closeEverything();
+      this.phase = Phase.Stopped;
+      throw error;
+    }
+  }
+
+  /** Graceful stop: refuse new connections, close sockets cleanly, close plugins in reverse order. */
+  async stop(): Promise<void> {
+    if (this.phase === Phase.Stopping || this.phase === Phase.Stopped) return;
+    this.phase = Phase.Stopping;
+    this.log.info('shutting down');
+    await this.hooks.beforeShutdown.promise().catch((error: unknown) => this.log.error({ err: error }, 'beforeShutdown failed'));
+    await this.closeEverything();
+    await this.hooks.shutdown.promise().catch((error: unknown) => this.log.error({ err: error }, 'shutdown hook failed'));
+    this.phase = Phase.Stopped;
+    this.log.info('stopped');
+  }
+
+  private async closeEverything(): Promise<void> {
+    this.sessions.stopHeartbeat();
+    this.server.close();
+    for (const transport of this.transports.splice(0)) await transport.stop();
+    for (const { plugin, run } of this.teardowns.splice(0).reverse()) {
+      try {
+        await run();
+      } catch (error) {
+        this.log.error({ plugin, err: error }, 'plugin failed to close');
+      }
+    }
+    this.server.closeAllConnections();
+  }
+
+  private async listen(): Promise<void> {
+    const { host, port } = this.config;
+    await new Promise<void>((resolve, reject) => {
+      const onError = (error: Error) =>
+        reject(new DeepstreamError('DS_LISTEN_FAILED', `cannot listen on ${host}:${port}: ${describeError(error)}`, { cause: error }));
+      this.server.once('error', onError);
+      this.server.listen(port, host, () => {
+        this.server.off('error', onError);
+        resolve();
+      });
+    });
+  }
+
+  private async setUp(plugin: ResolvedPlugin): Promise<void> {
+    const { manifest, options } = plugin;
+    // Registered before setup so that a setup failing half-way still releases what it acquired.
+    let ctx: PluginContext<object> | undefined;
+    if (manifest.close !== undefined) this.teardowns.push({ plugin: manifest.name, run: () => manifest.close?.(ctx as PluginContext<object>) });
+    ctx = this.contextFor(manifest.name, options);
+    await withTimeout(() => manifest.setup(ctx), this.config.pluginSetupTimeout, manifest.name);
+    this.log.debug({ plugin: manifest.name, version: manifest.version }, 'plugin set up');
+  }
+
+  private contextFor(name: string, options: object): PluginContext<object> {
+    const { hooks, router, services } = this;
+    const teardowns: Teardown[] = [];
+    // One entry for the plugin's onClose teardowns (newest first); it runs before the manifest's close.
+    this.teardowns.push({ plugin: name, run: async () => { for (const t of teardowns.reverse()) await t(); } });
+    return Object.freeze({
+      name,
+      options,
+      log: this.log.child({ plugin: name }),
+      hooks,
+      config: this.config,
+      serverName: this.config.serverName,
+      http: {
+        add: (prefix: string, handler: Parameters<HttpRoutes['add']>[1]) => this.http.add(prefix, handler, name),
+      } as HttpRoutes,
+      claim: (topic: TOPIC, handler: TopicHandler) => router.claim(topic, name, handler),
+      provide: <K extends keyof Services>(service: K, impl: Services[K]) => services.provide(service, impl, name),
+      use: <K extends keyof Services>(service: K) => services.use(service, name),
+      authorize: (session: Session, message: Message, target: string) => this.authorize(session, message, target),
+      permittedNames: (session: Session, message: Message) => this.permittedNames(session, message),
+      onClose: (teardown: Teardown) => teardowns.push(teardown),
+    });
+  }
+
+  /** No permission plugin: allowed, synchronously, so that the hot path never waits a microtask. */
+  private authorize(session: Session, message: Message, name: string): AuthorizationVerdict | Promise<AuthorizationVerdict> {
+    if (!this.hooks.authorize.isUsed()) return ALLOWED;
+    return this.hooks.authorize.promise({ session, message, name }).then((verdict) => verdict ?? ALLOWED);
+  }
+
+  private permittedNames(session: Session, message: Message): readonly string[] | Promise<readonly string[]> {
+    const names = message.names ?? [];
+    if (!this.hooks.authorize.isUsed()) return names;
+    return (async () => {
+      const permitted: string[] = [];
+      for (const name of names) {
+        const verdict = await this.authorize(session, message, name);
+        if (verdict.allowed) permitted.push(name);
+        else session.send(denialFor(message, name, verdict));
+      }
+      return permitted;
+    })();
+  }
+
+  private openSession(connection: Connection): Session {
+    const session = new Session(connection, this.environment);
+    this.sessions.add(session);
+    this.hooks.connection.call(session);
+    return session;
+  }
+
+  private reportFailure(failure: HookFailure): void {
+    this.log.error({ plugin: failure.plugin, hook: failure.hook, err: failure.error.cause ?? failure.error }, failure.error.message);
+    this.hooks.error.call(failure);
+  }
+}
+
+/** Creates and starts a server from a config object. */
+export async function startServer(config: DeepstreamConfig, options?: KernelOptions): Promise<Kernel> {
+  return new Kernel(config, options).start();
+}

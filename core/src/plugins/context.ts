@@ -1,0 +1,46 @@
+import type { Logger } from 'pino';
+import type { AuthorizationVerdict, KernelHooks } from '../hooks.ts';
+import type { TopicHandler } from '../router.ts';
+import type { Services } from '../services.ts';
+import type { TOPIC, Message } from '../protocol/messages.ts';
+import type { Session } from '../session/session.ts';
+import type { HttpRoutes } from '../http/routes.ts';
+import type { ResolvedConfig } from '../config/options.ts';
+
+/** Everything a plugin may touch. One context per plugin: it names the plugin in every error and log line. */
+export interface PluginContext<Options extends object = object> {
+  /** The plugin's name: use it as the tap name on every hook. */
+  readonly name: string;
+  /** The plugin's defaults merged with the user's options. */
+  readonly options: Readonly<Options>;
+  /** A child logger whose lines carry `plugin: name`. */
+  readonly log: Logger;
+  /** The kernel's frozen hook table. */
+  readonly hooks: KernelHooks;
+  /** The whole resolved server config, read-only. */
+  readonly config: Readonly<ResolvedConfig>;
+  /** This node's name in a cluster. */
+  readonly serverName: string;
+  /** Become the one owner of a topic; a second claim fails at start, naming both plugins. */
+  claim(topic: TOPIC, handler: TopicHandler): void;
+  /** Offer a typed service to other plugins. */
+  provide<K extends keyof Services>(name: K, service: Services[K]): void;
+  /** Use a service another plugin (set up earlier: declare it as a dependency) or the kernel provides. */
+  use<K extends keyof Services>(name: K): Services[K];
+  /**
+   * Asks the permission plugins whether `session` may send `message` for `name` (bulk messages are
+   * asked per name). With no permission plugin configured the answer is `ALLOWED`, synchronously.
+   */
+  authorize(session: Session, message: Message, name: string): AuthorizationVerdict | Promise<AuthorizationVerdict>;
+  /**
+   * Checks each of `message.names` separately (PROTOCOL §5.4), replies MESSAGE_DENIED for each
+   * denied name, and returns the permitted ones in order. Synchronous when nothing checks permissions.
+   */
+  permittedNames(session: Session, message: Message): readonly string[] | Promise<readonly string[]>;
+  /** Plain HTTP routes on the server's port (WebSocket upgrades are the kernel's). */
+  readonly http: HttpRoutes;
+  /** Runs at shutdown, before the manifest's `close`, in reverse order of registration. */
+  onClose(teardown: () => void | Promise<void>): void;
+}
+
+export const ALLOWED: AuthorizationVerdict = Object.freeze({ allowed: true });

@@ -1,0 +1,53 @@
+import type { PluginContext } from './context.ts';
+
+/**
+ * What a plugin declares about itself. The loader checks it before anything runs: the kernel
+ * range with semver, every dependency by name and range, duplicates and topic owners.
+ */
+export interface PluginManifest<Options extends object = Record<string, never>> {
+  /** The npm package name, by convention; unique in a server. */
+  readonly name: string;
+  /** The plugin's own semver version. */
+  readonly version: string;
+  /** The kernel versions this plugin works with, as a semver range (e.g. `^0.1.0`). */
+  readonly kernel: string;
+  /** Plugins that must be configured (and are set up first): name → semver range. */
+  readonly dependencies?: Readonly<Record<string, string>>;
+  /** Every option with its default; user options are merged over these (shallowly). */
+  readonly defaults?: Options;
+  /** Registers hooks, topics and services. May be async; bounded by `pluginSetupTimeout`. */
+  setup(ctx: PluginContext<Options>): void | Promise<void>;
+  /** Releases what setup acquired. Plugins close in reverse setup order. */
+  close?(ctx: PluginContext<Options>): void | Promise<void>;
+}
+
+/** A plugin with options chosen, as it appears in `plugins: [...]`. */
+export interface PluginWithOptions<Options extends object = object> {
+  readonly use: PluginManifest<Options> | string;
+  readonly options?: Partial<Options>;
+}
+
+export interface DefinedPlugin<Options extends object> extends PluginManifest<Options> {
+  /** The same plugin with options, typed: `events.with({ ... })`. */
+  with(options: Partial<Options>): PluginWithOptions<Options>;
+}
+
+/**
+ * One entry of the config's `plugins` list: a plugin object, a plugin with options, or an npm
+ * package name (alone, as `[name, options]`, or as `{ use: name, options }`).
+ */
+export type PluginEntry =
+  | PluginManifest<any>
+  | PluginWithOptions<any>
+  | string
+  | readonly [string | PluginManifest<any>, object?];
+
+/** Declares a plugin with full typing of its options and context. */
+export function definePlugin<Options extends object = Record<string, never>>(
+  manifest: PluginManifest<Options>,
+): DefinedPlugin<Options> {
+  return Object.freeze({
+    ...manifest,
+    with: (options: Partial<Options>): PluginWithOptions<Options> => ({ use: manifest, options }),
+  });
+}

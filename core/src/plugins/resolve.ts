@@ -1,0 +1,94 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { DeepstreamError, describeError } from '../errors.ts';
+import type { PluginEntry, PluginManifest } from './manifest.ts';
+
+export interface ResolvedPlugin {
+  readonly manifest: PluginManifest<object>;
+  readonly options: object;
+  /** Where it came from, for error messages: a package name or `(inline)`. */
+  readonly source: string;
+}
+
+/** Turns every config entry into a manifest with options, importing packages named by string. */
+export async function resolvePlugins(entries: readonly PluginEntry[], baseDir: string): Promise<ResolvedPlugin[]> {
+  const resolved: ResolvedPlugin[] = [];
+  for (const [index, entry] of entries.entries()) {
+    const { use, options } = normalise(entry, index);
+    const manifest = typeof use === 'string' ? await importPlugin(use, baseDir) : use;
+    assertManifest(manifest, typeof use === 'string' ? use : `plugins[${index}]`);
+    resolved.push({
+      manifest,
+      options: Object.freeze({ ...manifest.defaults, ...options }),
+      source: typeof use === 'string' ? use : '(inline)',
+    });
+  }
+  return resolved;
+}
+
+function normalise(entry: PluginEntry, index: number): { use: unknown; options: object | undefined } {
+  if (typeof entry === 'string') return { use: entry, options: undefined };
+  if (Array.isArray(entry)) return { use: entry[0], options: entry[1] as object | undefined };
+  if (entry !== null && typeof entry === 'object' && 'use' in entry) return { use: entry.use, options: entry.options };
+  if (entry !== null && typeof entry === 'object') return { use: entry, options: undefined };
+  throw new DeepstreamError('DS_PLUGIN_INVALID', `plugins[${index}] is ${String(entry)}, not a plugin, package name or [plugin, options]`);
+}
+
+function assertManifest(value: unknown, where: string): asserts value is PluginManifest<object> {
+  const m = value as Partial<PluginManifest<object>> | null;
+  const problems: string[] = [];
+  if (m === null || typeof m !== 'object') problems.push('it is not an object');
+  else {
+    if (typeof m.name !== 'string' || m.name === '') problems.push('"name" must be a non-empty string');
+    if (typeof m.version !== 'string') problems.push('"version" must be a semver string');
+    if (typeof m.kernel !== 'string') problems.push('"kernel" must be a semver range');
+    if (typeof m.setup !== 'function') problems.push('"setup" must be a function');
+  }
+  if (problems.length > 0) throw new DeepstreamError('DS_PLUGIN_INVALID', `${where} is not a valid plugin: ${problems.join('; ')}`);
+}
+
+/**
+ * Imports a plugin package the way an npm user installed it: found in `node_modules` from the
+ * config's directory upwards, entry point from `exports` (import/default), `module` or `main`.
+ * Its default export (or a named `plugin` export) is the manifest.
+ */
+async function importPlugin(name: string, baseDir: string): Promise<unknown> {
+  const packageDir = findPackage(name, baseDir);
+  if (packageDir === undefined) {
+    throw new DeepstreamError('DS_PLUGIN_NOT_FOUND', `plugin package "${name}" is not installed (searched node_modules from ${baseDir} upwards)`);
+  }
+  const entry = join(packageDir, entryPoint(JSON.parse(readFileSync(join(packageDir, 'package.json'), 'utf8')) as PackageJson));
+  let module: { default?: unknown; plugin?: unknown };
+  try {
+    module = (await import(pathToFileURL(entry).href)) as typeof module;
+  } catch (error) {
+    throw new DeepstreamError('DS_PLUGIN_INVALID', `plugin package "${name}" failed to load: ${describeError(error)}`, { cause: error });
+  }
+  return module.default ?? module.plugin;
+}
+
+function findPackage(name: string, from: string): string | undefined {
+  for (let dir = from; ; dir = dirname(dir)) {
+    const candidate = join(dir, 'node_modules', name);
+    if (existsSync(join(candidate, 'package.json'))) return candidate;
+    if (dirname(dir) === dir) return undefined;
+  }
+}
+
+interface PackageJson {
+  exports?: unknown;
+  module?: string;
+  main?: string;
+}
+
+function entryPoint(pkg: PackageJson): string {
+  let target: unknown = pkg.exports;
+  if (target !== null && typeof target === 'object' && '.' in target) target = (target as Record<string, unknown>)['.'];
+  while (target !== null && typeof target === 'object') {
+    const conditions = target as Record<string, unknown>;
+    target = conditions.import ?? conditions.node ?? conditions.default;
+  }
+  if (typeof target === 'string') return target;
+  return pkg.module ?? pkg.main ?? 'index.js';
+}

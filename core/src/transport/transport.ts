@@ -1,0 +1,40 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Codec } from '../protocol/codec.ts';
+
+/** Who is on the other end of a connection, as authentication strategies see it (SECURITY §1). */
+export interface ConnectionInfo {
+  /** The transport's name, e.g. `websocket`. */
+  readonly transport: string;
+  /** `X-Forwarded-For` when present, else the peer address. */
+  readonly remoteAddress: string;
+  readonly headers: IncomingHttpHeaders;
+}
+
+/**
+ * One live client link, as a transport exposes it to the kernel. The kernel never touches the
+ * socket: it hands encoded frames to `send` and asks to close.
+ */
+export interface Connection {
+  readonly info: ConnectionInfo;
+  readonly codec: Codec;
+  /** Queue one frame. Frames leave in order; a transport may batch them into one system call. */
+  send(frame: Uint8Array): void;
+  /** Bytes queued but not yet handed to the operating system. */
+  readonly bufferedBytes: number;
+  /** Close cleanly once queued frames are flushed. */
+  close(): void;
+  /** Drop the link now, without a goodbye (slow consumers, dead peers). */
+  terminate(): void;
+}
+
+/**
+ * A way for clients to reach the kernel (WebSocket today; HTTP, MQTT or the legacy text protocol
+ * later). A transport turns its peers into `Connection`s and feeds their frames to the session the
+ * kernel returns.
+ */
+export interface Transport {
+  readonly name: string;
+  start(): Promise<void>;
+  /** Stop accepting, close every connection, resolve once they are gone (or the grace period ends). */
+  stop(): Promise<void>;
+}

@@ -1,0 +1,81 @@
+import type { Session } from '../session/session.ts';
+
+/** Told when a name gains its first subscriber or loses its last (listening, cluster state). */
+export interface SubscriptionObserver {
+  onFirstSubscriber?(name: string): void;
+  onLastSubscriber?(name: string): void;
+}
+
+const NONE: ReadonlySet<Session> = new Set();
+
+/**
+ * Which sessions subscribe to which names, both ways round, so that a session that goes away is
+ * removed from every name in one call and leaves nothing behind. Feature-neutral: events, records
+ * and presence each keep their own.
+ */
+export class SubscriptionRegistry {
+  private readonly byName = new Map<string, Set<Session>>();
+  private readonly bySession = new Map<Session, Set<string>>();
+  private readonly observers: SubscriptionObserver[] = [];
+
+  observe(observer: SubscriptionObserver): void {
+    this.observers.push(observer);
+  }
+
+  /** @returns false when the session already subscribed to the name. */
+  subscribe(name: string, session: Session): boolean {
+    let sessions = this.byName.get(name);
+    if (sessions === undefined) this.byName.set(name, (sessions = new Set()));
+    else if (sessions.has(session)) return false;
+    sessions.add(session);
+    let names = this.bySession.get(session);
+    if (names === undefined) this.bySession.set(session, (names = new Set()));
+    names.add(name);
+    if (sessions.size === 1) for (const o of this.observers) o.onFirstSubscriber?.(name);
+    return true;
+  }
+
+  /** @returns false when the session was not subscribed. */
+  unsubscribe(name: string, session: Session): boolean {
+    const names = this.bySession.get(session);
+    if (names === undefined || !names.delete(name)) return false;
+    if (names.size === 0) this.bySession.delete(session);
+    this.detach(name, session);
+    return true;
+  }
+
+  /** Removes the session from every name; returns the names it held. */
+  removeSession(session: Session): string[] {
+    const names = this.bySession.get(session);
+    if (names === undefined) return [];
+    this.bySession.delete(session);
+    for (const name of names) this.detach(name, session);
+    return [...names];
+  }
+
+  subscribers(name: string): ReadonlySet<Session> {
+    return this.byName.get(name) ?? NONE;
+  }
+
+  isSubscribed(name: string, session: Session): boolean {
+    return this.byName.get(name)?.has(session) === true;
+  }
+
+  /** Every name with at least one subscriber. */
+  names(): IterableIterator<string> {
+    return this.byName.keys();
+  }
+
+  namesOf(session: Session): ReadonlySet<string> {
+    return this.bySession.get(session) ?? new Set();
+  }
+
+  private detach(name: string, session: Session): void {
+    const sessions = this.byName.get(name);
+    if (sessions === undefined || !sessions.delete(session)) return;
+    if (sessions.size === 0) {
+      this.byName.delete(name);
+      for (const o of this.observers) o.onLastSubscriber?.(name);
+    }
+  }
+}

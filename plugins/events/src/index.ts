@@ -1,0 +1,30 @@
+import { createRequire } from 'node:module';
+import { definePlugin } from '@deepstream-ts/core';
+import { EventsService } from './events-service.ts';
+
+const { name, version } = createRequire(import.meta.url)('../package.json') as { name: string; version: string };
+
+export interface EventsOptions {
+  /**
+   * Reject EMITs whose payload is not valid JSON with INVALID_MESSAGE_DATA. The official client
+   * throws while decoding such a payload, so relaying it would break every subscriber.
+   */
+  validatePayloads: boolean;
+}
+
+/** Pub-sub events (EVENTS_RPC_PRESENCE §1): subscribe, unsubscribe, emit, across the cluster. */
+export const events = definePlugin<EventsOptions>({
+  name,
+  version,
+  kernel: '^0.1.0',
+  defaults: { validatePayloads: true },
+  setup(ctx) {
+    const service = new EventsService(ctx);
+    ctx.claim(service.topic, (session, message) => service.handle(session, message));
+    ctx.hooks.disconnect.tap(ctx.name, (session) => service.forget(session));
+    ctx.onClose(service.attachCluster(ctx.use('cluster')));
+  },
+});
+
+export default events;
+export { EventsService };
