@@ -5,7 +5,7 @@
  */
 export const ERROR_CODES = {
   DS_CONFIG_NOT_FOUND: 'No config file was found, or the file given with --config does not exist.',
-  DS_CONFIG_INVALID: 'The config file could not be loaded or a setting has the wrong type.',
+  DS_CONFIG_INVALID: 'The config file could not be loaded, has an unknown top-level key, or a setting has the wrong type.',
   DS_PLUGIN_INVALID: 'A plugin entry is not a valid plugin manifest.',
   DS_PLUGIN_NOT_FOUND: 'A plugin named by package could not be resolved from the config directory.',
   DS_PLUGIN_KERNEL_MISMATCH: "A plugin's supported kernel range does not include this kernel's version.",
@@ -15,7 +15,7 @@ export const ERROR_CODES = {
   DS_PLUGIN_DEPENDENCY_CYCLE: 'Plugins depend on each other in a cycle.',
   DS_PLUGIN_SETUP_FAILED: "A plugin's setup threw or rejected.",
   DS_PLUGIN_SETUP_TIMEOUT: "A plugin's setup did not finish within pluginSetupTimeout.",
-  DS_TOPIC_ALREADY_CLAIMED: 'A second plugin tried to own a topic that already has an owner.',
+  DS_TOPIC_ALREADY_CLAIMED: 'A plugin tried to own a topic (or HTTP path) that already has an owner, or a kernel topic.',
   DS_SERVICE_ALREADY_PROVIDED: 'A second plugin tried to provide a service that already has a provider.',
   DS_SERVICE_MISSING: 'A plugin used a service that no plugin provides.',
   DS_HOOK_TAP_FAILED: 'A plugin threw inside a hook; the kernel reported it and carried on.',

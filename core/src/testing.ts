@@ -1,0 +1,135 @@
+/**
+ * Test helpers for plugin authors and our own suites: a kernel on an ephemeral port with captured
+ * logs, and a raw protocol client for byte-level tests. Import from `@deepstream-ts/core/testing`.
+ */
+import { Writable } from 'node:stream';
+import { WebSocket } from 'ws';
+import { pino } from 'pino';
+import { Kernel, type KernelOptions } from './kernel.ts';
+import type { DeepstreamConfig } from './config/options.ts';
+import { binaryCodec } from './protocol/codec.ts';
+import { AUTH_ACTION, CONNECTION_ACTION, TOPIC, type Message } from './protocol/messages.ts';
+
+export interface LogLine {
+  level: number;
+  msg: string;
+  plugin?: string;
+  [key: string]: unknown;
+}
+
+export interface TestServer {
+  kernel: Kernel;
+  /** ws://127.0.0.1:PORT/deepstream (or the configured path) */
+  url: string;
+  port: number;
+  /** Every log line so far, parsed. */
+  logs: LogLine[];
+  /** Log lines at warn level and above. */
+  warnings(): LogLine[];
+  stop(): Promise<void>;
+}
+
+/** Starts a kernel on 127.0.0.1 with a free port; logs are captured (level `debug`), not printed. */
+export async function startTestServer(config: DeepstreamConfig, options: KernelOptions = {}): Promise<TestServer> {
+  const logs: LogLine[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      for (const line of chunk.toString('utf8').split('\n')) if (line !== '') logs.push(JSON.parse(line) as LogLine);
+      done();
+    },
+  });
+  const logger = options.logger ?? pino({ level: 'debug', base: undefined }, sink);
+  const kernel = await new Kernel({ host: '127.0.0.1', port: 0, ...config }, { ...options, logger }).start();
+  const port = kernel.address.port;
+  return {
+    kernel,
+    port,
+    url: `ws://127.0.0.1:${port}${kernel.config.connection.path}`,
+    logs,
+    warnings: () => logs.filter((line) => line.level >= 40),
+    stop: () => kernel.stop(),
+  };
+}
+
+/**
+ * A client that speaks the v7 protocol frame by frame, for tests of exact replies and bad input.
+ * Messages are queued as they arrive; `next()` takes them in order.
+ */
+export class RawClient {
+  readonly received: Message[] = [];
+  private waiters: Array<{ match: (m: Message) => boolean; resolve: (m: Message) => void }> = [];
+  readonly closed: Promise<{ code: number }>;
+
+  private constructor(readonly ws: WebSocket) {
+    ws.on('message', (data: Buffer) => {
+      const message = binaryCodec.decode(data);
+      if (message === undefined) throw new Error('server sent an undecodable frame');
+      const waiter = this.waiters.findIndex((w) => w.match(message));
+      if (waiter >= 0) this.waiters.splice(waiter, 1)[0]!.resolve(message);
+      else this.received.push(message);
+    });
+    this.closed = new Promise((resolve) => ws.on('close', (code) => resolve({ code })));
+  }
+
+  static async connect(url: string): Promise<RawClient> {
+    const ws = new WebSocket(url);
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('error', reject);
+    });
+    return new RawClient(ws);
+  }
+
+  /** Connects, sends the challenge and logs in with `authData`; resolves after AUTH_SUCCESSFUL. */
+  static async login(url: string, authData: object = {}): Promise<RawClient> {
+    const client = await RawClient.connect(url);
+    client.send({ topic: TOPIC.CONNECTION, action: CONNECTION_ACTION.CHALLENGE, url, protocolVersion: '0.1a', sdkVersion: 'raw', sdkType: 'test' });
+    await client.next((m) => m.topic === TOPIC.CONNECTION && m.action === CONNECTION_ACTION.ACCEPT);
+    client.send({ topic: TOPIC.AUTH, action: AUTH_ACTION.REQUEST, data: JSON.stringify(authData) });
+    const reply = await client.next((m) => m.topic === TOPIC.AUTH);
+    if (reply.action !== AUTH_ACTION.AUTH_SUCCESSFUL) throw new Error(`login refused: action ${reply.action}`);
+    return client;
+  }
+
+  send(message: Message): void {
+    this.ws.send(binaryCodec.encode(message));
+  }
+
+  sendRaw(data: Uint8Array | string): void {
+    this.ws.send(data);
+  }
+
+  /** The next message (matching `match`, if given), in arrival order; rejects after `timeout` ms. */
+  next(match: (m: Message) => boolean = () => true, timeout = 2000): Promise<Message> {
+    const queued = this.received.findIndex(match);
+    if (queued >= 0) return Promise.resolve(this.received.splice(queued, 1)[0]!);
+    return new Promise((resolve, reject) => {
+      const waiter = {
+        match,
+        resolve: (m: Message) => {
+          clearTimeout(timer);
+          resolve(m);
+        },
+      };
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w !== waiter);
+        reject(new Error(`no matching message within ${timeout} ms; received: ${JSON.stringify(this.received)}`));
+      }, timeout);
+      this.waiters.push(waiter);
+    });
+  }
+
+  /** Resolves true if nothing (matching) arrives within `ms`. */
+  async nothingWithin(ms: number, match: (m: Message) => boolean = () => true): Promise<boolean> {
+    try {
+      await this.next(match, ms);
+      return false;
+    } catch {
+      return true;
+    }
+  }
+
+  close(): void {
+    this.ws.close();
+  }
+}

@@ -1,0 +1,179 @@
+import { after, afterEach, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { DeepstreamClient } from '@deepstream/client';
+import { EVENT_ACTION, InProcessHub, TOPIC } from '@deepstream-ts/core';
+import { RawClient, startTestServer, type TestServer } from '@deepstream-ts/core/testing';
+import authOpen from '@deepstream-ts/plugin-auth-open';
+import events from '@deepstream-ts/plugin-events';
+
+const open: Array<{ close(): void }> = [];
+async function client(url: string, username?: string): Promise<DeepstreamClient> {
+  const c = new DeepstreamClient(url);
+  open.push(c);
+  await c.login(username ? { username } : {});
+  return c;
+}
+async function raw(url: string): Promise<RawClient> {
+  const c = await RawClient.login(url);
+  open.push(c);
+  return c;
+}
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** The client batches subscriptions for 100 ms; give the server time to see them. */
+const settle = () => pause(250);
+
+describe('events with the official client', () => {
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer({ plugins: [authOpen, events] });
+  });
+  afterEach(() => {
+    for (const c of open.splice(0)) c.close();
+  });
+  after(() => server.stop());
+
+  it('delivers an emit to every other subscriber, and not back to the sender', async () => {
+    const [alice, bob, carol] = await Promise.all([client(server.url, 'alice'), client(server.url, 'bob'), client(server.url, 'carol')]);
+    const got: Array<[string, unknown]> = [];
+    alice.event.subscribe('chat', (data) => got.push(['alice', data]));
+    bob.event.subscribe('chat', (data) => got.push(['bob', data]));
+    const carolGot = new Promise((resolve) => carol.event.subscribe('chat', resolve));
+    await settle();
+    alice.event.emit('chat', { text: 'hi' });
+    assert.deepEqual(await carolGot, { text: 'hi' });
+    await pause(100);
+    // alice sees her own emit once, from her client; an echo from the server would make it twice.
+    assert.deepEqual(got.sort(), [['alice', { text: 'hi' }], ['bob', { text: 'hi' }]]);
+  });
+
+  it('relays every JSON payload type unchanged, and no payload as undefined', async () => {
+    const [sender, receiver] = await Promise.all([client(server.url), client(server.url)]);
+    const got: unknown[] = [];
+    receiver.event.subscribe('payloads', (data) => got.push(data));
+    await settle();
+    const payloads = ['text', 0, 12.5, true, false, null, [1, 'two', { three: 3 }], { nested: { deep: ['x'] } }, undefined];
+    for (const payload of payloads) sender.event.emit('payloads', payload as never);
+    await pause(200);
+    assert.deepEqual(got, payloads);
+  });
+
+  it('stops delivering after unsubscribe, and only to the unsubscribed client', async () => {
+    const [sender, leaver, stayer] = await Promise.all([client(server.url), client(server.url), client(server.url)]);
+    const left: unknown[] = [];
+    const stayed: unknown[] = [];
+    const onLeft = (data: unknown) => left.push(data);
+    leaver.event.subscribe('topic', onLeft);
+    stayer.event.subscribe('topic', (data) => stayed.push(data));
+    await settle();
+    sender.event.emit('topic', 1);
+    await pause(100);
+    leaver.event.unsubscribe('topic', onLeft);
+    await settle();
+    sender.event.emit('topic', 2);
+    await pause(150);
+    assert.deepEqual(left, [1]);
+    assert.deepEqual(stayed, [1, 2]);
+  });
+
+  it('keeps events on different names apart', async () => {
+    const [sender, receiver] = await Promise.all([client(server.url), client(server.url)]);
+    const got: string[] = [];
+    receiver.event.subscribe('a', () => got.push('a'));
+    receiver.event.subscribe('b', () => got.push('b'));
+    await settle();
+    sender.event.emit('b', null);
+    sender.event.emit('c', null);
+    sender.event.emit('a', null);
+    await pause(150);
+    assert.deepEqual(got, ['b', 'a']);
+  });
+
+  it('forgets a client that disconnects: others keep receiving, nothing is left behind', async () => {
+    const [sender, stays] = await Promise.all([client(server.url), client(server.url)]);
+    const goes = new DeepstreamClient(server.url);
+    await goes.login();
+    goes.event.subscribe('leaving', () => undefined);
+    const received = new Promise((resolve) => stays.event.subscribe('leaving', resolve));
+    await settle();
+    goes.close();
+    await pause(100);
+    sender.event.emit('leaving', 'still here');
+    assert.equal(await received, 'still here');
+    assert.equal(server.warnings().length, 0, JSON.stringify(server.warnings()));
+  });
+});
+
+describe('event protocol details', () => {
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer({ plugins: [authOpen, events] });
+  });
+  afterEach(() => {
+    for (const c of open.splice(0)) c.close();
+  });
+  after(() => server.stop());
+
+  it('acks a bulk subscribe with its correlationId and no names', async () => {
+    const c = await raw(server.url);
+    c.send({ topic: TOPIC.EVENT, action: EVENT_ACTION.SUBSCRIBE, names: ['x', 'y', 'z'], correlationId: '7' });
+    const ack = await c.next();
+    assert.deepEqual(ack, { topic: TOPIC.EVENT, action: EVENT_ACTION.SUBSCRIBE, correlationId: '7', isAck: true, names: [] });
+  });
+
+  it('answers a duplicate subscription with MULTIPLE_SUBSCRIPTIONS and still acks', async () => {
+    const c = await raw(server.url);
+    c.send({ topic: TOPIC.EVENT, action: EVENT_ACTION.SUBSCRIBE, names: ['dup'], correlationId: '1' });
+    await c.next((m) => m.isAck === true);
+    c.send({ topic: TOPIC.EVENT, action: EVENT_ACTION.SUBSCRIBE, names: ['dup'], correlationId: '2' });
+    assert.deepEqual(await c.next(), {
+      topic: TOPIC.EVENT,
+      action: EVENT_ACTION.MULTIPLE_SUBSCRIPTIONS,
+      name: 'dup',
+      originalAction: EVENT_ACTION.SUBSCRIBE,
+      names: [],
+    });
+    assert.equal((await c.next()).correlationId, '2');
+  });
+
+  it('acks unsubscribe of names never subscribed, silently', async () => {
+    const c = await raw(server.url);
+    c.send({ topic: TOPIC.EVENT, action: EVENT_ACTION.UNSUBSCRIBE, names: ['never'], correlationId: '3' });
+    assert.deepEqual(await c.next(), { topic: TOPIC.EVENT, action: EVENT_ACTION.UNSUBSCRIBE, correlationId: '3', isAck: true, names: [] });
+    assert.ok(await c.nothingWithin(100));
+  });
+
+  it('sends nothing back to the emitter, and no data field for an emit without payload', async () => {
+    const [emitter, subscriber] = await Promise.all([raw(server.url), raw(server.url)]);
+    for (const c of [emitter, subscriber]) {
+      c.send({ topic: TOPIC.EVENT, action: EVENT_ACTION.SUBSCRIBE, names: ['bare'], correlationId: '1' });
+      await c.next((m) => m.isAck === true);
+    }
+    emitter.send({ topic: TOPIC.EVENT, action: EVENT_ACTION.EMIT, name: 'bare' });
+    assert.deepEqual(await subscriber.next(), { topic: TOPIC.EVENT, action: EVENT_ACTION.EMIT, name: 'bare', names: [] });
+    assert.ok(await emitter.nothingWithin(150));
+  });
+});
+
+describe('events across nodes (in-process cluster bus)', () => {
+  it('delivers an emit on node A to subscribers on node B once, and not back to the sender', async () => {
+    const hub = new InProcessHub();
+    const a = await startTestServer({ serverName: 'a', plugins: [authOpen, events] }, { clusterHub: hub });
+    const b = await startTestServer({ serverName: 'b', plugins: [authOpen, events] }, { clusterHub: hub });
+    try {
+      const [onA, onB, senderOnB] = await Promise.all([client(a.url), client(b.url), client(b.url)]);
+      const gotA: unknown[] = [];
+      const gotB: unknown[] = [];
+      onA.event.subscribe('news', (d) => gotA.push(d));
+      onB.event.subscribe('news', (d) => gotB.push(d));
+      await settle();
+      senderOnB.event.emit('news', 'from b');
+      await pause(200);
+      assert.deepEqual(gotA, ['from b']);
+      assert.deepEqual(gotB, ['from b']);
+    } finally {
+      for (const c of open.splice(0)) c.close();
+      await a.stop();
+      await b.stop();
+    }
+  });
+});
