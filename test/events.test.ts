@@ -1,7 +1,7 @@
 import { after, afterEach, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { DeepstreamClient } from '@deepstream/client';
-import { EVENT_ACTION, InProcessHub, TOPIC } from '@deepstream-ts/core';
+import { EVENT_ACTION, InProcessHub, TOPIC, definePlugin } from '@deepstream-ts/core';
 import { RawClient, startTestServer, type TestServer } from '@deepstream-ts/core/testing';
 import authOpen from '@deepstream-ts/plugin-auth-open';
 import events from '@deepstream-ts/plugin-events';
@@ -175,5 +175,71 @@ describe('events across nodes (in-process cluster bus)', () => {
       await a.stop();
       await b.stop();
     }
+  });
+});
+
+describe('events with a permission plugin', () => {
+  // Denies anything under secret/, asynchronously, as a rule that loads data would.
+  const guard = definePlugin({
+    name: 'secret-guard',
+    version: '1.0.0',
+    kernel: '^0.1.0',
+    setup(ctx) {
+      ctx.hooks.authorize.tapPromise(ctx.name, async ({ name }) => (name.startsWith('secret/') ? { allowed: false } : undefined));
+    },
+  });
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer({ plugins: [authOpen, events, guard] });
+  });
+  afterEach(() => {
+    for (const c of open.splice(0)) c.close();
+  });
+  after(() => server.stop());
+
+  it('checks bulk subscriptions per name: denied names get MESSAGE_DENIED, the rest are subscribed and acked', async () => {
+    const [c, emitter] = await Promise.all([raw(server.url), raw(server.url)]);
+    c.send({ topic: TOPIC.EVENT, action: EVENT_ACTION.SUBSCRIBE, names: ['open/a', 'secret/b', 'open/c'], correlationId: '4' });
+    assert.deepEqual(await c.next(), {
+      topic: TOPIC.EVENT,
+      action: EVENT_ACTION.MESSAGE_DENIED,
+      name: 'secret/b',
+      originalAction: EVENT_ACTION.SUBSCRIBE,
+      correlationId: '4',
+      isError: true,
+      names: [],
+    });
+    assert.equal((await c.next()).isAck, true);
+    emitter.send({ topic: TOPIC.EVENT, action: EVENT_ACTION.EMIT, name: 'open/c', data: '1' });
+    assert.equal((await c.next()).name, 'open/c');
+  });
+
+  it('sends no ack when every name is denied, and denies emits', async () => {
+    const c = await raw(server.url);
+    c.send({ topic: TOPIC.EVENT, action: EVENT_ACTION.SUBSCRIBE, names: ['secret/x'], correlationId: '5' });
+    assert.equal((await c.next()).action, EVENT_ACTION.MESSAGE_DENIED);
+    assert.ok(await c.nothingWithin(150));
+    c.send({ topic: TOPIC.EVENT, action: EVENT_ACTION.EMIT, name: 'secret/x', data: '"psst"' });
+    assert.deepEqual(await c.next(), {
+      topic: TOPIC.EVENT,
+      action: EVENT_ACTION.MESSAGE_DENIED,
+      name: 'secret/x',
+      originalAction: EVENT_ACTION.EMIT,
+      isError: true,
+      names: [],
+    });
+  });
+
+  it('the official client gets its allowed events and is told about denied ones', async () => {
+    const [sender, receiver] = await Promise.all([client(server.url), client(server.url)]);
+    const errors: string[] = [];
+    receiver.on('error', (_error: unknown, event: string) => errors.push(event));
+    const got = new Promise((resolve) => receiver.event.subscribe('open/news', resolve));
+    receiver.event.subscribe('secret/plans', () => assert.fail('a denied subscription delivered an event'));
+    await settle();
+    sender.event.emit('secret/plans', 'x');
+    sender.event.emit('open/news', 'y');
+    assert.equal(await got, 'y');
+    assert.ok(errors.includes('MESSAGE_DENIED'), `receiver errors: ${errors.join(', ')}`);
   });
 });

@@ -125,6 +125,9 @@ export function createHooks(report: (failure: HookFailure) => void): KernelHooks
             return fallback;
           };
     hook.intercept({ register: (tap) => Object.assign(tap, { fn: guardTap(tap, onFailure) }) });
+    // tapable counts interceptors as use; ours is on every hook, so "used" must mean "tapped", or
+    // hot paths (inbound, outbound, authorize) could never skip an untapped hook.
+    hook.isUsed = () => hook.taps.length > 0;
   }
   return Object.freeze(hooks);
 }

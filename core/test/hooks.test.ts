@@ -99,3 +99,13 @@ describe('error codes', () => {
     assert.deepEqual([...documented].sort(), Object.keys(ERROR_CODES).sort());
   });
 });
+
+describe('hook use', () => {
+  it('counts a hook as used only once a plugin taps it, so hot paths can skip it', () => {
+    const hooks = createHooks(() => undefined);
+    assert.equal(hooks.outbound.isUsed(), false);
+    assert.equal(hooks.authorize.isUsed(), false);
+    hooks.outbound.tap('metrics', () => undefined);
+    assert.equal(hooks.outbound.isUsed(), true);
+  });
+});

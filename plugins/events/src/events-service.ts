@@ -4,6 +4,7 @@ import {
   SubscriptionRegistry,
   TOPIC,
   denialFor,
+  type AuthorizationVerdict,
   type ClusterBus,
   type Message,
   type PluginContext,
@@ -58,11 +59,13 @@ export class EventsService {
       return this.rejectData(session, message, 'emit payload is not valid JSON');
     }
     const verdict = this.ctx.authorize(session, message, name);
-    if (verdict === undefined || !('then' in verdict)) {
-      if (verdict.allowed) return this.publish(session, name, data);
-      return session.send(denialFor(message, name, verdict));
-    }
-    return verdict.then((v) => (v.allowed ? this.publish(session, name, data) : session.send(denialFor(message, name, v))));
+    if (verdict instanceof Promise) return verdict.then((v) => this.publishIfAllowed(session, message, name, data, v));
+    this.publishIfAllowed(session, message, name, data, verdict);
+  }
+
+  private publishIfAllowed(session: Session, message: Message, name: string, data: string | undefined, verdict: AuthorizationVerdict): void {
+    if (verdict.allowed) this.publish(session, name, data);
+    else session.send(denialFor(message, name, verdict));
   }
 
   private publish(sender: Session, name: string, data: string | undefined): void {
@@ -80,7 +83,7 @@ export class EventsService {
 
   private subscribe(session: Session, message: Message): void | Promise<void> {
     const permitted = this.ctx.permittedNames(session, message);
-    if (!Array.isArray(permitted)) return (permitted as Promise<readonly string[]>).then((names) => this.applySubscribe(session, message, names));
+    if (permitted instanceof Promise) return permitted.then((names) => this.applySubscribe(session, message, names));
     this.applySubscribe(session, message, permitted);
   }
 
