@@ -22,7 +22,7 @@ export type { TopicHandler } from './router.ts';
 export type { Services } from './services.ts';
 export { DeepstreamError, ERROR_CODES, isDeepstreamError, type ErrorCode } from './errors.ts';
 export { Session } from './session/session.ts';
-export type { Connection, ConnectionInfo, Transport } from './transport/transport.ts';
+export type { Connection, ConnectionInfo, Transport, TransportHost, TransportFactory } from './transport/transport.ts';
 export { binaryCodec, SharedMessage, type Codec } from './protocol/codec.ts';
 export * from './protocol/messages.ts';
 export { denialFor } from './protocol/denials.ts';

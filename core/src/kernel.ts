@@ -15,7 +15,7 @@ import { ALLOWED, type PluginContext } from './plugins/context.ts';
 import { Session, type SessionEnvironment } from './session/session.ts';
 import { SessionRegistry } from './session/registry.ts';
 import { WebSocketTransport } from './transport/websocket.ts';
-import type { Connection, Transport } from './transport/transport.ts';
+import type { Connection, Transport, TransportFactory, TransportHost } from './transport/transport.ts';
 import { KERNEL_VERSION } from './version.ts';
 import type { Message, TOPIC } from './protocol/messages.ts';
 import type { TopicHandler } from './router.ts';
@@ -56,6 +56,7 @@ export class Kernel {
   private readonly router: Router;
   private readonly services = new ServiceRegistry();
   private readonly server: Server;
+  private readonly transportFactories: Array<{ owner: string; create: TransportFactory }> = [];
   private readonly transports: Transport[] = [];
   private readonly teardowns: Array<{ plugin: string; run: Teardown }> = [];
   private readonly environment: SessionEnvironment;
@@ -116,9 +117,13 @@ export class Kernel {
       await this.listen();
       const { connection } = this.config;
       this.sessions.startHeartbeat(connection.heartbeatInterval);
-      const websocket = new WebSocketTransport(this.server, connection, (c) => this.openSession(c), this.log);
-      this.transports.push(websocket);
-      await websocket.start();
+      // The kernel's own endpoint first, then those plugins added, all through the same door.
+      const factories = [{ owner: KERNEL, create: (host: TransportHost) => new WebSocketTransport(host.server, connection, host.open, host.log) }, ...this.transportFactories];
+      for (const { owner, create } of factories) {
+        const transport = create({ server: this.server, open: (c) => this.openSession(c), log: owner === KERNEL ? this.log : this.log.child({ plugin: owner }) });
+        this.transports.push(transport);
+        await transport.start();
+      }
       this.phase = Phase.Running;
       this.log.info({ host: this.config.host, port: this.address.port, path: connection.path, plugins: this.pluginNames, serverName: this.config.serverName }, 'deepstream-ts is ready');
       await this.hooks.ready.promise();
@@ -199,6 +204,7 @@ export class Kernel {
       use: <K extends keyof Services>(service: K) => services.use(service, name),
       authorize: (session: Session, message: Message, target: string) => this.authorize(session, message, target),
       permittedNames: (session: Session, message: Message) => this.permittedNames(session, message),
+      addTransport: (create: TransportFactory) => void this.transportFactories.push({ owner: name, create }),
       onClose: (teardown: Teardown) => teardowns.push(teardown),
     });
   }

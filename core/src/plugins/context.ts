@@ -6,6 +6,7 @@ import type { TOPIC, Message } from '../protocol/messages.ts';
 import type { Session } from '../session/session.ts';
 import type { HttpRoutes } from '../http/routes.ts';
 import type { ResolvedConfig } from '../config/options.ts';
+import type { TransportFactory } from '../transport/transport.ts';
 
 /** Everything a plugin may touch. One context per plugin: it names the plugin in every error and log line. */
 export interface PluginContext<Options extends object = object> {
@@ -39,6 +40,11 @@ export interface PluginContext<Options extends object = object> {
   permittedNames(session: Session, message: Message): readonly string[] | Promise<readonly string[]>;
   /** Plain HTTP routes on the server's port (WebSocket upgrades are the kernel's). */
   readonly http: HttpRoutes;
+  /**
+   * Adds a way in for clients (MQTT, JSON over WebSocket, ...). The kernel starts it once the server
+   * listens, after its own WebSocket endpoint, and stops it first at shutdown.
+   */
+  addTransport(create: TransportFactory): void;
   /** Runs at shutdown, before the manifest's `close`, in reverse order of registration. */
   onClose(teardown: () => void | Promise<void>): void;
 }

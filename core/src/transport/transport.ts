@@ -1,5 +1,7 @@
-import type { IncomingHttpHeaders } from 'node:http';
+import type { IncomingHttpHeaders, Server } from 'node:http';
+import type { Logger } from 'pino';
 import type { Codec } from '../protocol/codec.ts';
+import type { Session } from '../session/session.ts';
 
 /** Who is on the other end of a connection, as authentication strategies see it (SECURITY §1). */
 export interface ConnectionInfo {
@@ -38,3 +40,14 @@ export interface Transport {
   /** Stop accepting, close every connection, resolve once they are gone (or the grace period ends). */
   stop(): Promise<void>;
 }
+
+/** What the kernel gives a transport: the shared HTTP server and the door into a session. */
+export interface TransportHost {
+  /** The server on the configured host and port (for upgrades or routes); a transport may also open its own listener. */
+  readonly server: Server;
+  /** Turns a new connection into a session; feed it frames with `receive`, and call `closed` when it ends. */
+  open(connection: Connection): Session;
+  readonly log: Logger;
+}
+
+export type TransportFactory = (host: TransportHost) => Transport;
