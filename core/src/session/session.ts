@@ -138,6 +138,7 @@ export class Session {
         this.state = SessionState.AwaitingAuthentication;
         this.send(ACCEPT);
       }
+      if (message.action !== CONNECTION_ACTION.PING) this.env.log.debug({ session: this.id, action: message.action }, 'connection action before the challenge ignored');
       return; // PING and other connection actions are ignored before the challenge
     }
     this.warn('message before the connection challenge', { topic: message?.topic, action: message?.action });

@@ -93,6 +93,8 @@ interface WsInternals {
 
 class WebSocketConnection implements Connection {
   private readonly socket: Socket;
+  /** Bytes still queued from earlier turns when this turn's first frame was written. */
+  private backlog = 0;
 
   constructor(
     private readonly ws: WebSocket,
@@ -106,12 +108,19 @@ class WebSocketConnection implements Connection {
 
   send(frame: Uint8Array): void {
     if (this.ws.readyState !== 1) return;
-    if (this.socket.writableCorked === 0) this.batcher.hold(this.socket);
+    if (this.socket.writableCorked === 0) {
+      this.backlog = this.ws.bufferedAmount;
+      this.batcher.hold(this.socket);
+    }
     this.ws.send(frame, { binary: true });
   }
 
+  /**
+   * What the client has not taken from earlier turns. Frames held back during this turn were never
+   * offered to the peer yet, so a big burst to a fast reader does not count against it.
+   */
   get bufferedBytes(): number {
-    return this.ws.bufferedAmount;
+    return this.socket.writableCorked > 0 ? this.backlog : this.ws.bufferedAmount;
   }
 
   close(): void {
