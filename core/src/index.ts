@@ -9,7 +9,8 @@ export type { DeepstreamConfig, ResolvedConfig, ConnectionOptions } from './conf
 export { loadConfig, type LoadedConfig } from './config/load.ts';
 export { definePlugin } from './plugins/manifest.ts';
 export type { PluginManifest, PluginEntry, PluginWithOptions, DefinedPlugin } from './plugins/manifest.ts';
-export { ALLOWED, type PluginContext } from './plugins/context.ts';
+export type { PluginContext, PluginHttp } from './plugins/context.ts';
+export { ALLOWED } from './permissions.ts';
 export type {
   KernelHooks,
   AuthenticationRequest,

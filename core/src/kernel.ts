@@ -1,17 +1,18 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import { createHooks, type AuthorizationVerdict, type HookFailure, type KernelHooks } from './hooks.ts';
+import { createHooks, type HookFailure, type KernelHooks } from './hooks.ts';
 import { Router } from './router.ts';
 import { KERNEL, ServiceRegistry, type Services } from './services.ts';
 import { InProcessHub } from './cluster/bus.ts';
 import { DeepstreamError, describeError } from './errors.ts';
-import { HttpRoutes } from './http/routes.ts';
+import { HttpRoutes, type HttpHandler } from './http/routes.ts';
 import { resolveConfig, type DeepstreamConfig, type ResolvedConfig } from './config/options.ts';
 import { createLogger } from './logger.ts';
 import { resolvePlugins, type ResolvedPlugin } from './plugins/resolve.ts';
 import { orderPlugins, withTimeout } from './plugins/loader.ts';
-import { ALLOWED, type PluginContext } from './plugins/context.ts';
+import type { PluginContext } from './plugins/context.ts';
+import { PermissionGate } from './permissions.ts';
 import { Session, type SessionEnvironment } from './session/session.ts';
 import { SessionRegistry } from './session/registry.ts';
 import { WebSocketTransport } from './transport/websocket.ts';
@@ -19,7 +20,6 @@ import type { Connection, Transport, TransportFactory, TransportHost } from './t
 import { KERNEL_VERSION } from './version.ts';
 import type { Message, TOPIC } from './protocol/messages.ts';
 import type { TopicHandler } from './router.ts';
-import { denialFor } from './protocol/denials.ts';
 
 export interface KernelOptions {
   /** Use this logger instead of creating one from `logLevel`. */
@@ -48,6 +48,9 @@ const enum Phase {
  * No global state: several kernels can live in one process.
  */
 export class Kernel {
+  /** The version plugins are checked against. */
+  static readonly version = KERNEL_VERSION;
+
   readonly config: ResolvedConfig;
   readonly log: Logger;
   readonly hooks: KernelHooks;
@@ -55,6 +58,7 @@ export class Kernel {
   readonly http = new HttpRoutes();
   private readonly router: Router;
   private readonly services = new ServiceRegistry();
+  private readonly permissions: PermissionGate;
   private readonly server: Server;
   private readonly transportFactories: Array<{ owner: string; create: TransportFactory }> = [];
   private readonly transports: Transport[] = [];
@@ -69,6 +73,7 @@ export class Kernel {
     const report = (failure: HookFailure) => this.reportFailure(failure);
     this.hooks = createHooks(report);
     this.router = new Router(report);
+    this.permissions = new PermissionGate(this.hooks);
     this.sessions = new SessionRegistry(this.log);
     const hub = options.clusterHub ?? new InProcessHub();
     const bus = hub.join(this.config.serverName, (error) => this.log.error({ err: error }, 'a cluster message handler threw'));
@@ -92,9 +97,6 @@ export class Kernel {
       this.http.handle(request, response, (owner, error) => this.log.error({ plugin: owner, err: error }, 'HTTP handler failed')),
     );
   }
-
-  /** The version plugins are checked against. */
-  static readonly version = KERNEL_VERSION;
 
   /** Names and versions of the loaded plugins, in setup order. */
   get pluginNames(): string[] {
@@ -185,7 +187,7 @@ export class Kernel {
   }
 
   private contextFor(name: string, options: object): PluginContext<object> {
-    const { hooks, router, services } = this;
+    const { hooks, router, services, permissions } = this;
     const teardowns: Teardown[] = [];
     // One entry for the plugin's onClose teardowns (newest first); it runs before the manifest's close.
     this.teardowns.push({ plugin: name, run: async () => { for (const t of teardowns.reverse()) await t(); } });
@@ -196,37 +198,15 @@ export class Kernel {
       hooks,
       config: this.config,
       serverName: this.config.serverName,
-      http: {
-        add: (prefix: string, handler: Parameters<HttpRoutes['add']>[1]) => this.http.add(prefix, handler, name),
-      } as HttpRoutes,
+      http: { add: (prefix: string, handler: HttpHandler) => this.http.add(prefix, handler, name) },
       claim: (topic: TOPIC, handler: TopicHandler) => router.claim(topic, name, handler),
       provide: <K extends keyof Services>(service: K, impl: Services[K]) => services.provide(service, impl, name),
       use: <K extends keyof Services>(service: K) => services.use(service, name),
-      authorize: (session: Session, message: Message, target: string) => this.authorize(session, message, target),
-      permittedNames: (session: Session, message: Message) => this.permittedNames(session, message),
+      authorize: (session: Session, message: Message, target: string) => permissions.authorize(session, message, target),
+      permittedNames: (session: Session, message: Message) => permissions.permittedNames(session, message),
       addTransport: (create: TransportFactory) => void this.transportFactories.push({ owner: name, create }),
       onClose: (teardown: Teardown) => teardowns.push(teardown),
     });
-  }
-
-  /** No permission plugin: allowed, synchronously, so that the hot path never waits a microtask. */
-  private authorize(session: Session, message: Message, name: string): AuthorizationVerdict | Promise<AuthorizationVerdict> {
-    if (!this.hooks.authorize.isUsed()) return ALLOWED;
-    return this.hooks.authorize.promise({ session, message, name }).then((verdict) => verdict ?? ALLOWED);
-  }
-
-  private permittedNames(session: Session, message: Message): readonly string[] | Promise<readonly string[]> {
-    const names = message.names ?? [];
-    if (!this.hooks.authorize.isUsed()) return names;
-    return (async () => {
-      const permitted: string[] = [];
-      for (const name of names) {
-        const verdict = await this.authorize(session, message, name);
-        if (verdict.allowed) permitted.push(name);
-        else session.send(denialFor(message, name, verdict));
-      }
-      return permitted;
-    })();
   }
 
   private openSession(connection: Connection): Session {

@@ -4,7 +4,7 @@ import type { TopicHandler } from '../router.ts';
 import type { Services } from '../services.ts';
 import type { TOPIC, Message } from '../protocol/messages.ts';
 import type { Session } from '../session/session.ts';
-import type { HttpRoutes } from '../http/routes.ts';
+import type { HttpHandler } from '../http/routes.ts';
 import type { ResolvedConfig } from '../config/options.ts';
 import type { TransportFactory } from '../transport/transport.ts';
 
@@ -39,7 +39,7 @@ export interface PluginContext<Options extends object = object> {
    */
   permittedNames(session: Session, message: Message): readonly string[] | Promise<readonly string[]>;
   /** Plain HTTP routes on the server's port (WebSocket upgrades are the kernel's). */
-  readonly http: HttpRoutes;
+  readonly http: PluginHttp;
   /**
    * Adds a way in for clients (MQTT, JSON over WebSocket, ...). The kernel starts it once the server
    * listens, after its own WebSocket endpoint, and stops it first at shutdown.
@@ -49,4 +49,7 @@ export interface PluginContext<Options extends object = object> {
   onClose(teardown: () => void | Promise<void>): void;
 }
 
-export const ALLOWED: AuthorizationVerdict = Object.freeze({ allowed: true });
+export interface PluginHttp {
+  /** Serve every request whose path starts with `prefix` (the longest prefix wins). */
+  add(prefix: string, handler: HttpHandler): void;
+}
