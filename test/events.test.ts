@@ -1,7 +1,7 @@
 import { after, afterEach, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { DeepstreamClient } from '@deepstream/client';
-import { EVENT_ACTION, InProcessHub, TOPIC, definePlugin } from '@deepstream-ts/core';
+import { EVENT_ACTION, InProcessHub, TOPIC, definePlugin, type DeepstreamConfig } from '@deepstream-ts/core';
 import { RawClient, startTestServer, type TestServer } from '@deepstream-ts/core/testing';
 import authOpen from '@deepstream-ts/plugin-auth-open';
 import events from '@deepstream-ts/plugin-events';
@@ -18,22 +18,27 @@ async function raw(url: string): Promise<RawClient> {
   open.push(c);
   return c;
 }
-const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-/** The client batches subscriptions for 100 ms; give the server time to see them. */
-const settle = () => pause(250);
-
-describe('events with the official client', () => {
+/** One server per suite; clients opened by a test are closed after it. */
+function useServer(config: DeepstreamConfig): () => TestServer {
   let server: TestServer;
   before(async () => {
-    server = await startTestServer({ plugins: [authOpen, events] });
+    server = await startTestServer(config);
   });
   afterEach(() => {
     for (const c of open.splice(0)) c.close();
   });
   after(() => server.stop());
+  return () => server;
+}
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** The client batches subscriptions for 100 ms; give the server time to see them. */
+const settle = () => pause(250);
+
+describe('events with the official client', () => {
+  const server = useServer({ plugins: [authOpen, events] });
 
   it('delivers an emit to every other subscriber, and not back to the sender', async () => {
-    const [alice, bob, carol] = await Promise.all([client(server.url, 'alice'), client(server.url, 'bob'), client(server.url, 'carol')]);
+    const [alice, bob, carol] = await Promise.all([client(server().url, 'alice'), client(server().url, 'bob'), client(server().url, 'carol')]);
     const got: Array<[string, unknown]> = [];
     alice.event.subscribe('chat', (data) => got.push(['alice', data]));
     bob.event.subscribe('chat', (data) => got.push(['bob', data]));
@@ -47,7 +52,7 @@ describe('events with the official client', () => {
   });
 
   it('relays every JSON payload type unchanged, and no payload as undefined', async () => {
-    const [sender, receiver] = await Promise.all([client(server.url), client(server.url)]);
+    const [sender, receiver] = await Promise.all([client(server().url), client(server().url)]);
     const got: unknown[] = [];
     receiver.event.subscribe('payloads', (data) => got.push(data));
     await settle();
@@ -58,7 +63,7 @@ describe('events with the official client', () => {
   });
 
   it('stops delivering after unsubscribe, and only to the unsubscribed client', async () => {
-    const [sender, leaver, stayer] = await Promise.all([client(server.url), client(server.url), client(server.url)]);
+    const [sender, leaver, stayer] = await Promise.all([client(server().url), client(server().url), client(server().url)]);
     const left: unknown[] = [];
     const stayed: unknown[] = [];
     const onLeft = (data: unknown) => left.push(data);
@@ -76,7 +81,7 @@ describe('events with the official client', () => {
   });
 
   it('keeps events on different names apart', async () => {
-    const [sender, receiver] = await Promise.all([client(server.url), client(server.url)]);
+    const [sender, receiver] = await Promise.all([client(server().url), client(server().url)]);
     const got: string[] = [];
     receiver.event.subscribe('a', () => got.push('a'));
     receiver.event.subscribe('b', () => got.push('b'));
@@ -89,8 +94,8 @@ describe('events with the official client', () => {
   });
 
   it('forgets a client that disconnects: others keep receiving, nothing is left behind', async () => {
-    const [sender, stays] = await Promise.all([client(server.url), client(server.url)]);
-    const goes = new DeepstreamClient(server.url);
+    const [sender, stays] = await Promise.all([client(server().url), client(server().url)]);
+    const goes = new DeepstreamClient(server().url);
     await goes.login();
     goes.event.subscribe('leaving', () => undefined);
     const received = new Promise((resolve) => stays.event.subscribe('leaving', resolve));
@@ -99,29 +104,22 @@ describe('events with the official client', () => {
     await pause(100);
     sender.event.emit('leaving', 'still here');
     assert.equal(await received, 'still here');
-    assert.equal(server.warnings().length, 0, JSON.stringify(server.warnings()));
+    assert.equal(server().warnings().length, 0, JSON.stringify(server().warnings()));
   });
 });
 
 describe('event protocol details', () => {
-  let server: TestServer;
-  before(async () => {
-    server = await startTestServer({ plugins: [authOpen, events] });
-  });
-  afterEach(() => {
-    for (const c of open.splice(0)) c.close();
-  });
-  after(() => server.stop());
+  const server = useServer({ plugins: [authOpen, events] });
 
   it('acks a bulk subscribe with its correlationId and no names', async () => {
-    const c = await raw(server.url);
+    const c = await raw(server().url);
     c.send({ topic: TOPIC.EVENT, action: EVENT_ACTION.SUBSCRIBE, names: ['x', 'y', 'z'], correlationId: '7' });
     const ack = await c.next();
     assert.deepEqual(ack, { topic: TOPIC.EVENT, action: EVENT_ACTION.SUBSCRIBE, correlationId: '7', isAck: true, names: [] });
   });
 
   it('answers a duplicate subscription with MULTIPLE_SUBSCRIPTIONS and still acks', async () => {
-    const c = await raw(server.url);
+    const c = await raw(server().url);
     c.send({ topic: TOPIC.EVENT, action: EVENT_ACTION.SUBSCRIBE, names: ['dup'], correlationId: '1' });
     await c.next((m) => m.isAck === true);
     c.send({ topic: TOPIC.EVENT, action: EVENT_ACTION.SUBSCRIBE, names: ['dup'], correlationId: '2' });
@@ -136,14 +134,14 @@ describe('event protocol details', () => {
   });
 
   it('acks unsubscribe of names never subscribed, silently', async () => {
-    const c = await raw(server.url);
+    const c = await raw(server().url);
     c.send({ topic: TOPIC.EVENT, action: EVENT_ACTION.UNSUBSCRIBE, names: ['never'], correlationId: '3' });
     assert.deepEqual(await c.next(), { topic: TOPIC.EVENT, action: EVENT_ACTION.UNSUBSCRIBE, correlationId: '3', isAck: true, names: [] });
     assert.ok(await c.nothingWithin(100));
   });
 
   it('sends nothing back to the emitter, and no data field for an emit without payload', async () => {
-    const [emitter, subscriber] = await Promise.all([raw(server.url), raw(server.url)]);
+    const [emitter, subscriber] = await Promise.all([raw(server().url), raw(server().url)]);
     for (const c of [emitter, subscriber]) {
       c.send({ topic: TOPIC.EVENT, action: EVENT_ACTION.SUBSCRIBE, names: ['bare'], correlationId: '1' });
       await c.next((m) => m.isAck === true);
@@ -188,17 +186,10 @@ describe('events with a permission plugin', () => {
       ctx.hooks.authorize.tapPromise(ctx.name, async ({ name }) => (name.startsWith('secret/') ? { allowed: false } : undefined));
     },
   });
-  let server: TestServer;
-  before(async () => {
-    server = await startTestServer({ plugins: [authOpen, events, guard] });
-  });
-  afterEach(() => {
-    for (const c of open.splice(0)) c.close();
-  });
-  after(() => server.stop());
+  const server = useServer({ plugins: [authOpen, events, guard] });
 
   it('checks bulk subscriptions per name: denied names get MESSAGE_DENIED, the rest are subscribed and acked', async () => {
-    const [c, emitter] = await Promise.all([raw(server.url), raw(server.url)]);
+    const [c, emitter] = await Promise.all([raw(server().url), raw(server().url)]);
     c.send({ topic: TOPIC.EVENT, action: EVENT_ACTION.SUBSCRIBE, names: ['open/a', 'secret/b', 'open/c'], correlationId: '4' });
     assert.deepEqual(await c.next(), {
       topic: TOPIC.EVENT,
@@ -215,7 +206,7 @@ describe('events with a permission plugin', () => {
   });
 
   it('sends no ack when every name is denied, and denies emits', async () => {
-    const c = await raw(server.url);
+    const c = await raw(server().url);
     c.send({ topic: TOPIC.EVENT, action: EVENT_ACTION.SUBSCRIBE, names: ['secret/x'], correlationId: '5' });
     assert.equal((await c.next()).action, EVENT_ACTION.MESSAGE_DENIED);
     assert.ok(await c.nothingWithin(150));
@@ -231,7 +222,7 @@ describe('events with a permission plugin', () => {
   });
 
   it('the official client gets its allowed events and is told about denied ones', async () => {
-    const [sender, receiver] = await Promise.all([client(server.url), client(server.url)]);
+    const [sender, receiver] = await Promise.all([client(server().url), client(server().url)]);
     const errors: string[] = [];
     receiver.on('error', (_error: unknown, event: string) => errors.push(event));
     const got = new Promise((resolve) => receiver.event.subscribe('open/news', resolve));
