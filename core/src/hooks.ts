@@ -33,6 +33,8 @@ export interface AuthorizationRequest {
   readonly message: Message;
   /** The single name being checked; bulk messages are asked once per name. */
   readonly name: string;
+  /** The rule to check when the message action alone does not say (e.g. `create`, `read`, `write`). */
+  readonly permission?: string;
 }
 
 export interface AuthorizationVerdict {

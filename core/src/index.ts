@@ -21,6 +21,8 @@ export type {
 } from './hooks.ts';
 export type { TopicHandler } from './router.ts';
 export type { Services } from './services.ts';
+export { ConnectorError, withDeadline } from './connectors/records.ts';
+export type { RecordStorage, RecordCache, StoredRecord, RecordData, ConnectorCapabilities, ConnectorErrorKind } from './connectors/records.ts';
 export { DeepstreamError, ERROR_CODES, isDeepstreamError, type ErrorCode } from './errors.ts';
 export { Session } from './session/session.ts';
 export type { Connection, ConnectionInfo, Transport, TransportHost, TransportFactory } from './transport/transport.ts';

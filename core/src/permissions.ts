@@ -13,9 +13,10 @@ export const ALLOWED: AuthorizationVerdict = Object.freeze({ allowed: true });
 export class PermissionGate {
   constructor(private readonly hooks: KernelHooks) {}
 
-  authorize(session: Session, message: Message, name: string): AuthorizationVerdict | Promise<AuthorizationVerdict> {
+  authorize(session: Session, message: Message, name: string, permission?: string): AuthorizationVerdict | Promise<AuthorizationVerdict> {
     if (!this.hooks.authorize.isUsed()) return ALLOWED;
-    return this.hooks.authorize.promise({ session, message, name }).then((verdict) => verdict ?? ALLOWED);
+    const request = permission === undefined ? { session, message, name } : { session, message, name, permission };
+    return this.hooks.authorize.promise(request).then((verdict) => verdict ?? ALLOWED);
   }
 
   /** PROTOCOL §5.4: each name checked on its own, a denial sent per denied name, the rest returned in order. */

@@ -1,5 +1,6 @@
 import { DeepstreamError } from './errors.ts';
 import type { ClusterBus } from './cluster/bus.ts';
+import type { RecordCache, RecordStorage } from './connectors/records.ts';
 
 /**
  * The typed service directory. A plugin that provides a service adds its type here through
@@ -12,6 +13,10 @@ import type { ClusterBus } from './cluster/bus.ts';
 export interface Services {
   /** Carries messages to the other nodes of a cluster; the default has no other nodes. */
   cluster: ClusterBus;
+  /** Durable record storage, provided by a storage connector (e.g. `@deepstream-ts/storage-sqlite`). */
+  storage: RecordStorage;
+  /** The record cache in front of storage, provided by a cache connector. */
+  cache: RecordCache;
 }
 
 /** The owner name of services the kernel registers as defaults. */
@@ -40,7 +45,8 @@ export class ServiceRegistry {
     return entry.impl as Services[K];
   }
 
-  has(name: keyof Services): boolean {
-    return this.services.has(name);
+  /** Like `use`, but `undefined` when nobody provides it (for optional services). */
+  find<K extends keyof Services>(name: K): Services[K] | undefined {
+    return this.services.get(name)?.impl as Services[K] | undefined;
   }
 }

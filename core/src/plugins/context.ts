@@ -28,11 +28,15 @@ export interface PluginContext<Options extends object = object> {
   provide<K extends keyof Services>(name: K, service: Services[K]): void;
   /** Use a service another plugin (set up earlier: declare it as a dependency) or the kernel provides. */
   use<K extends keyof Services>(name: K): Services[K];
+  /** Like `use`, but `undefined` when no plugin provides the service. Call it in `boot` or later. */
+  find<K extends keyof Services>(name: K): Services[K] | undefined;
   /**
    * Asks the permission plugins whether `session` may send `message` for `name` (bulk messages are
-   * asked per name). With no permission plugin configured the answer is `ALLOWED`, synchronously.
+   * asked per name). `permission` names the rule when the message action alone does not imply it
+   * (a record subscription that creates needs `create`, then `read`). With no permission plugin
+   * configured the answer is `ALLOWED`, synchronously.
    */
-  authorize(session: Session, message: Message, name: string): AuthorizationVerdict | Promise<AuthorizationVerdict>;
+  authorize(session: Session, message: Message, name: string, permission?: string): AuthorizationVerdict | Promise<AuthorizationVerdict>;
   /**
    * Checks each of `message.names` separately (PROTOCOL §5.4), replies MESSAGE_DENIED for each
    * denied name, and returns the permitted ones in order. Synchronous when nothing checks permissions.
