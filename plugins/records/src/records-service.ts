@@ -1,0 +1,348 @@
+import {
+  RECORD_ACTION,
+  SharedMessage,
+  SubscriptionRegistry,
+  TOPIC,
+  denialFor,
+  type ClusterBus,
+  type Message,
+  type PluginContext,
+  type Session,
+  type StoredRecord,
+} from '@deepstream-ts/core';
+import type { RecordsOptions } from './options.ts';
+import { LoadFailure, type RecordStore } from './record-store.ts';
+import { ackOf, readResponse, recordError } from './replies.ts';
+import { WriteQueues } from './write-queue.ts';
+import { WRITE_ACTIONS, isRefusal, parseWrite } from './writes.ts';
+
+const CLUSTER_CHANNEL = 'record';
+
+/**
+ * Owns the RECORD topic: subscriptions, reads, versioned writes through per-record queues,
+ * deletes and notifies, fanned out to local subscribers and other nodes.
+ */
+export class RecordsService {
+  readonly topic = TOPIC.RECORD;
+  /** Who holds which record; the listening plugin can observe first/last subscribers. */
+  readonly subscriptions = new SubscriptionRegistry();
+  readonly queues: WriteQueues;
+  private cluster: ClusterBus | undefined;
+  /** Writes waiting for an asynchronous permission verdict, chained per record to keep their order. */
+  private readonly admissions = new Map<string, Promise<void>>();
+
+  constructor(
+    private readonly ctx: PluginContext<RecordsOptions>,
+    private readonly store: RecordStore,
+  ) {
+    this.queues = new WriteQueues({ store, log: ctx.log, broadcast: (name, message, except) => this.broadcast(name, message, except) });
+  }
+
+  attachCluster(cluster: ClusterBus): () => void {
+    this.cluster = cluster;
+    return cluster.subscribe(CLUSTER_CHANNEL, (message) => this.fromOtherNode(message));
+  }
+
+  forget(session: Session): void {
+    this.subscriptions.removeSession(session);
+  }
+
+  handle(session: Session, message: Message): void | Promise<void> {
+    const { action } = message;
+    if (WRITE_ACTIONS.has(action)) return this.write(session, message);
+    switch (action) {
+      case RECORD_ACTION.SUBSCRIBECREATEANDREAD:
+        return this.subscribeAndRead(session, message, true);
+      case RECORD_ACTION.SUBSCRIBEANDREAD:
+        return this.subscribeAndRead(session, message, false);
+      case RECORD_ACTION.SUBSCRIBEANDHEAD:
+        return this.subscribeAndHead(session, message);
+      case RECORD_ACTION.SUBSCRIBE:
+        return this.subscribe(session, message);
+      case RECORD_ACTION.UNSUBSCRIBE:
+        return this.unsubscribe(session, message);
+      case RECORD_ACTION.READ:
+        return this.read(session, message);
+      case RECORD_ACTION.HEAD:
+        return this.head(session, message);
+      case RECORD_ACTION.DELETE:
+        return this.delete(session, message);
+      case RECORD_ACTION.NOTIFY:
+        return this.notify(session, message);
+      default:
+        // LISTEN and friends arrive with the listening plugin; the rest is ignored (PROTOCOL §5.6).
+        session.warn('unsupported record action ignored', { action, name: message.name });
+    }
+  }
+
+  // ---- names and permissions -------------------------------------------------------------
+
+  /** A usable record name, or a reply to the client saying why not. */
+  private checkName(session: Session, request: Message, name: string | undefined): name is string {
+    if (typeof name === 'string' && name !== '' && name.length <= this.ctx.options.maxNameLength) return true;
+    session.warn(name ? `record name longer than ${this.ctx.options.maxNameLength} characters` : 'record message without a name', { action: request.action });
+    session.send(recordError(RECORD_ACTION.INVALID_MESSAGE_DATA, request, name === undefined ? undefined : name.slice(0, 64)));
+    return false;
+  }
+
+  /** Valid names of a bulk request; each invalid one is answered on its own. */
+  private validNames(session: Session, request: Message): string[] {
+    return (request.names ?? []).filter((name) => this.checkName(session, request, name));
+  }
+
+  /**
+   * Checks each permission in turn, replying MESSAGE_DENIED for the first refusal.
+   * Synchronous (a boolean) when no permission plugin is configured.
+   */
+  private permitted(session: Session, request: Message, name: string, permissions: readonly string[]): boolean | Promise<boolean> {
+    for (let i = 0; i < permissions.length; i++) {
+      const verdict = this.ctx.authorize(session, request, name, permissions[i]);
+      if (verdict instanceof Promise) {
+        return (async () => {
+          for (const permission of permissions.slice(i)) {
+            const v = await this.ctx.authorize(session, request, name, permission);
+            if (!v.allowed) return this.deny(session, request, name, v.error === true);
+          }
+          return true;
+        })();
+      }
+      if (!verdict.allowed) return this.deny(session, request, name, verdict.error === true);
+    }
+    return true;
+  }
+
+  private deny(session: Session, request: Message, name: string, error: boolean): false {
+    session.send(denialFor(request, name, { allowed: false, error }));
+    return false;
+  }
+
+  // ---- subscriptions -----------------------------------------------------------------------
+
+  private subscribeAndRead(session: Session, request: Message, create: boolean): void {
+    const names = this.validNames(session, request);
+    session.send(ackOf(request, true)); // acked before any record is loaded (RECORDS §2.1)
+    for (const name of names) void this.open(session, request, name, create);
+  }
+
+  /** One record of a subscription: load, create if allowed, check read, subscribe, send the data. */
+  private async open(session: Session, request: Message, name: string, create: boolean): Promise<void> {
+    let record: StoredRecord | undefined;
+    try {
+      record = await this.store.load(name, true);
+      if (record === undefined && create) {
+        if (!(await this.permitted(session, request, name, ['create']))) return;
+        record = await this.queues.create(name);
+      }
+    } catch (error) {
+      return this.replyLoadFailure(session, request, name, error, RECORD_ACTION.RECORD_CREATE_ERROR);
+    }
+    if (!(await this.permitted(session, request, name, ['read'])) || session.isClosed) return;
+    this.subscribeOne(session, name, RECORD_ACTION.SUBSCRIBE);
+    if (record !== undefined) {
+      // Read again now that the session is subscribed: a write landing meanwhile is not missed.
+      record = (await this.store.load(name, true).catch(() => record)) ?? record;
+    }
+    session.send(record === undefined ? readResponse(name, -1, {}) : readResponse(name, record.version, record.data));
+  }
+
+  private async subscribeAndHead(session: Session, request: Message): Promise<void> {
+    const names = await this.ctx.permittedNames(session, { ...request, names: this.validNames(session, request) });
+    let cached: Map<string, number>;
+    try {
+      cached = await this.store.headCached(names);
+    } catch {
+      cached = new Map();
+    }
+    session.send({ topic: TOPIC.RECORD, action: RECORD_ACTION.HEAD_RESPONSE_BULK, versions: Object.fromEntries(cached) });
+    for (const name of names) this.subscribeOne(session, name, RECORD_ACTION.SUBSCRIBEANDHEAD);
+    session.send(ackOf(request, false));
+    for (const name of names) if (!cached.has(name)) void this.replyHead(session, { ...request, action: RECORD_ACTION.HEAD, name }, name);
+  }
+
+  private async subscribe(session: Session, request: Message): Promise<void> {
+    const names = await this.ctx.permittedNames(session, { ...request, names: this.validNames(session, request) });
+    for (const name of names) this.subscribeOne(session, name, RECORD_ACTION.SUBSCRIBE);
+    session.send(ackOf(request, false));
+  }
+
+  private subscribeOne(session: Session, name: string, originalAction: RECORD_ACTION): void {
+    if (!this.subscriptions.subscribe(name, session)) {
+      session.send({ topic: TOPIC.RECORD, action: RECORD_ACTION.MULTIPLE_SUBSCRIPTIONS, name, originalAction });
+    }
+  }
+
+  private unsubscribe(session: Session, request: Message): void {
+    for (const name of request.names ?? []) this.subscriptions.unsubscribe(name, session);
+    session.send(ackOf(request, false));
+  }
+
+  // ---- reads -------------------------------------------------------------------------------
+
+  private async read(session: Session, request: Message): Promise<void> {
+    const name = request.name;
+    if (!this.checkName(session, request, name) || !(await this.permitted(session, request, name, ['read']))) return;
+    let record: StoredRecord | undefined;
+    try {
+      record = await this.store.load(name, true);
+    } catch (error) {
+      return this.replyLoadFailure(session, request, name, error);
+    }
+    session.send(record === undefined ? recordError(RECORD_ACTION.RECORD_NOT_FOUND, request, name) : readResponse(name, record.version, record.data));
+  }
+
+  private async head(session: Session, request: Message): Promise<void> {
+    const name = request.name;
+    if (!this.checkName(session, request, name) || !(await this.permitted(session, request, name, ['read']))) return;
+    await this.replyHead(session, request, name);
+  }
+
+  private async replyHead(session: Session, request: Message, name: string): Promise<void> {
+    try {
+      const version = await this.store.head(name);
+      session.send({ topic: TOPIC.RECORD, action: RECORD_ACTION.HEAD_RESPONSE, name, version });
+    } catch (error) {
+      this.replyLoadFailure(session, request, name, error);
+    }
+  }
+
+  private replyLoadFailure(session: Session, request: Message, name: string, error: unknown, otherwise = RECORD_ACTION.RECORD_LOAD_ERROR): void {
+    session.send(recordError(error instanceof LoadFailure ? error.action : otherwise, request, name));
+  }
+
+  // ---- writes ------------------------------------------------------------------------------
+
+  private write(session: Session, request: Message): void | Promise<void> {
+    const name = request.name;
+    if (!this.checkName(session, request, name)) return;
+    if (this.isHotPath(name) && (request.action === RECORD_ACTION.CREATEANDUPDATE || request.action === RECORD_ACTION.CREATEANDPATCH)) {
+      return this.hotPathWrite(session, request, name);
+    }
+    const write = parseWrite(session, request, this.ctx.options);
+    if (isRefusal(write)) {
+      session.warn(`record write refused: ${write.reason}`, { record: name });
+      const reply = recordError(write.action, request, name);
+      if (write.action === RECORD_ACTION.INVALID_VERSION && request.version !== undefined) reply.version = request.version;
+      return session.send(reply);
+    }
+    // setData needs create and write (RECORDS §6) unless a queue shows the record is being written;
+    // ERASE is checked against delete (upstream v10).
+    const isCreate = request.action === RECORD_ACTION.CREATEANDUPDATE || request.action === RECORD_ACTION.CREATEANDPATCH;
+    const permissions = request.action === RECORD_ACTION.ERASE ? ['delete'] : isCreate && !this.queues.has(name) ? ['create', 'write'] : ['write'];
+    const pending = this.admissions.get(name);
+    const verdict = pending === undefined ? this.permitted(session, request, name, permissions) : undefined;
+    if (typeof verdict === 'boolean') {
+      if (verdict) this.queues.submit(write);
+      return;
+    }
+    // Asynchronous verdicts: admit writes to one record in the order they arrived.
+    const admitted = (pending ?? Promise.resolve())
+      .then(() => verdict ?? this.permitted(session, request, name, permissions))
+      .then((allowed) => {
+        if (allowed) this.queues.submit(write);
+      });
+    this.admissions.set(name, admitted);
+    return admitted.finally(() => {
+      if (this.admissions.get(name) === admitted) this.admissions.delete(name);
+    });
+  }
+
+  private isHotPath(name: string): boolean {
+    return this.ctx.options.storageHotPathPrefixes.some((prefix) => name.startsWith(prefix));
+  }
+
+  /** Write-mostly records: no queue, no versioning, version 0 (RECORDS §7). */
+  private async hotPathWrite(session: Session, request: Message, name: string): Promise<void> {
+    if (request.action === RECORD_ACTION.CREATEANDPATCH) return session.send(recordError(RECORD_ACTION.INVALID_PATCH_ON_HOTPATH, request, name));
+    const write = parseWrite(session, { ...request, version: -1 }, this.ctx.options);
+    if (isRefusal(write)) return session.send(recordError(write.action, request, name));
+    if (!(await this.permitted(session, request, name, ['create', 'write']))) return;
+    const { cache, durable } = this.store.write(name, { version: 0, data: write.value as StoredRecord['data'] });
+    try {
+      await cache;
+      this.broadcast(name, { topic: TOPIC.RECORD, action: RECORD_ACTION.UPDATE, name, version: 0, data: request.data, isWriteAck: false }, session);
+      await durable;
+      if (write.writeAck) session.send({ topic: TOPIC.RECORD, action: RECORD_ACTION.WRITE_ACKNOWLEDGEMENT, name, correlationId: write.correlationId, isWriteAck: true });
+    } catch {
+      session.send(recordError(RECORD_ACTION.RECORD_UPDATE_ERROR, request, name));
+    }
+  }
+
+  // ---- delete and notify -------------------------------------------------------------------
+
+  private async delete(session: Session, request: Message): Promise<void> {
+    const name = request.name;
+    if (!this.checkName(session, request, name) || !(await this.permitted(session, request, name, ['delete']))) return;
+    this.queues.abort(name);
+    try {
+      await this.store.delete(name);
+    } catch {
+      return session.send(recordError(RECORD_ACTION.RECORD_DELETE_ERROR, request, name));
+    }
+    session.send({ topic: TOPIC.RECORD, action: RECORD_ACTION.DELETE_SUCCESS, name });
+    const deleted: Message = { topic: TOPIC.RECORD, action: RECORD_ACTION.DELETED, name };
+    this.removeSubscribers(name, deleted, session);
+    this.cluster?.send(CLUSTER_CHANNEL, deleted);
+  }
+
+  /** Tells every subscriber but `except` that the record is gone, then unsubscribes all of them. */
+  private removeSubscribers(name: string, deleted: Message, except: Session | undefined): void {
+    const shared = new SharedMessage(deleted);
+    for (const subscriber of [...this.subscriptions.subscribers(name)]) {
+      if (subscriber !== except) subscriber.send(shared);
+      this.subscriptions.unsubscribe(name, subscriber);
+    }
+  }
+
+  private async notify(session: Session, request: Message): Promise<void> {
+    const names = await this.ctx.permittedNames(session, { ...request, names: this.validNames(session, request) });
+    if (names.length === 0 && (request.names?.length ?? 0) > 0) return;
+    try {
+      await this.store.evict(names);
+    } catch (error) {
+      const reply: Message = { topic: TOPIC.RECORD, action: RECORD_ACTION.RECORD_NOTIFY_ERROR, isError: true, data: JSON.stringify(String((error as Error).message)) };
+      if (request.correlationId !== undefined) reply.correlationId = request.correlationId;
+      return session.send(reply);
+    }
+    await Promise.all(names.map((name) => this.reloadForSubscribers(name)));
+    session.send(ackOf(request, true));
+    this.cluster?.send(CLUSTER_CHANNEL, { topic: TOPIC.RECORD, action: RECORD_ACTION.NOTIFY, names: [...names] });
+  }
+
+  /** After a change behind the server's back: every local subscriber gets the stored state. */
+  private async reloadForSubscribers(name: string): Promise<void> {
+    if (this.subscriptions.subscribers(name).size === 0) return;
+    let record: StoredRecord | undefined;
+    try {
+      record = await this.store.load(name, true);
+    } catch {
+      return; // logged by the store; subscribers keep what they have
+    }
+    if (record === undefined) return this.removeSubscribers(name, { topic: TOPIC.RECORD, action: RECORD_ACTION.DELETED, name }, undefined);
+    this.broadcast(name, { topic: TOPIC.RECORD, action: RECORD_ACTION.UPDATE, name, version: record.version, data: JSON.stringify(record.data) }, undefined, false);
+  }
+
+  // ---- fan-out -----------------------------------------------------------------------------
+
+  private broadcast(name: string, message: Message, except: Session | undefined, toCluster = true): void {
+    const shared = new SharedMessage(message);
+    for (const subscriber of this.subscriptions.subscribers(name)) if (subscriber !== except) subscriber.send(shared);
+    if (toCluster) this.cluster?.send(CLUSTER_CHANNEL, message);
+  }
+
+  /** Other nodes applied the change to the shared cache and storage; we only tell our subscribers. */
+  private fromOtherNode(message: Message): void {
+    const name = message.name;
+    switch (message.action) {
+      case RECORD_ACTION.UPDATE:
+      case RECORD_ACTION.PATCH:
+        if (name !== undefined) this.broadcast(name, message, undefined, false);
+        return;
+      case RECORD_ACTION.DELETED:
+        if (name === undefined) return;
+        this.queues.abort(name);
+        return this.removeSubscribers(name, message, undefined);
+      case RECORD_ACTION.NOTIFY:
+        for (const n of message.names ?? []) void this.reloadForSubscribers(n);
+    }
+  }
+}

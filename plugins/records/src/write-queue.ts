@@ -1,0 +1,296 @@
+import { RECORD_ACTION, TOPIC, type Logger, type Message, type RecordData, type Session, type StoredRecord } from '@deepstream-ts/core';
+import { setPath, type PathToken } from './json-path.ts';
+import { LoadFailure, WriteFailure, type RecordStore } from './record-store.ts';
+
+/** One validated write, normalised to UPDATE (whole record) or PATCH (one path). */
+export interface Write {
+  readonly session: Session;
+  /** The message as the client sent it, for echoes. */
+  readonly request: Message;
+  readonly name: string;
+  readonly action: RECORD_ACTION.UPDATE | RECORD_ACTION.PATCH;
+  /** The requested version; -1 means "the next one". */
+  readonly version: number;
+  readonly path?: { readonly text: string; readonly tokens: readonly PathToken[] };
+  /** The new data (UPDATE) or path value (PATCH); undefined deletes the path. */
+  readonly value: unknown;
+  /** The JSON text the client sent, relayed as is in the broadcast. */
+  readonly dataText: string | undefined;
+  /** A missing record starts as `{}` v0 instead of failing (setData, or any write with an ack). */
+  readonly upsert: boolean;
+  readonly writeAck: boolean;
+  readonly correlationId: string | undefined;
+}
+
+export interface QueueEnvironment {
+  readonly store: RecordStore;
+  readonly log: Logger;
+  /** Sends to every subscriber of the record except `except`, and to other nodes. */
+  broadcast(name: string, message: Message, except: Session | undefined): void;
+}
+
+/**
+ * Per-record write queues (RECORDS §5, the upstream v10 rules). Writes to one record are
+ * admitted, applied and persisted strictly in order; different records never wait for each other.
+ */
+export class WriteQueues {
+  private readonly queues = new Map<string, RecordQueue>();
+
+  constructor(private readonly env: QueueEnvironment) {}
+
+  get size(): number {
+    return this.queues.size;
+  }
+
+  has(name: string): boolean {
+    return this.queues.has(name);
+  }
+
+  submit(write: Write): void {
+    this.queueFor(write.name).admit(write);
+  }
+
+  private queueFor(name: string): RecordQueue {
+    let queue = this.queues.get(name);
+    if (queue === undefined) {
+      const created: RecordQueue = new RecordQueue(name, this.env, () => {
+        if (this.queues.get(name) === created) this.queues.delete(name);
+      });
+      this.queues.set(name, (queue = created));
+    }
+    return queue;
+  }
+
+  /** Creates the record as `{}` v0 unless it exists; resolves with what is current either way. */
+  create(name: string): Promise<StoredRecord> {
+    return this.queueFor(name).create();
+  }
+
+  /** Drops a record's pending writes without replies (the record is being deleted, RECORDS §8). */
+  abort(name: string): void {
+    this.queues.get(name)?.abort();
+    this.queues.delete(name);
+  }
+}
+
+/** Creating a missing record for a subscriber goes through the queue too, so it can never overwrite a write. */
+interface Creation {
+  readonly kind: 'create';
+  settle(result: StoredRecord | Error): void;
+}
+type Step = Write | Creation;
+const isCreation = (step: Step): step is Creation => 'kind' in step;
+
+class RecordQueue {
+  private readonly steps: Step[] = [];
+  private lastVersion: number | undefined;
+  /** undefined: not loaded yet; null: loaded, and the record does not exist. */
+  private current: StoredRecord | null | undefined;
+  /** VERSION_EXISTS replies owed while the record is still loading. */
+  private conflictsBeforeLoad: Write[] = [];
+  private readonly inFlight = new Set<Promise<void>>();
+  private running = false;
+  private aborted = false;
+
+  constructor(
+    private readonly name: string,
+    private readonly env: QueueEnvironment,
+    private readonly remove: () => void,
+  ) {}
+
+  admit(write: Write): void {
+    const v = write.version;
+    if (v !== -1 && this.lastVersion !== undefined && v <= this.lastVersion) {
+      if (this.current === undefined) this.conflictsBeforeLoad.push(write);
+      else this.replyVersionExists(write);
+      return;
+    }
+    if (v !== -1 && this.lastVersion !== undefined && v > this.lastVersion + 1) {
+      write.session.send({ ...echo(write), action: RECORD_ACTION.INVALID_VERSION, originalAction: write.request.action });
+      return;
+    }
+    if (v !== -1) this.lastVersion = v;
+    this.enqueue(write);
+  }
+
+  create(): Promise<StoredRecord> {
+    return new Promise((resolve, reject) => this.enqueue({ kind: 'create', settle: (r) => (r instanceof Error ? reject(r) : resolve(r)) }));
+  }
+
+  abort(): void {
+    this.aborted = true;
+    for (const step of this.steps.splice(0)) if (isCreation(step)) step.settle(new Error('the record was deleted'));
+    this.conflictsBeforeLoad = [];
+  }
+
+  private enqueue(step: Step): void {
+    this.steps.push(step);
+    if (!this.running) void this.run();
+  }
+
+  private async run(): Promise<void> {
+    this.running = true;
+    try {
+      if (this.current === undefined && !(await this.load())) return;
+      while (!this.aborted) {
+        const step = this.steps.shift();
+        if (step !== undefined) {
+          if (!(await (isCreation(step) ? this.applyCreation(step) : this.apply(step)))) return;
+          continue;
+        }
+        // The queue outlives its last step until storage has everything, so that a new queue
+        // never loads a version older than one already broadcast.
+        if (this.inFlight.size === 0) break;
+        await Promise.allSettled([...this.inFlight]);
+      }
+    } finally {
+      this.running = false;
+      if (this.aborted || this.steps.length === 0) this.remove();
+    }
+  }
+
+  private async load(): Promise<boolean> {
+    try {
+      this.current = (await this.env.store.load(this.name, false)) ?? null;
+    } catch (error) {
+      this.fail(error instanceof LoadFailure ? error : new Error(String(error)));
+      return false;
+    }
+    if (this.aborted) return false;
+    for (const write of this.conflictsBeforeLoad.splice(0)) this.replyVersionExists(write);
+    return true;
+  }
+
+  /** Applies one write; false when the queue had to be given up. */
+  private async apply(write: Write): Promise<boolean> {
+    if (this.current === null && !write.upsert) {
+      // Only setData and acknowledged writes create records (RECORDS §5.2); a plain update of a
+      // missing (e.g. deleted) record is refused.
+      write.session.send(updateError(write));
+      return true;
+    }
+    const current = this.current ?? { version: 0, data: {} };
+    const version = write.version === -1 ? current.version + 1 : write.version;
+    if (version > current.version + 1) {
+      write.session.send({ ...echo(write), action: RECORD_ACTION.INVALID_VERSION, version: current.version, originalAction: write.request.action });
+      return true;
+    }
+    if (version !== current.version + 1) {
+      this.replyVersionExists(write);
+      return true;
+    }
+    const data = (write.path === undefined ? write.value : setPath(current.data, write.path.tokens, write.value)) as RecordData;
+    const next: StoredRecord = { version, data };
+    this.current = next;
+    const { cache, durable } = this.env.store.write(this.name, next);
+    this.track(this.acknowledge(write, durable));
+    try {
+      await cache;
+    } catch (error) {
+      this.failAfterWriteError(write, error as WriteFailure);
+      return false;
+    }
+    if (this.aborted) return false;
+    this.env.broadcast(this.name, broadcastOf(write, version), write.session);
+    return true;
+  }
+
+  /** A subscriber's "create if missing": `{}` at version 0, cache awaited, storage in the background. */
+  private async applyCreation(step: Creation): Promise<boolean> {
+    if (this.current !== null && this.current !== undefined) {
+      step.settle(this.current);
+      return true;
+    }
+    const created: StoredRecord = { version: 0, data: {} };
+    this.current = created;
+    const { cache, durable } = this.env.store.write(this.name, created);
+    this.track(durable.catch(() => undefined)); // logged by the store; nobody waits for an ack here
+    try {
+      await cache;
+    } catch (error) {
+      step.settle(error as Error);
+      this.fail(error as Error);
+      return false;
+    }
+    step.settle(created);
+    return true;
+  }
+
+  private track(work: Promise<void>): void {
+    this.inFlight.add(work);
+    void work.then(() => this.inFlight.delete(work));
+  }
+
+  /** Acknowledges once cache and storage both have the write; never rejects. */
+  private async acknowledge(write: Write, durable: Promise<void>): Promise<void> {
+    try {
+      await durable;
+      if (write.writeAck) {
+        write.session.send({ topic: TOPIC.RECORD, action: RECORD_ACTION.WRITE_ACKNOWLEDGEMENT, name: this.name, correlationId: write.correlationId, isWriteAck: true });
+      }
+    } catch {
+      // Logged by the store. The client learns its write is not safe (RECORDS §5.6).
+      write.session.send(updateError(write));
+    }
+  }
+
+  private replyVersionExists(write: Write): void {
+    const current = this.current;
+    if (current === null || current === undefined) return write.session.send(updateError(write));
+    const reply: Message = {
+      topic: TOPIC.RECORD,
+      action: RECORD_ACTION.VERSION_EXISTS,
+      name: this.name,
+      version: current.version,
+      data: JSON.stringify(current.data),
+      originalAction: write.action,
+    };
+    if (write.correlationId !== undefined) reply.correlationId = write.correlationId;
+    if (write.writeAck) reply.isWriteAck = true;
+    write.session.send(reply);
+  }
+
+  /** Every queued writer learns that its write did not happen (RECORDS §5.6). */
+  private fail(cause: Error): void {
+    this.env.log.warn({ record: this.name, err: cause, pending: this.steps.length }, 'record writes refused');
+    for (const step of this.steps.splice(0)) {
+      if (isCreation(step)) step.settle(cause);
+      else step.session.send(updateError(step));
+    }
+    for (const write of this.conflictsBeforeLoad.splice(0)) write.session.send(updateError(write));
+    this.aborted = true;
+  }
+
+  private failAfterWriteError(write: Write, error: WriteFailure): void {
+    write.session.send({ topic: TOPIC.RECORD, action: RECORD_ACTION.RECORD_UPDATE_ERROR, name: this.name, isError: true });
+    this.fail(error);
+  }
+}
+
+/** The write as the client sent it, for INVALID_VERSION replies. */
+function echo(write: Write): Message {
+  const { topic, name, version, path, data, correlationId, isWriteAck } = write.request;
+  const reply: Message = { topic, action: write.request.action, name, version };
+  if (path !== undefined) reply.path = path;
+  if (data !== undefined) reply.data = data;
+  if (correlationId !== undefined) reply.correlationId = correlationId;
+  if (isWriteAck !== undefined) reply.isWriteAck = isWriteAck;
+  return reply;
+}
+
+function updateError(write: Write): Message {
+  const reply: Message = { topic: TOPIC.RECORD, action: RECORD_ACTION.RECORD_UPDATE_ERROR, name: write.name, isError: true };
+  if (write.writeAck) {
+    reply.isWriteAck = true;
+    reply.correlationId = write.correlationId;
+  }
+  return reply;
+}
+
+/** What other subscribers receive: UPDATE or PATCH with the applied version, no ack fields. */
+function broadcastOf(write: Write, version: number): Message {
+  const message: Message = { topic: TOPIC.RECORD, action: write.action, name: write.name, version, isWriteAck: false };
+  if (write.path !== undefined) message.path = write.path.text;
+  if (write.dataText !== undefined && write.value !== undefined) message.data = write.dataText;
+  return message;
+}
