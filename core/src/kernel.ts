@@ -103,6 +103,11 @@ export class Kernel {
     return this.plugins.map((p) => `${p.manifest.name}@${p.manifest.version}`);
   }
 
+  /** A service by name, for operators and tests; `undefined` when nobody provides it. */
+  service<K extends keyof Services>(name: K): Services[K] | undefined {
+    return this.services.find(name);
+  }
+
   get address(): { host: string; port: number } {
     const address = this.server.address() as AddressInfo | null;
     return { host: this.config.host, port: address?.port ?? this.config.port };

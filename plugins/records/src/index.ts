@@ -31,12 +31,23 @@ export const records = definePlugin<RecordsOptions>({
       if (storage === undefined) ctx.log.warn('no storage connector configured: records live in memory only and are lost on restart');
       const store = new RecordStore(cache, storage, ctx.options, ctx.log);
       service = new RecordsService(ctx, store);
+      ctx.provide('records', service);
+      const queues = service.queues;
       ctx.onClose(service.attachCluster(ctx.use('cluster')));
+      // Clients are gone by now; let every accepted write reach storage before it closes.
+      ctx.onClose(() => queues.drain());
       ctx.log.info({ cache: cache.description, storage: storage?.description ?? 'none' }, 'records ready');
     });
     ctx.hooks.disconnect.tap(ctx.name, (session) => service?.forget(session));
   },
 });
+
+declare module '@deepstream-ts/core' {
+  interface Services {
+    /** The records plugin: its subscription registry and write queues (listening, HTTP API). */
+    records: RecordsService;
+  }
+}
 
 export default records;
 export { RecordsService, type RecordsOptions };

@@ -66,6 +66,11 @@ export class WriteQueues {
     return this.queueFor(name).create();
   }
 
+  /** Resolves once every queue has applied and stored its writes (graceful shutdown). */
+  async drain(): Promise<void> {
+    while (this.queues.size > 0) await Promise.allSettled([...this.queues.values()].map((queue) => queue.finished));
+  }
+
   /** Drops a record's pending writes without replies (the record is being deleted, RECORDS §8). */
   abort(name: string): void {
     this.queues.get(name)?.abort();
@@ -91,12 +96,17 @@ class RecordQueue {
   private readonly inFlight = new Set<Promise<void>>();
   private running = false;
   private aborted = false;
+  /** Settles when the queue has nothing left to apply or store. */
+  readonly finished: Promise<void>;
+  private markFinished!: () => void;
 
   constructor(
     private readonly name: string,
     private readonly env: QueueEnvironment,
     private readonly remove: () => void,
-  ) {}
+  ) {
+    this.finished = new Promise((resolve) => (this.markFinished = resolve));
+  }
 
   admit(write: Write): void {
     const v = write.version;
@@ -145,7 +155,10 @@ class RecordQueue {
       }
     } finally {
       this.running = false;
-      if (this.aborted || this.steps.length === 0) this.remove();
+      if (this.aborted || this.steps.length === 0) {
+        this.remove();
+        this.markFinished();
+      }
     }
   }
 
