@@ -1,15 +1,26 @@
 import { defineConfig } from '@deepstream-ts/core';
 import authOpen from '@deepstream-ts/plugin-auth-open';
 import events from '@deepstream-ts/plugin-events';
+import records from '@deepstream-ts/plugin-records';
+import cacheMemory from '@deepstream-ts/cache-memory';
+import storageSqlite from '@deepstream-ts/storage-sqlite';
 
 /**
- * The default server: port 6020, WebSocket at /deepstream, open authentication, events.
- * Every key is documented in core/src/config/options.ts; see README.md for the full format.
+ * The default server: port 6020, WebSocket at /deepstream, open authentication, events, and
+ * records kept in ./data/records.sqlite (so they survive a restart) behind an in-memory LRU.
+ * Every key is documented in README.md.
  */
 export default defineConfig({
   port: 6020,
   connection: {
     path: '/deepstream',
   },
-  plugins: [authOpen, events],
+  plugins: [
+    authOpen,
+    events,
+    // Connectors before the plugins that use them: they close after them at shutdown.
+    storageSqlite.with({ file: './data/records.sqlite' }),
+    cacheMemory.with({ maxRecords: 100_000, maxBytes: 256 * 1024 * 1024 }),
+    records,
+  ],
 });

@@ -83,16 +83,21 @@ interface Creation {
   readonly kind: 'create';
   settle(result: StoredRecord | Error): void;
 }
-type Step = Write | Creation;
-const isCreation = (step: Step): step is Creation => 'kind' in step;
+/**
+ * A write refused at admission as stale. Its VERSION_EXISTS waits for the writes admitted before
+ * it, so that it carries the version and data the writer must merge with.
+ */
+interface Conflict {
+  readonly kind: 'conflict';
+  readonly write: Write;
+}
+type Step = Write | Creation | Conflict;
 
 class RecordQueue {
   private readonly steps: Step[] = [];
   private lastVersion: number | undefined;
   /** undefined: not loaded yet; null: loaded, and the record does not exist. */
   private current: StoredRecord | null | undefined;
-  /** VERSION_EXISTS replies owed while the record is still loading. */
-  private conflictsBeforeLoad: Write[] = [];
   private readonly inFlight = new Set<Promise<void>>();
   private running = false;
   private aborted = false;
@@ -110,11 +115,7 @@ class RecordQueue {
 
   admit(write: Write): void {
     const v = write.version;
-    if (v !== -1 && this.lastVersion !== undefined && v <= this.lastVersion) {
-      if (this.current === undefined) this.conflictsBeforeLoad.push(write);
-      else this.replyVersionExists(write);
-      return;
-    }
+    if (v !== -1 && this.lastVersion !== undefined && v <= this.lastVersion) return this.enqueue({ kind: 'conflict', write });
     if (v !== -1 && this.lastVersion !== undefined && v > this.lastVersion + 1) {
       write.session.send({ ...echo(write), action: RECORD_ACTION.INVALID_VERSION, originalAction: write.request.action });
       return;
@@ -129,8 +130,7 @@ class RecordQueue {
 
   abort(): void {
     this.aborted = true;
-    for (const step of this.steps.splice(0)) if (isCreation(step)) step.settle(new Error('the record was deleted'));
-    this.conflictsBeforeLoad = [];
+    for (const step of this.steps.splice(0)) if ('kind' in step && step.kind === 'create') step.settle(new Error('the record was deleted'));
   }
 
   private enqueue(step: Step): void {
@@ -145,7 +145,7 @@ class RecordQueue {
       while (!this.aborted) {
         const step = this.steps.shift();
         if (step !== undefined) {
-          if (!(await (isCreation(step) ? this.applyCreation(step) : this.apply(step)))) return;
+          if (!(await this.applyStep(step))) return;
           continue;
         }
         // The queue outlives its last step until storage has everything, so that a new queue
@@ -169,12 +169,17 @@ class RecordQueue {
       this.fail(error instanceof LoadFailure ? error : new Error(String(error)));
       return false;
     }
-    if (this.aborted) return false;
-    for (const write of this.conflictsBeforeLoad.splice(0)) this.replyVersionExists(write);
+    return !this.aborted;
+  }
+
+  /** Applies one step; false when the queue had to be given up. */
+  private applyStep(step: Step): Promise<boolean> | boolean {
+    if (!('kind' in step)) return this.apply(step);
+    if (step.kind === 'create') return this.applyCreation(step);
+    this.replyVersionExists(step.write);
     return true;
   }
 
-  /** Applies one write; false when the queue had to be given up. */
   private async apply(write: Write): Promise<boolean> {
     if (this.current === null && !write.upsert) {
       // Only setData and acknowledged writes create records (RECORDS §5.2); a plain update of a
@@ -267,10 +272,10 @@ class RecordQueue {
   private fail(cause: Error): void {
     this.env.log.warn({ record: this.name, err: cause, pending: this.steps.length }, 'record writes refused');
     for (const step of this.steps.splice(0)) {
-      if (isCreation(step)) step.settle(cause);
-      else step.session.send(updateError(step));
+      if (!('kind' in step)) step.session.send(updateError(step));
+      else if (step.kind === 'create') step.settle(cause);
+      else step.write.session.send(updateError(step.write));
     }
-    for (const write of this.conflictsBeforeLoad.splice(0)) write.session.send(updateError(write));
     this.aborted = true;
   }
 
