@@ -136,7 +136,7 @@ export class RecordsService {
     } catch (error) {
       return this.replyLoadFailure(session, request, name, error, RECORD_ACTION.RECORD_CREATE_ERROR);
     }
-    if (!(await this.permitted(session, request, name, ['read'])) || session.isClosed) return;
+    if (!(await this.permitted(session, request, name, ['read']))) return;
     this.subscribeOne(session, name, RECORD_ACTION.SUBSCRIBE);
     if (record !== undefined) {
       // Read again now that the session is subscribed: a write landing meanwhile is not missed.
@@ -166,6 +166,9 @@ export class RecordsService {
   }
 
   private subscribeOne(session: Session, name: string, originalAction: RECORD_ACTION): void {
+    // A session that closed while its subscription was being checked must not be registered:
+    // its disconnect cleanup has already run.
+    if (session.isClosed) return;
     if (!this.subscriptions.subscribe(name, session)) {
       session.send({ topic: TOPIC.RECORD, action: RECORD_ACTION.MULTIPLE_SUBSCRIPTIONS, name, originalAction });
     }
