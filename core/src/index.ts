@@ -30,6 +30,6 @@ export { binaryCodec, SharedMessage, type Codec } from './protocol/codec.ts';
 export * from './protocol/messages.ts';
 export { denialFor } from './protocol/denials.ts';
 export { InProcessHub, type ClusterBus, type ClusterHandler } from './cluster/bus.ts';
-export { SubscriptionRegistry, type SubscriptionObserver } from './util/subscriptions.ts';
+export { SubscriptionRegistry, type SubscriptionObserver, type TopicListenerHandler, type ListeningService } from './util/subscriptions.ts';
 export { HttpRoutes, sendText, type HttpHandler } from './http/routes.ts';
 export { createLogger, type Logger } from './logger.ts';

@@ -1,6 +1,7 @@
 import { DeepstreamError } from './errors.ts';
 import type { ClusterBus } from './cluster/bus.ts';
 import type { RecordCache, RecordStorage } from './connectors/records.ts';
+import type { ListeningService } from './util/subscriptions.ts';
 
 /**
  * The typed service directory. A plugin that provides a service adds its type here through
@@ -17,6 +18,8 @@ export interface Services {
   storage: RecordStorage;
   /** The record cache in front of storage, provided by a cache connector. */
   cache: RecordCache;
+  /** Active providers for event and record names, provided by `@deepstream-ts/plugin-listening`. */
+  listening: ListeningService;
 }
 
 /** The owner name of services the kernel registers as defaults. */

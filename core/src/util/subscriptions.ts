@@ -1,8 +1,11 @@
 import type { Session } from '../session/session.ts';
+import type { Message } from '../protocol/messages.ts';
 
 /** Told when a name gains its first subscriber or loses its last (listening, cluster state). */
 export interface SubscriptionObserver {
   onFirstSubscriber?(name: string): void;
+  /** Every new subscription, after `onFirstSubscriber` when it is the first. */
+  onSubscribe?(name: string, session: Session): void;
   onLastSubscriber?(name: string): void;
 }
 
@@ -32,6 +35,7 @@ export class SubscriptionRegistry {
     if (names === undefined) this.bySession.set(session, (names = new Set()));
     names.add(name);
     if (sessions.size === 1) for (const o of this.observers) o.onFirstSubscriber?.(name);
+    for (const o of this.observers) o.onSubscribe?.(name, session);
     return true;
   }
 
@@ -78,4 +82,19 @@ export class SubscriptionRegistry {
       for (const o of this.observers) o.onLastSubscriber?.(name);
     }
   }
+}
+
+/**
+ * What a feature plugin hands its listening traffic to (LISTEN, UNLISTEN, LISTEN_ACCEPT,
+ * LISTEN_REJECT). Implemented by the listening plugin; declared here so that events and records
+ * depend on the shape, not on that package.
+ */
+export interface TopicListenerHandler {
+  handles(action: number): boolean;
+  handle(session: Session, message: Message): void | Promise<void>;
+}
+
+/** The `listening` service: one listener registry per topic, watching that topic's subscriptions. */
+export interface ListeningService {
+  forTopic(topic: 'event' | 'record', subscriptions: SubscriptionRegistry): TopicListenerHandler;
 }

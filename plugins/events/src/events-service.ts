@@ -9,6 +9,7 @@ import {
   type Message,
   type PluginContext,
   type Session,
+  type TopicListenerHandler,
 } from '@deepstream-ts/core';
 import type { EventsOptions } from './index.ts';
 
@@ -23,6 +24,8 @@ export class EventsService {
   /** Public so that the listening plugin can observe first/last subscribers. */
   readonly subscriptions = new SubscriptionRegistry();
   private cluster: ClusterBus | undefined;
+  /** Set at boot when a listening plugin is configured. */
+  listeners: TopicListenerHandler | undefined;
 
   constructor(private readonly ctx: PluginContext<EventsOptions>) {}
 
@@ -47,7 +50,8 @@ export class EventsService {
       case EVENT_ACTION.UNSUBSCRIBE:
         return this.unsubscribe(session, message);
       default:
-        // LISTEN and friends arrive with the listening plugin; unknown actions are ignored (PROTOCOL §5.6).
+        if (this.listeners?.handles(message.action)) return this.listeners.handle(session, message);
+        // Unknown actions, and LISTEN without a listening plugin, are ignored (PROTOCOL §5.6).
         session.warn('unsupported event action ignored', { action: message.action, name: message.name });
     }
   }

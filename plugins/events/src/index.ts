@@ -20,11 +20,24 @@ export const events = definePlugin<EventsOptions>({
   defaults: { validatePayloads: true },
   setup(ctx) {
     const service = new EventsService(ctx);
+    ctx.provide('events', service);
     ctx.claim(service.topic, (session, message) => service.handle(session, message));
     ctx.hooks.disconnect.tap(ctx.name, (session) => service.forget(session));
     ctx.onClose(service.attachCluster(ctx.use('cluster')));
+    // Listening is optional: when a plugin provides it, LISTEN traffic goes there.
+    ctx.hooks.boot.tap(ctx.name, () => {
+      const listening = ctx.find('listening');
+      if (listening !== undefined) service.listeners = listening.forTopic('event', service.subscriptions);
+    });
   },
 });
+
+declare module '@deepstream-ts/core' {
+  interface Services {
+    /** The events plugin: its subscription registry (listening, HTTP API, tests). */
+    events: EventsService;
+  }
+}
 
 export default events;
 export { EventsService };

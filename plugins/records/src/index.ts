@@ -32,6 +32,8 @@ export const records = definePlugin<RecordsOptions>({
       const store = new RecordStore(cache, storage, ctx.options, ctx.log);
       service = new RecordsService(ctx, store);
       ctx.provide('records', service);
+      const listening = ctx.find('listening');
+      if (listening !== undefined) service.listeners = listening.forTopic('record', service.subscriptions);
       const queues = service.queues;
       ctx.onClose(service.attachCluster(ctx.use('cluster')));
       // Clients are gone by now; let every accepted write reach storage before it closes.

@@ -9,6 +9,7 @@ import {
   type PluginContext,
   type Session,
   type StoredRecord,
+  type TopicListenerHandler,
 } from '@deepstream-ts/core';
 import type { RecordsOptions } from './options.ts';
 import { LoadFailure, type RecordStore } from './record-store.ts';
@@ -28,6 +29,8 @@ export class RecordsService {
   readonly subscriptions = new SubscriptionRegistry();
   readonly queues: WriteQueues;
   private cluster: ClusterBus | undefined;
+  /** Set at boot when a listening plugin is configured. */
+  listeners: TopicListenerHandler | undefined;
   /** Writes waiting for an asynchronous permission verdict, chained per record to keep their order. */
   private readonly admissions = new Map<string, Promise<void>>();
 
@@ -70,7 +73,8 @@ export class RecordsService {
       case RECORD_ACTION.NOTIFY:
         return this.notify(session, message);
       default:
-        // LISTEN and friends arrive with the listening plugin; the rest is ignored (PROTOCOL §5.6).
+        if (this.listeners?.handles(action)) return this.listeners.handle(session, message);
+        // Unknown actions, and LISTEN without a listening plugin, are ignored (PROTOCOL §5.6).
         session.warn('unsupported record action ignored', { action, name: message.name });
     }
   }

@@ -1,0 +1,39 @@
+import { createRequire } from 'node:module';
+import { definePlugin } from '@deepstream-ts/core';
+import { EVENT_LISTEN_ACTIONS, RECORD_LISTEN_ACTIONS } from './actions.ts';
+import { DEFAULT_LISTENING_OPTIONS, type ListeningOptions } from './options.ts';
+import { TopicListeners } from './topic-listeners.ts';
+
+const { name, version } = createRequire(import.meta.url)('../package.json') as { name: string; version: string };
+
+/**
+ * Listening (RECORDS §11): backend providers are told when anyone subscribes to names matching
+ * their pattern, and exactly one of them becomes the active provider of each name. Provides the
+ * `listening` service; the events and records plugins use it when it is configured.
+ */
+export const listening = definePlugin<ListeningOptions>({
+  name,
+  version,
+  kernel: '^0.1.0',
+  defaults: DEFAULT_LISTENING_OPTIONS,
+  setup(ctx) {
+    const registries: TopicListeners[] = [];
+    ctx.provide('listening', {
+      forTopic(topic, subscriptions) {
+        const registry = new TopicListeners(topic === 'event' ? EVENT_LISTEN_ACTIONS : RECORD_LISTEN_ACTIONS, subscriptions, ctx);
+        registries.push(registry);
+        return registry;
+      },
+    });
+    ctx.hooks.disconnect.tap(ctx.name, (session) => {
+      for (const registry of registries) registry.forget(session);
+    });
+    ctx.onClose(() => {
+      for (const registry of registries) registry.close();
+    });
+  },
+});
+
+export default listening;
+export { TopicListeners, type ListeningOptions };
+export { compilePattern, backtrackingRisk } from './patterns.ts';

@@ -1,0 +1,268 @@
+import { SharedMessage, denialFor, type Logger, type Message, type PluginContext, type Session, type SubscriptionRegistry } from '@deepstream-ts/core';
+import type { ListenActions } from './actions.ts';
+import { compilePattern } from './patterns.ts';
+import type { ListeningOptions } from './options.ts';
+
+interface Listener {
+  readonly session: Session;
+  readonly pattern: string;
+}
+
+interface Pattern {
+  readonly regex: RegExp;
+  /** In registration order: the candidate order when providers are not shuffled. */
+  readonly sessions: Set<Session>;
+}
+
+/** An offer of one name going round the candidates, one at a time (RECORDS §11.3). */
+interface Search {
+  readonly candidates: Listener[];
+  offered: Listener | undefined;
+  timer: NodeJS.Timeout | undefined;
+}
+
+const sameListener = (a: Listener | undefined, session: Session, pattern: string | undefined) => a !== undefined && a.session === session && a.pattern === pattern;
+
+/**
+ * Listening for one topic (events or records): who listens to which pattern, which names have an
+ * active provider, and the provider searches in flight. It watches the topic's subscription
+ * registry for first and last subscribers, and is told when sessions go away.
+ */
+export class TopicListeners {
+  private readonly patterns = new Map<string, Pattern>();
+  private readonly patternsBySession = new Map<Session, Set<string>>();
+  private readonly providers = new Map<string, Listener>();
+  private readonly searches = new Map<string, Search>();
+  /** When a search for a name last ended without a provider (for the rematch cooldown). */
+  private readonly lastFailure = new Map<string, number>();
+  private readonly rematchTimer: NodeJS.Timeout | undefined;
+  private readonly log: Logger;
+
+  constructor(
+    private readonly actions: ListenActions,
+    private readonly subscriptions: SubscriptionRegistry,
+    private readonly ctx: PluginContext<ListeningOptions>,
+  ) {
+    this.log = ctx.log;
+    subscriptions.observe({
+      onFirstSubscriber: (name) => this.search(name),
+      onSubscribe: (name, session) => this.announceProvider(name, session),
+      onLastSubscriber: (name) => this.lastSubscriberLeft(name),
+    });
+    const { rematchInterval } = ctx.options;
+    if (rematchInterval > 1000) {
+      this.rematchTimer = setInterval(() => this.rematch(), rematchInterval);
+      this.rematchTimer.unref();
+    } else {
+      this.log.warn({ rematchInterval }, 'listen rematch disabled (interval must be above 1000 ms)');
+    }
+  }
+
+  /** Counts for tests and metrics: everything must drop to zero once clients are gone. */
+  get stats(): { patterns: number; providers: number; searches: number; sessions: number } {
+    return { patterns: this.patterns.size, providers: this.providers.size, searches: this.searches.size, sessions: this.patternsBySession.size };
+  }
+
+  handles(action: number): boolean {
+    const a = this.actions;
+    return action === a.LISTEN || action === a.UNLISTEN || action === a.LISTEN_ACCEPT || action === a.LISTEN_REJECT;
+  }
+
+  handle(session: Session, message: Message): void | Promise<void> {
+    const a = this.actions;
+    switch (message.action) {
+      case a.LISTEN:
+        return this.listen(session, message);
+      case a.UNLISTEN:
+        return this.unlisten(session, message);
+      case a.LISTEN_ACCEPT:
+        return this.accept(session, message);
+      case a.LISTEN_REJECT:
+        return this.reject(session, message);
+    }
+  }
+
+  /** A session is gone: its patterns and the names it provided are released. */
+  forget(session: Session): void {
+    for (const pattern of [...(this.patternsBySession.get(session) ?? [])]) this.removeListener(session, pattern);
+  }
+
+  close(): void {
+    clearInterval(this.rematchTimer);
+    for (const search of this.searches.values()) clearTimeout(search.timer);
+    this.searches.clear();
+  }
+
+  // ---- listen / unlisten -------------------------------------------------------------------
+
+  private async listen(session: Session, message: Message): Promise<void> {
+    const pattern = message.name;
+    if (pattern === undefined) return session.warn('LISTEN without a pattern');
+    const compiled = compilePattern(pattern, this.ctx.options);
+    if (typeof compiled === 'string') {
+      session.warn(`listen pattern refused: ${compiled}`, { pattern: pattern.slice(0, 100) });
+      return session.send({ topic: this.actions.topic, action: this.actions.INVALID_LISTEN_REGEX, name: pattern, isError: true });
+    }
+    const verdict = await this.ctx.authorize(session, message, pattern, 'listen');
+    if (!verdict.allowed) return session.send(denialFor(message, pattern, verdict));
+    if (session.isClosed) return;
+    if (this.patternsBySession.get(session)?.has(pattern)) {
+      // The reference server crashes here; the official client never does it.
+      return session.send({ topic: this.actions.topic, action: this.actions.MULTIPLE_SUBSCRIPTIONS, name: pattern, originalAction: message.action });
+    }
+    let entry = this.patterns.get(pattern);
+    if (entry === undefined) this.patterns.set(pattern, (entry = { regex: compiled, sessions: new Set() }));
+    entry.sessions.add(session);
+    let own = this.patternsBySession.get(session);
+    if (own === undefined) this.patternsBySession.set(session, (own = new Set()));
+    own.add(pattern);
+    // Existing subscriptions are offered before the ack, as the reference server does.
+    for (const name of this.subscriptions.names()) {
+      if (!entry.regex.test(name) || this.providers.has(name)) continue;
+      const running = this.searches.get(name);
+      if (running !== undefined) running.candidates.push({ session, pattern });
+      else this.search(name);
+    }
+    session.send(this.echo(message));
+  }
+
+  private unlisten(session: Session, message: Message): void {
+    const pattern = message.name;
+    if (pattern === undefined || !this.patternsBySession.get(session)?.has(pattern)) return; // unknown: no reply (RECORDS §11.1)
+    this.removeListener(session, pattern);
+    session.send(this.echo(message));
+  }
+
+  private removeListener(session: Session, pattern: string): void {
+    const own = this.patternsBySession.get(session);
+    own?.delete(pattern);
+    if (own?.size === 0) this.patternsBySession.delete(session);
+    const entry = this.patterns.get(pattern);
+    entry?.sessions.delete(session);
+    if (entry?.sessions.size === 0) this.patterns.delete(pattern);
+    for (const [name, provider] of [...this.providers]) {
+      if (sameListener(provider, session, pattern)) this.providerLost(name);
+    }
+    for (const [name, search] of [...this.searches]) {
+      if (sameListener(search.offered, session, pattern)) this.offerNext(name, search);
+    }
+  }
+
+  // ---- searches ----------------------------------------------------------------------------
+
+  /** Starts offering `name` to matching listeners, unless it is provided or already on offer. */
+  private search(name: string): void {
+    if (this.providers.has(name) || this.searches.has(name)) return;
+    const candidates: Listener[] = [];
+    for (const [pattern, entry] of this.patterns) {
+      if (entry.regex.test(name)) for (const session of entry.sessions) candidates.push({ session, pattern });
+    }
+    if (candidates.length === 0) return;
+    if (this.ctx.options.shuffleProviders) shuffle(candidates);
+    const search: Search = { candidates, offered: undefined, timer: undefined };
+    this.searches.set(name, search);
+    this.offerNext(name, search);
+  }
+
+  private offerNext(name: string, search: Search): void {
+    clearTimeout(search.timer);
+    let next = search.candidates.shift();
+    // Skip listeners that left since the search started.
+    while (next !== undefined && !this.patternsBySession.get(next.session)?.has(next.pattern)) next = search.candidates.shift();
+    search.offered = next;
+    if (next === undefined) {
+      this.searches.delete(name);
+      this.lastFailure.set(name, Date.now());
+      return;
+    }
+    next.session.send({ topic: this.actions.topic, action: this.actions.SUBSCRIPTION_FOR_PATTERN_FOUND, name: next.pattern, subscription: name });
+    search.timer = setTimeout(() => {
+      next.session.send({ topic: this.actions.topic, action: this.actions.LISTEN_RESPONSE_TIMEOUT, subscription: name });
+      this.offerNext(name, search);
+    }, this.ctx.options.responseTimeout);
+    search.timer.unref();
+  }
+
+  /** The offered listener takes the name: it is the one active provider until told otherwise. */
+  private accept(session: Session, message: Message): void {
+    const name = message.subscription;
+    const search = name === undefined ? undefined : this.searches.get(name);
+    // Late, unsolicited or mismatched replies are ignored silently (RECORDS §11.3.6).
+    if (name === undefined || search === undefined || !sameListener(search.offered, session, message.name)) return;
+    clearTimeout(search.timer);
+    this.searches.delete(name);
+    this.lastFailure.delete(name);
+    this.providers.set(name, search.offered!);
+    this.notifySubscribers(name, 'HAS_PROVIDER');
+  }
+
+  private reject(session: Session, message: Message): void {
+    const name = message.subscription;
+    const search = name === undefined ? undefined : this.searches.get(name);
+    if (name === undefined || search === undefined || !sameListener(search.offered, session, message.name)) return;
+    this.offerNext(name, search);
+  }
+
+  // ---- subscribers come and go -------------------------------------------------------------
+
+  private announceProvider(name: string, session: Session): void {
+    const notices = this.actions.providerNotices;
+    if (notices !== undefined && this.providers.has(name)) session.send({ topic: this.actions.topic, action: notices.HAS_PROVIDER, name });
+  }
+
+  /** Nobody wants the name any more: the provider is told to stop, an offer is withdrawn. */
+  private lastSubscriberLeft(name: string): void {
+    const provider = this.providers.get(name);
+    if (provider !== undefined) {
+      this.providers.delete(name);
+      this.tellRemoved(provider, name);
+    }
+    const search = this.searches.get(name);
+    if (search !== undefined) {
+      clearTimeout(search.timer);
+      this.searches.delete(name);
+      if (search.offered !== undefined) this.tellRemoved(search.offered, name);
+    }
+    this.lastFailure.delete(name);
+  }
+
+  private tellRemoved(listener: Listener, name: string): void {
+    listener.session.send({ topic: this.actions.topic, action: this.actions.SUBSCRIPTION_FOR_PATTERN_REMOVED, name: listener.pattern, subscription: name });
+  }
+
+  /** The provider unlistened or vanished: subscribers are told, and the next listener is sought. */
+  private providerLost(name: string): void {
+    this.providers.delete(name);
+    if (this.subscriptions.subscribers(name).size === 0) return;
+    this.notifySubscribers(name, 'HAS_NO_PROVIDER');
+    this.search(name);
+  }
+
+  private notifySubscribers(name: string, notice: 'HAS_PROVIDER' | 'HAS_NO_PROVIDER'): void {
+    const notices = this.actions.providerNotices;
+    if (notices === undefined) return;
+    const shared = new SharedMessage({ topic: this.actions.topic, action: notices[notice], name });
+    for (const subscriber of this.subscriptions.subscribers(name)) subscriber.send(shared);
+  }
+
+  /** Offers again every subscribed, unprovided name (a listener that refused may want it now). */
+  private rematch(): void {
+    if (this.patterns.size === 0) return;
+    const cooledDown = Date.now() - this.ctx.options.matchCooldown;
+    for (const name of this.subscriptions.names()) {
+      if ((this.lastFailure.get(name) ?? 0) <= cooledDown) this.search(name);
+    }
+  }
+
+  private echo(message: Message): Message {
+    return { topic: this.actions.topic, action: message.action, name: message.name, isAck: true };
+  }
+}
+
+/** Fisher–Yates, in place. */
+function shuffle<T>(items: T[]): void {
+  for (let i = items.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [items[i], items[j]] = [items[j]!, items[i]!];
+  }
+}

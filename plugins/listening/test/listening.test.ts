@@ -1,0 +1,241 @@
+/**
+ * Listening with several official clients over real sockets, plus raw clients for the exact
+ * replies to bad input.
+ */
+import { after, afterEach, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { DeepstreamClient } from '@deepstream/client';
+import { EVENT_ACTION, RECORD_ACTION, TOPIC, type Message } from '@deepstream-ts/core';
+import { RawClient, startTestServer, type TestServer } from '@deepstream-ts/core/testing';
+import authOpen from '@deepstream-ts/plugin-auth-open';
+import events from '@deepstream-ts/plugin-events';
+import records from '@deepstream-ts/plugin-records';
+import listening, { backtrackingRisk, type TopicListeners } from '@deepstream-ts/plugin-listening';
+
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const settle = () => pause(250); // the client batches subscriptions for 100 ms
+let counter = 0;
+const unique = (prefix: string) => `${prefix}/${Date.now().toString(36)}${counter++}`;
+
+/** A provider that records what it was offered and told, and answers with `decide`. */
+function provider(client: DeepstreamClient, topic: 'event' | 'record', pattern: string, decide: (name: string) => boolean) {
+  const log: string[] = [];
+  client[topic].listen(pattern, (name, response) => {
+    log.push(`found ${name}`);
+    if (decide(name)) {
+      response.accept();
+      response.onStop(() => log.push(`stop ${name}`));
+    } else response.reject();
+  });
+  return log;
+}
+
+describe('listening with the official client', () => {
+  let server: TestServer;
+  const clients: DeepstreamClient[] = [];
+  async function client(): Promise<DeepstreamClient> {
+    const c = new DeepstreamClient(server.url);
+    clients.push(c);
+    await c.login();
+    return c;
+  }
+  const registries = () => {
+    const stats = { patterns: 0, providers: 0, searches: 0, sessions: 0 };
+    for (const topic of ['events', 'records'] as const) {
+      const listeners = server.kernel.service(topic)?.listeners as TopicListeners | undefined;
+      if (listeners) for (const key of Object.keys(stats) as Array<keyof typeof stats>) stats[key] += listeners.stats[key];
+    }
+    return stats;
+  };
+
+  before(async () => {
+    server = await startTestServer({
+      plugins: [authOpen, events, records, listening.with({ shuffleProviders: false, responseTimeout: 200, rematchInterval: 1200, matchCooldown: 0 })],
+    });
+  });
+  afterEach(async () => {
+    for (const c of clients.splice(0)) c.close();
+    await pause(50);
+  });
+  after(() => server.stop());
+
+  it('offers event subscriptions made before and after the listen, and stops the provider when the last subscriber leaves', async () => {
+    const [p, s1, s2] = await Promise.all([client(), client(), client()]);
+    const [before, afterwards] = [unique('prices'), unique('prices')];
+    const onBefore = () => undefined;
+    s1.event.subscribe(before, onBefore);
+    await settle();
+    const log = provider(p, 'event', '^prices/', () => true);
+    await settle();
+    s2.event.subscribe(afterwards, () => undefined);
+    await settle();
+    assert.deepEqual(log.sort(), [`found ${afterwards}`, `found ${before}`].sort());
+    s1.event.unsubscribe(before, onBefore);
+    await settle();
+    assert.ok(log.includes(`stop ${before}`), log.join(', '));
+    assert.ok(!log.includes(`stop ${afterwards}`));
+  });
+
+  it('has exactly one active provider per name; a rejecting listener is skipped for the next', async () => {
+    const [refuser, accepter, spare, subscriber] = await Promise.all([client(), client(), client(), client()]);
+    const name = unique('stock');
+    const refused = provider(refuser, 'record', '^stock/', () => false);
+    await settle();
+    const accepted = provider(accepter, 'record', '^stock/', () => true);
+    await settle();
+    const spared = provider(spare, 'record', 'stock', () => true);
+    await settle();
+    const record = subscriber.record.getRecord(name);
+    await record.whenReady();
+    await settle();
+    assert.deepEqual(refused, [`found ${name}`]);
+    assert.deepEqual(accepted, [`found ${name}`]);
+    assert.deepEqual(spared, [], 'once a provider accepted, nobody else is offered the name');
+    assert.equal(record.hasProvider, true);
+  });
+
+  it('hands a record over when the active provider disconnects, and tells subscribers in between', async () => {
+    const [first, second, subscriber] = await Promise.all([client(), client(), client()]);
+    const name = unique('feed');
+    provider(first, 'record', '^feed/', () => true);
+    await settle();
+    const record = subscriber.record.getRecord(name);
+    await record.whenReady();
+    // The official client does not re-emit hasProviderChanged on the record it hands out, so a
+    // raw subscriber watches the notices on the wire.
+    const watcher = await RawClient.login(server.url);
+    watcher.send({ topic: TOPIC.RECORD, action: RECORD_ACTION.SUBSCRIBECREATEANDREAD, names: [name], correlationId: 'w' });
+    assert.equal((await watcher.next((m) => m.action !== RECORD_ACTION.SUBSCRIBECREATEANDREAD)).action, RECORD_ACTION.SUBSCRIPTION_HAS_PROVIDER);
+    await settle();
+    assert.equal(record.hasProvider, true);
+    const secondLog = provider(second, 'record', '^feed/', () => true);
+    await settle();
+    assert.deepEqual(secondLog, [], 'the name already has a provider');
+    first.close();
+    await settle();
+    assert.deepEqual(secondLog, [`found ${name}`]);
+    const isNotice = (m: Message) => m.action === RECORD_ACTION.SUBSCRIPTION_HAS_PROVIDER || m.action === RECORD_ACTION.SUBSCRIPTION_HAS_NO_PROVIDER;
+    const notices = [await watcher.next(isNotice), await watcher.next(isNotice)];
+    assert.deepEqual(notices.map((m) => m.action), [RECORD_ACTION.SUBSCRIPTION_HAS_NO_PROVIDER, RECORD_ACTION.SUBSCRIPTION_HAS_PROVIDER]);
+    assert.equal(record.hasProvider, true);
+    watcher.close();
+  });
+
+  it('offers the name to the next listener when the active provider unlistens', async () => {
+    const [first, second, subscriber] = await Promise.all([client(), client(), client()]);
+    const name = unique('ticker');
+    provider(first, 'event', '^ticker/', () => true);
+    await settle();
+    subscriber.event.subscribe(name, () => undefined);
+    await settle();
+    const secondLog = provider(second, 'event', '^ticker/', () => true);
+    await settle();
+    first.event.unlisten('^ticker/');
+    await settle();
+    assert.deepEqual(secondLog, [`found ${name}`]);
+  });
+
+  it('offers a rejected name again at the rematch interval', async () => {
+    const [p, subscriber] = await Promise.all([client(), client()]);
+    const name = unique('later');
+    let calls = 0;
+    const log = provider(p, 'event', '^later/', () => ++calls > 1);
+    await settle();
+    subscriber.event.subscribe(name, () => undefined);
+    await pause(1700);
+    assert.deepEqual(log, [`found ${name}`, `found ${name}`]);
+  });
+
+  it('leaves no listener, provider or search behind once every client is gone', async () => {
+    const [p, subscriber] = await Promise.all([client(), client()]);
+    provider(p, 'record', '^gone/', () => true);
+    await settle();
+    const r = subscriber.record.getRecord(unique('gone'));
+    await r.whenReady();
+    await settle();
+    const e = unique('gone-event');
+    provider(p, 'event', '^gone-event/', () => true);
+    subscriber.event.subscribe(e, () => undefined);
+    await settle();
+    assert.ok(registries().providers >= 2);
+    p.close();
+    subscriber.close();
+    await pause(150);
+    assert.deepEqual(registries(), { patterns: 0, providers: 0, searches: 0, sessions: 0 });
+  });
+});
+
+describe('listening bad input (raw protocol)', () => {
+  let server: TestServer;
+  const clients: RawClient[] = [];
+  async function login(): Promise<RawClient> {
+    const c = await RawClient.login(server.url);
+    clients.push(c);
+    return c;
+  }
+  const event = (fields: Partial<Message>): Message => ({ topic: TOPIC.EVENT, action: EVENT_ACTION.LISTEN, ...fields }) as Message;
+
+  before(async () => {
+    server = await startTestServer({ plugins: [authOpen, events, records, listening.with({ shuffleProviders: false, responseTimeout: 150 })] });
+  });
+  afterEach(() => {
+    for (const c of clients.splice(0)) c.close();
+  });
+  after(() => server.stop());
+
+  it('an invalid regular expression: INVALID_LISTEN_REGEX and no ack', async () => {
+    const c = await login();
+    c.send(event({ name: '([unclosed' }));
+    assert.deepEqual((({ names, ...m }) => m)(await c.next()), { topic: TOPIC.EVENT, action: EVENT_ACTION.INVALID_LISTEN_REGEX, name: '([unclosed', isError: true });
+    assert.ok(await c.nothingWithin(100));
+  });
+
+  it('catastrophic and overlong patterns are refused the same way, and the server stays responsive', async () => {
+    const c = await login();
+    for (const pattern of ['(a+)+$', '(x|x)*y', '(.*a){20}', '(a)\\1', 'p'.repeat(300)]) {
+      c.send({ topic: TOPIC.RECORD, action: RECORD_ACTION.LISTEN, name: pattern });
+      const reply = await c.next();
+      assert.equal(reply.action, RECORD_ACTION.INVALID_LISTEN_REGEX, pattern.slice(0, 20));
+    }
+    for (const safe of ['^stock/.*', 'a+b+', '(ab)+', '^(users|groups)/[^/]+$', '[(+)]+']) assert.equal(backtrackingRisk(safe), undefined, safe);
+  });
+
+  it('the same pattern twice from one client: MULTIPLE_SUBSCRIPTIONS instead of a crash', async () => {
+    const c = await login();
+    c.send(event({ name: 'twice/.*' }));
+    assert.equal((await c.next()).isAck, true);
+    c.send(event({ name: 'twice/.*' }));
+    const reply = await c.next();
+    assert.deepEqual([reply.action, reply.name, reply.originalAction], [EVENT_ACTION.MULTIPLE_SUBSCRIPTIONS, 'twice/.*', EVENT_ACTION.LISTEN]);
+    await login(); // the server still takes logins
+  });
+
+  it('accept or reject for a name never offered is ignored; unlisten without listen gets no reply', async () => {
+    const c = await login();
+    c.send(event({ action: EVENT_ACTION.LISTEN_ACCEPT, name: 'nope/.*', subscription: 'nope/1' }));
+    c.send(event({ action: EVENT_ACTION.LISTEN_REJECT, name: 'nope/.*', subscription: 'nope/1' }));
+    c.send(event({ action: EVENT_ACTION.UNLISTEN, name: 'never/.*' }));
+    assert.ok(await c.nothingWithin(150));
+  });
+
+  it('a listener that does not answer gets LISTEN_RESPONSE_TIMEOUT and the next one is asked', async () => {
+    const [silent, answering, subscriber] = [await login(), await login(), await login()];
+    silent.send(event({ name: '^quiet/' }));
+    await silent.next((m) => m.isAck === true);
+    answering.send(event({ name: '^quiet/' }));
+    await answering.next((m) => m.isAck === true);
+    subscriber.send({ topic: TOPIC.EVENT, action: EVENT_ACTION.SUBSCRIBE, names: ['quiet/1'], correlationId: '1' });
+    const found = await silent.next();
+    assert.deepEqual([found.action, found.name, found.subscription], [EVENT_ACTION.SUBSCRIPTION_FOR_PATTERN_FOUND, '^quiet/', 'quiet/1']);
+    const timeout = await silent.next();
+    assert.deepEqual([timeout.action, timeout.subscription], [EVENT_ACTION.LISTEN_RESPONSE_TIMEOUT, 'quiet/1']);
+    assert.equal((await answering.next()).action, EVENT_ACTION.SUBSCRIPTION_FOR_PATTERN_FOUND);
+    // A late accept from the listener that timed out is ignored.
+    silent.send(event({ action: EVENT_ACTION.LISTEN_ACCEPT, name: '^quiet/', subscription: 'quiet/1' }));
+    answering.send(event({ action: EVENT_ACTION.LISTEN_ACCEPT, name: '^quiet/', subscription: 'quiet/1' }));
+    subscriber.send({ topic: TOPIC.EVENT, action: EVENT_ACTION.UNSUBSCRIBE, names: ['quiet/1'], correlationId: '2' });
+    const removed = await answering.next((m) => m.action === EVENT_ACTION.SUBSCRIPTION_FOR_PATTERN_REMOVED);
+    assert.equal(removed.subscription, 'quiet/1');
+    assert.ok(await silent.nothingWithin(100));
+  });
+});
