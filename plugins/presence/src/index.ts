@@ -1,0 +1,64 @@
+import { createRequire } from 'node:module';
+import { definePlugin } from '@deepstream-ts/core';
+import { LocalOnlineRegistry } from './online-registry.ts';
+import { DEFAULT_OPTIONS, checkOptions, type PresenceOptions } from './options.ts';
+import { PresenceService, type PresenceStats } from './presence-service.ts';
+import { RoomPresence, type RoomStats } from './rooms.ts';
+
+const { name, version } = createRequire(import.meta.url)('../package.json') as { name: string; version: string };
+
+/** What other plugins (and tests) may ask presence, through `ctx.use('presence')`. */
+export interface Presence {
+  isOnline(user: string): boolean;
+  /** Every user online, the asker's own id included. */
+  onlineUsers(): string[];
+  /** Visible users in a room, by room id (without the prefix); empty when rooms are off. */
+  roomMembers(room: string): string[];
+  /** Read-only counts, for monitoring and for checking that nothing is left behind. */
+  readonly stats: PresenceStats & RoomStats;
+}
+
+declare module '@deepstream-ts/core' {
+  interface Services {
+    presence: Presence;
+  }
+}
+
+const NO_ROOMS: RoomStats = Object.freeze({ rooms: 0, roomMemberships: 0, occupiedRooms: 0, pendingJoins: 0 });
+
+/**
+ * Presence (EVENTS_RPC_PRESENCE §3): who is online, join/leave notifications on a user's first and
+ * last connection, queries; optionally per-room presence over events (`rooms: true`).
+ */
+export const presence = definePlugin<PresenceOptions>({
+  name,
+  version,
+  kernel: '^0.1.0',
+  defaults: DEFAULT_OPTIONS,
+  setup(ctx) {
+    checkOptions(ctx.options);
+    const service = new PresenceService(ctx, new LocalOnlineRegistry());
+    // Rooms tap `inbound`, which otherwise costs nothing: only when asked for.
+    const rooms = ctx.options.rooms ? new RoomPresence(ctx) : undefined;
+    ctx.claim(service.topic, (session, message) => service.handle(session, message));
+    ctx.hooks.authenticated.tap(ctx.name, (session) => service.join(session));
+    ctx.hooks.disconnect.tap(ctx.name, (session) => {
+      rooms?.leaveAll(session);
+      service.leave(session);
+    });
+    if (rooms !== undefined) ctx.hooks.inbound.tap(ctx.name, (session, message) => rooms.inspect(session, message));
+    ctx.provide('presence', {
+      isOnline: (user) => service.isOnline(user),
+      onlineUsers: () => service.onlineUsers(),
+      roomMembers: (room) => rooms?.membersOf(room) ?? [],
+      get stats() {
+        return { ...service.stats, ...(rooms?.stats ?? NO_ROOMS) };
+      },
+    });
+  },
+});
+
+export default presence;
+export { PresenceService, RoomPresence, LocalOnlineRegistry };
+export type { PresenceOptions, PresenceStats, RoomStats };
+export type { OnlineRegistry, PresenceListener } from './online-registry.ts';

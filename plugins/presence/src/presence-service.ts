@@ -1,0 +1,210 @@
+import {
+  PRESENCE_ACTION,
+  SharedMessage,
+  SubscriptionRegistry,
+  TOPIC,
+  type AuthorizationVerdict,
+  type Message,
+  type PluginContext,
+  type Session,
+} from '@deepstream-ts/core';
+import type { OnlineRegistry } from './online-registry.ts';
+import { invalidNames, type PresenceOptions } from './options.ts';
+import { ALREADY_SUBSCRIBED_TO_EVERYONE, SUBSCRIBE_ALL_ACK, UNSUBSCRIBE_ALL_ACK, ack, invalidUsers, namelessDenial } from './replies.ts';
+import { SessionOrder } from './session-order.ts';
+
+/**
+ * The server's fallback id for a login that gave none: never shown as online. The open
+ * strategy's anonymous id is the lower-case `open`, which is tracked (EVENTS_RPC_PRESENCE §3.1).
+ */
+export const UNTRACKED_USER = 'OPEN';
+
+/**
+ * Requests without a name (SUBSCRIBE_ALL, QUERY_ALL) are put to the permission plugins with this
+ * name: the reference matches them against the text "undefined" (SECURITY §3.3), so rules written
+ * for it keep working.
+ */
+export const NAMELESS = 'undefined';
+
+/** Counts for monitoring and for tests that check nothing is left behind. */
+export interface PresenceStats {
+  /** Users online. */
+  readonly onlineUsers: number;
+  /** Logged-in connections counted towards a user. */
+  readonly connections: number;
+  /** Connections subscribed to everyone (SUBSCRIBE_ALL). */
+  readonly everyoneSubscribers: number;
+  /** Users someone subscribed to individually. */
+  readonly watchedUsers: number;
+  /** Individual subscriptions, summed over connections. */
+  readonly userSubscriptions: number;
+  /** Connections with a presence request waiting for a permission check. */
+  readonly pendingRequests: number;
+}
+
+/**
+ * Owns the PRESENCE topic (EVENTS_RPC_PRESENCE §3): counts each logged-in connection towards its
+ * user, announces users coming online and going offline to those who subscribed, and answers
+ * who-is-online queries.
+ */
+export class PresenceService {
+  readonly topic = TOPIC.PRESENCE;
+  /** Session → the user it is counted for; a session is counted once, from login to disconnect. */
+  private readonly counted = new Map<Session, string>();
+  private readonly everyone = new Set<Session>();
+  private readonly byUser = new SubscriptionRegistry();
+  private readonly order = new SessionOrder();
+
+  constructor(
+    private readonly ctx: PluginContext<PresenceOptions>,
+    private readonly registry: OnlineRegistry,
+  ) {
+    registry.onChange((user, online) => this.announce(user, online));
+  }
+
+  isOnline(user: string): boolean {
+    return this.registry.isOnline(user);
+  }
+
+  onlineUsers(): string[] {
+    return [...this.registry.users()];
+  }
+
+  get stats(): PresenceStats {
+    let userSubscriptions = 0;
+    let watchedUsers = 0;
+    for (const user of this.byUser.names()) {
+      watchedUsers++;
+      userSubscriptions += this.byUser.subscribers(user).size;
+    }
+    return {
+      onlineUsers: this.registry.size,
+      connections: this.counted.size,
+      everyoneSubscribers: this.everyone.size,
+      watchedUsers,
+      userSubscriptions,
+      pendingRequests: this.order.pending,
+    };
+  }
+
+  /** Kernel `authenticated` hook. */
+  join(session: Session): void {
+    const user = session.userId;
+    if (user === undefined || user === UNTRACKED_USER || this.counted.has(session)) return;
+    this.counted.set(session, user);
+    this.registry.connected(user);
+  }
+
+  /** Kernel `disconnect` hook: whatever the cause (close, network loss found by the heartbeat sweep, slow consumer). */
+  leave(session: Session): void {
+    this.everyone.delete(session);
+    this.byUser.removeSession(session);
+    const user = this.counted.get(session);
+    if (user === undefined) return;
+    this.counted.delete(session);
+    this.registry.disconnected(user);
+  }
+
+  handle(session: Session, message: Message): void | Promise<void> {
+    return this.order.run(session, () => this.dispatch(session, message));
+  }
+
+  private dispatch(session: Session, message: Message): void | Promise<void> {
+    switch (message.action) {
+      case PRESENCE_ACTION.SUBSCRIBE_ALL:
+        return this.ifAllowed(session, message, () => this.subscribeAll(session));
+      case PRESENCE_ACTION.UNSUBSCRIBE_ALL:
+        this.everyone.delete(session);
+        return session.send(UNSUBSCRIBE_ALL_ACK);
+      case PRESENCE_ACTION.QUERY_ALL:
+        return this.ifAllowed(session, message, () => this.queryAll(session));
+      case PRESENCE_ACTION.SUBSCRIBE:
+        return this.withPermittedNames(session, message, (names) => this.subscribe(session, message, names));
+      case PRESENCE_ACTION.UNSUBSCRIBE:
+        // No permission check, no limit: unknown names cost a lookup each and are skipped.
+        for (const name of message.names ?? []) this.byUser.unsubscribe(name, session);
+        return session.send(ack(message));
+      case PRESENCE_ACTION.QUERY:
+        return this.withPermittedNames(session, message, (names) => this.query(session, message, names));
+      default:
+        // Replies and notifications are server-to-client only; ignored as the reference does (PROTOCOL §5.6).
+        session.warn('unsupported presence action ignored', { action: message.action });
+    }
+  }
+
+  private subscribeAll(session: Session): void {
+    if (this.everyone.has(session)) session.send(ALREADY_SUBSCRIBED_TO_EVERYONE);
+    else this.everyone.add(session);
+    session.send(SUBSCRIBE_ALL_ACK);
+  }
+
+  private queryAll(session: Session): void {
+    const own = session.userId;
+    const names: string[] = [];
+    for (const user of this.registry.users()) if (user !== own) names.push(user);
+    // No correlationId: the client matches QUERY_ALL_RESPONSE by action alone (PROTOCOL §5.1).
+    session.send({ topic: TOPIC.PRESENCE, action: PRESENCE_ACTION.QUERY_ALL_RESPONSE, names });
+  }
+
+  private subscribe(session: Session, message: Message, names: readonly string[]): void {
+    for (const name of names) {
+      if (!this.byUser.subscribe(name, session)) {
+        session.send({ topic: TOPIC.PRESENCE, action: PRESENCE_ACTION.MULTIPLE_SUBSCRIPTIONS, name, originalAction: PRESENCE_ACTION.SUBSCRIBE });
+      }
+    }
+    session.send(ack(message));
+  }
+
+  private query(session: Session, message: Message, names: readonly string[]): void {
+    // No prototype: a user called "__proto__" is a key like any other.
+    const online: Record<string, boolean> = Object.create(null) as Record<string, boolean>;
+    for (const name of names) online[name] = this.registry.isOnline(name); // the asker is reported truthfully
+    const reply: Message = { topic: TOPIC.PRESENCE, action: PRESENCE_ACTION.QUERY_RESPONSE, data: JSON.stringify(online) };
+    if (message.correlationId !== undefined) reply.correlationId = message.correlationId;
+    session.send(reply);
+  }
+
+  /** JOIN_ALL / LEAVE_ALL to everyone-subscribers first, then JOIN / LEAVE to that user's subscribers (§3.2). */
+  private announce(user: string, online: boolean): void {
+    if (this.everyone.size > 0) {
+      const all = new SharedMessage({ topic: TOPIC.PRESENCE, action: online ? PRESENCE_ACTION.PRESENCE_JOIN_ALL : PRESENCE_ACTION.PRESENCE_LEAVE_ALL, name: user });
+      for (const session of this.everyone) session.send(all);
+    }
+    const watchers = this.byUser.subscribers(user);
+    if (watchers.size > 0) {
+      const one = new SharedMessage({ topic: TOPIC.PRESENCE, action: online ? PRESENCE_ACTION.PRESENCE_JOIN : PRESENCE_ACTION.PRESENCE_LEAVE, name: user });
+      for (const session of watchers) session.send(one);
+    }
+  }
+
+  /** Requests without names: one permission check, a nameless denial. */
+  private ifAllowed(session: Session, message: Message, apply: () => void): void | Promise<void> {
+    const decide = (verdict: AuthorizationVerdict): void => {
+      if (session.isClosed) return;
+      if (verdict.allowed) apply();
+      else session.send(namelessDenial(message, verdict));
+    };
+    const verdict = this.ctx.authorize(session, message, NAMELESS);
+    if (verdict instanceof Promise) return verdict.then(decide);
+    decide(verdict);
+  }
+
+  /** Requests with names: limits first, then the per-name rule of PROTOCOL §5.4. */
+  private withPermittedNames(session: Session, message: Message, apply: (names: readonly string[]) => void): void | Promise<void> {
+    const requested = message.names ?? [];
+    const problem = invalidNames(requested, this.ctx.options);
+    if (problem !== undefined) {
+      session.warn(`presence request refused: ${problem}`, { action: PRESENCE_ACTION[message.action], names: requested.length });
+      return session.send(invalidUsers(message));
+    }
+    const decide = (names: readonly string[]): void => {
+      if (session.isClosed) return;
+      // Every name denied: no reply, the denials already settled the client's request.
+      if (names.length === 0 && requested.length > 0) return;
+      apply(names);
+    };
+    const permitted = this.ctx.permittedNames(session, message);
+    if (permitted instanceof Promise) return permitted.then(decide);
+    decide(permitted);
+  }
+}
