@@ -2,13 +2,15 @@ import { defineConfig } from '@deepstream-ts/core';
 import authOpen from '@deepstream-ts/plugin-auth-open';
 import events from '@deepstream-ts/plugin-events';
 import records from '@deepstream-ts/plugin-records';
+import presence from '@deepstream-ts/plugin-presence';
+import listening from '@deepstream-ts/plugin-listening';
 import cacheMemory from '@deepstream-ts/cache-memory';
 import storageSqlite from '@deepstream-ts/storage-sqlite';
 
 /**
- * The default server: port 6020, WebSocket at /deepstream, open authentication, events, and
- * records kept in ./data/records.sqlite (so they survive a restart) behind an in-memory LRU.
- * Every key is documented in README.md.
+ * The default server: port 6020, WebSocket at /deepstream, open authentication, events, records
+ * kept in ./data/records.sqlite (so they survive a restart) behind an in-memory LRU, presence and
+ * listening. Every key is documented in README.md.
  */
 export default defineConfig({
   port: 6020,
@@ -22,5 +24,7 @@ export default defineConfig({
     storageSqlite.with({ file: './data/records.sqlite' }),
     cacheMemory.with({ maxRecords: 100_000, maxBytes: 256 * 1024 * 1024 }),
     records,
+    presence,
+    listening,
   ],
 });
