@@ -3,14 +3,15 @@ import authOpen from '@deepstream-ts/plugin-auth-open';
 import events from '@deepstream-ts/plugin-events';
 import records from '@deepstream-ts/plugin-records';
 import presence from '@deepstream-ts/plugin-presence';
+import rpc from '@deepstream-ts/plugin-rpc';
 import listening from '@deepstream-ts/plugin-listening';
 import cacheMemory from '@deepstream-ts/cache-memory';
 import storageSqlite from '@deepstream-ts/storage-sqlite';
 
 /**
  * The default server: port 6020, WebSocket at /deepstream, open authentication, events, records
- * kept in ./data/records.sqlite (so they survive a restart) behind an in-memory LRU, presence and
- * listening. Every key is documented in README.md.
+ * kept in ./data/records.sqlite (so they survive a restart) behind an in-memory LRU, RPC,
+ * presence and listening. Every key is documented in README.md.
  */
 export default defineConfig({
   port: 6020,
@@ -24,6 +25,7 @@ export default defineConfig({
     storageSqlite.with({ file: './data/records.sqlite' }),
     cacheMemory.with({ maxRecords: 100_000, maxBytes: 256 * 1024 * 1024 }),
     records,
+    rpc,
     presence,
     listening,
   ],

@@ -1,0 +1,178 @@
+import { RPC_ACTION, denialFor, type AuthorizationVerdict, type Message, type PluginContext, type Session } from '@deepstream-ts/core';
+import type { RpcOptions } from './options.ts';
+import type { ProviderRegistry } from './providers.ts';
+import { PendingRpcs } from './pending.ts';
+import { Rpc, RpcState } from './rpc.ts';
+import { CallTimers, type TimeoutAction } from './timers.ts';
+import { invalidCorrelationId, invalidMessageData, multipleAccept, toProvider, toRequester, tooManyPending } from './replies.ts';
+
+const CHECK_FAILED: AuthorizationVerdict = Object.freeze({ allowed: false, error: true });
+
+/**
+ * Requests and provider replies (EVENTS_RPC_PRESENCE §2.2–2.5): routes each call to one provider
+ * at a time, relays ACCEPT / RESPONSE / REQUEST_ERROR to the requester, re-routes on REJECT and
+ * ends calls on their deadlines. Payloads are relayed verbatim.
+ */
+export class Calls {
+  readonly pending = new PendingRpcs();
+  private readonly timers: CallTimers;
+  /** Sessions already warned about the pending limit: one log line per session, not per request. */
+  private readonly warnedOverLimit = new WeakSet<Session>();
+
+  constructor(
+    private readonly ctx: PluginContext<RpcOptions>,
+    private readonly providers: ProviderRegistry,
+  ) {
+    const { ackTimeout, responseTimeout } = ctx.options;
+    this.timers = new CallTimers(ackTimeout, responseTimeout, (rpc, action) => this.onTimeout(rpc, action));
+  }
+
+  request(session: Session, message: Message): void | Promise<void> {
+    const { name, correlationId, data } = message;
+    if (name === undefined || name === '' || correlationId === undefined || correlationId === '') {
+      return this.refuseMalformed(session, message, 'REQUEST without an RPC name or correlationId');
+    }
+    if (data !== undefined && this.ctx.options.validatePayloads && !isJson(data)) {
+      return this.refuseMalformed(session, message, 'REQUEST arguments are not valid JSON');
+    }
+    if (this.pending.countOf(session) >= this.ctx.options.maxPendingPerSession) return this.overLimit(session, message);
+    const rpc = new Rpc(session, name, correlationId, data);
+    // Registered before the permission check, so that the limit also bounds calls awaiting it.
+    if (!this.pending.add(rpc)) {
+      session.warn('REQUEST reuses the correlationId of a pending call', { name, correlationId });
+      return session.send(invalidCorrelationId(message));
+    }
+    const verdict = this.ctx.authorize(session, message, name);
+    if (verdict instanceof Promise) {
+      // A check that fails outright denies (as the kernel does for a throwing tap) rather than leaving the call stuck.
+      return verdict.then(
+        (v) => this.start(rpc, message, v),
+        () => this.start(rpc, message, CHECK_FAILED),
+      );
+    }
+    this.start(rpc, message, verdict);
+  }
+
+  /** ACCEPT, RESPONSE, REQUEST_ERROR or REJECT from a provider. */
+  reply(session: Session, message: Message): void {
+    const { name, correlationId, data } = message;
+    if (name === undefined || name === '' || correlationId === undefined || correlationId === '') {
+      return this.refuseMalformed(session, message, 'RPC reply without a name or correlationId');
+    }
+    const rpc = this.pending.atProvider(session, correlationId);
+    if (rpc === undefined || rpc.name !== name) {
+      // Late (after a timeout or a re-route), unknown, or from a client that was not asked.
+      session.warn('RPC reply matches no call sent to this client', { name, correlationId, action: message.action });
+      return session.send(invalidCorrelationId(message));
+    }
+    if (data !== undefined && this.ctx.options.validatePayloads && !isJson(data)) {
+      // The call stays open: the provider may still answer properly before the deadline.
+      return this.refuseMalformed(session, message, 'RPC reply payload is not valid JSON');
+    }
+    if (rpc.state === RpcState.Orphaned) {
+      if (message.action !== RPC_ACTION.ACCEPT) this.end(rpc); // the requester is gone: drop quietly
+      return;
+    }
+    switch (message.action) {
+      case RPC_ACTION.ACCEPT:
+        if (rpc.accepted) return session.send(multipleAccept(message));
+        rpc.accepted = true;
+        return rpc.requestor.send(toRequester(rpc, RPC_ACTION.ACCEPT));
+      case RPC_ACTION.RESPONSE:
+      case RPC_ACTION.REQUEST_ERROR:
+        return this.finish(rpc, message.action, data);
+      case RPC_ACTION.REJECT:
+        return this.route(rpc);
+    }
+  }
+
+  /** Cleanup for a session that is gone, as requester and as provider. */
+  forget(session: Session): void {
+    // Requester side first: a client that called itself must not have its own call re-routed.
+    for (const rpc of this.pending.removeRequestor(session)) {
+      if (rpc.state === RpcState.Routed) rpc.state = RpcState.Orphaned;
+      else this.end(rpc);
+    }
+    for (const rpc of this.pending.removeProvider(session)) {
+      if (rpc.state === RpcState.Orphaned) this.end(rpc);
+      // An accepted call may already have run: fail it now rather than run it twice. Others move on.
+      else if (rpc.accepted) this.finish(rpc, RPC_ACTION.RESPONSE_TIMEOUT);
+      else this.route(rpc);
+    }
+  }
+
+  /** Shutdown: no timer may outlive the server. */
+  close(): void {
+    for (const rpc of [...this.pending.all()]) this.end(rpc);
+  }
+
+  private start(rpc: Rpc, message: Message, verdict: AuthorizationVerdict): void {
+    if (rpc.state !== RpcState.Authorizing) return; // the requester left during the check
+    if (verdict.allowed) return this.route(rpc);
+    this.end(rpc);
+    rpc.requestor.send(denialFor(message, rpc.name, verdict));
+  }
+
+  /** Sends the call to the next provider not tried yet, with fresh deadlines; NO_RPC_PROVIDER when none is left. */
+  private route(rpc: Rpc): void {
+    const provider = this.providers.pick(rpc.name, rpc.tried);
+    if (provider === undefined) return this.finish(rpc, RPC_ACTION.NO_RPC_PROVIDER);
+    rpc.tried.push(provider);
+    rpc.state = RpcState.Routed;
+    rpc.accepted = false;
+    this.pending.assign(rpc, provider);
+    this.timers.start(rpc);
+    provider.send(toProvider(rpc, this.requestorName(rpc), this.requestorData(rpc)));
+  }
+
+  private onTimeout(rpc: Rpc, action: TimeoutAction): void {
+    if (rpc.state === RpcState.Orphaned) return this.end(rpc);
+    this.finish(rpc, action);
+  }
+
+  /** Ends the call with a last message to its requester. */
+  private finish(rpc: Rpc, action: RPC_ACTION, data?: string): void {
+    this.end(rpc);
+    rpc.requestor.send(toRequester(rpc, action, data));
+  }
+
+  /** Ends the call silently: later replies about it get INVALID_RPC_CORRELATION_ID. */
+  private end(rpc: Rpc): void {
+    if (rpc.state === RpcState.Done) return;
+    rpc.state = RpcState.Done;
+    this.timers.stop(rpc);
+    this.pending.delete(rpc);
+  }
+
+  private requestorName(rpc: Rpc): string | undefined {
+    return this.ctx.options.provideRequestorName ? rpc.requestor.userId : undefined;
+  }
+
+  /** Encoded from the original value on every dispatch (the reference double-encodes on re-route). */
+  private requestorData(rpc: Rpc): string | undefined {
+    const { clientData } = rpc.requestor;
+    return this.ctx.options.provideRequestorData && clientData != null ? JSON.stringify(clientData) : undefined;
+  }
+
+  private overLimit(session: Session, message: Message): void {
+    if (!this.warnedOverLimit.has(session)) {
+      this.warnedOverLimit.add(session);
+      session.warn('RPC requests refused: too many pending calls', { limit: this.ctx.options.maxPendingPerSession });
+    }
+    session.send(tooManyPending(message));
+  }
+
+  private refuseMalformed(session: Session, message: Message, why: string): void {
+    session.warn(why, { name: message.name, correlationId: message.correlationId, action: message.action });
+    session.send(invalidMessageData(message));
+  }
+}
+
+function isJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+}

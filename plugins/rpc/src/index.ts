@@ -1,0 +1,33 @@
+import { createRequire } from 'node:module';
+import { definePlugin } from '@deepstream-ts/core';
+import { RPC_DEFAULTS, checkOptions, type RpcOptions } from './options.ts';
+import { RpcService, type RpcStats, type RpcView } from './rpc-service.ts';
+
+const { name, version } = createRequire(import.meta.url)('../package.json') as { name: string; version: string };
+
+declare module '@deepstream-ts/core' {
+  interface Services {
+    /** The RPC plugin, read-only: counts for monitoring and tests. */
+    rpc: RpcView;
+  }
+}
+
+/** Request-response RPC (EVENTS_RPC_PRESENCE §2): provide, make, accept, respond, reject, timeouts. */
+export const rpc = definePlugin<RpcOptions>({
+  name,
+  version,
+  kernel: '^0.1.0',
+  defaults: RPC_DEFAULTS,
+  setup(ctx) {
+    checkOptions(ctx.options);
+    const service = new RpcService(ctx);
+    ctx.claim(service.topic, (session, message) => service.handle(session, message));
+    ctx.hooks.disconnect.tap(ctx.name, (session) => service.forget(session));
+    ctx.provide('rpc', service);
+    ctx.onClose(() => service.close());
+  },
+});
+
+export default rpc;
+export { RpcService, RPC_DEFAULTS, type RpcOptions, type RpcStats, type RpcView };
+export { TOO_MANY_PENDING_RPCS } from './replies.ts';

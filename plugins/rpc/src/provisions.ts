@@ -1,0 +1,45 @@
+import type { Message, PluginContext, Session } from '@deepstream-ts/core';
+import type { ProviderRegistry } from './providers.ts';
+import { ack, invalidMessageData, multipleProviders } from './replies.ts';
+import type { RpcOptions } from './options.ts';
+
+/** PROVIDE and UNPROVIDE (EVENTS_RPC_PRESENCE §2.1): who may answer which calls. */
+export class Provisions {
+  constructor(
+    private readonly ctx: PluginContext<RpcOptions>,
+    private readonly providers: ProviderRegistry,
+  ) {}
+
+  provide(session: Session, message: Message): void | Promise<void> {
+    const request = this.withValidNames(session, message);
+    const permitted = this.ctx.permittedNames(session, request);
+    if (permitted instanceof Promise) return permitted.then((names) => this.register(session, message, names));
+    this.register(session, message, permitted);
+  }
+
+  unprovide(session: Session, message: Message): void {
+    // No permission check; names not provided are skipped silently.
+    for (const name of message.names ?? []) this.providers.remove(name, session);
+    session.send(ack(message));
+  }
+
+  private register(session: Session, message: Message, names: readonly string[]): void {
+    // Closed during an asynchronous permission check: the disconnect cleanup has already run.
+    if (session.isClosed) return;
+    for (const name of names) {
+      if (!this.providers.add(name, session)) session.send(multipleProviders(name));
+    }
+    // No name left (all denied or invalid): no ack; the client cleared its timer on the errors.
+    if (names.length === 0 && (message.names?.length ?? 0) > 0) return;
+    session.send(ack(message));
+  }
+
+  /** Empty names cannot be provided (the client never sends them): INVALID_MESSAGE_DATA each. */
+  private withValidNames(session: Session, message: Message): Message {
+    const names = message.names ?? [];
+    if (!names.includes('')) return message;
+    session.warn('PROVIDE with an empty RPC name');
+    session.send(invalidMessageData({ ...message, name: '' }));
+    return { ...message, names: names.filter((name) => name !== '') };
+  }
+}

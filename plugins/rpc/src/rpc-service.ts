@@ -1,0 +1,77 @@
+import { RPC_ACTION, TOPIC, type Message, type PluginContext, type Session } from '@deepstream-ts/core';
+import { Calls } from './calls.ts';
+import type { RpcOptions } from './options.ts';
+import { ProviderRegistry } from './providers.ts';
+import { Provisions } from './provisions.ts';
+
+/** What the RPC plugin holds, for tests and monitoring: every count is 0 once all clients are gone. */
+export interface RpcStats {
+  /** RPC names with at least one provider. */
+  readonly providedNames: number;
+  /** Sessions providing at least one name. */
+  readonly providerSessions: number;
+  /** Calls in flight, including those whose requester left while a provider had them. */
+  readonly pendingCalls: number;
+  /** Sessions with a call index as requester / as provider (kept while connected, dropped on disconnect). */
+  readonly trackedRequestors: number;
+  readonly trackedProviders: number;
+}
+
+/** What other plugins (and tests) see of the RPC plugin, through `ctx.use('rpc')`. */
+export interface RpcView {
+  readonly stats: RpcStats;
+}
+
+/** Owns the RPC topic: dispatches each action to provisions (PROVIDE/UNPROVIDE) or calls. */
+export class RpcService implements RpcView {
+  readonly topic = TOPIC.RPC;
+  private readonly providers = new ProviderRegistry();
+  private readonly provisions: Provisions;
+  private readonly calls: Calls;
+
+  constructor(ctx: PluginContext<RpcOptions>) {
+    this.provisions = new Provisions(ctx, this.providers);
+    this.calls = new Calls(ctx, this.providers);
+  }
+
+  handle(session: Session, message: Message): void | Promise<void> {
+    switch (message.action) {
+      case RPC_ACTION.REQUEST:
+        return this.calls.request(session, message);
+      case RPC_ACTION.ACCEPT:
+      case RPC_ACTION.RESPONSE:
+      case RPC_ACTION.REQUEST_ERROR:
+      case RPC_ACTION.REJECT:
+        return this.calls.reply(session, message);
+      case RPC_ACTION.PROVIDE:
+        return this.provisions.provide(session, message);
+      case RPC_ACTION.UNPROVIDE:
+        return this.provisions.unprovide(session, message);
+      default:
+        // Server-to-client actions or unknown numbers: ignored and logged (PROTOCOL §5.6).
+        session.warn('unsupported RPC action ignored', { action: message.action, name: message.name });
+    }
+  }
+
+  /** Kernel `disconnect`: the session stops providing, and its calls end (EVENTS_RPC_PRESENCE §2.5). */
+  forget(session: Session): void {
+    this.providers.removeSession(session);
+    this.calls.forget(session);
+  }
+
+  get stats(): RpcStats {
+    const providers = this.providers.size;
+    const pending = this.calls.pending.size;
+    return {
+      providedNames: providers.names,
+      providerSessions: providers.sessions,
+      pendingCalls: pending.calls,
+      trackedRequestors: pending.requestors,
+      trackedProviders: pending.providers,
+    };
+  }
+
+  close(): void {
+    this.calls.close();
+  }
+}

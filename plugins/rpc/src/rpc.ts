@@ -1,0 +1,38 @@
+import type { Session } from '@deepstream-ts/core';
+
+export const enum RpcState {
+  /** Waiting for the permission check. */
+  Authorizing,
+  /** Sent to `provider`; waiting for its reply. */
+  Routed,
+  /** The requester left while a provider had the call: its reply is dropped without a word. */
+  Orphaned,
+  /** Answered, failed or dropped; nothing may touch it any more. */
+  Done,
+}
+
+/** One call in flight: who asked, which provider has it, and its deadlines. */
+export class Rpc {
+  state = RpcState.Authorizing;
+  /** The provider that has the call now. */
+  provider: Session | undefined;
+  /** The id the provider knows the call by: the requester's id unless that provider already uses it. */
+  providerId: string | undefined;
+  accepted = false;
+  /** Providers already asked, so that a REJECT never goes back to one of them. */
+  readonly tried: Session[] = [];
+
+  // Owned by CallTimers.
+  timer: NodeJS.Timeout | undefined;
+  awaitingAccept = false;
+  responseDeadline = 0;
+
+  constructor(
+    readonly requestor: Session,
+    readonly name: string,
+    /** The requester's raw correlation id, echoed in every reply to it. */
+    readonly correlationId: string,
+    /** The arguments as JSON text, relayed verbatim. */
+    readonly data: string | undefined,
+  ) {}
+}

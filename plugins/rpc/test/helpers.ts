@@ -1,0 +1,115 @@
+/** Shared setup for the RPC suites: one server per suite, clients closed after each test. */
+import { after, afterEach, before } from 'node:test';
+import { DeepstreamClient } from '@deepstream/client';
+import { RPC_ACTION, TOPIC, definePlugin, type DeepstreamConfig, type Message, type PluginEntry } from '@deepstream-ts/core';
+import { RawClient, startTestServer, type TestServer } from '@deepstream-ts/core/testing';
+import authOpen from '@deepstream-ts/plugin-auth-open';
+import rpc, { type RpcOptions, type RpcView } from '@deepstream-ts/plugin-rpc';
+
+/** Fast timers, so that timeout tests take a fraction of a second. */
+export const FAST: Partial<RpcOptions> = { ackTimeout: 150, responseTimeout: 400 };
+
+export interface RpcServer extends TestServer {
+  /** The plugin's service, taken through the service directory as any other plugin would. */
+  service: RpcView;
+}
+
+/**
+ * Starts a server with the RPC plugin (with `options`) and open auth. `extra` plugins come first,
+ * so that an extra authentication strategy answers before open auth does.
+ */
+export async function startRpcServer(options: Partial<RpcOptions> = FAST, extra: PluginEntry[] = [], config: DeepstreamConfig = {}): Promise<RpcServer> {
+  let service: RpcView | undefined;
+  const probe = definePlugin({
+    name: 'rpc-test-probe',
+    version: '1.0.0',
+    kernel: '^0.1.0',
+    dependencies: { '@deepstream-ts/plugin-rpc': '^0.1.0' },
+    setup(ctx) {
+      service = ctx.use('rpc');
+    },
+  });
+  const server = await startTestServer({ ...config, plugins: [...extra, authOpen, rpc.with(options), probe] });
+  return Object.assign(server, { service: service as RpcView });
+}
+
+const open: Array<{ close(): void }> = [];
+
+/** One server per suite (`describe`); clients opened by a test are closed after it. */
+export function useServer(options: Partial<RpcOptions> = FAST, extra: PluginEntry[] = []): () => RpcServer {
+  let server: RpcServer;
+  before(async () => {
+    server = await startRpcServer(options, extra);
+  });
+  afterEach(closeClients);
+  after(() => server.stop());
+  return () => server;
+}
+
+export function closeClients(): void {
+  for (const c of open.splice(0)) c.close();
+}
+
+/** An official client, logged in; `errors` collects the events of its `error` emitter. */
+export async function client(url: string, username?: string): Promise<DeepstreamClient & { errors: string[] }> {
+  const c = Object.assign(new DeepstreamClient(url, { subscriptionInterval: 10 }), { errors: [] as string[] });
+  c.on('error', (_error: unknown, event: string) => c.errors.push(event));
+  open.push(c);
+  await c.login(username ? { username } : {});
+  return c;
+}
+
+export async function raw(url: string, authData: object = {}): Promise<RawClient> {
+  const c = await RawClient.login(url, authData);
+  open.push(c);
+  return c;
+}
+
+export const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Polls `check` until it holds (or fails after `timeout` ms): no fixed sleeps for server state. */
+export async function until(check: () => boolean, what: string, timeout = 2000): Promise<void> {
+  const giveUp = Date.now() + timeout;
+  while (!check()) {
+    if (Date.now() > giveUp) throw new Error(`timed out waiting until ${what}`);
+    await pause(5);
+  }
+}
+
+/** Waits until exactly `count` RPC names have a provider (the client sends PROVIDE in batches). */
+export function providedNames(server: RpcServer, count: number): Promise<void> {
+  return until(() => server.service.stats.providedNames === count, `${count} RPC names are provided`);
+}
+
+/** Every count of the plugin back to zero: nothing left behind. */
+export function drained(server: RpcServer): Promise<void> {
+  return until(() => Object.values(server.service.stats).every((n) => n === 0), `the RPC plugin holds nothing (${JSON.stringify(server.service.stats)})`);
+}
+
+// Raw protocol shorthands.
+
+export function provide(c: RawClient, names: string[], correlationId = 'p1'): void {
+  c.send({ topic: TOPIC.RPC, action: RPC_ACTION.PROVIDE, names, correlationId });
+}
+
+export async function provided(c: RawClient, names: string[], correlationId = 'p1'): Promise<void> {
+  provide(c, names, correlationId);
+  await c.next((m) => m.isAck === true && m.correlationId === correlationId);
+}
+
+export function rpcMessage(action: RPC_ACTION, fields: Partial<Message> = {}): Message {
+  return { topic: TOPIC.RPC, action, ...fields };
+}
+
+export const isAction = (action: RPC_ACTION) => (m: Message) => m.topic === TOPIC.RPC && m.action === action;
+
+/**
+ * Which of `clients` receives a message matching `match` first; the message is taken from its
+ * queue. (Racing `next()` calls would leave waiters behind that swallow later messages.)
+ */
+export async function firstToReceive(clients: RawClient[], match: (m: Message) => boolean): Promise<{ client: RawClient; message: Message }> {
+  let found: RawClient | undefined;
+  await until(() => (found = clients.find((c) => c.received.some(match))) !== undefined, 'one of the clients receives the message');
+  const client = found as RawClient;
+  return { client, message: await client.next(match) };
+}
