@@ -1,0 +1,32 @@
+import { createRequire } from 'node:module';
+import { definePlugin } from '@deepstream-ts/core';
+import { PostgresStorage, redactUrl, type PostgresStorageOptions } from './postgres-storage.ts';
+
+const { name, version } = createRequire(import.meta.url)('../package.json') as { name: string; version: string };
+
+/**
+ * Provides the `storage` service from PostgreSQL. Start-up fails with a message naming the URL
+ * (without its password) when the server cannot be reached.
+ */
+export const storagePostgres = definePlugin<PostgresStorageOptions>({
+  name,
+  version,
+  kernel: '^0.1.0',
+  defaults: {
+    url: process.env.POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
+    table: 'ds_records',
+    tablePerPrefix: false,
+    poolSize: 10,
+    writeAttempts: 3,
+  },
+  async setup(ctx) {
+    const storage = new PostgresStorage(ctx.options);
+    ctx.onClose(() => storage.close());
+    await storage.connect();
+    ctx.provide('storage', storage);
+    ctx.log.info({ url: redactUrl(ctx.options.url), table: ctx.options.table, tablePerPrefix: ctx.options.tablePerPrefix }, 'records are stored in PostgreSQL');
+  },
+});
+
+export default storagePostgres;
+export { PostgresStorage, redactUrl, type PostgresStorageOptions };

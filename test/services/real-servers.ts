@@ -1,0 +1,165 @@
+/**
+ * Throwaway PostgreSQL and Redis servers for tests: each on a free port, in a temporary
+ * directory, stopped by the test that started it. scripts/ensure-services.sh installs the Debian
+ * packages before the suite when they are missing; where that was impossible, `start*` returns a
+ * skip reason instead of a server. An explicit POSTGRES_URL / REDIS_URL is used as it is.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, chownSync, writeFileSync } from 'node:fs';
+import { createConnection, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** Where servers keep their files; scripts/test.sh sets it so that it can clean up after a crash. */
+const ROOT = process.env.DS_TEST_SERVICES_DIR ?? tmpdir();
+
+export interface Skip {
+  skip: string;
+}
+
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+async function waitForPort(port: number, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const open = await new Promise<boolean>((resolve) => {
+      const socket = createConnection({ port, host: '127.0.0.1' });
+      socket.once('connect', () => (socket.destroy(), resolve(true)));
+      socket.once('error', () => resolve(false));
+    });
+    if (open) return true;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return false;
+}
+
+// ---- Redis -------------------------------------------------------------------------------
+
+export interface RedisServer {
+  readonly url: string;
+  readonly port: number;
+  /** kill -9: the server vanishes mid-test. */
+  kill(): void;
+  /** Starts it again on the same port (after `kill`). */
+  restart(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startRedis(): Promise<RedisServer | Skip> {
+  if (process.env.REDIS_URL) return external(process.env.REDIS_URL);
+  const binary = ['redis-server', '/usr/bin/redis-server', '/usr/local/bin/redis-server'].find((b) => spawnSync(b, ['--version']).status === 0);
+  if (binary === undefined) return { skip: 'redis-server is not installed and could not be installed (see scripts/ensure-services.sh)' };
+  const port = await freePort();
+  const dir = mkdtempSync(join(ROOT, 'ds-redis-'));
+  let child: ChildProcess | undefined;
+  const launch = async () => {
+    child = spawn(binary, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
+    if (!(await waitForPort(port, 10_000))) throw new Error(`redis-server did not start on port ${port}`);
+  };
+  await launch();
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    kill: () => void child?.kill('SIGKILL'),
+    restart: launch,
+    async stop() {
+      const exited = child?.exitCode === null ? new Promise((resolve) => child!.once('exit', resolve)) : undefined;
+      child?.kill('SIGKILL');
+      await exited;
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+function external(url: string): RedisServer {
+  const port = Number(new URL(url).port || 6379);
+  const refuse = () => {
+    throw new Error('cannot kill or restart a server this test did not start');
+  };
+  return { url, port, kill: refuse, restart: async () => refuse(), stop: async () => undefined };
+}
+
+// ---- PostgreSQL --------------------------------------------------------------------------
+
+export interface PostgresServer {
+  readonly url: string;
+  readonly port: number;
+  kill(): void;
+  restart(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+function postgresBin(): string | undefined {
+  const base = '/usr/lib/postgresql';
+  if (!existsSync(base)) return undefined;
+  const versions = readdirSync(base).sort((a, b) => Number(b) - Number(a));
+  return versions.map((v) => join(base, v, 'bin')).find((dir) => existsSync(join(dir, 'postgres')));
+}
+
+export async function startPostgres(): Promise<PostgresServer | Skip> {
+  if (process.env.POSTGRES_URL) {
+    const url = process.env.POSTGRES_URL;
+    return { ...external(url), port: Number(new URL(url).port || 5432) };
+  }
+  const bin = postgresBin();
+  if (bin === undefined) return { skip: 'PostgreSQL is not installed and could not be installed (see scripts/ensure-services.sh)' };
+  // PostgreSQL refuses to run as root: as root, run it as the `postgres` user.
+  const asRoot = process.getuid?.() === 0;
+  const owner = asRoot ? spawnSync('id', ['-u', 'postgres'], { encoding: 'utf8' }) : undefined;
+  if (asRoot && owner?.status !== 0) return { skip: 'running as root and there is no postgres user to run PostgreSQL as' };
+  const uid = asRoot ? Number(owner!.stdout.trim()) : undefined;
+  const gid = asRoot ? Number(spawnSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).stdout.trim()) : undefined;
+  const run = (args: string[]) => (asRoot ? ['runuser', ['-u', 'postgres', '--', ...args]] as const : [args[0]!, args.slice(1)] as const);
+
+  const port = await freePort();
+  const dir = mkdtempSync(join(ROOT, 'ds-postgres-'));
+  const data = join(dir, 'data');
+  mkdirSync(data);
+  if (asRoot) {
+    chownSync(dir, uid!, gid!);
+    chownSync(data, uid!, gid!);
+  }
+  const [initCmd, initArgs] = run([join(bin, 'initdb'), '-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8']);
+  const init = spawnSync(initCmd, initArgs, { encoding: 'utf8' });
+  if (init.status !== 0) return { skip: `initdb failed: ${init.stderr || init.stdout}` };
+  writeFileSync(join(dir, '.keep'), '');
+
+  let child: ChildProcess | undefined;
+  const launch = async () => {
+    const [cmd, args] = run([join(bin, 'postgres'), '-D', data, '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'full_page_writes=off']);
+    child = spawn(cmd, args, { stdio: 'ignore' });
+    if (!(await waitForPort(port, 20_000))) throw new Error(`postgres did not start on port ${port}`);
+    // Accepting TCP is not accepting queries: wait until the server is ready.
+    for (let i = 0; i < 100; i++) {
+      const ready = spawnSync(join(bin, 'pg_isready'), ['-h', '127.0.0.1', '-p', String(port)]);
+      if (ready.status === 0) return;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  };
+  // An immediate shutdown drops every connection at once, like a crash, and leaves the data
+  // directory ready to start again (a SIGKILL would leave backends holding shared memory).
+  const killNow = () => {
+    const [cmd, args] = run([join(bin, 'pg_ctl'), '-D', data, '-m', 'immediate', '-w', 'stop']);
+    spawnSync(cmd, args, { stdio: 'ignore' });
+    child?.kill('SIGKILL');
+  };
+  await launch();
+  return {
+    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    port,
+    kill: killNow,
+    restart: launch,
+    async stop() {
+      killNow();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export const isSkip = (value: unknown): value is Skip => typeof value === 'object' && value !== null && 'skip' in value;
