@@ -83,7 +83,7 @@ export class RedisCache implements RecordCache {
 
   async get(name: string): Promise<StoredRecord | undefined> {
     const [version, data] = await this.run('get', name, () => this.redis.mget(this.versionKey(name), this.dataKey(name)));
-    if (version === null || data === null) return undefined;
+    if (version == null || data == null) return undefined;
     return { version: Number(version), data: JSON.parse(data) as StoredRecord['data'] };
   }
 
