@@ -1,4 +1,5 @@
-import { parseArgs } from 'node:util';
+import { getHashes, pbkdf2, randomBytes } from 'node:crypto';
+import { parseArgs, promisify } from 'node:util';
 import { Kernel } from './kernel.ts';
 import { loadConfig } from './config/load.ts';
 import { isDeepstreamError, describeError } from './errors.ts';
@@ -6,10 +7,18 @@ import { KERNEL_VERSION } from './version.ts';
 import type { DeepstreamConfig } from './config/options.ts';
 import type { LevelWithSilent } from 'pino';
 
+/**
+ * The defaults of the auth-file plugin. The kernel does not load that plugin: hashing is a few
+ * lines of node:crypto, and auth-file's tests check that what this prints verifies there.
+ */
+const HASH_DEFAULTS = { algorithm: 'sha256', iterations: 100_000, keyLength: 32 };
+
 const HELP = `deepstream-ts ${KERNEL_VERSION}: a realtime server for the deepstream v7 protocol
 
 Usage:
   deepstream start [options]   start the server
+  deepstream hash [PASSWORD]   print a password hash for a users file (plugin auth-file);
+                               without PASSWORD, the password is read from standard input
   deepstream --version         print the version
   deepstream --help            print this help
 
@@ -18,6 +27,11 @@ Options for start:
       --host HOST       interface to listen on (default 0.0.0.0; env DEEPSTREAM_HOST)
   -p, --port PORT       port for WebSocket and HTTP (default 6020; env DEEPSTREAM_PORT)
       --log-level LEVEL fatal|error|warn|info|debug|trace|silent (env DEEPSTREAM_LOG_LEVEL)
+
+Options for hash (they must equal the auth-file options hash, iterations and keyLength):
+      --algorithm NAME  PBKDF2 digest (default ${HASH_DEFAULTS.algorithm})
+      --iterations N    PBKDF2 iterations (default ${HASH_DEFAULTS.iterations})
+      --key-length N    derived key length in bytes (default ${HASH_DEFAULTS.keyLength})
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -31,6 +45,9 @@ async function main(argv: string[]): Promise<number> {
         host: { type: 'string' },
         port: { type: 'string', short: 'p' },
         'log-level': { type: 'string' },
+        algorithm: { type: 'string' },
+        iterations: { type: 'string' },
+        'key-length': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -49,6 +66,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(HELP);
     return 0;
   }
+  if (command === 'hash') return hash(positionals[1], values);
   if (command !== 'start') {
     process.stderr.write(`${command === undefined ? 'missing command' : `unknown command "${command}"`}\n\n${HELP}`);
     return 2;
@@ -94,6 +112,43 @@ async function main(argv: string[]): Promise<number> {
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
   });
+}
+
+/**
+ * `deepstream hash`: base64(PBKDF2(password, salt)) followed by the salt, the salt being base64 of
+ * 16 random bytes (SECURITY §2.2). Only the hash goes to stdout, so it can be captured by a script.
+ */
+async function hash(password: string | undefined, flags: { algorithm?: string; iterations?: string; 'key-length'?: string }): Promise<number> {
+  const algorithm = flags.algorithm ?? HASH_DEFAULTS.algorithm;
+  const iterations = flags.iterations === undefined ? HASH_DEFAULTS.iterations : Number(flags.iterations);
+  const keyLength = flags['key-length'] === undefined ? HASH_DEFAULTS.keyLength : Number(flags['key-length']);
+  const problem = !getHashes().includes(algorithm)
+    ? `--algorithm must be a digest Node knows (e.g. sha256, sha512), got "${algorithm}"`
+    : !Number.isInteger(iterations) || iterations < 1
+      ? `--iterations must be a positive integer, got "${flags.iterations}"`
+      : !Number.isInteger(keyLength) || keyLength < 1
+        ? `--key-length must be a positive integer, got "${flags['key-length']}"`
+        : undefined;
+  if (problem !== undefined) {
+    process.stderr.write(`deepstream hash: ${problem}\n`);
+    return 2;
+  }
+  const secret = password ?? (await readStdin()).replace(/\r?\n$/, '');
+  if (secret === '') {
+    process.stderr.write('deepstream hash: the password is empty\n');
+    return 2;
+  }
+  const salt = randomBytes(16).toString('base64');
+  const key = await promisify(pbkdf2)(secret, salt, iterations, keyLength, algorithm);
+  process.stdout.write(`${key.toString('base64')}${salt}\n`);
+  process.stderr.write(`PBKDF2 ${algorithm}, ${iterations} iterations, ${keyLength}-byte key: use the same hash, iterations and keyLength in the auth-file options\n`);
+  return 0;
+}
+
+async function readStdin(): Promise<string> {
+  let text = '';
+  for await (const chunk of process.stdin) text += String(chunk);
+  return text;
 }
 
 process.exitCode = await main(process.argv.slice(2));

@@ -1,4 +1,5 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type RequestListener, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { createHooks, type HookFailure, type KernelHooks } from './hooks.ts';
@@ -7,7 +8,7 @@ import { KERNEL, ServiceRegistry, type Services } from './services.ts';
 import { InProcessHub } from './cluster/bus.ts';
 import { DeepstreamError, describeError } from './errors.ts';
 import { HttpRoutes, type HttpHandler } from './http/routes.ts';
-import { resolveConfig, type DeepstreamConfig, type ResolvedConfig } from './config/options.ts';
+import { loadTlsMaterial, resolveConfig, type DeepstreamConfig, type ResolvedConfig } from './config/options.ts';
 import { createLogger } from './logger.ts';
 import { resolvePlugins, type ResolvedPlugin } from './plugins/resolve.ts';
 import { orderPlugins, withTimeout } from './plugins/loader.ts';
@@ -93,9 +94,11 @@ export class Kernel {
         this.hooks.disconnect.call(session);
       },
     };
-    this.server = createServer((request, response) =>
-      this.http.handle(request, response, (owner, error) => this.log.error({ plugin: owner, err: error }, 'HTTP handler failed')),
-    );
+    const onRequest: RequestListener = (request, response) =>
+      this.http.handle(request, response, (owner, error) => this.log.error({ plugin: owner, err: error }, 'HTTP handler failed'));
+    // With TLS, HTTPS and wss:// share the one listener exactly as HTTP and ws:// do without it.
+    const { tls } = this.config;
+    this.server = tls === undefined ? createServer(onRequest) : createHttpsServer(loadTlsMaterial(tls, this.config.baseDir), onRequest);
   }
 
   /** Names and versions of the loaded plugins, in setup order. */
@@ -132,7 +135,7 @@ export class Kernel {
         await transport.start();
       }
       this.phase = Phase.Running;
-      this.log.info({ host: this.config.host, port: this.address.port, path: connection.path, plugins: this.pluginNames, serverName: this.config.serverName }, 'deepstream-ts is ready');
+      this.log.info({ host: this.config.host, port: this.address.port, path: connection.path, tls: this.config.tls !== undefined, plugins: this.pluginNames, serverName: this.config.serverName }, 'deepstream-ts is ready');
       await this.hooks.ready.promise();
       return this;
     } catch (error) {

@@ -1,5 +1,8 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { createSecureContext } from 'node:tls';
 import type { LevelWithSilent } from 'pino';
-import { DeepstreamError } from '../errors.ts';
+import { DeepstreamError, describeError } from '../errors.ts';
 import type { PluginEntry } from '../plugins/manifest.ts';
 
 /** How the kernel treats every client connection (PROTOCOL §1, §6). */
@@ -20,6 +23,29 @@ export interface ConnectionOptions {
   closeGracePeriod: number;
 }
 
+/**
+ * HTTPS and `wss://` on the one listener. Each value is PEM text (it contains `-----BEGIN`) or the
+ * path of a PEM file, relative to the config file's directory; files are read once, at start.
+ */
+export interface TlsOptions {
+  /** The private key. */
+  key: string;
+  /** The certificate, optionally followed by its intermediates. */
+  cert: string;
+  /** Extra CA certificates to trust or send in the chain. */
+  ca?: string | string[];
+  /** Decrypts an encrypted `key`. */
+  passphrase?: string;
+}
+
+/** TLS material read and checked, ready for `https.createServer`. */
+export interface TlsMaterial {
+  key: string;
+  cert: string;
+  ca?: string[];
+  passphrase?: string;
+}
+
 /** The contents of `deepstream.config.ts` (or .js/.mjs/.json/.yaml). Every key is optional. */
 export interface DeepstreamConfig {
   /** Unique name of this node in a cluster; generated when absent. */
@@ -33,6 +59,8 @@ export interface DeepstreamConfig {
   /** Milliseconds each plugin's setup may take. */
   pluginSetupTimeout?: number;
   connection?: Partial<ConnectionOptions>;
+  /** Serve HTTPS and `wss://` instead of HTTP and `ws://`. */
+  tls?: TlsOptions;
   /** Plugins in order: order decides setup order among independent plugins and the auth chain. */
   plugins?: readonly PluginEntry[];
 }
@@ -44,6 +72,8 @@ export interface ResolvedConfig {
   logLevel: LevelWithSilent;
   pluginSetupTimeout: number;
   connection: ConnectionOptions;
+  /** As configured (PEM text or paths); `loadTlsMaterial` reads it. */
+  tls: TlsOptions | undefined;
   plugins: readonly PluginEntry[];
   /** Directory plugin package names are resolved from (the config file's directory). */
   baseDir: string;
@@ -60,7 +90,7 @@ export const DEFAULT_CONNECTION_OPTIONS: Readonly<ConnectionOptions> = Object.fr
 });
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
-const TOP_LEVEL_KEYS = new Set(['serverName', 'host', 'port', 'logLevel', 'pluginSetupTimeout', 'connection', 'plugins']);
+const TOP_LEVEL_KEYS = new Set(['serverName', 'host', 'port', 'logLevel', 'pluginSetupTimeout', 'connection', 'tls', 'plugins']);
 
 /** Identity function that types a config file. */
 export function defineConfig(config: DeepstreamConfig): DeepstreamConfig {
@@ -91,6 +121,7 @@ export function resolveConfig(
     logLevel: merged.logLevel ?? 'info',
     pluginSetupTimeout: merged.pluginSetupTimeout ?? 10_000,
     connection,
+    tls: merged.tls,
     plugins: merged.plugins ?? [],
     baseDir,
   };
@@ -105,6 +136,7 @@ function validate(config: ResolvedConfig): void {
   if (!LOG_LEVELS.includes(config.logLevel)) throw invalid(`logLevel must be one of ${LOG_LEVELS.join(', ')}, got ${String(config.logLevel)}`);
   positive('pluginSetupTimeout', config.pluginSetupTimeout);
   if (!Array.isArray(config.plugins)) throw invalid('plugins must be a list');
+  if (config.tls !== undefined) validateTls(config.tls);
   const c = config.connection;
   if (typeof c.path !== 'string' || !c.path.startsWith('/')) throw invalid('connection.path must start with "/"');
   positive('connection.heartbeatInterval', c.heartbeatInterval);
@@ -113,6 +145,45 @@ function validate(config: ResolvedConfig): void {
   positive('connection.maxMessageSize', c.maxMessageSize);
   positive('connection.outgoingBufferLimit', c.outgoingBufferLimit);
   if (!(Number.isFinite(c.closeGracePeriod) && c.closeGracePeriod >= 0)) throw invalid('connection.closeGracePeriod must be a number >= 0');
+}
+
+function validateTls(tls: unknown): void {
+  if (tls === null || typeof tls !== 'object' || Array.isArray(tls)) throw invalid('tls must be an object { key, cert, ca?, passphrase? }');
+  const { key, cert, ca, passphrase, ...rest } = tls as Record<string, unknown>;
+  const unknown = Object.keys(rest);
+  if (unknown.length > 0) throw invalid(`unknown key "tls.${unknown[0]}"; known keys: key, cert, ca, passphrase`);
+  for (const [name, value] of [['key', key], ['cert', cert]] as const) {
+    if (typeof value !== 'string' || value === '') throw invalid(`tls.${name} must be PEM text or the path of a PEM file`);
+  }
+  const cas = ca === undefined ? [] : Array.isArray(ca) ? ca : [ca];
+  if (cas.some((entry) => typeof entry !== 'string' || entry === '')) throw invalid('tls.ca must be PEM text or a path, or a list of them');
+  if (passphrase !== undefined && typeof passphrase !== 'string') throw invalid('tls.passphrase must be a string');
+}
+
+/**
+ * Reads the PEM files named in `tls` and checks that Node can use key and certificate together,
+ * so a bad file stops the start naming the key, never half-way through a handshake. Errors never
+ * quote PEM content.
+ */
+export function loadTlsMaterial(tls: TlsOptions, baseDir: string): TlsMaterial {
+  const read = (name: string, value: string): string => {
+    if (value.includes('-----BEGIN ')) return value;
+    const file = resolve(baseDir, value);
+    try {
+      return readFileSync(file, 'utf8');
+    } catch (error) {
+      throw invalid(`tls.${name}: cannot read ${file}: ${describeError(error)}`);
+    }
+  };
+  const material: TlsMaterial = { key: read('key', tls.key), cert: read('cert', tls.cert) };
+  if (tls.ca !== undefined) material.ca = (Array.isArray(tls.ca) ? tls.ca : [tls.ca]).map((ca, i) => read(`ca[${i}]`, ca));
+  if (tls.passphrase !== undefined) material.passphrase = tls.passphrase;
+  try {
+    createSecureContext(material);
+  } catch (error) {
+    throw invalid(`tls: the key, certificate or CA cannot be used: ${describeError(error)}`);
+  }
+  return material;
 }
 
 function positive(key: string, value: unknown): void {

@@ -3,9 +3,13 @@ import { DeepstreamError } from '../errors.ts';
 
 export type HttpHandler = (request: IncomingMessage, response: ServerResponse) => void | Promise<void>;
 
+/** The only methods the server answers (HTTP_AND_CONFIG §1); routes never see any other. */
+const SUPPORTED_METHODS = 'GET, POST, OPTIONS';
+
 /**
  * Plain HTTP requests on the server's port, routed by path prefix (HTTP_AND_CONFIG §1): the
- * longest matching prefix wins; nothing matching answers 404 `Endpoint not found.`.
+ * longest matching prefix wins; nothing matching answers 404 `Endpoint not found.`; methods other
+ * than GET, POST and OPTIONS answer 405 whatever the path.
  */
 export class HttpRoutes {
   private routes: Array<{ prefix: string; owner: string; handler: HttpHandler }> = [];
@@ -21,6 +25,10 @@ export class HttpRoutes {
 
   /** @internal the kernel's request listener */
   handle(request: IncomingMessage, response: ServerResponse, onError: (owner: string, error: unknown) => void): void {
+    if (request.method !== 'GET' && request.method !== 'POST' && request.method !== 'OPTIONS') {
+      response.setHeader('Allow', SUPPORTED_METHODS);
+      return sendText(response, 405, `Unsupported method. Supported methods: ${SUPPORTED_METHODS}`);
+    }
     const url = request.url ?? '/';
     const route = this.routes.find((candidate) => url.startsWith(candidate.prefix));
     if (route === undefined) return sendText(response, 404, 'Endpoint not found.');

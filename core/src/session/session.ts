@@ -136,7 +136,7 @@ export class Session {
     if (message?.topic === TOPIC.CONNECTION) {
       if (message.action === CONNECTION_ACTION.CHALLENGE) {
         this.state = SessionState.AwaitingAuthentication;
-        this.send(ACCEPT);
+        return this.send(ACCEPT);
       }
       if (message.action !== CONNECTION_ACTION.PING) this.env.log.debug({ session: this.id, action: message.action }, 'connection action before the challenge ignored');
       return; // PING and other connection actions are ignored before the challenge

@@ -10,6 +10,11 @@ export interface ConnectionInfo {
   /** `X-Forwarded-For` when present, else the peer address. */
   readonly remoteAddress: string;
   readonly headers: IncomingHttpHeaders;
+  /**
+   * A connection that lives for one request (the HTTP API): it logs in and sends messages like any
+   * other, but is never "online" (presence ignores it) and holds nothing past the request.
+   */
+  readonly ephemeral?: boolean;
 }
 
 /**

@@ -87,10 +87,10 @@ export class PresenceService {
     };
   }
 
-  /** Kernel `authenticated` hook. */
+  /** Kernel `authenticated` hook. One-request connections (the HTTP API) never count as online. */
   join(session: Session): void {
     const user = session.userId;
-    if (user === undefined || user === UNTRACKED_USER || this.counted.has(session)) return;
+    if (user === undefined || user === UNTRACKED_USER || session.info.ephemeral === true || this.counted.has(session)) return;
     this.counted.set(session, user);
     this.registry.connected(user);
   }

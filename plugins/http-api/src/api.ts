@@ -1,0 +1,189 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { sendText, type AuthenticationResult, type ConnectionInfo, type PluginContext, type Transport, type TransportHost } from '@deepstream-ts/core';
+import { Batch, outcomeOf } from './batch.ts';
+import { answerPreflight, checkOrigin } from './cors.ts';
+import { parseEnvelope } from './envelope.ts';
+import { HttpRefusal, closeIfUnread, isJsonContentType, readJson, sendJson } from './http-io.ts';
+import { HttpSession } from './http-session.ts';
+import { parseJif } from './jif.ts';
+import { toOperation } from './operations.ts';
+import type { HttpApiOptions } from './options.ts';
+import { REQUEST_TIMEOUT, SHUTTING_DOWN } from './results.ts';
+import { TokenStore } from './tokens.ts';
+
+const GET_REFUSED = 'Reading records via HTTP GET is not yet implemented, please use a post request instead.';
+const UNSUPPORTED_MEDIA_TYPE = 'Invalid "Content-Type" header. Supported media types: "application/json"';
+
+/** One request in flight, so that shutdown can answer it and close its session. */
+interface InFlight {
+  readonly http: HttpSession;
+  batch?: Batch;
+}
+
+/**
+ * The HTTP API's endpoints (HTTP_AND_CONFIG §1-2): message POSTs run through a transient session
+ * of their own, token logins go through the authentication chain. Also the transport whose host
+ * opens those sessions.
+ */
+export class HttpApi {
+  /** Identities of token logins, for the authentication tap; keyed by the session's own info object. */
+  readonly identities = new WeakMap<ConnectionInfo, AuthenticationResult>();
+  private readonly tokens: TokenStore;
+  private readonly inFlight = new Set<InFlight>();
+  private host: TransportHost | undefined;
+  private stopped = false;
+
+  constructor(private readonly ctx: PluginContext<HttpApiOptions>) {
+    this.tokens = new TokenStore(ctx.options.tokenExpiry, ctx.options.maxTokens);
+  }
+
+  /** The kernel's door into sessions; HTTP requests are served once it is open. */
+  transport(host: TransportHost): Transport {
+    return {
+      name: 'http',
+      start: async () => void (this.host = host),
+      stop: async () => this.stop(),
+    };
+  }
+
+  readonly serve = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
+    try {
+      await this.route(request, response);
+    } catch (error) {
+      if (!(error instanceof HttpRefusal)) {
+        // The client went away mid-body: nobody to answer.
+        if (request.destroyed || request.readableAborted) return void response.destroy();
+        throw error;
+      }
+      if (error.status === 413) closeIfUnread(request, response);
+      sendText(response, error.status, error.text);
+    }
+  };
+
+  close(): void {
+    this.tokens.close();
+  }
+
+  private async route(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const { options } = this.ctx;
+    const url = request.url ?? '/';
+    const origin = checkOrigin(request, response, options);
+    if (origin !== undefined) throw origin;
+    if (request.method === 'OPTIONS') {
+      const refusal = answerPreflight(request, response);
+      if (refusal !== undefined) throw refusal;
+      return;
+    }
+    if (request.method === 'GET') throw url.startsWith(options.getPath) ? new HttpRefusal(400, GET_REFUSED) : new HttpRefusal(404, 'Endpoint not found.');
+    if (!isJsonContentType(request.headers['content-type'])) throw new HttpRefusal(415, UNSUPPORTED_MEDIA_TYPE);
+    if (options.enableAuthEndpoint && url.startsWith(options.authPath)) return this.tokenLogin(request, response);
+    if (url.startsWith(options.postPath)) return this.batch(request, response);
+    throw new HttpRefusal(404, 'Endpoint not found.');
+  }
+
+  /** POST authPath (§2.4): the whole body is the authData; success issues a token. */
+  private async tokenLogin(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const authData = await readJson(request, this.ctx.options.maxMessageSize);
+    if (authData === null || typeof authData !== 'object' || Array.isArray(authData)) {
+      throw new HttpRefusal(400, 'Invalid message: the authentication data must be a JSON object.');
+    }
+    const connection = connectionInfo(request);
+    const result = await this.ctx.hooks.authenticate.promise({ authData: authData as Record<string, unknown>, connection }).catch(() => undefined);
+    if (result?.isValid !== true) {
+      this.logRefusal(connection, authData);
+      throw new HttpRefusal(401, 'Invalid authentication data.');
+    }
+    const body: Record<string, unknown> = { token: this.tokens.issue(result) };
+    if (result.clientData !== undefined) body.clientData = result.clientData;
+    sendJson(response, 200, body);
+  }
+
+  /** POST postPath (§2.1-2.3): log in, check every request, run them all, answer in order. */
+  private async batch(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const { options } = this.ctx;
+    const envelope = parseEnvelope(await readJson(request, options.maxMessageSize), options);
+    if (envelope instanceof HttpRefusal) throw envelope;
+    const host = this.host;
+    if (host === undefined || this.stopped) throw new HttpRefusal(503, 'The server is not accepting HTTP API requests right now.');
+
+    const connection = connectionInfo(request);
+    const token = envelope.token ?? tokenInPath(request.url ?? '/', options.postPath);
+    const identity = envelope.authData === undefined && token !== undefined ? this.tokens.find(token) : undefined;
+    if (identity !== undefined) this.identities.set(connection, identity);
+    const authData = envelope.authData ?? (token === undefined ? {} : { token });
+
+    const deadline = Date.now() + options.requestTimeout;
+    const entry: InFlight = { http: new HttpSession(host.open, connection) };
+    this.inFlight.add(entry);
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const loggedIn = await Promise.race([
+        entry.http.login(authData),
+        new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), options.requestTimeout))),
+      ]);
+      clearTimeout(timer);
+      if (this.stopped) throw new HttpRefusal(503, 'The server is shutting down.');
+      if (loggedIn === 'timeout') throw new HttpRefusal(503, `Authentication did not complete within ${options.requestTimeout} ms.`);
+      if (!loggedIn) {
+        // The session has logged the refusal; only the credentials, when asked for, are news.
+        if (options.logInvalidAuthData) this.logRefusal(connection, authData);
+        throw new HttpRefusal(401, 'Unsuccessful authentication attempt.');
+      }
+
+      const operations = [];
+      for (const [index, element] of envelope.requests.entries()) {
+        const parsed = parseJif(element);
+        if (typeof parsed === 'string') throw new HttpRefusal(400, `Failed to parse JIF object at index ${index}. Reason: ${parsed}.`);
+        operations.push(toOperation(parsed, `http-${index}`));
+      }
+      const batch = (entry.batch = new Batch(this.ctx.authorize, entry.http, operations));
+      timer = setTimeout(() => batch.end(REQUEST_TIMEOUT), Math.max(0, deadline - Date.now()));
+      const results = await batch.start();
+      sendJson(response, 200, { result: outcomeOf(results), body: results });
+    } finally {
+      clearTimeout(timer);
+      this.inFlight.delete(entry);
+      entry.http.close();
+    }
+  }
+
+  /** Transport stop (shutdown): requests in flight are answered with what they have, sessions closed. */
+  private stop(): void {
+    this.stopped = true;
+    for (const { http, batch } of this.inFlight) {
+      batch?.end(SHUTTING_DOWN);
+      http.close();
+    }
+  }
+
+  private logRefusal(connection: ConnectionInfo, authData: unknown): void {
+    const details: Record<string, unknown> = { remoteAddress: connection.remoteAddress };
+    if (this.ctx.options.logInvalidAuthData) details.authData = authData;
+    this.ctx.log.info(details, 'HTTP API login refused');
+  }
+}
+
+/** Who sent the request, as authentication strategies see any connection (SECURITY §1). */
+function connectionInfo(request: IncomingMessage): ConnectionInfo {
+  const forwarded = request.headers['x-forwarded-for'];
+  return {
+    transport: 'http',
+    remoteAddress: (Array.isArray(forwarded) ? forwarded[0] : forwarded) ?? request.socket.remoteAddress ?? 'unknown',
+    headers: request.headers,
+    ephemeral: true,
+  };
+}
+
+/** `POST /api/<token>`: the one path segment after postPath, when there is one. */
+function tokenInPath(url: string, postPath: string): string | undefined {
+  const path = url.split('?', 1)[0]!;
+  const base = postPath.endsWith('/') ? postPath : `${postPath}/`;
+  if (!path.startsWith(base)) return undefined;
+  const segment = path.slice(base.length);
+  if (segment === '' || segment.includes('/')) return undefined;
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return undefined;
+  }
+}
