@@ -5,13 +5,15 @@ import records from '@deepstream-ts/plugin-records';
 import presence from '@deepstream-ts/plugin-presence';
 import rpc from '@deepstream-ts/plugin-rpc';
 import listening from '@deepstream-ts/plugin-listening';
+import httpApi from '@deepstream-ts/plugin-http-api';
+import health from '@deepstream-ts/plugin-health';
 import cacheMemory from '@deepstream-ts/cache-memory';
 import storageSqlite from '@deepstream-ts/storage-sqlite';
 
 /**
  * The default server: port 6020, WebSocket at /deepstream, open authentication, events, records
  * kept in ./data/records.sqlite (so they survive a restart) behind an in-memory LRU, RPC,
- * presence and listening. Every key is documented in README.md.
+ * presence, listening, the HTTP API and the health check. Every key is documented in README.md.
  */
 export default defineConfig({
   port: 6020,
@@ -28,5 +30,8 @@ export default defineConfig({
     rpc,
     presence,
     listening,
+    httpApi, // POST /api, POST /api/auth
+    health, // GET /health-check
+    // metricsPrometheus from '@deepstream-ts/plugin-metrics-prometheus' adds GET /metrics
   ],
 });
