@@ -1,0 +1,82 @@
+/**
+ * The server on real PostgreSQL storage and a real Redis cache, driven by the official client:
+ * records survive a server restart; a Redis outage turns into client errors, then recovers.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { DeepstreamClient } from '@deepstream/client';
+import { startTestServer, type TestServer } from '@deepstream-ts/core/testing';
+import authOpen from '@deepstream-ts/plugin-auth-open';
+import records from '@deepstream-ts/plugin-records';
+import storagePostgres from '@deepstream-ts/storage-postgres';
+import cacheRedis from '@deepstream-ts/cache-redis';
+import { isSkip, startPostgres, startRedis, type PostgresServer, type RedisServer } from './services/real-servers.ts';
+
+const [postgres, redis] = await Promise.all([startPostgres(), startRedis()]);
+const skip = isSkip(postgres) ? postgres.skip : isSkip(redis) ? redis.skip : false;
+
+describe('records on PostgreSQL + Redis', { skip }, () => {
+  const pg = postgres as PostgresServer;
+  const cache = redis as RedisServer;
+  const config = () => ({
+    plugins: [
+      authOpen,
+      storagePostgres.with({ url: pg.url, table: 'e2e_records' }),
+      cacheRedis.with({ url: cache.url, keyPrefix: 'e2e:' }),
+      records.with({ cacheRetrievalTimeout: 500, storageRetrievalTimeout: 1000, storageWriteTimeout: 1500 }),
+    ],
+  });
+  let server: TestServer | undefined;
+  const clients: DeepstreamClient[] = [];
+  async function client(url: string): Promise<DeepstreamClient> {
+    const c = new DeepstreamClient(url);
+    clients.push(c);
+    await c.login();
+    return c;
+  }
+  before(async () => {
+    server = await startTestServer(config());
+  });
+  after(async () => {
+    for (const c of clients) c.close();
+    await server?.stop();
+    await Promise.all([pg.stop(), cache.stop()]);
+  });
+
+  it('keeps records across a server restart, with their versions', async () => {
+    const writer = await client(server!.url);
+    const doc = writer.record.getRecord('e2e/profile');
+    await doc.whenReady();
+    await doc.setWithAck({ name: 'Grace' });
+    await doc.setWithAck('langs', ['en', 'cobol'] as never);
+    await writer.record.setDataWithAck('e2e/settings', { theme: 'light' });
+    await server!.stop();
+
+    server = await startTestServer(config());
+    const reader = await client(server.url);
+    assert.deepEqual(await reader.record.snapshot('e2e/profile'), { name: 'Grace', langs: ['en', 'cobol'] });
+    assert.equal(await reader.record.head('e2e/profile'), 2);
+    assert.deepEqual(await reader.record.snapshot('e2e/settings'), { theme: 'light' });
+  });
+
+  it('turns a Redis outage into client errors, and recovers when Redis is back', async () => {
+    const c = await client(server!.url);
+    await c.record.setDataWithAck('e2e/outage', { before: true });
+    cache.kill();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await assert.rejects(c.record.setDataWithAck('e2e/outage', { during: true }), (error) => String(error).includes('RECORD_UPDATE_ERROR'));
+    await assert.rejects(c.record.snapshot('e2e/never-cached'), (error) => /RECORD_LOAD_ERROR|TIMEOUT/.test(String(error)));
+    await cache.restart();
+    let recovered = false;
+    for (let i = 0; i < 50 && !recovered; i++) {
+      try {
+        await c.record.setDataWithAck('e2e/outage', { after: true });
+        recovered = true;
+      } catch {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
+    assert.ok(recovered, 'writes succeed again without a server restart');
+    assert.deepEqual(await c.record.snapshot('e2e/outage'), { after: true });
+  });
+});
