@@ -26,10 +26,11 @@ export type { RecordStorage, RecordCache, StoredRecord, RecordData, ConnectorCap
 export { DeepstreamError, ERROR_CODES, isDeepstreamError, type ErrorCode } from './errors.ts';
 export { Session } from './session/session.ts';
 export type { Connection, ConnectionInfo, Transport, TransportHost, TransportFactory } from './transport/transport.ts';
-export { binaryCodec, SharedMessage, type Codec } from './protocol/codec.ts';
+export { binaryCodec, clusterCodec, SharedMessage, type Codec } from './protocol/codec.ts';
 export * from './protocol/messages.ts';
 export { denialFor } from './protocol/denials.ts';
-export { InProcessHub, type ClusterBus, type ClusterHandler } from './cluster/bus.ts';
+export { InProcessHub, type ClusterBus, type ClusterHandler, type MembershipHandler } from './cluster/bus.ts';
+export { ClusterNode, type ClusterTransport, type ClusterTransportService, type ClusterTiming } from './cluster/node.ts';
 export { SubscriptionRegistry, type SubscriptionObserver, type TopicListenerHandler, type ListeningService } from './util/subscriptions.ts';
 export { HttpRoutes, sendText, type HttpHandler } from './http/routes.ts';
 export { createLogger, type Logger } from './logger.ts';

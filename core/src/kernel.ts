@@ -6,6 +6,8 @@ import { createHooks, type HookFailure, type KernelHooks } from './hooks.ts';
 import { Router } from './router.ts';
 import { KERNEL, ServiceRegistry, type Services } from './services.ts';
 import { InProcessHub } from './cluster/bus.ts';
+import { ClusterBusSwitch } from './cluster/switch.ts';
+import { ClusterNode } from './cluster/node.ts';
 import { DeepstreamError, describeError } from './errors.ts';
 import { HttpRoutes, type HttpHandler } from './http/routes.ts';
 import { loadTlsMaterial, resolveConfig, type DeepstreamConfig, type ResolvedConfig } from './config/options.ts';
@@ -65,6 +67,7 @@ export class Kernel {
   private readonly transports: Transport[] = [];
   private readonly teardowns: Array<{ plugin: string; run: Teardown }> = [];
   private readonly environment: SessionEnvironment;
+  private readonly cluster: ClusterBusSwitch;
   private phase = Phase.Created;
   private plugins: ResolvedPlugin[] = [];
 
@@ -77,9 +80,9 @@ export class Kernel {
     this.permissions = new PermissionGate(this.hooks);
     this.sessions = new SessionRegistry(this.log);
     const hub = options.clusterHub ?? new InProcessHub();
-    const bus = hub.join(this.config.serverName, (error) => this.log.error({ err: error }, 'a cluster message handler threw'));
-    this.services.provide('cluster', bus, KERNEL);
-    this.teardowns.push({ plugin: KERNEL, run: () => bus.close() });
+    this.cluster = new ClusterBusSwitch(hub.join(this.config.serverName, (error) => this.log.error({ err: error }, 'a cluster message handler threw')));
+    this.services.provide('cluster', this.cluster, KERNEL);
+    this.teardowns.push({ plugin: KERNEL, run: () => this.cluster.close() });
     this.environment = {
       hooks: this.hooks,
       router: this.router,
@@ -123,6 +126,7 @@ export class Kernel {
     try {
       this.plugins = orderPlugins(await resolvePlugins(this.config.plugins, this.config.baseDir), KERNEL_VERSION);
       for (const plugin of this.plugins) await this.setUp(plugin);
+      await this.joinCluster();
       await this.hooks.boot.promise();
       await this.listen();
       const { connection } = this.config;
@@ -169,6 +173,21 @@ export class Kernel {
       }
     }
     this.server.closeAllConnections();
+  }
+
+  /** With a cluster transport configured, the `cluster` service becomes a real cluster node. */
+  private async joinCluster(): Promise<void> {
+    const provided = this.services.find('clusterTransport');
+    if (provided === undefined) return;
+    const node = new ClusterNode(this.config.serverName, provided.transport, provided.timing, this.log.child({ plugin: 'cluster' }));
+    try {
+      await node.start();
+    } catch (error) {
+      await provided.transport.close().catch(() => undefined);
+      throw new DeepstreamError('DS_CLUSTER_UNAVAILABLE', `cannot join the cluster over ${provided.transport.description}: ${describeError(error)}`, { cause: error });
+    }
+    await this.cluster.use(node);
+    this.log.info({ transport: provided.transport.description, serverName: this.config.serverName }, 'joined the cluster');
   }
 
   private async listen(): Promise<void> {

@@ -1,5 +1,6 @@
 import { DeepstreamError } from './errors.ts';
 import type { ClusterBus } from './cluster/bus.ts';
+import type { ClusterTransportService } from './cluster/node.ts';
 import type { RecordCache, RecordStorage } from './connectors/records.ts';
 import type { ListeningService } from './util/subscriptions.ts';
 
@@ -14,6 +15,8 @@ import type { ListeningService } from './util/subscriptions.ts';
 export interface Services {
   /** Carries messages to the other nodes of a cluster; the default has no other nodes. */
   cluster: ClusterBus;
+  /** Provided by a cluster connector (e.g. `@deepstream-ts/cluster-redis`): bytes between nodes. */
+  clusterTransport: ClusterTransportService;
   /** Durable record storage, provided by a storage connector (e.g. `@deepstream-ts/storage-sqlite`). */
   storage: RecordStorage;
   /** The record cache in front of storage, provided by a cache connector. */

@@ -1,6 +1,7 @@
 import type { Message } from '../protocol/messages.ts';
 
 export type ClusterHandler = (message: Message, fromServer: string) => void;
+export type MembershipHandler = (change: 'join' | 'leave', serverName: string) => void;
 
 /**
  * The message bus between cluster nodes (PROTOCOL §10). Feature plugins publish what other nodes
@@ -16,6 +17,10 @@ export interface ClusterBus {
   sendDirect(serverName: string, channel: string, message: Message): void;
   /** Receive what other nodes send on a channel; returns an unsubscribe function. */
   subscribe(channel: string, handler: ClusterHandler): () => void;
+  /** The other nodes currently alive. */
+  readonly peers: ReadonlySet<string>;
+  /** Told when a node joins or leaves (cleanly, or by missing its heartbeats). */
+  onMembership(handler: MembershipHandler): () => void;
   close(): Promise<void>;
 }
 
@@ -28,13 +33,18 @@ export class InProcessHub {
 
   join(serverName: string, onError: (error: unknown) => void): InProcessBus {
     const bus = new InProcessBus(serverName, this, onError);
+    for (const other of this.nodes.values()) {
+      other.membershipChanged('join', serverName);
+      bus.membershipChanged('join', other.serverName);
+    }
     this.nodes.set(serverName, bus);
     return bus;
   }
 
   /** @internal */
   leave(serverName: string): void {
-    this.nodes.delete(serverName);
+    if (!this.nodes.delete(serverName)) return;
+    for (const other of this.nodes.values()) other.membershipChanged('leave', serverName);
   }
 
   /** @internal */
@@ -48,6 +58,8 @@ export class InProcessHub {
 
 export class InProcessBus implements ClusterBus {
   private readonly handlers = new Map<string, Set<ClusterHandler>>();
+  private readonly membership = new Set<MembershipHandler>();
+  readonly peers = new Set<string>();
 
   constructor(
     readonly serverName: string,
@@ -70,6 +82,18 @@ export class InProcessBus implements ClusterBus {
     return () => set.delete(handler);
   }
 
+  onMembership(handler: MembershipHandler): () => void {
+    this.membership.add(handler);
+    return () => this.membership.delete(handler);
+  }
+
+  /** @internal */
+  membershipChanged(change: 'join' | 'leave', serverName: string): void {
+    if (change === 'join') this.peers.add(serverName);
+    else this.peers.delete(serverName);
+    for (const handler of this.membership) handler(change, serverName);
+  }
+
   /** @internal */
   receive(channel: string, message: Message, from: string): void {
     // Delivered on a later tick, as a network bus would: no re-entrancy into the sender's call.
@@ -89,5 +113,6 @@ export class InProcessBus implements ClusterBus {
   async close(): Promise<void> {
     this.hub.leave(this.serverName);
     this.handlers.clear();
+    this.membership.clear();
   }
 }

@@ -130,7 +130,9 @@ export function resolveConfig(
 }
 
 function validate(config: ResolvedConfig): void {
-  if (typeof config.serverName !== 'string' || config.serverName === '') throw invalid('serverName must be a non-empty string');
+  if (typeof config.serverName !== 'string' || config.serverName === '' || Buffer.byteLength(config.serverName) > 200) {
+    throw invalid('serverName must be a non-empty string of at most 200 bytes');
+  }
   if (typeof config.host !== 'string') throw invalid('host must be a string');
   if (!Number.isInteger(config.port) || config.port < 0 || config.port > 65535) throw invalid(`port must be an integer from 0 to 65535, got ${String(config.port)}`);
   if (!LOG_LEVELS.includes(config.logLevel)) throw invalid(`logLevel must be one of ${LOG_LEVELS.join(', ')}, got ${String(config.logLevel)}`);

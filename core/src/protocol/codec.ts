@@ -72,6 +72,31 @@ export const binaryCodec: Codec = {
   },
 };
 
+/** Every topic, server-only ones included: for messages between cluster nodes, never for clients. */
+const allTopicTypes: Array<ProtobufType | undefined> = [...topicTypes];
+allTopicTypes[TOPIC.CLUSTER] = generated.ClusterMessage as ProtobufType;
+allTopicTypes[TOPIC.LOCK] = generated.LockMessage as ProtobufType;
+allTopicTypes[TOPIC.STATE_REGISTRY] = generated.StateMessage as ProtobufType;
+
+/** The node-to-node codec: the same envelope, any topic. */
+export const clusterCodec: Codec = {
+  id: 'protobuf-cluster',
+  decode(frame) {
+    try {
+      const outer = envelope.decodeDelimited(frame);
+      const type = allTopicTypes[outer.topic];
+      return type === undefined ? undefined : (Object.assign({ topic: outer.topic }, type.decode(outer.message)) as unknown as Message);
+    } catch {
+      return undefined;
+    }
+  },
+  encode(message) {
+    const type = allTopicTypes[message.topic];
+    if (type === undefined) throw new TypeError(`cannot encode a message for topic ${message.topic}`);
+    return envelope.encodeDelimited({ topic: message.topic, message: type.encode(message).finish() }).finish();
+  },
+};
+
 /**
  * A message sent to many sessions (fan-out): encoded once per codec, on first use, then shared.
  * Treat `message` as frozen once the first session has sent it.

@@ -1,0 +1,176 @@
+import type { Logger } from 'pino';
+import { clusterCodec } from '../protocol/codec.ts';
+import type { Message } from '../protocol/messages.ts';
+import type { ClusterBus, ClusterHandler, MembershipHandler } from './bus.ts';
+
+/**
+ * What a cluster connector implements: it only moves bytes between nodes. The kernel's
+ * ClusterNode owns the protocol on top (framing, heartbeats, membership).
+ */
+export interface ClusterTransport {
+  /** For logs, e.g. `redis:redis://host:6379` (never a password). */
+  readonly description: string;
+  /** Starts delivering: broadcasts, and what other nodes send to `serverName` directly. */
+  start(serverName: string, receive: (bytes: Uint8Array) => void): Promise<void>;
+  /** To every node (this one may receive it too; the node ignores its own frames). */
+  publish(bytes: Uint8Array): void;
+  publishTo(serverName: string, bytes: Uint8Array): void;
+  close(): Promise<void>;
+}
+
+export interface ClusterTiming {
+  /** Milliseconds between this node's heartbeats. */
+  keepAliveInterval: number;
+  /** A node not heard from for this long is considered gone (spec default 6000). */
+  nodeTimeout: number;
+}
+
+/** What a plugin provides as the `clusterTransport` service. */
+export interface ClusterTransportService {
+  readonly transport: ClusterTransport;
+  readonly timing: ClusterTiming;
+}
+
+const enum FrameKind {
+  Data = 0,
+  Heartbeat = 1,
+  Leaving = 2,
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/**
+ * A cluster member over any byte transport. Frames are `kind, from, [channel, message]`; a
+ * message is encoded once per send, whatever the number of nodes or subscribers. With no
+ * peers, `send` does nothing: a lone node pays nothing.
+ */
+export class ClusterNode implements ClusterBus {
+  readonly peers = new Set<string>();
+  private readonly lastHeard = new Map<string, number>();
+  private readonly handlers = new Map<string, Set<ClusterHandler>>();
+  private readonly membership = new Set<MembershipHandler>();
+  private readonly fromBytes: Uint8Array;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    readonly serverName: string,
+    private readonly transport: ClusterTransport,
+    private readonly timing: ClusterTiming,
+    private readonly log: Logger,
+  ) {
+    this.fromBytes = encoder.encode(serverName);
+  }
+
+  async start(): Promise<void> {
+    await this.transport.start(this.serverName, (bytes) => this.receive(bytes));
+    this.transport.publish(this.frame(FrameKind.Heartbeat));
+    const tick = Math.max(50, Math.min(this.timing.keepAliveInterval, this.timing.nodeTimeout / 3));
+    let sinceBeat = 0;
+    this.timer = setInterval(() => {
+      sinceBeat += tick;
+      if (sinceBeat >= this.timing.keepAliveInterval) {
+        sinceBeat = 0;
+        this.transport.publish(this.frame(FrameKind.Heartbeat));
+      }
+      this.dropSilentNodes();
+    }, tick);
+    this.timer.unref();
+  }
+
+  send(channel: string, message: Message): void {
+    if (this.peers.size === 0) return;
+    this.transport.publish(this.frame(FrameKind.Data, channel, message));
+  }
+
+  sendDirect(serverName: string, channel: string, message: Message): void {
+    this.transport.publishTo(serverName, this.frame(FrameKind.Data, channel, message));
+  }
+
+  subscribe(channel: string, handler: ClusterHandler): () => void {
+    let set = this.handlers.get(channel);
+    if (set === undefined) this.handlers.set(channel, (set = new Set()));
+    set.add(handler);
+    return () => set.delete(handler);
+  }
+
+  onMembership(handler: MembershipHandler): () => void {
+    this.membership.add(handler);
+    return () => this.membership.delete(handler);
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    try {
+      this.transport.publish(this.frame(FrameKind.Leaving));
+    } catch {
+      // the transport may already be gone
+    }
+    await this.transport.close();
+    this.handlers.clear();
+  }
+
+  private frame(kind: FrameKind, channel?: string, message?: Message): Uint8Array {
+    const channelBytes = channel === undefined ? undefined : encoder.encode(channel);
+    const body = message === undefined ? undefined : clusterCodec.encode(message);
+    const size = 2 + this.fromBytes.length + (channelBytes === undefined ? 0 : 1 + channelBytes.length + (body?.length ?? 0));
+    const frame = new Uint8Array(size);
+    frame[0] = kind;
+    frame[1] = this.fromBytes.length;
+    frame.set(this.fromBytes, 2);
+    if (channelBytes !== undefined) {
+      let at = 2 + this.fromBytes.length;
+      frame[at++] = channelBytes.length;
+      frame.set(channelBytes, at);
+      frame.set(body!, at + channelBytes.length);
+    }
+    return frame;
+  }
+
+  private receive(bytes: Uint8Array): void {
+    const kind = bytes[0] as FrameKind;
+    const fromLength = bytes[1] ?? 0;
+    const from = decoder.decode(bytes.subarray(2, 2 + fromLength));
+    if (from === this.serverName || from === '') return;
+    if (kind === FrameKind.Leaving) return this.nodeLeft(from, 'left');
+    this.heard(from);
+    if (kind !== FrameKind.Data) return;
+    let at = 2 + fromLength;
+    const channelLength = bytes[at++] ?? 0;
+    const channel = decoder.decode(bytes.subarray(at, at + channelLength));
+    const handlers = this.handlers.get(channel);
+    if (handlers === undefined || handlers.size === 0) return;
+    const message = clusterCodec.decode(bytes.subarray(at + channelLength));
+    if (message === undefined) return this.log.warn({ from, channel }, 'undecodable cluster message dropped');
+    for (const handler of handlers) {
+      try {
+        handler(message, from);
+      } catch (error) {
+        this.log.error({ err: error, channel, from }, 'a cluster message handler threw');
+      }
+    }
+  }
+
+  private heard(from: string): void {
+    const known = this.lastHeard.has(from);
+    this.lastHeard.set(from, Date.now());
+    if (known) return;
+    this.peers.add(from);
+    this.log.info({ node: from }, 'cluster node joined');
+    // Answer at once, so the newcomer learns about us without waiting a heartbeat.
+    this.transport.publishTo(from, this.frame(FrameKind.Heartbeat));
+    for (const handler of this.membership) handler('join', from);
+  }
+
+  private dropSilentNodes(): void {
+    const limit = Date.now() - this.timing.nodeTimeout;
+    for (const [node, at] of this.lastHeard) if (at < limit) this.nodeLeft(node, 'timed out');
+  }
+
+  private nodeLeft(node: string, why: string): void {
+    if (!this.lastHeard.delete(node)) return;
+    this.peers.delete(node);
+    this.log.warn({ node, why }, 'cluster node gone');
+    for (const handler of this.membership) handler('leave', node);
+  }
+}

@@ -1,0 +1,105 @@
+/**
+ * Three server processes clustered over a real Redis, with official clients spread over them.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { DeepstreamClient } from '@deepstream/client';
+import { freePort, isSkip, startRedis, type RedisServer } from './services/real-servers.ts';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const redisServer = await startRedis();
+const skip = isSkip(redisServer) ? redisServer.skip : false;
+
+interface Node {
+  name: string;
+  url: string;
+  child: ChildProcess;
+  output(): string;
+}
+
+async function startNode(name: string, redisUrl: string): Promise<Node> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['core/bin/deepstream.js', 'start', '--config', 'test/fixtures/configs/cluster.config.ts', '--port', String(port)], {
+    cwd: root,
+    env: { ...process.env, DS_TEST_REDIS_URL: redisUrl, DS_TEST_NODE: name },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${name} did not start: ${output}`)), 20_000);
+    child.stdout!.on('data', () => output.includes('deepstream-ts is ready') && (clearTimeout(timer), resolve()));
+    child.once('exit', (code) => reject(new Error(`${name} exited ${code}: ${output}`)));
+  });
+  return { name, url: `ws://127.0.0.1:${port}/deepstream`, child, output: () => output };
+}
+
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('a three-node cluster over Redis', { skip }, () => {
+  const redis = redisServer as RedisServer;
+  let nodes: Node[] = [];
+  const clients: DeepstreamClient[] = [];
+  async function client(node: Node): Promise<DeepstreamClient> {
+    const c = new DeepstreamClient(node.url);
+    clients.push(c);
+    await c.login();
+    return c;
+  }
+
+  before(async () => {
+    nodes = await Promise.all(['a', 'b', 'c'].map((name) => startNode(name, redis.url)));
+    await pause(500); // heartbeats: every node learns the others
+  });
+  after(async () => {
+    for (const c of clients) c.close();
+    for (const node of nodes) node.child.kill('SIGKILL');
+    await redis.stop();
+  });
+
+  it('delivers an event emitted on one node to subscribers on the others, once, never back to the sender', async () => {
+    const [onA, onB, emitterOnC] = await Promise.all([client(nodes[0]!), client(nodes[1]!), client(nodes[2]!)]);
+    const got: string[] = [];
+    onA.event.subscribe('news', (data) => got.push(`a:${String(data)}`));
+    onB.event.subscribe('news', (data) => got.push(`b:${String(data)}`));
+    let echoed = 0;
+    emitterOnC.event.subscribe('news', () => echoed++);
+    await pause(300);
+    emitterOnC.event.emit('news', 'x');
+    await pause(300);
+    assert.deepEqual(got.sort(), ['a:x', 'b:x']);
+    assert.equal(echoed, 1, 'the emitter sees its own event once, locally');
+  });
+
+  it('syncs record updates and deletes across nodes, with the right versions', async () => {
+    const [onA, onB, onC] = await Promise.all([client(nodes[0]!), client(nodes[1]!), client(nodes[2]!)]);
+    const [ra, rb, rc] = [onA.record.getRecord('shared/doc'), onB.record.getRecord('shared/doc'), onC.record.getRecord('shared/doc')];
+    await Promise.all([ra.whenReady(), rb.whenReady(), rc.whenReady()]);
+    await ra.setWithAck({ from: 'a' });
+    await pause(200);
+    await rb.setWithAck('by', 'b' as never);
+    await pause(300);
+    for (const r of [ra, rb, rc]) {
+      assert.deepEqual(r.get(), { from: 'a', by: 'b' });
+      assert.equal(r.version, 2);
+    }
+    const deletedOnC = new Promise<void>((resolve) => rc.on('delete', () => resolve()));
+    await ra.delete();
+    await deletedOnC;
+  });
+
+  it('notices a node killed with SIGKILL within the node timeout, and keeps serving on the others', async () => {
+    const victim = nodes[2]!;
+    victim.child.kill('SIGKILL');
+    await pause(1600); // nodeTimeout is 1000 ms in this cluster
+    assert.match(nodes[0]!.output(), /cluster node gone.*"node":"c"|"node":"c".*cluster node gone/);
+    const [onA, onB] = await Promise.all([client(nodes[0]!), client(nodes[1]!)]);
+    const got = new Promise((resolve) => onA.event.subscribe('after', resolve));
+    await pause(300);
+    onB.event.emit('after', 'still clustered');
+    assert.equal(await got, 'still clustered');
+  });
+});
