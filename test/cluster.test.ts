@@ -6,6 +6,8 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { DeepstreamClient } from '@deepstream/client';
+import { RECORD_ACTION, TOPIC } from '@deepstream-ts/core';
+import { RawClient } from '@deepstream-ts/core/testing';
 import { freePort, isSkip, startRedis, type RedisServer } from './services/real-servers.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -89,6 +91,27 @@ describe('a three-node cluster over Redis', { skip }, () => {
     const deletedOnC = new Promise<void>((resolve) => rc.on('delete', () => resolve()));
     await ra.delete();
     await deletedOnC;
+  });
+
+  it('detects version conflicts cluster-wide: two writers on different nodes, same version, one wins', async () => {
+    const [onA, onB] = await Promise.all([RawClient.login(nodes[0]!.url), RawClient.login(nodes[1]!.url)]);
+    try {
+      for (const c of [onA, onB]) {
+        c.send({ topic: TOPIC.RECORD, action: RECORD_ACTION.SUBSCRIBECREATEANDREAD, names: ['shared/contended'], correlationId: '1' });
+        await c.next((m) => m.action === RECORD_ACTION.READ_RESPONSE);
+      }
+      for (const [i, c] of [onA, onB].entries()) {
+        c.send({ topic: TOPIC.RECORD, action: RECORD_ACTION.UPDATE, name: 'shared/contended', version: 1, data: JSON.stringify({ writer: i }), isWriteAck: true, correlationId: 'w' });
+      }
+      const replies = await Promise.all([onA, onB].map((c) => c.next((m) => m.correlationId === 'w', 3000)));
+      const actions = replies.map((m) => m.action).sort();
+      assert.deepEqual(actions, [RECORD_ACTION.WRITE_ACKNOWLEDGEMENT, RECORD_ACTION.VERSION_EXISTS].sort());
+      const loser = replies.find((m) => m.action === RECORD_ACTION.VERSION_EXISTS)!;
+      assert.equal(loser.version, 1, 'the loser learns the version that won');
+    } finally {
+      onA.close();
+      onB.close();
+    }
   });
 
   it('notices a node killed with SIGKILL within the node timeout, and keeps serving on the others', async () => {

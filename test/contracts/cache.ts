@@ -36,6 +36,21 @@ export function cacheContract(label: string, factory: Factory<RecordCache>): voi
       assert.deepEqual(await cache.headBulk([]), new Map());
     });
 
+    it('compares and sets atomically: only the write that expected the current version lands', async () => {
+      const name = fresh();
+      assert.equal(await cache.compareAndSet(name, { version: 0, data: { first: true } }, undefined), true);
+      assert.equal(await cache.compareAndSet(name, { version: 0, data: { second: true } }, undefined), false, 'it exists now');
+      const racers = await Promise.all([
+        cache.compareAndSet(name, { version: 1, data: { by: 'a' } }, 0),
+        cache.compareAndSet(name, { version: 1, data: { by: 'b' } }, 0),
+      ]);
+      assert.deepEqual(racers.filter(Boolean).length, 1, 'exactly one of two writers expecting version 0 wins');
+      const winner = racers[0] ? 'a' : 'b';
+      assert.deepEqual(await cache.get(name), { version: 1, data: { by: winner } });
+      assert.equal(await cache.compareAndSet(name, { version: 3, data: {} }, 5), false);
+      assert.equal(await cache.compareAndSet(fresh(), { version: 9, data: {} }, 8), true, 'an uncached record matches: storage decides');
+    });
+
     it('forgets a deleted record for head too', async () => {
       const name = fresh();
       await cache.set(name, { version: 1, data: {} });

@@ -120,3 +120,24 @@ export function storageContract(label: string, factory: Factory<RecordStorage>):
     });
   });
 }
+
+/** For storages shared between nodes: writes of different nodes may arrive out of order. */
+export function versionOrderContract(label: string, factory: Factory<RecordStorage>): void {
+  describe(`storage version order: ${label}`, () => {
+    it('never lets an older version replace a newer one, but a delete and recreate starts afresh', async () => {
+      const { store, cleanup } = await factory();
+      try {
+        const name = fresh();
+        await store.set(name, { version: 6, data: { by: 'node b' } });
+        await store.set(name, { version: 5, data: { by: 'node a, late' } });
+        assert.deepEqual(await store.get(name), { version: 6, data: { by: 'node b' } });
+        await store.delete(name);
+        await store.set(name, { version: 0, data: {} });
+        assert.deepEqual(await store.get(name), { version: 0, data: {} });
+      } finally {
+        await store.close();
+        await cleanup?.();
+      }
+    });
+  });
+}

@@ -62,6 +62,14 @@ export class MemoryCache implements RecordCache {
     this.evict();
   }
 
+  async compareAndSet(name: string, record: StoredRecord, expectedVersion: number | undefined): Promise<boolean> {
+    this.assertOpen('compareAndSet');
+    const current = this.entries.get(name);
+    if (current !== undefined && current.record.version !== expectedVersion) return false;
+    await this.set(name, record);
+    return true;
+  }
+
   async delete(name: string): Promise<void> {
     this.assertOpen('delete');
     this.remove(name);

@@ -19,6 +19,23 @@ export interface RedisCacheOptions {
   connectTimeout: number;
 }
 
+/**
+ * Atomic version check and write of both keys (one slot: they share the hash tag). A missing
+ * version key matches any expectation: the record is not cached, storage decides.
+ */
+const COMPARE_AND_SET = `
+local current = redis.call('GET', KEYS[1])
+if current and current ~= ARGV[1] then return 0 end
+local ttl = tonumber(ARGV[4])
+if ttl > 0 then
+  redis.call('SET', KEYS[1], ARGV[2], 'EX', ttl)
+  redis.call('SET', KEYS[2], ARGV[3], 'EX', ttl)
+else
+  redis.call('SET', KEYS[1], ARGV[2])
+  redis.call('SET', KEYS[2], ARGV[3])
+end
+return 1`;
+
 /** The URL without its password, for logs and errors. */
 export function redactUrl(url: string): string {
   try {
@@ -119,6 +136,13 @@ export class RedisCache implements RecordCache {
       }
       return multi.exec();
     });
+  }
+
+  async compareAndSet(name: string, record: StoredRecord, expectedVersion: number | undefined): Promise<boolean> {
+    const result = await this.run('compareAndSet', name, () =>
+      this.redis.eval(COMPARE_AND_SET, 2, this.versionKey(name), this.dataKey(name), expectedVersion === undefined ? '' : String(expectedVersion), String(record.version), JSON.stringify(record.data), String(this.options.ttl)),
+    );
+    return result === 1;
   }
 
   async delete(name: string): Promise<void> {

@@ -34,7 +34,8 @@ export function redactUrl(url: string): string {
 
 /**
  * Records in PostgreSQL: JSONB data, integer version, timestamps; the schema is created on first
- * start. Writes are coalesced: while one batch is in flight the next collects, keeping only the
+ * start. An older version never replaces a newer one (writers on different nodes may land out of
+ * order). Writes are coalesced: while one batch is in flight the next collects, keeping only the
  * latest state per record, so a burst of updates to one record costs few round trips while the
  * latest version always lands. Each caller resolves once the batch holding its write committed.
  */
@@ -181,7 +182,8 @@ export class PostgresStorage implements RecordStorage {
           await client.query({
             name: `ds-upsert-${table}`,
             text: `INSERT INTO ${table} (name, version, data) SELECT * FROM unnest($1::text[], $2::int[], $3::jsonb[])
-                   ON CONFLICT (name) DO UPDATE SET version = EXCLUDED.version, data = EXCLUDED.data, updated_at = now()`,
+                   ON CONFLICT (name) DO UPDATE SET version = EXCLUDED.version, data = EXCLUDED.data, updated_at = now()
+                   WHERE EXCLUDED.version >= ${table}.version`,
             values: upserts,
           });
         }

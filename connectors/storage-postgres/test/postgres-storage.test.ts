@@ -2,7 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ConnectorError } from '@deepstream-ts/core';
 import { PostgresStorage, redactUrl } from '../src/postgres-storage.ts';
-import { storageContract } from '../../../test/contracts/storage.ts';
+import { storageContract, versionOrderContract } from '../../../test/contracts/storage.ts';
 import { isSkip, startPostgres, type PostgresServer } from '../../../test/services/real-servers.ts';
 
 const server = await startPostgres();
@@ -15,6 +15,12 @@ describe('postgres storage', { skip }, () => {
 
   storageContract('postgres', async () => {
     const store = new PostgresStorage(options());
+    await store.connect();
+    return { store };
+  });
+
+  versionOrderContract('postgres', async () => {
+    const store = new PostgresStorage(options({ table: `order_${process.pid}` }));
     await store.connect();
     return { store };
   });

@@ -48,7 +48,8 @@ export class SqliteStorage implements RecordStorage {
     this.select = this.db.prepare('SELECT version, data FROM records WHERE name = ?');
     this.upsert = this.db.prepare(
       'INSERT INTO records (name, version, data, updated_at) VALUES (?, ?, ?, ?) ' +
-        'ON CONFLICT(name) DO UPDATE SET version = excluded.version, data = excluded.data, updated_at = excluded.updated_at',
+        // Writers on different nodes may land out of order: an older version never replaces a newer one.
+        'ON CONFLICT(name) DO UPDATE SET version = excluded.version, data = excluded.data, updated_at = excluded.updated_at WHERE excluded.version >= records.version',
     );
     this.remove = this.db.prepare('DELETE FROM records WHERE name = ?');
   }

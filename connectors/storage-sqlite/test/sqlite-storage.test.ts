@@ -4,17 +4,19 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SqliteStorage } from '../src/sqlite-storage.ts';
-import { storageContract } from '../../../test/contracts/storage.ts';
+import { storageContract, versionOrderContract } from '../../../test/contracts/storage.ts';
 
 function tempFile(): { file: string; cleanup(): Promise<void> } {
   const dir = mkdtempSync(join(tmpdir(), 'ds-sqlite-'));
   return { file: join(dir, 'nested', 'records.sqlite'), cleanup: async () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-storageContract('sqlite', async () => {
+const sqlite = async () => {
   const { file, cleanup } = tempFile();
   return { store: new SqliteStorage({ file }), cleanup };
-});
+};
+storageContract('sqlite', sqlite);
+versionOrderContract('sqlite', sqlite);
 
 describe('sqlite storage durability', () => {
   it('keeps records across close and reopen of the same file', async () => {

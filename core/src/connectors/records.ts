@@ -39,6 +39,13 @@ export interface RecordCache extends RecordStorage {
   head(name: string): Promise<number | undefined>;
   /** Versions of the cached names; names not cached are absent from the map. */
   headBulk(names: readonly string[]): Promise<Map<string, number>>;
+  /**
+   * Stores `record` only if the cached version is still `expectedVersion` (`undefined`: the record
+   * must not exist), atomically: the shared cache is what decides between writers on different
+   * nodes. A record the cache does not hold (evicted, expired) matches any expectation, since
+   * storage is then the authority. Resolves false when another write got there first.
+   */
+  compareAndSet(name: string, record: StoredRecord, expectedVersion: number | undefined): Promise<boolean>;
 }
 
 export type ConnectorErrorKind = 'timeout' | 'unavailable' | 'failed';

@@ -53,3 +53,4 @@ declare module '@deepstream-ts/core' {
 
 export default records;
 export { RecordsService, type RecordsOptions };
+export { parsePath, setPath, type PathLimits, type PathToken } from './json-path.ts';

@@ -62,9 +62,20 @@ export class RecordStore {
   }
 
   /**
-   * Storage is written first, then the cache (RECORDS §4). Returns both promises: the caller
-   * broadcasts once the cache has it and acknowledges once both have it.
+   * Writes a new version. The cache is asked first, atomically, whether the version it holds is
+   * still `previousVersion`: it decides between writers on different nodes. Only the winner
+   * writes storage. `cache` resolves false when another write got there first; the caller
+   * broadcasts once it resolves true and acknowledges once `durable` does.
    */
+  commit(name: string, record: StoredRecord, previousVersion: number | undefined): { cache: Promise<boolean>; durable: Promise<void> } {
+    const cached = this.change('cache', `compareAndSet "${name}"`, () => this.cache.compareAndSet(name, record, previousVersion));
+    const durable = cached.then((won) => {
+      if (won && this.usesStorage(name)) return this.change('storage', `set "${name}"`, () => this.storage!.set(name, record));
+    });
+    return { cache: cached, durable };
+  }
+
+  /** An unversioned write (the hot path): storage and cache, no comparison. */
   write(name: string, record: StoredRecord): { cache: Promise<void>; durable: Promise<void> } {
     const stored = this.usesStorage(name) ? this.change('storage', `set "${name}"`, () => this.storage!.set(name, record)) : Promise.resolve();
     const cached = this.change('cache', `set "${name}"`, () => this.cache.set(name, record));
@@ -103,9 +114,9 @@ export class RecordStore {
     }
   }
 
-  private async change(where: 'cache' | 'storage', what: string, call: () => Promise<void>): Promise<void> {
+  private async change<T>(where: 'cache' | 'storage', what: string, call: () => Promise<T>): Promise<T> {
     try {
-      await withDeadline(`${where} ${what}`, this.options.storageWriteTimeout, call);
+      return await withDeadline(`${where} ${what}`, this.options.storageWriteTimeout, call);
     } catch (error) {
       this.log.error({ err: error }, `record ${where} write failed`);
       throw new WriteFailure(error as ConnectorError);

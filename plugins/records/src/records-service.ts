@@ -11,6 +11,7 @@ import {
   type StoredRecord,
   type TopicListenerHandler,
 } from '@deepstream-ts/core';
+import type { PathLimits } from './json-path.ts';
 import type { RecordsOptions } from './options.ts';
 import { LoadFailure, type RecordStore } from './record-store.ts';
 import { ackOf, readResponse, recordError } from './replies.ts';
@@ -48,6 +49,16 @@ export class RecordsService {
 
   forget(session: Session): void {
     this.subscriptions.removeSession(session);
+  }
+
+  /** A record as stored now (undefined when missing), for plugins that decide on it (permission rules). */
+  snapshot(name: string): Promise<StoredRecord | undefined> {
+    return this.store.load(name, false);
+  }
+
+  /** The limits write paths are checked against, for plugins that apply a write ahead of the queue. */
+  get pathLimits(): PathLimits {
+    return this.ctx.options;
   }
 
   handle(session: Session, message: Message): void | Promise<void> {

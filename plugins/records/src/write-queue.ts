@@ -2,6 +2,9 @@ import { RECORD_ACTION, TOPIC, type Logger, type Message, type RecordData, type 
 import { setPath, type PathToken } from './json-path.ts';
 import { LoadFailure, WriteFailure, type RecordStore } from './record-store.ts';
 
+/** How often a write is retried after losing the cache's version check to another node. */
+const MAX_COMMIT_ATTEMPTS = 5;
+
 /** One validated write, normalised to UPDATE (whole record) or PATCH (one path). */
 export interface Write {
   readonly session: Session;
@@ -181,13 +184,26 @@ class RecordQueue {
   }
 
   private async apply(write: Write): Promise<boolean> {
+    // Another node may win the cache's version check; then the record is reloaded and the write
+    // judged again against what won (a -1 write simply goes on top).
+    for (let attempt = 0; attempt < MAX_COMMIT_ATTEMPTS; attempt++) {
+      const outcome = await this.tryApply(write);
+      if (outcome !== 'lost') return outcome;
+      if (!(await this.reload())) return false;
+    }
+    write.session.send(updateError(write));
+    return true;
+  }
+
+  private async tryApply(write: Write): Promise<boolean | 'lost'> {
     if (this.current === null && !write.upsert) {
       // Only setData and acknowledged writes create records (RECORDS §5.2); a plain update of a
       // missing (e.g. deleted) record is refused.
       write.session.send(updateError(write));
       return true;
     }
-    const current = this.current ?? { version: 0, data: {} };
+    const previous = this.current ?? undefined;
+    const current = previous ?? { version: 0, data: {} };
     const version = write.version === -1 ? current.version + 1 : write.version;
     if (version > current.version + 1) {
       write.session.send({ ...echo(write), action: RECORD_ACTION.INVALID_VERSION, version: current.version, originalAction: write.request.action });
@@ -199,18 +215,31 @@ class RecordQueue {
     }
     const data = (write.path === undefined ? write.value : setPath(current.data, write.path.tokens, write.value)) as RecordData;
     const next: StoredRecord = { version, data };
-    this.current = next;
-    const { cache, durable } = this.env.store.write(this.name, next);
-    this.track(this.acknowledge(write, durable));
+    const { cache, durable } = this.env.store.commit(this.name, next, previous?.version);
+    let won: boolean;
     try {
-      await cache;
+      won = await cache;
     } catch (error) {
       this.failAfterWriteError(write, error as WriteFailure);
       return false;
     }
+    if (!won) return 'lost';
+    this.current = next;
+    this.track(this.acknowledge(write, durable));
     if (this.aborted) return false;
     this.env.broadcast(this.name, broadcastOf(write, version), write.session);
     return true;
+  }
+
+  /** Reads the record again after another node's write won; false when that failed. */
+  private async reload(): Promise<boolean> {
+    try {
+      this.current = (await this.env.store.load(this.name, false)) ?? null;
+      return !this.aborted;
+    } catch (error) {
+      this.fail(error as Error);
+      return false;
+    }
   }
 
   /** A subscriber's "create if missing": `{}` at version 0, cache awaited, storage in the background. */
@@ -220,16 +249,23 @@ class RecordQueue {
       return true;
     }
     const created: StoredRecord = { version: 0, data: {} };
-    this.current = created;
-    const { cache, durable } = this.env.store.write(this.name, created);
+    const { cache, durable } = this.env.store.commit(this.name, created, undefined);
     this.track(durable.catch(() => undefined)); // logged by the store; nobody waits for an ack here
+    let won: boolean;
     try {
-      await cache;
+      won = await cache;
     } catch (error) {
       step.settle(error as Error);
       this.fail(error as Error);
       return false;
     }
+    if (!won) {
+      // Another node created it first: take theirs.
+      if (!(await this.reload())) return false;
+      step.settle(this.current ?? created);
+      return true;
+    }
+    this.current = created;
     step.settle(created);
     return true;
   }
