@@ -1,0 +1,55 @@
+import { createRequire } from 'node:module';
+import { definePlugin, type AuthenticationResult } from '@deepstream-ts/core';
+import { DEFAULT_HASH, checkOptions, type AuthFileOptions } from './options.ts';
+import { verifyPassword } from './password.ts';
+import { parseUsers, readUsersFile } from './users.ts';
+
+export { hashPassword, verifyPassword, type HashParameters } from './password.ts';
+export { DEFAULT_HASH, type AuthFileOptions } from './options.ts';
+
+const { name, version } = createRequire(import.meta.url)('../package.json') as { name: string; version: string };
+
+const MISSING = Object.freeze({ error: 'missing authentication parameter: username or/and password' });
+
+/**
+ * Users from a file (SECURITY §2.2): `{ username, password }` checked against users.yml with
+ * PBKDF2 hashes (or plain text with `hash: false`). Unknown users are "not mine", so a later
+ * strategy may know them.
+ */
+export const authFile = definePlugin<AuthFileOptions>({
+  name,
+  version,
+  kernel: '^0.1.0',
+  defaults: { ...DEFAULT_HASH },
+  setup(ctx) {
+    const options = ctx.options;
+    checkOptions(options);
+    const parameters = { hash: options.hash, iterations: options.iterations, keyLength: options.keyLength };
+    const { file, content } = options.path !== undefined ? readUsersFile(options.path, ctx.config.baseDir) : { file: 'the users option', content: options.users };
+    const users = parseUsers(content, file, parameters);
+    // Unknown usernames cost one hash too, so response time does not tell which usernames exist.
+    const decoy = parameters.hash === false ? 'decoy' : `${Buffer.alloc(parameters.keyLength).toString('base64')}decoy-salt`;
+    let report = options.reportInvalidParameters ?? true;
+    ctx.hooks.boot.tap(ctx.name, () => {
+      if (options.reportInvalidParameters === undefined) report = ctx.hooks.authenticate.taps.length === 1;
+    });
+    ctx.log.info({ users: users.size, source: file, hash: parameters.hash }, 'users loaded');
+
+    ctx.hooks.authenticate.tapPromise(ctx.name, async ({ authData }): Promise<AuthenticationResult | undefined> => {
+      const { username, password } = Array.isArray(authData) ? {} : (authData as Record<string, unknown>);
+      if (typeof username !== 'string' || typeof password !== 'string') return report ? { isValid: false, clientData: MISSING } : undefined;
+      const user = users.get(username);
+      if (user === undefined) {
+        await verifyPassword(password, decoy, parameters);
+        return undefined; // never logged: a password typed into the username field would end up in the log
+      }
+      if (await verifyPassword(password, user.password, parameters)) {
+        return { isValid: true, id: username, serverData: user.serverData, clientData: user.clientData };
+      }
+      ctx.log.debug({ user: username }, 'wrong password');
+      return report ? { isValid: false } : undefined;
+    });
+  },
+});
+
+export default authFile;

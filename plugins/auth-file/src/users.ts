@@ -1,0 +1,75 @@
+import { readFileSync } from 'node:fs';
+import { extname, resolve } from 'node:path';
+import { YAMLException, load as parseYaml } from 'js-yaml';
+import type { JSONValue } from '@deepstream-ts/core';
+import { malformedHash, type HashParameters } from './password.ts';
+
+/** One entry of users.yml. */
+export interface User {
+  /** The stored hash (`base64(key) + salt`), or the password itself with `hash: false`. */
+  readonly password: string;
+  /** Private: permission rules see it as `user.data`. */
+  readonly serverData: JSONValue;
+  /** Sent to the client when it logs in. */
+  readonly clientData: JSONValue;
+}
+
+const USER_KEYS = new Set(['password', 'serverData', 'clientData']);
+
+/** Reads a users file (`.yml`, `.yaml` or `.json`); `path` is relative to `baseDir`. */
+export function readUsersFile(path: string, baseDir: string): { file: string; content: unknown } {
+  const file = resolve(baseDir, path);
+  const extension = extname(file).toLowerCase();
+  if (!['.yml', '.yaml', '.json'].includes(extension)) throw new TypeError(`users file ${file}: expected a .yml, .yaml or .json file`);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new TypeError(`users file ${file} cannot be read: ${(error as Error).message}`);
+  }
+  try {
+    return { file, content: extension === '.json' ? JSON.parse(text) : parseYaml(text, { filename: file }) };
+  } catch (error) {
+    throw new TypeError(`users file ${file} is not valid ${extension === '.json' ? 'JSON' : 'YAML'}${where(error)}`);
+  }
+}
+
+/**
+ * Where a parse error is, without the parser's message: both parsers quote the offending text,
+ * which in a users file may be a password.
+ */
+function where(error: unknown): string {
+  if (error instanceof YAMLException) return `: ${error.reason} at line ${error.mark.line + 1}, column ${error.mark.column + 1}`;
+  const position = /position (\d+)/.exec((error as Error).message)?.[1];
+  return position === undefined ? '' : ` (near character ${position})`;
+}
+
+/**
+ * Checks every user up front (SECURITY §2.2 start-up validation) and throws naming the source and
+ * the user. A broken entry stops the start rather than being skipped: an operator who adds a user
+ * finds out at once, not at that user's first failed login.
+ */
+export function parseUsers(content: unknown, source: string, parameters: HashParameters): Map<string, User> {
+  if (content === null || typeof content !== 'object' || Array.isArray(content)) {
+    throw new TypeError(`${source}: expected a map of username to { password, serverData?, clientData? }`);
+  }
+  const users = new Map<string, User>();
+  for (const [username, entry] of Object.entries(content)) {
+    const where = `${source}: user "${username}"`;
+    if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) throw new TypeError(`${where} must be a map with a password`);
+    const unknown = Object.keys(entry).filter((key) => !USER_KEYS.has(key));
+    if (unknown.length > 0) throw new TypeError(`${where} has unknown key "${unknown[0]}"; known keys: password, serverData, clientData`);
+    const { password, serverData, clientData } = entry as Record<string, unknown>;
+    if (typeof password !== 'string' || password === '') throw new TypeError(`${where} needs a password (a non-empty string)`);
+    const malformed = malformedHash(password, parameters);
+    if (malformed !== undefined) throw new TypeError(`${where}: the password ${malformed} (make one with: npx deepstream hash <password>)`);
+    users.set(username, { password, serverData: toJson(serverData), clientData: toJson(clientData) });
+  }
+  if (users.size === 0) throw new TypeError(`${source} has no users`);
+  return users;
+}
+
+/** Absent data becomes `null`, as the reference sends it; YAML dates and the like become JSON. */
+function toJson(value: unknown): JSONValue {
+  return value === undefined ? null : (JSON.parse(JSON.stringify(value)) as JSONValue);
+}
