@@ -64,7 +64,7 @@ describe('records on PostgreSQL + Redis', { skip }, () => {
     await c.record.setDataWithAck('e2e/outage', { before: true });
     cache.kill();
     await new Promise((resolve) => setTimeout(resolve, 200));
-    await assert.rejects(c.record.setDataWithAck('e2e/outage', { during: true }), (error) => String(error).includes('RECORD_UPDATE_ERROR'));
+    await assert.rejects(c.record.setDataWithAck('e2e/outage', { during: true }) as Promise<unknown>, (error: unknown) => String(error).includes('RECORD_UPDATE_ERROR'));
     await assert.rejects(c.record.snapshot('e2e/never-cached'), (error) => /RECORD_LOAD_ERROR|TIMEOUT/.test(String(error)));
     await cache.restart();
     let recovered = false;
