@@ -45,10 +45,10 @@ describe('a three-node cluster over Redis', { skip }, () => {
   const redis = redisServer as RedisServer;
   let nodes: Node[] = [];
   const clients: DeepstreamClient[] = [];
-  async function client(node: Node): Promise<DeepstreamClient> {
+  async function client(node: Node, username?: string): Promise<DeepstreamClient> {
     const c = new DeepstreamClient(node.url);
     clients.push(c);
-    await c.login();
+    await c.login(username ? { username } : {});
     return c;
   }
 
@@ -114,10 +114,32 @@ describe('a three-node cluster over Redis', { skip }, () => {
     }
   });
 
-  it('notices a node killed with SIGKILL within the node timeout, and keeps serving on the others', async () => {
+  it('knows who is online on every node, and a user with connections on two nodes leaves only when both are gone', async () => {
+    const [alice, bob, bobAgain] = await Promise.all([client(nodes[0]!, 'alice'), client(nodes[1]!, 'bob'), client(nodes[2]!, 'bob')]);
+    await pause(300);
+    const online = await alice.presence.getAll(); // earlier tests' anonymous clients are online as 'open'
+    assert.ok(online.includes('bob') && !online.includes('alice'), online.join(', '));
+    const left: string[] = [];
+    alice.presence.subscribe((user: string, online: boolean) => !online && left.push(user));
+    await pause(300);
+    bob.close();
+    await pause(300);
+    assert.deepEqual(left, [], 'bob is still online on node c');
+    assert.deepEqual(await alice.presence.getAll(['bob']), { bob: true });
+    bobAgain.close();
+    await pause(300);
+    assert.deepEqual(left, ['bob']);
+  });
+
+  it('notices a node killed with SIGKILL within the node timeout: its users leave, the others keep serving', async () => {
+    const watcher = await client(nodes[0]!, 'watcher');
+    await client(nodes[2]!, 'carol');
+    await pause(300);
+    assert.ok((await watcher.presence.getAll()).includes('carol'));
     const victim = nodes[2]!;
     victim.child.kill('SIGKILL');
     await pause(1600); // nodeTimeout is 1000 ms in this cluster
+    assert.ok(!(await watcher.presence.getAll()).includes('carol'), 'users of a dead node are offline');
     assert.match(nodes[0]!.output(), /cluster node gone.*"node":"c"|"node":"c".*cluster node gone/);
     const [onA, onB] = await Promise.all([client(nodes[0]!), client(nodes[1]!)]);
     const got = new Promise((resolve) => onA.event.subscribe('after', resolve));

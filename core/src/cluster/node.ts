@@ -48,6 +48,9 @@ const decoder = new TextDecoder();
 export class ClusterNode implements ClusterBus {
   readonly peers = new Set<string>();
   private readonly lastHeard = new Map<string, number>();
+  /** Each node's incarnation: a node restarted under the same name is a new member. */
+  private readonly incarnations = new Map<string, string>();
+  private readonly incarnation = Math.random().toString(36).slice(2, 10);
   private readonly handlers = new Map<string, Set<ClusterHandler>>();
   private readonly membership = new Set<MembershipHandler>();
   private readonly fromBytes: Uint8Array;
@@ -64,14 +67,14 @@ export class ClusterNode implements ClusterBus {
 
   async start(): Promise<void> {
     await this.transport.start(this.serverName, (bytes) => this.receive(bytes));
-    this.transport.publish(this.frame(FrameKind.Heartbeat));
+    this.transport.publish(this.heartbeat());
     const tick = Math.max(50, Math.min(this.timing.keepAliveInterval, this.timing.nodeTimeout / 3));
     let sinceBeat = 0;
     this.timer = setInterval(() => {
       sinceBeat += tick;
       if (sinceBeat >= this.timing.keepAliveInterval) {
         sinceBeat = 0;
-        this.transport.publish(this.frame(FrameKind.Heartbeat));
+        this.transport.publish(this.heartbeat());
       }
       this.dropSilentNodes();
     }, tick);
@@ -110,6 +113,11 @@ export class ClusterNode implements ClusterBus {
     this.handlers.clear();
   }
 
+  /** A heartbeat carries the incarnation where data frames carry the channel. */
+  private heartbeat(): Uint8Array {
+    return this.frame(FrameKind.Heartbeat, this.incarnation);
+  }
+
   private frame(kind: FrameKind, channel?: string, message?: Message): Uint8Array {
     const channelBytes = channel === undefined ? undefined : encoder.encode(channel);
     const body = message === undefined ? undefined : clusterCodec.encode(message);
@@ -122,7 +130,7 @@ export class ClusterNode implements ClusterBus {
       let at = 2 + this.fromBytes.length;
       frame[at++] = channelBytes.length;
       frame.set(channelBytes, at);
-      frame.set(body!, at + channelBytes.length);
+      if (body !== undefined) frame.set(body, at + channelBytes.length);
     }
     return frame;
   }
@@ -133,11 +141,16 @@ export class ClusterNode implements ClusterBus {
     const from = decoder.decode(bytes.subarray(2, 2 + fromLength));
     if (from === this.serverName || from === '') return;
     if (kind === FrameKind.Leaving) return this.nodeLeft(from, 'left');
-    this.heard(from);
-    if (kind !== FrameKind.Data) return;
     let at = 2 + fromLength;
     const channelLength = bytes[at++] ?? 0;
     const channel = decoder.decode(bytes.subarray(at, at + channelLength));
+    if (kind === FrameKind.Heartbeat) {
+      const known = this.incarnations.get(from);
+      if (known !== undefined && known !== channel) this.nodeLeft(from, 'restarted');
+      this.incarnations.set(from, channel);
+    }
+    this.heard(from);
+    if (kind !== FrameKind.Data) return;
     const handlers = this.handlers.get(channel);
     if (handlers === undefined || handlers.size === 0) return;
     const message = clusterCodec.decode(bytes.subarray(at + channelLength));
@@ -158,7 +171,7 @@ export class ClusterNode implements ClusterBus {
     this.peers.add(from);
     this.log.info({ node: from }, 'cluster node joined');
     // Answer at once, so the newcomer learns about us without waiting a heartbeat.
-    this.transport.publishTo(from, this.frame(FrameKind.Heartbeat));
+    this.transport.publishTo(from, this.heartbeat());
     for (const handler of this.membership) handler('join', from);
   }
 
@@ -170,6 +183,7 @@ export class ClusterNode implements ClusterBus {
   private nodeLeft(node: string, why: string): void {
     if (!this.lastHeard.delete(node)) return;
     this.peers.delete(node);
+    if (why !== 'restarted') this.incarnations.delete(node);
     this.log.warn({ node, why }, 'cluster node gone');
     for (const handler of this.membership) handler('leave', node);
   }

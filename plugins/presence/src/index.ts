@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { definePlugin } from '@deepstream-ts/core';
 import { LocalOnlineRegistry } from './online-registry.ts';
+import { ClusterOnlineRegistry } from './cluster-registry.ts';
 import { DEFAULT_OPTIONS, checkOptions, type PresenceOptions } from './options.ts';
 import { PresenceService, type PresenceStats } from './presence-service.ts';
 import { RoomPresence, type RoomStats } from './rooms.ts';
@@ -37,7 +38,10 @@ export const presence = definePlugin<PresenceOptions>({
   defaults: DEFAULT_OPTIONS,
   setup(ctx) {
     checkOptions(ctx.options);
-    const service = new PresenceService(ctx, new LocalOnlineRegistry());
+    // The cluster registry costs nothing on a single node: with no peers it never sends.
+    const registry = new ClusterOnlineRegistry(ctx.use('cluster'));
+    ctx.onClose(() => registry.close());
+    const service = new PresenceService(ctx, registry);
     // Rooms tap `inbound`, which otherwise costs nothing: only when asked for.
     const rooms = ctx.options.rooms ? new RoomPresence(ctx) : undefined;
     ctx.claim(service.topic, (session, message) => service.handle(session, message));
@@ -59,6 +63,6 @@ export const presence = definePlugin<PresenceOptions>({
 });
 
 export default presence;
-export { PresenceService, RoomPresence, LocalOnlineRegistry };
+export { PresenceService, RoomPresence, LocalOnlineRegistry, ClusterOnlineRegistry };
 export type { PresenceOptions, PresenceStats, RoomStats };
 export type { OnlineRegistry, PresenceListener } from './online-registry.ts';
