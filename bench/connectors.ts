@@ -1,0 +1,445 @@
+/**
+ * Connectors benchmark: acknowledged record writes per second sustained by 1, 10 and 100
+ * concurrent writers (each the only writer of its own record, each keeping a window of writes in
+ * flight), on two storage/cache stacks side by side in one run:
+ *
+ *   (a) the embedded SQLite storage (a file in a temporary directory) + the in-process memory cache
+ *   (b) PostgreSQL storage + Redis cache, on throwaway servers started by test/services/real-servers.ts
+ *       (when they cannot be started, the reason is printed and only (a) runs)
+ *
+ *   npx tsx bench/connectors.ts [--writers 1,10,100] [--duration 5] [--warmup 1] [--window 8]
+ *                               [--payload 100] [--workers 2] [--stacks sqlite,postgres]
+ *
+ * Every option can also be given as an environment variable: BENCH_WRITERS, BENCH_DURATION,
+ * BENCH_WARMUP, BENCH_WINDOW, BENCH_PAYLOAD, BENCH_WRITER_WORKERS, BENCH_STACKS. See
+ * bench/README.md. Prints figures; asserts nothing. Compare within one run, not across runs.
+ */
+import { chmodSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { ConnectorWriterResult, FromConnectorWriter, ToConnectorWriter } from './lib/connector-ipc.ts';
+import { mean, mergeLatency, percentile, type LatencySnapshot } from './lib/connector-latency.ts';
+import { killLeftoverServices, serviceCpu, serviceCpuDelta, startStackServer, stopAllServers, type StackServer } from './lib/connector-process.ts';
+import { postgresVersions, redisVersions, sqliteVersions, startServices, type ExternalService } from './lib/connector-stores.ts';
+import { wallNow } from './lib/raw-client.ts';
+import { cpuSeconds, forkWorker, killAll, nextMessage, sleep, stopWorker, type Worker } from './lib/rpc-process.ts';
+
+const cores = cpus().length;
+const CONFIG = 'bench/connectors.config.ts';
+/** As set in bench/connectors.config.ts (and the connectors' defaults). */
+const POSTGRES_TABLE = 'ds_records';
+const REDIS_KEY_PREFIX = 'ds:';
+
+// ---------------------------------------------------------------------------------------------
+// Options
+
+const { values: args } = parseArgs({
+  options: {
+    writers: { type: 'string' },
+    duration: { type: 'string' },
+    warmup: { type: 'string' },
+    window: { type: 'string' },
+    payload: { type: 'string' },
+    workers: { type: 'string' },
+    stacks: { type: 'string' },
+  },
+});
+
+function option(name: keyof typeof args, env: string, fallback: string): string {
+  return args[name] ?? process.env[env] ?? fallback;
+}
+function number(name: keyof typeof args, env: string, fallback: number, min: number, max: number): number {
+  const text = option(name, env, String(fallback));
+  const value = Number(text);
+  if (!Number.isFinite(value) || value < min || value > max) throw new Error(`--${name} / ${env}: expected a number in ${min}..${max}, got "${text}"`);
+  return value;
+}
+function list(name: keyof typeof args, env: string, fallback: string): string[] {
+  return option(name, env, fallback)
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+}
+
+const WRITER_COUNTS = list('writers', 'BENCH_WRITERS', '1,10,100').map((s) => {
+  const n = Number(s);
+  if (!Number.isInteger(n) || n < 1 || n > 2000) throw new Error(`--writers / BENCH_WRITERS: "${s}" is not an integer in 1..2000`);
+  return n;
+});
+const DURATION_MS = Math.round(number('duration', 'BENCH_DURATION', 5, 0.1, 600) * 1000);
+/** Unmeasured writing at the start of every run (fresh records, connections, JIT). */
+const WARMUP_MS = Math.round(number('warmup', 'BENCH_WARMUP', 1, 0, 600) * 1000);
+/** Acknowledged writes each writer keeps in flight. */
+const WINDOW = Math.floor(number('window', 'BENCH_WINDOW', 8, 1, 1000));
+const PAYLOAD_BYTES = Math.floor(number('payload', 'BENCH_PAYLOAD', 100, 20, 1 << 20));
+const WORKERS = Math.floor(number('workers', 'BENCH_WRITER_WORKERS', 2, 1, 64));
+type StackKey = 'sqlite' | 'postgres';
+const STACKS = list('stacks', 'BENCH_STACKS', 'sqlite,postgres').map((s): StackKey => {
+  if (s !== 'sqlite' && s !== 'postgres') throw new Error(`--stacks / BENCH_STACKS: "${s}" is neither sqlite nor postgres`);
+  return s;
+});
+if (STACKS.length === 0) throw new Error('--stacks / BENCH_STACKS: no stack to run');
+
+const SETUP_TIMEOUT_MS = 60_000;
+/** Time between the parent's "go" and the writers' first write, so that every worker starts together. */
+const START_LEAD_MS = 300;
+/** The writer workers wait this long for writes in flight after the window (connector-writer-worker.ts). */
+const WORKER_DRAIN_MS = 10_000;
+
+// ---------------------------------------------------------------------------------------------
+// Stacks
+
+interface Stack {
+  key: StackKey;
+  label: string;
+  server: StackServer;
+  /** Versions the storage holds (and the cache, where it can be read from outside the server). */
+  stored(names: readonly string[]): Promise<{ storage: Map<string, number>; cache?: Map<string, number> }>;
+  /** Where its data lives, for the header. */
+  where: string;
+}
+
+let tempDir: string | undefined;
+const externals: ExternalService[] = [];
+const stacks: Stack[] = [];
+
+async function startStacks(): Promise<string | undefined> {
+  const dir = (tempDir = mkdtempSync(join(tmpdir(), 'deepstream-bench-connectors-')));
+  // PostgreSQL runs as the `postgres` user when we are root: it must be able to reach its data
+  // directory (real-servers.ts creates and chowns it) inside this one.
+  chmodSync(dir, 0o711);
+  let skipped: string | undefined;
+  if (STACKS.includes('sqlite')) {
+    const file = join(dir, 'sqlite', 'records.sqlite');
+    const server = await startStackServer('a', CONFIG, { BENCH_STACK: 'sqlite', BENCH_SQLITE_FILE: file });
+    stacks.push({ key: 'sqlite', label: '(a) sqlite+memory', server, where: `SQLite file ${file}, memory cache`, stored: async (names) => ({ storage: sqliteVersions(file, names) }) });
+  }
+  if (STACKS.includes('postgres')) {
+    const services = await startServices(dir);
+    if ('skip' in services) {
+      skipped = services.skip;
+    } else {
+      externals.push(services.postgres, services.redis);
+      const { postgres, redis } = services;
+      const server = await startStackServer('b', CONFIG, { BENCH_STACK: 'postgres', BENCH_POSTGRES_URL: postgres.url, BENCH_REDIS_URL: redis.url });
+      stacks.push({
+        key: 'postgres',
+        label: '(b) postgres+redis',
+        server,
+        where: `PostgreSQL ${postgres.url} (table ${POSTGRES_TABLE}), Redis ${redis.url} (keys ${REDIS_KEY_PREFIX}…)`,
+        stored: async (names) => {
+          const [storage, cache] = await Promise.all([postgresVersions(postgres.url, POSTGRES_TABLE, names), redisVersions(redis.url, REDIS_KEY_PREFIX, names)]);
+          return { storage, cache };
+        },
+      });
+    }
+  }
+  return skipped;
+}
+
+// ---------------------------------------------------------------------------------------------
+// One run: N writers on one stack
+
+interface Run {
+  stack: Stack;
+  writers: number;
+  written: number;
+  acked: number;
+  ackedInWindow: number;
+  ackedPerSec: number;
+  latency: LatencySnapshot;
+  /** Fewest / most acknowledgements one writer got inside the window. */
+  perWriterMin: number;
+  perWriterMax: number;
+  /** % of one core over the measured window. */
+  serverCpu: number;
+  /** PostgreSQL + Redis processes (stack b); NaN for stack a, whose storage runs in the server. */
+  serviceCpu: number;
+  loadCpu: number;
+  loadCpuParts: number[];
+  /** Server (+ PostgreSQL and Redis) CPU time per write acknowledged in the window, µs. */
+  cpuPerWriteUs: number;
+  problems: string[];
+  errorSamples: string[];
+}
+
+let runCounter = 0;
+/** Record names are unique to this invocation too: an external POSTGRES_URL / REDIS_URL keeps earlier runs' records. */
+const INVOCATION = Date.now().toString(36);
+
+const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
+
+/** Every acknowledged version must be stored (and cached); with nothing left in flight, exactly the last one sent. */
+async function checkStored(stack: Stack, names: string[], lastAcked: number[], lastSent: number[]): Promise<string[]> {
+  const found: string[] = [];
+  let stored: Awaited<ReturnType<Stack['stored']>>;
+  try {
+    stored = await stack.stored(names);
+  } catch (error) {
+    return [`read-back failed: ${error instanceof Error ? error.message : String(error)}`];
+  }
+  for (const [where, versions] of [['storage', stored.storage], ['cache', stored.cache]] as const) {
+    if (versions === undefined) continue;
+    let missing = 0;
+    let behind = 0;
+    let sample = '';
+    names.forEach((name, i) => {
+      const acked = lastAcked[i] ?? 0;
+      const sent = lastSent[i] ?? 0;
+      if (acked === 0) return; // nothing acknowledged, nothing promised
+      const version = versions.get(name);
+      if (version === undefined) missing++;
+      else if (version < acked || (acked === sent && version !== sent)) {
+        behind++;
+        sample ||= ` (e.g. ${name}: v${version}, acknowledged v${acked}, sent v${sent})`;
+      }
+    });
+    if (missing > 0) found.push(`${missing} acknowledged record(s) missing from the ${where}`);
+    if (behind > 0) found.push(`${behind} record(s) at another version in the ${where} than acknowledged${sample}`);
+  }
+  return found;
+}
+
+async function runOnce(stack: Stack, writers: number): Promise<Run> {
+  const prefix = `bench/connectors/${INVOCATION}/run${++runCounter}`;
+  const workerCount = Math.min(WORKERS, writers);
+  const workers: Array<Worker<ToConnectorWriter>> = [];
+  try {
+    let first = 0;
+    for (let w = 0; w < workerCount; w++) {
+      const share = Math.floor(writers / workerCount) + (w < writers % workerCount ? 1 : 0);
+      workers.push(forkWorker<ToConnectorWriter>('connector-writer-worker.ts', [stack.server.url, String(PAYLOAD_BYTES), prefix, String(first), String(share)]));
+      first += share;
+    }
+    await Promise.all(workers.map((w) => nextMessage<FromConnectorWriter, 'ready'>(w, 'ready', SETUP_TIMEOUT_MS)));
+    await sleep(200); // let connection setup work finish everywhere
+
+    const doneTimeout = START_LEAD_MS + WARMUP_MS + DURATION_MS + WORKER_DRAIN_MS + 20_000;
+    const done = workers.map((w) => nextMessage<FromConnectorWriter, 'done'>(w, 'done', doneTimeout));
+    for (const d of done) d.catch(() => {}); // awaited below
+    const startAt = wallNow() + START_LEAD_MS;
+    for (const w of workers) w.post({ type: 'go', startAt, warmupMs: WARMUP_MS, durationMs: DURATION_MS, window: WINDOW });
+
+    // CPU over the measured window: the server, PostgreSQL + Redis, the load generators.
+    const loadPids = [process.pid, ...workers.map((w) => w.pid ?? 0)];
+    const sample = () => ({ wall: wallNow(), server: cpuSeconds(stack.server.pid), services: serviceCpu(), load: loadPids.map(cpuSeconds) });
+    await sleep(startAt + WARMUP_MS - wallNow());
+    const before = sample();
+    await sleep(startAt + WARMUP_MS + DURATION_MS - wallNow());
+    const after = sample();
+    const results: ConnectorWriterResult[] = (await Promise.all(done)).map((m) => m.result);
+
+    const names = Array.from({ length: writers }, (_, i) => `${prefix}/w${i}`);
+    const lastAcked = results.flatMap((r) => r.lastAcked);
+    const lastSent = results.flatMap((r) => r.lastSent);
+    const perWriter = results.flatMap((r) => r.perWriterInWindow);
+    const errors: Record<string, number> = {};
+    for (const r of results) for (const [kind, n] of Object.entries(r.errors)) errors[kind] = (errors[kind] ?? 0) + n;
+    const ackedInWindow = sum(results.map((r) => r.ackedInWindow));
+    const unacked = sum(results.map((r) => r.unacked));
+    const outOfOrder = sum(results.map((r) => r.outOfOrder));
+    const stopped = sum(results.map((r) => r.stoppedByError));
+    const closed = sum(results.map((r) => r.closed));
+
+    const problems: string[] = [];
+    if (Object.keys(errors).length > 0) problems.push(`received ${Object.entries(errors).map(([kind, n]) => `${n} × ${kind}`).join(', ')}`);
+    if (stopped > 0) problems.push(`${stopped} writer(s) stopped by an error reply`);
+    if (unacked > 0) problems.push(`${unacked} write(s) never acknowledged`);
+    if (outOfOrder > 0) problems.push(`${outOfOrder} ack(s) out of order`);
+    if (closed > 0) problems.push(`${closed} connection(s) closed by the server`);
+    if (ackedInWindow === 0) problems.push('no write acknowledged in the window');
+    if (perWriter.length !== writers || names.length !== lastAcked.length) problems.push(`${perWriter.length} of ${writers} writers reported`);
+    else problems.push(...(await checkStored(stack, names, lastAcked, lastSent)));
+
+    const windowSec = (after.wall - before.wall) / 1000;
+    const serverCpuSec = after.server - before.server;
+    const serviceCpuSec = stack.key === 'postgres' ? serviceCpuDelta(before.services, after.services) : 0;
+    return {
+      stack,
+      writers,
+      written: sum(results.map((r) => r.written)),
+      acked: sum(results.map((r) => r.acked)),
+      ackedInWindow,
+      ackedPerSec: ackedInWindow / (DURATION_MS / 1000),
+      latency: mergeLatency(results.map((r) => r.latency)),
+      perWriterMin: Math.min(...perWriter),
+      perWriterMax: Math.max(...perWriter),
+      serverCpu: (serverCpuSec / windowSec) * 100,
+      serviceCpu: stack.key === 'postgres' ? (serviceCpuSec / windowSec) * 100 : NaN,
+      loadCpu: ((sum(after.load) - sum(before.load)) / windowSec) * 100,
+      loadCpuParts: after.load.map((v, i) => ((v - (before.load[i] ?? 0)) / windowSec) * 100),
+      cpuPerWriteUs: ackedInWindow > 0 ? ((serverCpuSec + serviceCpuSec) / ackedInWindow) * 1e6 : NaN,
+      problems,
+      errorSamples: results.flatMap((r) => r.errorSamples).slice(0, 5),
+    };
+  } finally {
+    await Promise.all(workers.map((w) => stopWorker(w, { type: 'stop' })));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Output
+
+const rate = (v: number) => (Number.isNaN(v) ? '-' : Math.round(v).toLocaleString('en-US'));
+const pct = (v: number) => (Number.isNaN(v) ? '-' : `${v.toFixed(1)}%`);
+const ms = (v: number) => (Number.isNaN(v) ? '-' : v < 10 ? `${v.toFixed(2)} ms` : v < 100 ? `${v.toFixed(1)} ms` : `${v.toFixed(0)} ms`);
+const ratio = (v: number) => (Number.isFinite(v) ? `${v.toFixed(2)}x` : '-');
+
+function table(header: string[], rows: string[][], leftColumns: number): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i < leftColumns || i === cells.length - 1 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ').trimEnd();
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+
+const loadText = () => loadavg().map((v) => v.toFixed(2)).join(' ');
+
+function fileSizes(dir: string): string {
+  try {
+    return readdirSync(dir)
+      .map((file) => `${file} ${(statSync(join(dir, file)).size / 1024).toFixed(0)} KiB`)
+      .join(', ');
+  } catch {
+    return 'n/a';
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  console.log(
+    `connectors benchmark: node ${process.version}, ${cores} cores, load average ${loadText()}; ${WRITER_COUNTS.join('/')} writers, each on its own record with ${WINDOW} acknowledged ` +
+      `writes in flight (CREATEANDUPDATE v1, then UPDATE, ${PAYLOAD_BYTES}-byte JSON, isWriteAck + correlationId); ${WARMUP_MS / 1000} s warm-up + ` +
+      `${DURATION_MS / 1000} s measured per run; ${WORKERS} writer worker process(es); stacks: ${STACKS.join(', ')}`,
+  );
+  const skipped = await startStacks();
+  if (skipped !== undefined) console.log(`stack (b) postgres+redis skipped: ${skipped}; running (a) only`);
+  if (stacks.length === 0) {
+    console.log('no stack to run');
+    return;
+  }
+  for (const s of stacks) console.log(`${s.label}: server pid ${s.server.pid} at ${s.server.url}; ${s.where}`);
+
+  const runs: Run[] = [];
+  for (const n of WRITER_COUNTS) {
+    for (const stack of stacks) {
+      console.log(`\n${stack.label}: ${n} writer(s) × ${WINDOW} in flight, ${WARMUP_MS / 1000} + ${DURATION_MS / 1000} s...`);
+      const r = await runOnce(stack, n);
+      runs.push(r);
+      const l = r.latency;
+      console.log(
+        `  ${rate(r.ackedPerSec)} acked writes/s (${rate(r.ackedInWindow)} in the window; ${rate(r.written)} sent, ${rate(r.acked)} acknowledged over the run); ` +
+          `ack latency min ${ms(l.minMs)} / p50 ${ms(percentile(l, 50))} / p90 ${ms(percentile(l, 90))} / p99 ${ms(percentile(l, 99))} / max ${ms(l.maxMs)} / mean ${ms(mean(l))}; ` +
+          `per writer ${rate(r.perWriterMin)}..${rate(r.perWriterMax)} acks in the window; server CPU ${pct(r.serverCpu)}` +
+          (r.stack.key === 'postgres' ? `, PostgreSQL + Redis ${pct(r.serviceCpu)}` : '') +
+          `, load generators ${pct(r.loadCpu)} (${r.loadCpuParts.map(pct).join(' + ')} = this script + writer workers); ${rate(r.cpuPerWriteUs)} µs CPU per write; ` +
+          (r.problems.length === 0 ? 'every write acknowledged, in order, no error replies; storage holds the acknowledged versions' : `PROBLEMS: ${r.problems.join('; ')}`),
+      );
+      for (const s of r.errorSamples) console.log(`  received: ${s}`);
+      await sleep(300);
+    }
+  }
+
+  const byKey = (key: StackKey, n: number) => runs.find((r) => r.stack.key === key && r.writers === n);
+  console.log('\n=============================== SUMMARY ===============================');
+  console.log(
+    `\nAcknowledged record writes: each writer alone on its own record, ${WINDOW} writes in flight, ${PAYLOAD_BYTES}-byte UPDATEs; ` +
+      `${DURATION_MS / 1000} s measured after ${WARMUP_MS / 1000} s of warm-up`,
+  );
+  console.log(
+    table(
+      ['stack', 'writers', 'acked writes/s', 'p50 ack', 'p99 ack', 'server CPU', 'PG+Redis CPU', 'CPU/write', 'loadgen CPU', '(b)/(a) writes/s', 'checks'],
+      runs.map((r) => {
+        const a = byKey('sqlite', r.writers);
+        return [
+          r.stack.label,
+          String(r.writers),
+          rate(r.ackedPerSec),
+          ms(percentile(r.latency, 50)),
+          ms(percentile(r.latency, 99)),
+          pct(r.serverCpu),
+          r.stack.key === 'postgres' ? pct(r.serviceCpu) : 'in server',
+          `${rate(r.cpuPerWriteUs)} µs`,
+          pct(r.loadCpu),
+          r.stack.key === 'postgres' && a !== undefined ? ratio(r.ackedPerSec / a.ackedPerSec) : '',
+          r.problems.length === 0 ? 'ok' : r.problems.join('; '),
+        ];
+      }),
+      1,
+    ),
+  );
+  const pairs = WRITER_COUNTS.map((n) => [n, byKey('sqlite', n), byKey('postgres', n)] as const).filter(
+    (p): p is readonly [number, Run, Run] => p[1] !== undefined && p[2] !== undefined,
+  );
+  if (pairs.length > 0) {
+    console.log('\n(b) postgres+redis relative to (a) sqlite+memory, per writer count:');
+    console.log(
+      table(
+        ['writers', 'acked writes/s (b)/(a)', 'p50 ack (b)/(a)', 'p99 ack (b)/(a)', 'CPU/write (b)/(a)'],
+        pairs.map(([n, a, b]) => [
+          String(n),
+          ratio(b.ackedPerSec / a.ackedPerSec),
+          ratio(percentile(b.latency, 50) / percentile(a.latency, 50)),
+          ratio(percentile(b.latency, 99) / percentile(a.latency, 99)),
+          ratio(b.cpuPerWriteUs / a.cpuPerWriteUs),
+        ]),
+        0,
+      ),
+    );
+  }
+  console.log(
+    `\nacked writes/s: WRITE_ACKNOWLEDGEMENTs received in the measured window / its length; the server acknowledges once storage and cache both have the write.`,
+  );
+  console.log(`ack latency: write sent → its WRITE_ACKNOWLEDGEMENT, acks in the window (log histogram, ~2% resolution).`);
+  console.log(
+    `CPU: % of one core over the window (${cores} cores shared by everything); PG+Redis: every PostgreSQL and Redis process; CPU/write: (server + PG + Redis) CPU time per acked write.`,
+  );
+  if (stacks.some((s) => s.key === 'sqlite') && tempDir !== undefined) console.log(`SQLite files at the end: ${fileSizes(join(tempDir, 'sqlite'))}`);
+  console.log(`load average at the end: ${loadText()} (other work on the machine competes for the same ${cores} cores)`);
+  if (skipped !== undefined) console.log(`(b) was skipped: ${skipped}`);
+  for (const s of stacks) if (s.server.warnings.length > 0) console.log(`server ${s.label} printed ${s.server.warnings.length} line(s) at warn or worse`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bounds and cleanup
+
+async function cleanUp(): Promise<void> {
+  await killAll(); // writer workers still running
+  await stopAllServers(); // they drain their write queues and close their connectors first
+  for (const service of externals.splice(0)) {
+    await service.stop().catch((error: unknown) => process.stderr.write(`stopping a database server failed: ${String(error)}\n`));
+  }
+  const leftovers = killLeftoverServices();
+  if (leftovers.length > 0) process.stderr.write(`killed ${leftovers.length} leftover database process(es): ${leftovers.join(', ')}\n`);
+  if (tempDir !== undefined) rmSync(tempDir, { recursive: true, force: true });
+  tempDir = undefined;
+}
+
+const HARD_LIMIT_MS =
+  180_000 + STACKS.length * WRITER_COUNTS.length * (SETUP_TIMEOUT_MS + START_LEAD_MS + WARMUP_MS + DURATION_MS + WORKER_DRAIN_MS + 30_000);
+const watchdog = setTimeout(() => {
+  process.stderr.write(`benchmark exceeded its ${HARD_LIMIT_MS} ms limit; stopping\n`);
+  void cleanUp().finally(() => process.exit(1));
+}, HARD_LIMIT_MS);
+watchdog.unref();
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => void cleanUp().finally(() => process.exit(130)));
+}
+for (const event of ['uncaughtException', 'unhandledRejection'] as const) {
+  process.once(event, (error: unknown) => {
+    process.stderr.write(`benchmark failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    void cleanUp().finally(() => process.exit(1));
+  });
+}
+
+let exitCode = 0;
+try {
+  await main();
+} catch (error) {
+  process.stderr.write(`benchmark failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  exitCode = 1;
+} finally {
+  await cleanUp();
+}
+process.exit(exitCode);
