@@ -33,4 +33,5 @@ export { InProcessHub, type ClusterBus, type ClusterHandler, type MembershipHand
 export { ClusterNode, type ClusterTransport, type ClusterTransportService, type ClusterTiming } from './cluster/node.ts';
 export { SubscriptionRegistry, type SubscriptionObserver, type TopicListenerHandler, type ListeningService } from './util/subscriptions.ts';
 export { HttpRoutes, sendText, type HttpHandler } from './http/routes.ts';
+export { redactUrl } from './util/redact.ts';
 export { createLogger, type Logger } from './logger.ts';

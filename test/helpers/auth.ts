@@ -1,3 +1,7 @@
+/**
+ * Shared by the tests of every authentication strategy: servers and official clients that are
+ * cleaned up after each file, and assertions for the login rules every strategy must keep.
+ */
 import { after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { DeepstreamClient } from '@deepstream/client';

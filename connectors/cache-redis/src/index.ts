@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { definePlugin } from '@deepstream-ts/core';
-import { RedisCache, redactUrl, type RedisCacheOptions } from './redis-cache.ts';
+import { RedisCache, type RedisCacheOptions } from './redis-cache.ts';
 
 const { name, version } = createRequire(import.meta.url)('../package.json') as { name: string; version: string };
 
@@ -29,4 +29,4 @@ export const cacheRedis = definePlugin<RedisCacheOptions>({
 });
 
 export default cacheRedis;
-export { RedisCache, redactUrl, type RedisCacheOptions };
+export { RedisCache, type RedisCacheOptions };

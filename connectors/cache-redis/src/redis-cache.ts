@@ -1,5 +1,5 @@
 import { Redis, Cluster, type RedisOptions, type ClusterNode } from 'ioredis';
-import { ConnectorError, type RecordCache, type StoredRecord } from '@deepstream-ts/core';
+import { ConnectorError, type RecordCache, type StoredRecord, redactUrl } from '@deepstream-ts/core';
 
 export interface RedisCacheOptions {
   /** `standalone` (url), `sentinel` (sentinels + sentinelName) or `cluster` (nodes). */
@@ -35,17 +35,6 @@ else
   redis.call('SET', KEYS[2], ARGV[3])
 end
 return 1`;
-
-/** The URL without its password, for logs and errors. */
-export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return '(unparseable URL)';
-  }
-}
 
 /**
  * Records in Redis: two keys per record, version and JSON data, sharing the hash tag `{name}` so

@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
-import { DeepstreamError, definePlugin } from '@deepstream-ts/core';
-import { RedisTransport, redactUrl } from './redis-transport.ts';
+import { DeepstreamError, definePlugin, redactUrl } from '@deepstream-ts/core';
+import { RedisTransport } from './redis-transport.ts';
 
 const { name, version } = createRequire(import.meta.url)('../package.json') as { name: string; version: string };
 

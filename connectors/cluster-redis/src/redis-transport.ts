@@ -1,21 +1,11 @@
 import { Redis } from 'ioredis';
 import type { ClusterTransport } from '@deepstream-ts/core';
+import { redactUrl } from '@deepstream-ts/core';
 
 export interface RedisTransportOptions {
   url: string;
   /** Prepended to the pub/sub channel names, so that several clusters can share one Redis. */
   channelPrefix: string;
-}
-
-/** The URL without its password, for logs and errors. */
-export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return '(unparseable URL)';
-  }
 }
 
 /**

@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
-import { definePlugin } from '@deepstream-ts/core';
-import { MongodbStorage, redactUrl, type MongodbStorageOptions } from './mongodb-storage.ts';
+import { definePlugin, redactUrl } from '@deepstream-ts/core';
+import { MongodbStorage, type MongodbStorageOptions } from './mongodb-storage.ts';
 
 const { name, version } = createRequire(import.meta.url)('../package.json') as { name: string; version: string };
 
@@ -26,4 +26,4 @@ export const storageMongodb = definePlugin<MongodbStorageOptions>({
 });
 
 export default storageMongodb;
-export { MongodbStorage, redactUrl, type MongodbStorageOptions };
+export { MongodbStorage, type MongodbStorageOptions };

@@ -1,5 +1,5 @@
 import { MongoClient, type Collection } from 'mongodb';
-import { ConnectorError, type RecordStorage, type StoredRecord } from '@deepstream-ts/core';
+import { ConnectorError, type RecordStorage, type StoredRecord, redactUrl } from '@deepstream-ts/core';
 
 export interface MongodbStorageOptions {
   /** `mongodb://user:password@host:port/` */
@@ -18,11 +18,6 @@ interface RecordDocument {
   version: number;
   data: StoredRecord['data'];
   updatedAt: Date;
-}
-
-/** The URL without its password, for logs and errors. */
-export function redactUrl(url: string): string {
-  return url.replace(/\/\/([^:/@]+):[^@/]*@/, '//$1:***@');
 }
 
 /**

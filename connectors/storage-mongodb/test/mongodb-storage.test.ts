@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { ConnectorError } from '@deepstream-ts/core';
-import { MongodbStorage, redactUrl } from '../src/mongodb-storage.ts';
+import { ConnectorError, redactUrl } from '@deepstream-ts/core';
+import { MongodbStorage } from '../src/mongodb-storage.ts';
 import { storageContract } from '../../../test/contracts/storage.ts';
 
 // No MongoDB server can be installed on these machines (not in Debian, and downloaders cannot

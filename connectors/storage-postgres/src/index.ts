@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
-import { definePlugin } from '@deepstream-ts/core';
-import { PostgresStorage, redactUrl, type PostgresStorageOptions } from './postgres-storage.ts';
+import { definePlugin, redactUrl } from '@deepstream-ts/core';
+import { PostgresStorage, type PostgresStorageOptions } from './postgres-storage.ts';
 
 const { name, version } = createRequire(import.meta.url)('../package.json') as { name: string; version: string };
 
@@ -29,4 +29,4 @@ export const storagePostgres = definePlugin<PostgresStorageOptions>({
 });
 
 export default storagePostgres;
-export { PostgresStorage, redactUrl, type PostgresStorageOptions };
+export { PostgresStorage, type PostgresStorageOptions };

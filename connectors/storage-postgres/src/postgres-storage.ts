@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { ConnectorError, type RecordStorage, type StoredRecord } from '@deepstream-ts/core';
+import { ConnectorError, type RecordStorage, type StoredRecord, redactUrl } from '@deepstream-ts/core';
 
 export interface PostgresStorageOptions {
   /** `postgres://user:password@host:port/database` */
@@ -20,17 +20,6 @@ interface PendingWrite {
 }
 
 const CONNECTION_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03', '08000', '08003', '08006']);
-
-/** The URL without its password, for logs and errors. */
-export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return '(unparseable URL)';
-  }
-}
 
 /**
  * Records in PostgreSQL: JSONB data, integer version, timestamps; the schema is created on first

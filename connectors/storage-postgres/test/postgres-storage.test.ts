@@ -1,7 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { ConnectorError } from '@deepstream-ts/core';
-import { PostgresStorage, redactUrl } from '../src/postgres-storage.ts';
+import { ConnectorError, redactUrl } from '@deepstream-ts/core';
+import { PostgresStorage } from '../src/postgres-storage.ts';
 import { storageContract, versionOrderContract } from '../../../test/contracts/storage.ts';
 import { isSkip, startPostgres, type PostgresServer } from '../../../test/services/real-servers.ts';
 

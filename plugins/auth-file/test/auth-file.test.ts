@@ -18,7 +18,7 @@ import {
   refusal,
   server,
   sessionOf,
-} from './helpers.ts';
+} from '../../../test/helpers/auth.ts';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const run = promisify(execFile);

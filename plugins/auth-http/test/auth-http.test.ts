@@ -4,7 +4,7 @@ import { isDeepstreamError, type DeepstreamConfig } from '@deepstream-ts/core';
 import { startTestServer, type TestServer } from '@deepstream-ts/core/testing';
 import authOpen from '@deepstream-ts/plugin-auth-open';
 import authHttp, { type AuthHttpOptions } from '@deepstream-ts/plugin-auth-http';
-import { assertNotLogged, assertTooManyAttempts, assertUnauthenticatedTimeout, official, pause, refusal, server, sessionOf } from './helpers.ts';
+import { assertNotLogged, assertTooManyAttempts, assertUnauthenticatedTimeout, official, pause, refusal, server, sessionOf } from '../../../test/helpers/auth.ts';
 import { reply, useWebhook } from './webhook.ts';
 
 const webhook = useWebhook();

@@ -11,7 +11,7 @@ import { startTestServer, type TestServer } from '@deepstream-ts/core/testing';
 import authOpen from '@deepstream-ts/plugin-auth-open';
 import authFile from '@deepstream-ts/plugin-auth-file';
 import authJwt from '@deepstream-ts/plugin-auth-jwt';
-import { assertNotLogged, assertTooManyAttempts, assertUnauthenticatedTimeout, official, refusal, server, sessionOf } from './helpers.ts';
+import { assertNotLogged, assertTooManyAttempts, assertUnauthenticatedTimeout, official, refusal, server, sessionOf } from '../../../test/helpers/auth.ts';
 
 const SECRET = 'a-test-secret-that-is-at-least-32-bytes-long';
 const now = () => Math.floor(Date.now() / 1000);
