@@ -10,7 +10,6 @@ import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -22,6 +21,7 @@ import events from '@deepstream-ts/plugin-events';
 import records from '@deepstream-ts/plugin-records';
 import presence from '@deepstream-ts/plugin-presence';
 import { startStaticServer, type StaticServer } from '../examples/collab-todo/serve.ts';
+import { freePort } from './services/real-servers.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const artifacts = join(root, 'test-artifacts');
@@ -51,14 +51,6 @@ async function browserUnavailable(): Promise<string | undefined> {
     return `${CHROMIUM} is missing and apt-get could not install it: ${(stderr || message).trim().split('\n').slice(-3).join(' / ')}`;
   }
   return existsSync(CHROMIUM) ? undefined : `apt-get installed chromium but ${CHROMIUM} is still missing`;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 const skip = await browserUnavailable();

@@ -22,6 +22,7 @@ export type {
 export type { TopicHandler } from './router.ts';
 export type { Services } from './services.ts';
 export { ConnectorError, withDeadline } from './connectors/records.ts';
+export { PendingWrites, type PendingState, type WriteBatch } from './connectors/pending-writes.ts';
 export type { RecordStorage, RecordCache, StoredRecord, RecordData, ConnectorCapabilities, ConnectorErrorKind } from './connectors/records.ts';
 export { DeepstreamError, ERROR_CODES, isDeepstreamError, type ErrorCode } from './errors.ts';
 export { Session } from './session/session.ts';

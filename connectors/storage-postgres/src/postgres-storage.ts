@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { ConnectorError, type RecordStorage, type StoredRecord, redactUrl } from '@deepstream-ts/core';
+import { ConnectorError, PendingWrites, redactUrl, type PendingState, type RecordStorage, type StoredRecord } from '@deepstream-ts/core';
 
 export interface PostgresStorageOptions {
   /** `postgres://user:password@host:port/database` */
@@ -12,11 +12,6 @@ export interface PostgresStorageOptions {
   poolSize: number;
   /** Attempts for a write that fails with a connection error, with backoff in between. */
   writeAttempts: number;
-}
-
-interface PendingWrite {
-  record: StoredRecord | undefined; // undefined = delete
-  waiters: Array<{ resolve: () => void; reject: (error: Error) => void }>;
 }
 
 const CONNECTION_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03', '08000', '08003', '08006']);
@@ -33,7 +28,7 @@ export class PostgresStorage implements RecordStorage {
   readonly description: string;
   private readonly pool: pg.Pool;
   private readonly createdTables = new Map<string, Promise<void>>();
-  private pending = new Map<string, PendingWrite>();
+  private readonly pending = new PendingWrites();
   private flushing: Promise<void> | undefined;
   private closed = false;
   /** Last connection problem, for health checks; cleared by the next success. */
@@ -56,8 +51,8 @@ export class PostgresStorage implements RecordStorage {
   }
 
   async get(name: string): Promise<StoredRecord | undefined> {
-    const pending = this.pending.get(name);
-    if (pending !== undefined) return pending.record; // read your own unflushed write
+    const pending = this.pending.latest(name);
+    if (pending !== undefined) return pending ?? undefined; // read your own unflushed write
     const table = this.tableFor(name);
     const result = await this.query('get', name, async () => {
       await this.ensureTable(table);
@@ -72,11 +67,11 @@ export class PostgresStorage implements RecordStorage {
   }
 
   delete(name: string): Promise<void> {
-    return this.enqueue(name, undefined);
+    return this.enqueue(name, null);
   }
 
   async deleteBulk(names: readonly string[]): Promise<void> {
-    await Promise.all(names.map((name) => this.enqueue(name, undefined)));
+    await Promise.all(names.map((name) => this.enqueue(name, null)));
   }
 
   async close(): Promise<void> {
@@ -113,45 +108,35 @@ export class PostgresStorage implements RecordStorage {
     return created;
   }
 
-  private enqueue(name: string, record: StoredRecord | undefined): Promise<void> {
+  private enqueue(name: string, state: PendingState): Promise<void> {
     if (this.closed) return Promise.reject(new ConnectorError('unavailable', `${this.description} write "${name}"`, 'the storage is closed'));
-    return new Promise((resolve, reject) => {
-      const entry = this.pending.get(name);
-      if (entry === undefined) this.pending.set(name, { record, waiters: [{ resolve, reject }] });
-      else {
-        entry.record = record;
-        entry.waiters.push({ resolve, reject });
-      }
-      this.flushing ??= this.drain();
-    });
+    const written = this.pending.add(name, state);
+    this.flushing ??= this.drain();
+    return written;
   }
 
   /** Flushes batch after batch until nothing is pending; writes arriving meanwhile form the next batch. */
   private async drain(): Promise<void> {
     await new Promise((resolve) => setImmediate(resolve)); // let this turn's writes join the batch
-    while (this.pending.size > 0) await this.flushBatch();
+    while (this.pending.size > 0) {
+      const batch = this.pending.take();
+      try {
+        await this.withRetries(() => this.writeBatch(batch.entries));
+        batch.resolve();
+      } catch (error) {
+        batch.reject(error as Error);
+      }
+    }
     this.flushing = undefined;
   }
 
-  /** Writes one batch in one transaction; each waiter learns the outcome. */
-  private async flushBatch(): Promise<void> {
-    const batch = this.pending;
-    this.pending = new Map();
-    try {
-      await this.withRetries(() => this.writeBatch(batch));
-      for (const { waiters } of batch.values()) for (const w of waiters) w.resolve();
-    } catch (error) {
-      for (const { waiters } of batch.values()) for (const w of waiters) w.reject(error as Error);
-    }
-  }
-
-  private async writeBatch(batch: Map<string, PendingWrite>): Promise<void> {
+  private async writeBatch(batch: ReadonlyMap<string, PendingState>): Promise<void> {
     const byTable = new Map<string, { upserts: [string[], number[], string[]]; deletes: string[] }>();
-    for (const [name, { record }] of batch) {
+    for (const [name, record] of batch) {
       const table = this.tableFor(name);
       let group = byTable.get(table);
       if (group === undefined) byTable.set(table, (group = { upserts: [[], [], []], deletes: [] }));
-      if (record === undefined) group.deletes.push(name);
+      if (record === null) group.deletes.push(name);
       else {
         group.upserts[0].push(name);
         group.upserts[1].push(record.version);

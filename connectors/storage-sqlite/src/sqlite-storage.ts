@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { ConnectorError, type RecordStorage, type StoredRecord } from '@deepstream-ts/core';
+import { ConnectorError, PendingWrites, type PendingState, type RecordStorage, type StoredRecord } from '@deepstream-ts/core';
 
 export interface SqliteStorageOptions {
   /** Database file; created with its directory when missing. `:memory:` for a throwaway store. */
@@ -11,11 +11,6 @@ export interface SqliteStorageOptions {
 interface Row {
   version: number;
   data: string;
-}
-
-interface PendingWrite {
-  record: StoredRecord | undefined; // undefined = delete
-  waiters: Array<{ resolve: () => void; reject: (error: Error) => void }>;
 }
 
 /**
@@ -30,7 +25,7 @@ export class SqliteStorage implements RecordStorage {
   private readonly select: Database.Statement<[string], Row>;
   private readonly upsert: Database.Statement<[string, number, string, number]>;
   private readonly remove: Database.Statement<[string]>;
-  private pending = new Map<string, PendingWrite>();
+  private readonly pending = new PendingWrites();
   private flushScheduled = false;
 
   constructor({ file }: SqliteStorageOptions) {
@@ -56,8 +51,8 @@ export class SqliteStorage implements RecordStorage {
 
   async get(name: string): Promise<StoredRecord | undefined> {
     // A write not yet committed is the newest state: read your own writes.
-    const pending = this.pending.get(name);
-    if (pending !== undefined) return pending.record;
+    const pending = this.pending.latest(name);
+    if (pending !== undefined) return pending ?? undefined;
     const row = this.run('get', name, () => this.select.get(name));
     return row === undefined ? undefined : { version: row.version, data: JSON.parse(row.data) as StoredRecord['data'] };
   }
@@ -67,11 +62,11 @@ export class SqliteStorage implements RecordStorage {
   }
 
   delete(name: string): Promise<void> {
-    return this.enqueue(name, undefined);
+    return this.enqueue(name, null);
   }
 
   async deleteBulk(names: readonly string[]): Promise<void> {
-    await Promise.all(names.map((name) => this.enqueue(name, undefined)));
+    await Promise.all(names.map((name) => this.enqueue(name, null)));
   }
 
   async close(): Promise<void> {
@@ -79,43 +74,34 @@ export class SqliteStorage implements RecordStorage {
     this.db.close();
   }
 
-  private enqueue(name: string, record: StoredRecord | undefined): Promise<void> {
+  private enqueue(name: string, state: PendingState): Promise<void> {
     if (!this.db.open) return Promise.reject(new ConnectorError('unavailable', `${this.description} write "${name}"`, 'the database is closed'));
-    return new Promise((resolve, reject) => {
-      const entry = this.pending.get(name);
-      if (entry === undefined) this.pending.set(name, { record, waiters: [{ resolve, reject }] });
-      else {
-        entry.record = record;
-        entry.waiters.push({ resolve, reject });
-      }
-      if (!this.flushScheduled) {
-        this.flushScheduled = true;
-        setImmediate(() => this.flush());
-      }
-    });
+    const written = this.pending.add(name, state);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
+    }
+    return written;
   }
 
-  private readonly writeBatch = (batch: Map<string, PendingWrite>): void => {
+  private readonly writeBatch = (entries: ReadonlyMap<string, PendingState>): void => {
     const now = Date.now();
-    for (const [name, { record }] of batch) {
-      if (record === undefined) this.remove.run(name);
-      else this.upsert.run(name, record.version, JSON.stringify(record.data), now);
+    for (const [name, state] of entries) {
+      if (state === null) this.remove.run(name);
+      else this.upsert.run(name, state.version, JSON.stringify(state.data), now);
     }
   };
 
   private flush(): void {
     this.flushScheduled = false;
     if (this.pending.size === 0) return;
-    const batch = this.pending;
-    this.pending = new Map();
+    const batch = this.pending.take();
     try {
-      this.db.transaction(this.writeBatch)(batch);
+      this.db.transaction(this.writeBatch)(batch.entries);
     } catch (error) {
-      const failure = new ConnectorError('failed', `${this.description} write`, error instanceof Error ? error.message : String(error), { cause: error });
-      for (const { waiters } of batch.values()) for (const w of waiters) w.reject(failure);
-      return;
+      return batch.reject(new ConnectorError('failed', `${this.description} write`, error instanceof Error ? error.message : String(error), { cause: error }));
     }
-    for (const { waiters } of batch.values()) for (const w of waiters) w.resolve();
+    batch.resolve();
   }
 
   private run<T>(operation: string, name: string, call: () => T): T {
