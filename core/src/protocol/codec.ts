@@ -67,10 +67,237 @@ export const binaryCodec: Codec = {
     const type = topicTypes[message.topic];
     if (type === undefined) throw new TypeError(`cannot encode a message for topic ${message.topic}`);
     // protobufjs writes every own field that is not null/undefined, zeros included: the client
-    // needs `version: 0` and `isWriteAck: false` on the wire.
-    return envelope.encodeDelimited({ topic: message.topic, message: type.encode(message).finish() }).finish();
+    // needs `version: 0` and `isWriteAck: false` on the wire. fastEncode writes the same bytes in
+    // one pass; it declines (undefined) the rare messages it does not cover.
+    return fastEncode(message) ?? envelope.encodeDelimited({ topic: message.topic, message: type.encode(message).finish() }).finish();
   },
 };
+
+// ---------------------------------------------------------------------------------------------
+// One-pass encoder for client-facing messages, byte for byte what the generated protobufjs code
+// writes (field order, `!= null && own property` presence, int32 as `value | 0` with negatives in
+// 10 bytes, bool as 0/1, strings as protobufjs's BufferWriter writes them), without its writer
+// objects, per-field operations, intermediate buffer and second envelope pass.
+
+const enum Kind {
+  Int32,
+  String,
+  Bool,
+  /** repeated string, written when non-empty, no own-property check (as generated) */
+  Strings,
+  /** map<string, int32>: left to protobufjs */
+  Map,
+}
+// Keys are the protobuf field names (`originalTOPIC`, `pattern`), not all of which the Message type names.
+type Field = readonly [key: string, tag: number, kind: Kind];
+const I = Kind.Int32;
+const S = Kind.String;
+const B = Kind.Bool;
+
+/** Fields in the order the generated encode functions write them, with their tags (id << 3 | wire type). */
+const fieldsByTopic: Array<readonly Field[] | undefined> = [];
+fieldsByTopic[TOPIC.PARSER] = [['action', 8, I], ['data', 18, S], ['originalTOPIC', 64, I], ['originalAction', 72, I]];
+fieldsByTopic[TOPIC.CONNECTION] = [
+  ['action', 8, I], ['data', 18, S], ['isError', 24, B], ['isAck', 32, B],
+  ['url', 42, S], ['protocolVersion', 50, S], ['sdkVersion', 58, S], ['sdkType', 66, S],
+];
+fieldsByTopic[TOPIC.AUTH] = [['action', 8, I], ['data', 18, S], ['isError', 24, B], ['isAck', 32, B]];
+fieldsByTopic[TOPIC.EVENT] = [
+  ['action', 8, I], ['data', 18, S], ['correlationId', 26, S], ['isError', 32, B], ['isAck', 40, B],
+  ['name', 50, S], ['names', 58, Kind.Strings], ['subscription', 66, S], ['originalTOPIC', 80, I], ['originalAction', 88, I],
+];
+fieldsByTopic[TOPIC.RECORD] = [
+  ['action', 8, I], ['data', 18, S], ['correlationId', 26, S], ['isError', 32, B], ['isAck', 40, B],
+  ['name', 50, S], ['names', 58, Kind.Strings], ['pattern', 66, S], ['subscription', 74, S], ['originalAction', 80, I],
+  ['isWriteAck', 88, B], ['path', 98, S], ['version', 104, I], ['versions', 114, Kind.Map],
+];
+fieldsByTopic[TOPIC.RPC] = [
+  ['action', 8, I], ['data', 18, S], ['correlationId', 26, S], ['isError', 32, B], ['isAck', 40, B],
+  ['names', 50, Kind.Strings], ['name', 58, S], ['originalAction', 72, I], ['requestorName', 82, S], ['requestorData', 90, S],
+];
+fieldsByTopic[TOPIC.PRESENCE] = [
+  ['action', 8, I], ['originalTOPIC', 16, I], ['originalAction', 24, I], ['data', 34, S], ['correlationId', 42, S],
+  ['isError', 48, B], ['isAck', 56, B], ['name', 66, S], ['names', 74, Kind.Strings],
+];
+fieldsByTopic[TOPIC.MONITORING] = [['action', 8, I], ['data', 18, S], ['correlationId', 26, S], ['isError', 32, B], ['isAck', 40, B]];
+
+const hasOwn = Object.prototype.hasOwnProperty;
+/** Room for the envelope in front of the inner message: length (5) + topic tag and value (6) + message tag and length (6). */
+const HEAD_ROOM = 17;
+let scratch = Buffer.allocUnsafe(16 * 1024);
+
+function varint32Size(value: number): number {
+  return value < 0x80 ? 1 : value < 0x4000 ? 2 : value < 0x200000 ? 3 : value < 0x10000000 ? 4 : 5;
+}
+
+/** Unsigned varint of `value` (0 ≤ value < 2^32) at `at`; returns the position after it. */
+function writeVarint32(buf: Buffer, at: number, value: number): number {
+  while (value > 127) {
+    buf[at++] = (value & 127) | 128;
+    value >>>= 7;
+  }
+  buf[at] = value;
+  return at + 1;
+}
+
+/** protobufjs Writer#int32: `value | 0`, negatives as the 10-byte varint of their 64-bit sign extension. */
+function writeInt32(buf: Buffer, at: number, value: number): number {
+  if (value >= 0) return writeVarint32(buf, at, value);
+  let lo = value >>> 0;
+  let hi = 0xffffffff;
+  while (hi) {
+    buf[at++] = (lo & 127) | 128;
+    lo = ((lo >>> 7) | (hi << 25)) >>> 0;
+    hi >>>= 7;
+  }
+  while (lo > 127) {
+    buf[at++] = (lo & 127) | 128;
+    lo >>>= 7;
+  }
+  buf[at] = lo;
+  return at + 1;
+}
+
+/** @protobufjs/utf8 write, which protobufjs uses for strings under 40 UTF-16 units (lone surrogates as 3 raw bytes). */
+function writeShortUtf8(text: string, buf: Buffer, at: number): number {
+  const start = at;
+  for (let i = 0; i < text.length; ++i) {
+    let c1 = text.charCodeAt(i);
+    let c2: number;
+    if (c1 < 128) {
+      buf[at++] = c1;
+    } else if (c1 < 2048) {
+      buf[at++] = (c1 >> 6) | 192;
+      buf[at++] = (c1 & 63) | 128;
+    } else if ((c1 & 0xfc00) === 0xd800 && ((c2 = text.charCodeAt(i + 1)) & 0xfc00) === 0xdc00) {
+      c1 = 0x10000 + ((c1 & 0x03ff) << 10) + (c2 & 0x03ff);
+      ++i;
+      buf[at++] = (c1 >> 18) | 240;
+      buf[at++] = ((c1 >> 12) & 63) | 128;
+      buf[at++] = ((c1 >> 6) & 63) | 128;
+      buf[at++] = (c1 & 63) | 128;
+    } else {
+      buf[at++] = (c1 >> 12) | 224;
+      buf[at++] = ((c1 >> 6) & 63) | 128;
+      buf[at++] = (c1 & 63) | 128;
+    }
+  }
+  return at - start;
+}
+
+/** protobufjs BufferWriter#string at `at` (tag already written); returns the position after it. */
+function writeString(buf: Buffer, at: number, text: string): number {
+  const n = text.length;
+  if (n === 0) {
+    buf[at] = 0;
+    return at + 1;
+  }
+  if (n < 0x80) {
+    // Written one byte in, then moved up if the length needs a second byte (as protobufjs does).
+    const length = n < 40 ? writeShortUtf8(text, buf, at + 1) : buf.write(text, at + 1, 'utf8');
+    if (length > 127) {
+      buf.copyWithin(at + 2, at + 1, at + 1 + length);
+      writeVarint32(buf, at, length);
+      return at + 2 + length;
+    }
+    buf[at] = length;
+    return at + 1 + length;
+  }
+  const length = Buffer.byteLength(text);
+  at = writeVarint32(buf, at, length);
+  return at + buf.write(text, at, length, 'utf8');
+}
+
+/** Most bytes `text` can take as a field value: 3 per UTF-16 unit plus a 5-byte length. */
+const maxStringBytes = (text: string) => 3 * text.length + 5;
+
+/**
+ * The frame protobufjs would produce for `message`, or undefined for what this does not cover:
+ * values of unexpected types (protobufjs coerces or throws; it keeps doing so) and the record
+ * `versions` map.
+ */
+function fastEncode(message: Message): Uint8Array | undefined {
+  const fields = fieldsByTopic[message.topic];
+  if (fields === undefined) return undefined;
+  const record = message as unknown as Record<string, unknown>;
+  // Pass 1: types, presence and an upper bound of the size.
+  let bound = HEAD_ROOM;
+  for (let f = 0; f < fields.length; f++) {
+    const field = fields[f] as Field;
+    const value = record[field[0]];
+    if (value == null) continue;
+    switch (field[2]) {
+      case Kind.Int32:
+        if (typeof value !== 'number' || !hasOwn.call(message, field[0])) return undefined;
+        bound += 11;
+        break;
+      case Kind.String:
+        if (typeof value !== 'string' || !hasOwn.call(message, field[0])) return undefined;
+        bound += 1 + maxStringBytes(value);
+        break;
+      case Kind.Bool:
+        if (!hasOwn.call(message, field[0])) return undefined;
+        bound += 2;
+        break;
+      case Kind.Strings: {
+        if (!Array.isArray(value)) return undefined;
+        for (let i = 0; i < value.length; i++) {
+          const item: unknown = value[i];
+          if (typeof item !== 'string') return undefined;
+          bound += 1 + maxStringBytes(item);
+        }
+        break;
+      }
+      default:
+        return undefined;
+    }
+  }
+  if (scratch.length < bound) scratch = Buffer.allocUnsafe(Math.max(bound, 2 * scratch.length));
+  const buf = scratch;
+  // Pass 2: the inner message from HEAD_ROOM on.
+  let at = HEAD_ROOM;
+  for (let f = 0; f < fields.length; f++) {
+    const field = fields[f] as Field;
+    const value = record[field[0]];
+    if (value == null) continue;
+    switch (field[2]) {
+      case Kind.Int32:
+        buf[at++] = field[1];
+        at = writeInt32(buf, at, (value as number) | 0);
+        break;
+      case Kind.String:
+        buf[at++] = field[1];
+        at = writeString(buf, at, value as string);
+        break;
+      case Kind.Bool:
+        buf[at++] = field[1];
+        buf[at++] = value ? 1 : 0;
+        break;
+      case Kind.Strings: {
+        const items = value as string[];
+        for (let i = 0; i < items.length; i++) {
+          buf[at++] = field[1];
+          at = writeString(buf, at, items[i] as string);
+        }
+        break;
+      }
+    }
+  }
+  // The envelope, right before the inner message: [length] 0x10 topic 0x1a [inner length] inner.
+  const innerLength = at - HEAD_ROOM;
+  const topic = message.topic | 0;
+  if (topic < 0) return undefined;
+  const envelopeLength = 1 + varint32Size(topic) + 1 + varint32Size(innerLength) + innerLength;
+  const start = HEAD_ROOM - (envelopeLength - innerLength) - varint32Size(envelopeLength);
+  let head = writeVarint32(buf, start, envelopeLength);
+  buf[head++] = 0x10;
+  head = writeVarint32(buf, head, topic);
+  buf[head++] = 0x1a;
+  writeVarint32(buf, head, innerLength);
+  const out = Buffer.allocUnsafe(at - start);
+  buf.copy(out, 0, start, at);
+  return out;
+}
 
 /** Every topic, server-only ones included: for messages between cluster nodes, never for clients. */
 const allTopicTypes: Array<ProtobufType | undefined> = [...topicTypes];

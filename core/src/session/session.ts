@@ -115,6 +115,7 @@ export class Session {
     if (this.state === SessionState.Closed) return;
     this.state = SessionState.Closed;
     clearTimeout(this.unauthenticatedTimer);
+    this.unauthenticatedTimer = undefined;
     this.env.onClose(this);
   }
 
@@ -182,8 +183,10 @@ export class Session {
   }
 
   private onAuthenticationResult(result: AuthenticationResult | undefined): void {
-    // The first result, success or not, ends the unauthenticated timeout (PROTOCOL §6.3).
+    // The first result, success or not, ends the unauthenticated timeout (PROTOCOL §6.3). The
+    // cleared Timeout is let go: an idle logged-in connection should hold nothing it no longer needs.
     clearTimeout(this.unauthenticatedTimer);
+    this.unauthenticatedTimer = undefined;
     if (this.state !== SessionState.AwaitingAuthentication) return;
     const clientData = result?.clientData === undefined ? undefined : JSON.stringify(result.clientData);
     if (result?.isValid === true) {

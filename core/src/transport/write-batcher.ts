@@ -1,24 +1,35 @@
-import type { Socket } from 'node:net';
+/** Something holding frames for this event-loop turn; `flush` hands them to the socket. */
+export interface Flushable {
+  flush(): void;
+}
 
 /**
  * Batches socket writes for one event-loop turn. The protocol sends one message per WebSocket
- * frame, and a fan-out burst would otherwise cost one system call per frame per subscriber; a
- * corked socket collects the turn's frames and `uncork` hands them to the kernel in one writev.
+ * frame, and a fan-out burst would otherwise cost one system call per frame per subscriber: a
+ * connection queues the turn's frames and registers here on its first one; after the turn
+ * (setImmediate) each connection writes its frames as one buffer, in one system call.
  */
 export class WriteBatcher {
-  private corked: Socket[] = [];
+  private held: Flushable[] = [];
   private scheduled = false;
   private readonly flush = (): void => {
-    const sockets = this.corked;
-    this.corked = [];
+    const held = this.held;
+    this.held = [];
     this.scheduled = false;
-    for (const socket of sockets) socket.uncork();
+    let failure: { error: unknown } | undefined;
+    for (let i = 0; i < held.length; i++) {
+      try {
+        (held[i] as Flushable).flush();
+      } catch (error) {
+        failure ??= { error }; // every other connection still gets its frames out
+      }
+    }
+    if (failure !== undefined) throw failure.error;
   };
 
-  /** Call before writing to `socket` when it is not held yet; the batcher releases it after this turn. */
-  hold(socket: Socket): void {
-    socket.cork();
-    this.corked.push(socket);
+  /** Call on the first frame a connection queues in a turn; its `flush` runs once the turn is over. */
+  hold(connection: Flushable): void {
+    this.held.push(connection);
     if (!this.scheduled) {
       this.scheduled = true;
       setImmediate(this.flush);

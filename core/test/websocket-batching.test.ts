@@ -1,0 +1,57 @@
+/**
+ * The WebSocket transport queues a turn's frames per socket and writes them itself, as one buffer
+ * (or, past 256 KiB, runs of copies and large frames as they are): every frame must arrive whole,
+ * in order, and before a close frame the server sends in the same turn.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Socket } from 'node:net';
+import { AUTH_ACTION, CONNECTION_ACTION, EVENT_ACTION, TOPIC, binaryCodec } from '@deepstream-ts/core';
+import { RawClient, startTestServer, type TestServer } from '@deepstream-ts/core/testing';
+import authOpen from '@deepstream-ts/plugin-auth-open';
+import events from '@deepstream-ts/plugin-events';
+
+describe('websocket write batching', () => {
+  let server: TestServer;
+  const clients: RawClient[] = [];
+  before(async () => {
+    server = await startTestServer({ plugins: [authOpen, events], connection: { outgoingBufferLimit: 64 * 1024 * 1024 } });
+  });
+  after(async () => {
+    for (const c of clients) c.ws.terminate();
+    await server.stop();
+  });
+
+  it('delivers a turn of mixed small and large frames whole and in order', async () => {
+    const subscriber = await RawClient.login(server.url);
+    const emitter = await RawClient.login(server.url);
+    clients.push(subscriber, emitter);
+    subscriber.send({ topic: TOPIC.EVENT, action: EVENT_ACTION.SUBSCRIBE, names: ['mixed'], correlationId: '1' });
+    await subscriber.next((m) => m.isAck === true);
+    // Sizes around every framing and copying boundary: 125/126 and 65535/65536-byte payloads,
+    // the 16 KiB large-frame limit, and more than 256 KiB in one turn.
+    const sizes = [1, 120, 125, 126, 127, 1000, 16 * 1024 - 40, 16 * 1024, 70_000, 65_400, 65_600, 300_000, 5, 200_000, 3];
+    const payloads = sizes.flatMap((size, i) => [JSON.stringify(`${i}:`.padEnd(size, 'x')), JSON.stringify(i)]);
+    // One socket write, so the server reads (and fans out) many of them in one turn.
+    const socket = (emitter.ws as unknown as { _socket: Socket })._socket;
+    socket.cork();
+    for (const data of payloads) emitter.send({ topic: TOPIC.EVENT, action: EVENT_ACTION.EMIT, name: 'mixed', data });
+    socket.uncork();
+    for (const data of payloads) {
+      const m = await subscriber.next((x) => x.topic === TOPIC.EVENT && x.action === EVENT_ACTION.EMIT, 5000);
+      assert.equal(m.data, data);
+    }
+  });
+
+  it('lets queued frames leave before the close frame sent in the same turn', async () => {
+    const client = await RawClient.connect(server.url);
+    clients.push(client);
+    client.send({ topic: TOPIC.CONNECTION, action: CONNECTION_ACTION.CHALLENGE });
+    await client.next((m) => m.topic === TOPIC.CONNECTION && m.action === CONNECTION_ACTION.ACCEPT);
+    // Auth data that is not a JSON object: INVALID_MESSAGE_DATA, then close, in one turn.
+    client.ws.send(binaryCodec.encode({ topic: TOPIC.AUTH, action: AUTH_ACTION.REQUEST, data: '"not an object"' }));
+    const reply = await client.next((m) => m.topic === TOPIC.AUTH);
+    assert.equal(reply.action, AUTH_ACTION.INVALID_MESSAGE_DATA);
+    await client.closed;
+  });
+});
