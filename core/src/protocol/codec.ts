@@ -49,27 +49,14 @@ export const binaryCodec: Codec = {
   id: 'protobuf',
 
   decode(frame) {
-    try {
-      const outer = envelope.decodeDelimited(frame);
-      const type = topicTypes[outer.topic];
-      if (type === undefined) return undefined;
-      const inner = type.decode(outer.message);
-      // Copy own properties only: protobufjs puts defaults (version 0, isAck false) on the
-      // prototype, and an absent field must read as undefined.
-      const message = Object.assign({ topic: outer.topic }, inner) as unknown as Message;
-      return typeof message.action === 'number' ? message : undefined;
-    } catch {
-      return undefined;
-    }
+    const message = decodeWith(topicTypes, frame);
+    return typeof message?.action === 'number' ? message : undefined;
   },
 
   encode(message) {
-    const type = topicTypes[message.topic];
-    if (type === undefined) throw new TypeError(`cannot encode a message for topic ${message.topic}`);
-    // protobufjs writes every own field that is not null/undefined, zeros included: the client
-    // needs `version: 0` and `isWriteAck: false` on the wire. fastEncode writes the same bytes in
-    // one pass; it declines (undefined) the rare messages it does not cover.
-    return fastEncode(message) ?? envelope.encodeDelimited({ topic: message.topic, message: type.encode(message).finish() }).finish();
+    // fastEncode writes protobufjs's bytes in one pass; it declines (undefined) the rare messages
+    // it does not cover.
+    return fastEncode(message) ?? encodeWith(topicTypes, message);
   },
 };
 
@@ -308,21 +295,33 @@ allTopicTypes[TOPIC.STATE_REGISTRY] = generated.StateMessage as ProtobufType;
 /** The node-to-node codec: the same envelope, any topic. */
 export const clusterCodec: Codec = {
   id: 'protobuf-cluster',
-  decode(frame) {
-    try {
-      const outer = envelope.decodeDelimited(frame);
-      const type = allTopicTypes[outer.topic];
-      return type === undefined ? undefined : (Object.assign({ topic: outer.topic }, type.decode(outer.message)) as unknown as Message);
-    } catch {
-      return undefined;
-    }
-  },
-  encode(message) {
-    const type = allTopicTypes[message.topic];
-    if (type === undefined) throw new TypeError(`cannot encode a message for topic ${message.topic}`);
-    return envelope.encodeDelimited({ topic: message.topic, message: type.encode(message).finish() }).finish();
-  },
+  decode: (frame) => decodeWith(allTopicTypes, frame),
+  encode: (message) => encodeWith(allTopicTypes, message),
 };
+
+/** The first envelope of a frame, decoded with the given topic table; undefined when it is not one. */
+function decodeWith(types: Array<ProtobufType | undefined>, frame: Uint8Array): Message | undefined {
+  try {
+    const outer = envelope.decodeDelimited(frame);
+    const type = types[outer.topic];
+    if (type === undefined) return undefined;
+    // Copy own properties only: protobufjs puts defaults (version 0, isAck false) on the
+    // prototype, and an absent field must read as undefined.
+    return Object.assign({ topic: outer.topic }, type.decode(outer.message)) as unknown as Message;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * protobufjs writes every own field that is not null/undefined, zeros included: the client needs
+ * `version: 0` and `isWriteAck: false` on the wire.
+ */
+function encodeWith(types: Array<ProtobufType | undefined>, message: Message): Uint8Array {
+  const type = types[message.topic];
+  if (type === undefined) throw new TypeError(`cannot encode a message for topic ${message.topic}`);
+  return envelope.encodeDelimited({ topic: message.topic, message: type.encode(message).finish() }).finish();
+}
 
 /**
  * A message sent to many sessions (fan-out): encoded once per codec, on first use, then shared.
