@@ -31,6 +31,7 @@ export { binaryCodec, clusterCodec, SharedMessage, type Codec } from './protocol
 export * from './protocol/messages.ts';
 export { denialFor } from './protocol/denials.ts';
 export { InProcessHub, type ClusterBus, type ClusterHandler, type MembershipHandler } from './cluster/bus.ts';
+export { ReplicatedSet, type ReplicatedSetWatcher } from './cluster/replicated-set.ts';
 export { ClusterNode, type ClusterTransport, type ClusterTransportService, type ClusterTiming } from './cluster/node.ts';
 export { SubscriptionRegistry, type SubscriptionObserver, type TopicListenerHandler, type ListeningService } from './util/subscriptions.ts';
 export { HttpRoutes, sendText, type HttpHandler } from './http/routes.ts';

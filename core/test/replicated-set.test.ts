@@ -1,0 +1,89 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { InProcessHub, ReplicatedSet, STATE_ACTION, TOPIC, type ClusterBus } from '@deepstream-ts/core';
+
+const tick = () => new Promise((resolve) => setTimeout(resolve, 5));
+const fail = (error: unknown) => {
+  throw error;
+};
+
+/** A set on each of `names` nodes joined by one in-process hub, with what each set's watcher saw. */
+function cluster(...names: string[]) {
+  const hub = new InProcessHub();
+  return names.map((name) => {
+    const bus = hub.join(name, fail);
+    const set = new ReplicatedSet(bus, 'test/set');
+    const seen: string[] = [];
+    set.watch({ added: (n) => seen.push(`+${n}`), removed: (n) => seen.push(`-${n}`) });
+    return { bus, set, seen };
+  });
+}
+
+describe('ReplicatedSet', () => {
+  it('reports a name once when it first appears anywhere and once when its last holder drops it', async () => {
+    const [a, b] = cluster('a', 'b');
+    a!.set.add('x');
+    await tick();
+    b!.set.add('x');
+    await tick();
+    assert.ok(a!.set.has('x') && b!.set.has('x'));
+    assert.deepEqual([...b!.set.remoteHolders('x')], ['a']);
+    a!.set.delete('x');
+    await tick();
+    assert.deepEqual(a!.seen, ['+x'], 'b still holds it');
+    b!.set.delete('x');
+    await tick();
+    assert.deepEqual(a!.seen, ['+x', '-x']);
+    assert.deepEqual(b!.seen, ['+x', '-x']);
+    assert.equal(a!.set.size, 0);
+  });
+
+  it('sends its state to a node that joins later, and forgets the names of a node that leaves', async () => {
+    const hub = new InProcessHub();
+    const a = new ReplicatedSet(hub.join('a', fail), 'test/set');
+    a.add('early');
+    const busB = hub.join('b', fail);
+    const b = new ReplicatedSet(busB, 'test/set');
+    await tick();
+    assert.deepEqual([...b.names()], ['early']);
+    const removed: string[] = [];
+    a.watch({ removed: (n) => removed.push(n) });
+    b.add('from-b');
+    await tick();
+    assert.ok(a.has('from-b'));
+    await busB.close();
+    assert.deepEqual(removed, ['from-b']);
+    assert.equal(a.has('from-b'), false);
+  });
+
+  it('notices a missed transition by its checksum and recovers the full state', async () => {
+    const [a, b] = cluster('a', 'b');
+    a!.set.add('one');
+    await tick();
+    // b misses a's ADD of "two": a message is dropped on the way.
+    const hidden = (a!.set as unknown as { local: Set<string> }).local;
+    hidden.add('two');
+    (a!.set as unknown as { localChecksum: number }).localChecksum = checksumOf(['one', 'two']);
+    a!.set.add('three');
+    await tick();
+    await tick();
+    assert.deepEqual([...b!.set.names()].sort(), ['one', 'three', 'two']);
+  });
+
+  it('ignores malformed state messages', async () => {
+    const [a, b] = cluster('a', 'b');
+    (a!.bus as ClusterBus).send('test/set', { topic: TOPIC.STATE_REGISTRY, action: STATE_ACTION.ADD });
+    await tick();
+    assert.equal(b!.set.size, 0);
+  });
+});
+
+function checksumOf(names: string[]): number {
+  let sum = 0;
+  for (const name of names) {
+    let h = 0x811c9dc5;
+    for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193);
+    sum = (sum + (h | 0)) | 0;
+  }
+  return sum;
+}
