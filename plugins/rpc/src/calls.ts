@@ -1,8 +1,10 @@
 import { RPC_ACTION, denialFor, type AuthorizationVerdict, type Message, type PluginContext, type Session } from '@deepstream-ts/core';
 import type { RpcOptions } from './options.ts';
+import type { ClusterProviders } from './cluster-providers.ts';
+import type { NodePeer } from './node-peer.ts';
 import type { ProviderRegistry } from './providers.ts';
 import { PendingRpcs } from './pending.ts';
-import { Rpc, RpcState } from './rpc.ts';
+import { Rpc, RpcState, type Peer } from './rpc.ts';
 import { CallTimers, type TimeoutAction } from './timers.ts';
 import { invalidCorrelationId, invalidMessageData, multipleAccept, toProvider, toRequester, tooManyPending } from './replies.ts';
 
@@ -12,6 +14,11 @@ const CHECK_FAILED: AuthorizationVerdict = Object.freeze({ allowed: false, error
  * Requests and provider replies (EVENTS_RPC_PRESENCE §2.2–2.5): routes each call to one provider
  * at a time, relays ACCEPT / RESPONSE / REQUEST_ERROR to the requester, re-routes on REJECT and
  * ends calls on their deadlines. Payloads are relayed verbatim.
+ *
+ * In a cluster (§5) a call with no local provider left goes to another node that has one; that
+ * node serves it as its own call from a NodePeer requester, on its own providers and timers, and
+ * what it sends that requester comes back here. NO_RPC_PROVIDER from it means "all mine declined":
+ * the call moves on to the next node.
  */
 export class Calls {
   readonly pending = new PendingRpcs();
@@ -22,6 +29,7 @@ export class Calls {
   constructor(
     private readonly ctx: PluginContext<RpcOptions>,
     private readonly providers: ProviderRegistry,
+    private readonly cluster: ClusterProviders,
   ) {
     const { ackTimeout, responseTimeout } = ctx.options;
     this.timers = new CallTimers(ackTimeout, responseTimeout, (rpc, action) => this.onTimeout(rpc, action));
@@ -36,7 +44,7 @@ export class Calls {
       return this.refuseMalformed(session, message, 'REQUEST arguments are not valid JSON');
     }
     if (this.pending.countOf(session) >= this.ctx.options.maxPendingPerSession) return this.overLimit(session, message);
-    const rpc = new Rpc(session, name, correlationId, data);
+    const rpc = new Rpc(session, name, correlationId, data, this.requestorName(session), this.requestorData(session));
     // Registered before the permission check, so that the limit also bounds calls awaiting it.
     if (!this.pending.add(rpc)) {
       session.warn('REQUEST reuses the correlationId of a pending call', { name, correlationId });
@@ -86,8 +94,40 @@ export class Calls {
     }
   }
 
-  /** Cleanup for a session that is gone, as requester and as provider. */
-  forget(session: Session): void {
+  /** A call another node could not serve locally: only this node's providers are tried. */
+  forwarded(from: NodePeer, message: Message): void {
+    const { name, correlationId, data } = message;
+    if (name === undefined || correlationId === undefined) return this.ctx.log.warn({ node: from.node }, 'forwarded RPC request without a name or id dropped');
+    const rpc = new Rpc(from, name, correlationId, data, message.requestorName, message.requestorData, true);
+    if (!this.pending.add(rpc)) return this.ctx.log.warn({ node: from.node, name }, 'forwarded RPC request reuses a pending id: dropped');
+    this.route(rpc);
+  }
+
+  /** What the node serving one of our calls sends its requester: passed on, or the call moves on. */
+  relayed(from: NodePeer, message: Message): void {
+    const rpc = message.correlationId === undefined ? undefined : this.pending.atProvider(from, message.correlationId);
+    if (rpc === undefined || rpc.name !== message.name) return; // the call already ended here
+    if (rpc.state === RpcState.Orphaned) {
+      if (message.action !== RPC_ACTION.ACCEPT) this.end(rpc);
+      return;
+    }
+    switch (message.action) {
+      case RPC_ACTION.ACCEPT:
+        if (rpc.accepted) return;
+        rpc.accepted = true;
+        return rpc.requestor.send(toRequester(rpc, RPC_ACTION.ACCEPT));
+      case RPC_ACTION.RESPONSE:
+      case RPC_ACTION.REQUEST_ERROR:
+      case RPC_ACTION.ACCEPT_TIMEOUT:
+      case RPC_ACTION.RESPONSE_TIMEOUT:
+        return this.finish(rpc, message.action, message.data);
+      case RPC_ACTION.NO_RPC_PROVIDER:
+        return this.route(rpc);
+    }
+  }
+
+  /** Cleanup for a session (or a node) that is gone, as requester and as provider. */
+  forget(session: Peer): void {
     // Requester side first: a client that called itself must not have its own call re-routed.
     for (const rpc of this.pending.removeRequestor(session)) {
       if (rpc.state === RpcState.Routed) rpc.state = RpcState.Orphaned;
@@ -113,16 +153,20 @@ export class Calls {
     rpc.requestor.send(denialFor(message, rpc.name, verdict));
   }
 
-  /** Sends the call to the next provider not tried yet, with fresh deadlines; NO_RPC_PROVIDER when none is left. */
+  /**
+   * Sends the call to the next provider not tried yet, with fresh deadlines: local providers
+   * first, then other nodes; NO_RPC_PROVIDER when none is left.
+   */
   private route(rpc: Rpc): void {
-    const provider = this.providers.pick(rpc.name, rpc.tried);
+    const local = this.providers.pick(rpc.name, rpc.tried);
+    const provider = local ?? (rpc.localOnly ? undefined : this.cluster.pick(rpc.name, rpc.tried));
     if (provider === undefined) return this.finish(rpc, RPC_ACTION.NO_RPC_PROVIDER);
     rpc.tried.push(provider);
     rpc.state = RpcState.Routed;
     rpc.accepted = false;
-    this.pending.assign(rpc, provider);
+    this.pending.assign(rpc, provider, provider !== local);
     this.timers.start(rpc);
-    provider.send(toProvider(rpc, this.requestorName(rpc), this.requestorData(rpc)));
+    provider.send(toProvider(rpc));
   }
 
   private onTimeout(rpc: Rpc, action: TimeoutAction): void {
@@ -144,13 +188,13 @@ export class Calls {
     this.pending.delete(rpc);
   }
 
-  private requestorName(rpc: Rpc): string | undefined {
-    return this.ctx.options.provideRequestorName ? rpc.requestor.userId : undefined;
+  private requestorName(session: Session): string | undefined {
+    return this.ctx.options.provideRequestorName ? session.userId : undefined;
   }
 
-  /** Encoded from the original value on every dispatch (the reference double-encodes on re-route). */
-  private requestorData(rpc: Rpc): string | undefined {
-    const { clientData } = rpc.requestor;
+  /** Encoded once from the original value (the reference double-encodes on re-route). */
+  private requestorData(session: Session): string | undefined {
+    const { clientData } = session;
     return this.ctx.options.provideRequestorData && clientData != null ? JSON.stringify(clientData) : undefined;
   }
 

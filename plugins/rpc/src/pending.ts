@@ -1,5 +1,4 @@
-import type { Session } from '@deepstream-ts/core';
-import type { Rpc } from './rpc.ts';
+import type { Peer, Rpc } from './rpc.ts';
 
 /**
  * Calls in flight, indexed twice: by (requester, its correlation id), because ids are chosen by
@@ -8,8 +7,8 @@ import type { Rpc } from './rpc.ts';
  * so a busy session does not allocate a map per call.
  */
 export class PendingRpcs {
-  private readonly byRequestor = new Map<Session, Map<string, Rpc>>();
-  private readonly byProvider = new Map<Session, Map<string, Rpc>>();
+  private readonly byRequestor = new Map<Peer, Map<string, Rpc>>();
+  private readonly byProvider = new Map<Peer, Map<string, Rpc>>();
   /** Calls whose requester left while a provider had them (see removeRequestor). */
   private readonly detached = new Set<Rpc>();
   private calls = 0;
@@ -27,20 +26,21 @@ export class PendingRpcs {
   }
 
   /** Calls the session has open as requester. */
-  countOf(requestor: Session): number {
+  countOf(requestor: Peer): number {
     return this.byRequestor.get(requestor)?.size ?? 0;
   }
 
   /**
    * Hands the call to `provider`. It is known there by the requester's id, unless the provider
    * already has a call with that id from someone else: then it gets an alias, so that replies
-   * can never reach the wrong requester.
+   * can never reach the wrong requester. With `freshId` the call always gets an id never used
+   * before: another node may still hold a call this one has given up on, under its old id.
    */
-  assign(rpc: Rpc, provider: Session): void {
+  assign(rpc: Rpc, provider: Peer, freshId = false): void {
     this.unassign(rpc);
     let calls = this.byProvider.get(provider);
     if (calls === undefined) this.byProvider.set(provider, (calls = new Map()));
-    let id = rpc.correlationId;
+    let id = freshId ? (this.nextAlias++).toString(36) : rpc.correlationId;
     while (calls.has(id)) id = `${rpc.correlationId}#${(this.nextAlias++).toString(36)}`;
     calls.set(id, rpc);
     rpc.provider = provider;
@@ -56,7 +56,7 @@ export class PendingRpcs {
   }
 
   /** The call `provider` knows as `id`. */
-  atProvider(provider: Session, id: string): Rpc | undefined {
+  atProvider(provider: Peer, id: string): Rpc | undefined {
     return this.byProvider.get(provider)?.get(id);
   }
 
@@ -75,7 +75,7 @@ export class PendingRpcs {
    * ("detached") until the provider replies or its timer fires, so that the reply is dropped
    * quietly instead of being reported as an unknown id.
    */
-  removeRequestor(requestor: Session): Rpc[] {
+  removeRequestor(requestor: Peer): Rpc[] {
     const calls = this.byRequestor.get(requestor);
     if (calls === undefined) return [];
     this.byRequestor.delete(requestor);
@@ -85,7 +85,7 @@ export class PendingRpcs {
   }
 
   /** Forgets the provider; returns the calls it had. Their `provider` is cleared. */
-  removeProvider(provider: Session): Rpc[] {
+  removeProvider(provider: Peer): Rpc[] {
     const calls = this.byProvider.get(provider);
     if (calls === undefined) return [];
     this.byProvider.delete(provider);

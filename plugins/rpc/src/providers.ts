@@ -1,4 +1,5 @@
 import type { Session } from '@deepstream-ts/core';
+import type { Peer } from './rpc.ts';
 
 interface Providers {
   readonly sessions: Session[];
@@ -6,14 +7,19 @@ interface Providers {
   next: number;
 }
 
+/** Told when a name gains its first local provider (`true`) or loses its last (`false`). */
+export type ProvidedChange = (name: string, provided: boolean) => void;
+
 /**
- * Which local sessions provide which RPC names, both ways round so that a vanished session is
- * removed in one call, and the choice of a provider for a call. A cluster-aware router would sit
- * next to this class (local providers first, then remote nodes) without changing it.
+ * Which local sessions provide which RPC names, both ways round, so that a vanished session is
+ * removed in one call, and the choice of a local provider for a call. Other nodes' providers are
+ * ClusterProviders' business: this class tells it when a name starts or stops being provided here.
  */
 export class ProviderRegistry {
   private readonly byName = new Map<string, Providers>();
   private readonly bySession = new Map<Session, Set<string>>();
+
+  constructor(private readonly onChange: ProvidedChange) {}
 
   /** @returns false when the session already provides the name. */
   add(name: string, session: Session): boolean {
@@ -22,8 +28,11 @@ export class ProviderRegistry {
     if (names === undefined) this.bySession.set(session, (names = new Set()));
     names.add(name);
     const providers = this.byName.get(name);
-    if (providers === undefined) this.byName.set(name, { sessions: [session], next: 0 });
-    else providers.sessions.push(session);
+    if (providers !== undefined) providers.sessions.push(session);
+    else {
+      this.byName.set(name, { sessions: [session], next: 0 });
+      this.onChange(name, true);
+    }
     return true;
   }
 
@@ -48,7 +57,7 @@ export class ProviderRegistry {
    * The next provider of `name` not in `tried`, round-robin so that load spreads evenly, or
    * undefined when every provider has been tried. The requester itself may be chosen.
    */
-  pick(name: string, tried: readonly Session[]): Session | undefined {
+  pick(name: string, tried: readonly Peer[]): Session | undefined {
     const providers = this.byName.get(name);
     if (providers === undefined) return undefined;
     const { sessions } = providers;
@@ -75,7 +84,10 @@ export class ProviderRegistry {
     const index = providers.sessions.indexOf(session);
     if (index < 0) return;
     providers.sessions.splice(index, 1);
-    if (providers.sessions.length === 0) return void this.byName.delete(name);
+    if (providers.sessions.length === 0) {
+      this.byName.delete(name);
+      return this.onChange(name, false);
+    }
     // Keep the cursor on the provider that was next, so removals do not skew the rotation.
     if (index < providers.next) providers.next--;
     if (providers.next >= providers.sessions.length) providers.next = 0;

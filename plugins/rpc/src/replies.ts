@@ -12,12 +12,12 @@ export function toRequester(rpc: Rpc, action: RPC_ACTION, data?: string): Messag
   return message;
 }
 
-/** The call as its provider sees it; requestor fields are computed by the caller (options). */
-export function toProvider(rpc: Rpc, requestorName: string | undefined, requestorData: string | undefined): Message {
+/** The call as its provider (a session, or the node forwarding it to one) sees it. */
+export function toProvider(rpc: Rpc): Message {
   const message: Message = { topic: TOPIC.RPC, action: RPC_ACTION.REQUEST, name: rpc.name, correlationId: rpc.providerId as string };
   if (rpc.data !== undefined) message.data = rpc.data; // no arguments, no data field
-  if (requestorName !== undefined) message.requestorName = requestorName;
-  if (requestorData !== undefined) message.requestorData = requestorData;
+  if (rpc.requestorName !== undefined) message.requestorName = rpc.requestorName;
+  if (rpc.requestorData !== undefined) message.requestorData = rpc.requestorData;
   return message;
 }
 

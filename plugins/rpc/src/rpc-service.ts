@@ -1,6 +1,7 @@
 import { RPC_ACTION, TOPIC, type Message, type PluginContext, type Session } from '@deepstream-ts/core';
 import { Calls } from './calls.ts';
 import type { RpcOptions } from './options.ts';
+import { ClusterProviders } from './cluster-providers.ts';
 import { ProviderRegistry } from './providers.ts';
 import { Provisions } from './provisions.ts';
 
@@ -25,13 +26,22 @@ export interface RpcView {
 /** Owns the RPC topic: dispatches each action to provisions (PROVIDE/UNPROVIDE) or calls. */
 export class RpcService implements RpcView {
   readonly topic = TOPIC.RPC;
-  private readonly providers = new ProviderRegistry();
+  private readonly providers: ProviderRegistry;
   private readonly provisions: Provisions;
   private readonly calls: Calls;
+  private readonly detachCluster: () => void;
 
   constructor(ctx: PluginContext<RpcOptions>) {
+    // Costs nothing on a single node: with no peers nothing is sent and no node is ever picked.
+    const cluster = new ClusterProviders(ctx.use('cluster'));
+    this.providers = new ProviderRegistry((name, provided) => cluster.localProviderChange(name, provided));
     this.provisions = new Provisions(ctx, this.providers);
-    this.calls = new Calls(ctx, this.providers);
+    this.calls = new Calls(ctx, this.providers, cluster);
+    this.detachCluster = cluster.attach({
+      forwarded: (from, message) => this.calls.forwarded(from, message),
+      relayed: (from, message) => this.calls.relayed(from, message),
+      nodeLeft: (node) => this.calls.forget(node),
+    });
   }
 
   handle(session: Session, message: Message): void | Promise<void> {
@@ -72,6 +82,7 @@ export class RpcService implements RpcView {
   }
 
   close(): void {
+    this.detachCluster();
     this.calls.close();
   }
 }

@@ -1,4 +1,12 @@
-import type { Session } from '@deepstream-ts/core';
+import type { Message } from '@deepstream-ts/core';
+
+/**
+ * Who a call comes from or is sent to: a local session, or another cluster node standing in for
+ * its own requester or provider (see NodePeer).
+ */
+export interface Peer {
+  send(message: Message): void;
+}
 
 export const enum RpcState {
   /** Waiting for the permission check. */
@@ -15,12 +23,12 @@ export const enum RpcState {
 export class Rpc {
   state = RpcState.Authorizing;
   /** The provider that has the call now. */
-  provider: Session | undefined;
+  provider: Peer | undefined;
   /** The id the provider knows the call by: the requester's id unless that provider already uses it. */
   providerId: string | undefined;
   accepted = false;
   /** Providers already asked, so that a REJECT never goes back to one of them. */
-  readonly tried: Session[] = [];
+  readonly tried: Peer[] = [];
 
   // Owned by CallTimers.
   timer: NodeJS.Timeout | undefined;
@@ -28,11 +36,16 @@ export class Rpc {
   responseDeadline = 0;
 
   constructor(
-    readonly requestor: Session,
+    readonly requestor: Peer,
     readonly name: string,
     /** The requester's raw correlation id, echoed in every reply to it. */
     readonly correlationId: string,
     /** The arguments as JSON text, relayed verbatim. */
     readonly data: string | undefined,
+    /** What the provider is told about the requester (only when the options say so). */
+    readonly requestorName: string | undefined,
+    readonly requestorData: string | undefined,
+    /** Forwarded by another node: only this node's own providers may serve it. */
+    readonly localOnly = false,
   ) {}
 }

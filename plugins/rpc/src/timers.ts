@@ -1,4 +1,5 @@
 import { RPC_ACTION } from '@deepstream-ts/core';
+import { NodePeer } from './node-peer.ts';
 import type { Rpc } from './rpc.ts';
 
 export type TimeoutAction = RPC_ACTION.ACCEPT_TIMEOUT | RPC_ACTION.RESPONSE_TIMEOUT;
@@ -18,10 +19,21 @@ export class CallTimers {
 
   start(rpc: Rpc): void {
     this.stop(rpc);
+    if (rpc.provider instanceof NodePeer) return this.startGuard(rpc);
     rpc.responseDeadline = performance.now() + this.responseTimeout;
     // With equal timeouts the ack deadline is checked first, as the reference's timers fire in order.
     rpc.awaitingAccept = this.ackTimeout <= this.responseTimeout;
     rpc.timer = setTimeout(this.fire, rpc.awaitingAccept ? this.ackTimeout : this.responseTimeout, rpc);
+  }
+
+  /**
+   * A call forwarded to another node runs on that node's timers, which report their expiry back;
+   * this one only ends the call if that report never comes (a lost message).
+   */
+  private startGuard(rpc: Rpc): void {
+    rpc.awaitingAccept = false;
+    rpc.responseDeadline = performance.now() + this.responseTimeout + this.ackTimeout;
+    rpc.timer = setTimeout(this.fire, this.responseTimeout + this.ackTimeout, rpc);
   }
 
   stop(rpc: Rpc): void {

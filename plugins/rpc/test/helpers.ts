@@ -1,7 +1,7 @@
 /** Shared setup for the RPC suites: one server per suite, clients closed after each test. */
 import { after, afterEach, before } from 'node:test';
 import { DeepstreamClient } from '@deepstream/client';
-import { RPC_ACTION, TOPIC, definePlugin, type DeepstreamConfig, type Message, type PluginEntry } from '@deepstream-ts/core';
+import { RPC_ACTION, TOPIC, definePlugin, type DeepstreamConfig, type KernelOptions, type Message, type PluginEntry } from '@deepstream-ts/core';
 import { RawClient, startTestServer, type TestServer } from '@deepstream-ts/core/testing';
 import authOpen from '@deepstream-ts/plugin-auth-open';
 import rpc, { type RpcOptions, type RpcView } from '@deepstream-ts/plugin-rpc';
@@ -18,7 +18,7 @@ export interface RpcServer extends TestServer {
  * Starts a server with the RPC plugin (with `options`) and open auth. `extra` plugins come first,
  * so that an extra authentication strategy answers before open auth does.
  */
-export async function startRpcServer(options: Partial<RpcOptions> = FAST, extra: PluginEntry[] = [], config: DeepstreamConfig = {}): Promise<RpcServer> {
+export async function startRpcServer(options: Partial<RpcOptions> = FAST, extra: PluginEntry[] = [], config: DeepstreamConfig = {}, kernel: KernelOptions = {}): Promise<RpcServer> {
   let service: RpcView | undefined;
   const probe = definePlugin({
     name: 'rpc-test-probe',
@@ -29,7 +29,7 @@ export async function startRpcServer(options: Partial<RpcOptions> = FAST, extra:
       service = ctx.use('rpc');
     },
   });
-  const server = await startTestServer({ ...config, plugins: [...extra, authOpen, rpc.with(options), probe] });
+  const server = await startTestServer({ ...config, plugins: [...extra, authOpen, rpc.with(options), probe] }, kernel);
   return Object.assign(server, { service: service as RpcView });
 }
 
