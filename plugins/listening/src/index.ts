@@ -18,9 +18,10 @@ export const listening = definePlugin<ListeningOptions>({
   defaults: DEFAULT_LISTENING_OPTIONS,
   setup(ctx) {
     const registries: TopicListeners[] = [];
+    const cluster = ctx.use('cluster');
     ctx.provide('listening', {
       forTopic(topic, subscriptions) {
-        const registry = new TopicListeners(topic === 'event' ? EVENT_LISTEN_ACTIONS : RECORD_LISTEN_ACTIONS, subscriptions, ctx);
+        const registry = new TopicListeners(topic === 'event' ? EVENT_LISTEN_ACTIONS : RECORD_LISTEN_ACTIONS, subscriptions, ctx, cluster);
         registries.push(registry);
         return registry;
       },

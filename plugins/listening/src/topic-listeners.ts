@@ -1,6 +1,17 @@
-import { SharedMessage, denialFor, type Logger, type Message, type PluginContext, type Session, type SubscriptionRegistry } from '@deepstream-ts/core';
+import {
+  ReplicatedSet,
+  SharedMessage,
+  denialFor,
+  type ClusterBus,
+  type Logger,
+  type Message,
+  type PluginContext,
+  type Session,
+  type SubscriptionRegistry,
+} from '@deepstream-ts/core';
 import type { ListenActions } from './actions.ts';
 import { compilePattern } from './patterns.ts';
+import { TURN_MS, turnOf } from './turns.ts';
 import type { ListeningOptions } from './options.ts';
 
 interface Listener {
@@ -27,6 +38,14 @@ const sameListener = (a: Listener | undefined, session: Session, pattern: string
  * Listening for one topic (events or records): who listens to which pattern, which names have an
  * active provider, and the provider searches in flight. It watches the topic's subscription
  * registry for first and last subscribers, and is told when sessions go away.
+ *
+ * Across a cluster (RECORDS §11, EVENTS_RPC_PRESENCE §5) three replicated sets make it one system:
+ * `subscribed` (names with subscribers on some node: searches start on the cluster-wide first
+ * subscriber and stop on the last), `claimed` (names a node is searching a provider for, or has
+ * one for) and `provided` (names with an active provider somewhere, for the record notices). A node
+ * only offers a name to its own listeners, and only while no other node claims it; when a claim
+ * ends without a provider, the other nodes try theirs. Two nodes claiming at once (they cannot
+ * have seen each other's claim yet) settle it without a lock: the lower server name keeps it.
  */
 export class TopicListeners {
   private readonly patterns = new Map<string, Pattern>();
@@ -35,6 +54,11 @@ export class TopicListeners {
   private readonly searches = new Map<string, Search>();
   /** When a search for a name last ended without a provider (for the rematch cooldown). */
   private readonly lastFailure = new Map<string, number>();
+  private readonly subscribed: ReplicatedSet;
+  private readonly claimed: ReplicatedSet;
+  private readonly provided: ReplicatedSet;
+  /** Searches waiting for this node's turn (see searchInTurn). */
+  private readonly turns = new Map<string, NodeJS.Timeout>();
   private readonly rematchTimer: NodeJS.Timeout | undefined;
   private readonly log: Logger;
 
@@ -42,12 +66,33 @@ export class TopicListeners {
     private readonly actions: ListenActions,
     private readonly subscriptions: SubscriptionRegistry,
     private readonly ctx: PluginContext<ListeningOptions>,
+    private readonly cluster: ClusterBus,
   ) {
     this.log = ctx.log;
+    const channel = `listening/${actions.topic}`;
+    this.subscribed = new ReplicatedSet(cluster, `${channel}/subscribed`);
+    this.claimed = new ReplicatedSet(cluster, `${channel}/claimed`);
+    this.provided = new ReplicatedSet(cluster, `${channel}/provided`);
     subscriptions.observe({
-      onFirstSubscriber: (name) => this.search(name),
+      onFirstSubscriber: (name) => this.subscribed.add(name),
       onSubscribe: (name, session) => this.announceProvider(name, session),
-      onLastSubscriber: (name) => this.lastSubscriberLeft(name),
+      onLastSubscriber: (name) => this.subscribed.delete(name),
+    });
+    this.subscribed.watch({
+      added: (name) => this.searchInTurn(name, false),
+      removed: (name) => this.lastSubscriberLeft(name),
+    });
+    this.claimed.watch({
+      remoteAdded: (name, node) => this.claimedElsewhere(name, node),
+      // Whoever claimed it gave up: listeners here may take it (unless this node just failed).
+      removed: (name) => this.searchInTurn(name, true),
+    });
+    this.provided.watch({
+      added: (name) => {
+        this.lastFailure.delete(name); // a failure before it was provided says nothing about later
+        this.notifySubscribers(name, 'HAS_PROVIDER');
+      },
+      removed: (name) => this.providerGone(name),
     });
     const { rematchInterval } = ctx.options;
     if (rematchInterval > 1000) {
@@ -91,6 +136,9 @@ export class TopicListeners {
     clearInterval(this.rematchTimer);
     for (const search of this.searches.values()) clearTimeout(search.timer);
     this.searches.clear();
+    for (const timer of this.turns.values()) clearTimeout(timer);
+    this.turns.clear();
+    for (const set of [this.subscribed, this.claimed, this.provided]) set.close();
   }
 
   // ---- listen / unlisten -------------------------------------------------------------------
@@ -116,8 +164,8 @@ export class TopicListeners {
     let own = this.patternsBySession.get(session);
     if (own === undefined) this.patternsBySession.set(session, (own = new Set()));
     own.add(pattern);
-    // Existing subscriptions are offered before the ack, as the reference server does.
-    for (const name of this.subscriptions.names()) {
+    // Existing subscriptions (on any node) are offered before the ack, as the reference server does.
+    for (const name of this.subscribed.names()) {
       if (!entry.regex.test(name) || this.providers.has(name)) continue;
       const running = this.searches.get(name);
       if (running !== undefined) running.candidates.push({ session, pattern });
@@ -150,18 +198,48 @@ export class TopicListeners {
 
   // ---- searches ----------------------------------------------------------------------------
 
-  /** Starts offering `name` to matching listeners, unless it is provided or already on offer. */
-  private search(name: string): void {
-    if (this.providers.has(name) || this.searches.has(name)) return;
+  /**
+   * Starts offering `name` to matching listeners here, unless nobody subscribes, it is provided,
+   * already on offer, or claimed by another node. `afterFailure`: skip it if a search here failed
+   * within the cooldown (a rematch, or another node's search that failed too).
+   */
+  private search(name: string, afterFailure = false): void {
+    if (this.providers.has(name) || this.searches.has(name) || !this.subscribed.has(name)) return;
+    if (this.provided.has(name) || this.claimed.remoteHolders(name).size > 0) return;
+    if (afterFailure && (this.lastFailure.get(name) ?? 0) > Date.now() - this.ctx.options.matchCooldown) return;
     const candidates: Listener[] = [];
     for (const [pattern, entry] of this.patterns) {
       if (entry.regex.test(name)) for (const session of entry.sessions) candidates.push({ session, pattern });
     }
-    if (candidates.length === 0) return;
+    if (candidates.length === 0) return void this.claimed.delete(name);
     if (this.ctx.options.shuffleProviders) shuffle(candidates);
     const search: Search = { candidates, offered: undefined, timer: undefined };
     this.searches.set(name, search);
+    this.claimed.add(name);
     this.offerNext(name, search);
+  }
+
+  /**
+   * A search may be prompted on several nodes at once: first subscribers on several nodes, or a
+   * claim or provider gone that every node hears of. Rather than all offering the name together,
+   * each node waits for its turn and looks again: by then the first one's claim has usually
+   * arrived. Alone, a node never waits.
+   */
+  private searchInTurn(name: string, afterFailure: boolean): void {
+    const turn = turnOf(this.cluster.serverName, this.cluster.peers, name);
+    if (turn === 0) return this.search(name, afterFailure);
+    if (this.turns.has(name) || !this.anyPatternMatches(name)) return;
+    const timer = setTimeout(() => {
+      this.turns.delete(name);
+      this.search(name, afterFailure);
+    }, turn * TURN_MS);
+    timer.unref();
+    this.turns.set(name, timer);
+  }
+
+  private anyPatternMatches(name: string): boolean {
+    for (const entry of this.patterns.values()) if (entry.regex.test(name)) return true;
+    return false;
   }
 
   private offerNext(name: string, search: Search): void {
@@ -173,6 +251,7 @@ export class TopicListeners {
     if (next === undefined) {
       this.searches.delete(name);
       this.lastFailure.set(name, Date.now());
+      this.claimed.delete(name); // other nodes' listeners get their turn
       return;
     }
     next.session.send({ topic: this.actions.topic, action: this.actions.SUBSCRIPTION_FOR_PATTERN_FOUND, name: next.pattern, subscription: name });
@@ -193,7 +272,7 @@ export class TopicListeners {
     this.searches.delete(name);
     this.lastFailure.delete(name);
     this.providers.set(name, search.offered!);
-    this.notifySubscribers(name, 'HAS_PROVIDER');
+    this.provided.add(name); // subscribers on every node hear SUBSCRIPTION_HAS_PROVIDER
   }
 
   private reject(session: Session, message: Message): void {
@@ -207,11 +286,28 @@ export class TopicListeners {
 
   private announceProvider(name: string, session: Session): void {
     const notices = this.actions.providerNotices;
-    if (notices !== undefined && this.providers.has(name)) session.send({ topic: this.actions.topic, action: notices.HAS_PROVIDER, name });
+    if (notices !== undefined && this.provided.has(name)) session.send({ topic: this.actions.topic, action: notices.HAS_PROVIDER, name });
   }
 
-  /** Nobody wants the name any more: the provider is told to stop, an offer is withdrawn. */
+  /** Nobody anywhere wants the name any more: the provider is told to stop, an offer is withdrawn. */
   private lastSubscriberLeft(name: string): void {
+    this.withdraw(name);
+    this.lastFailure.delete(name);
+  }
+
+  /**
+   * Another node claims a name. If this node claims it too, both started at once; the lower
+   * server name keeps it, and the other withdraws its offer or provider without a word to
+   * subscribers (the winner's provider takes over).
+   */
+  private claimedElsewhere(name: string, node: string): void {
+    if (!this.claimed.hasLocal(name) || node > this.cluster.serverName) return;
+    this.log.debug({ name, node }, 'listen claim conflict: the other node keeps the name');
+    this.withdraw(name);
+  }
+
+  /** Drops this node's provider or search for `name`, telling the listener to stop. */
+  private withdraw(name: string): void {
     const provider = this.providers.get(name);
     if (provider !== undefined) {
       this.providers.delete(name);
@@ -223,19 +319,31 @@ export class TopicListeners {
       this.searches.delete(name);
       if (search.offered !== undefined) this.tellRemoved(search.offered, name);
     }
-    this.lastFailure.delete(name);
+    this.provided.delete(name);
+    this.claimed.delete(name);
   }
 
   private tellRemoved(listener: Listener, name: string): void {
     listener.session.send({ topic: this.actions.topic, action: this.actions.SUBSCRIPTION_FOR_PATTERN_REMOVED, name: listener.pattern, subscription: name });
   }
 
-  /** The provider unlistened or vanished: subscribers are told, and the next listener is sought. */
+  /** The local provider unlistened or vanished: the name is up for a new search (providerGone). */
   private providerLost(name: string): void {
     this.providers.delete(name);
-    if (this.subscriptions.subscribers(name).size === 0) return;
+    this.provided.delete(name);
+    if (!this.searches.has(name)) this.claimed.delete(name);
+  }
+
+  /**
+   * No node provides the name any more (its provider left, or its node did): subscribers here are
+   * told, and the next listener is sought; this node keeps its claim while it searches its own.
+   */
+  private providerGone(name: string): void {
+    if (!this.subscribed.has(name)) return void this.claimed.delete(name);
     this.notifySubscribers(name, 'HAS_NO_PROVIDER');
+    if (!this.claimed.hasLocal(name)) return this.searchInTurn(name, false);
     this.search(name);
+    if (!this.searches.has(name)) this.claimed.delete(name);
   }
 
   private notifySubscribers(name: string, notice: 'HAS_PROVIDER' | 'HAS_NO_PROVIDER'): void {
@@ -248,10 +356,7 @@ export class TopicListeners {
   /** Offers again every subscribed, unprovided name (a listener that refused may want it now). */
   private rematch(): void {
     if (this.patterns.size === 0) return;
-    const cooledDown = Date.now() - this.ctx.options.matchCooldown;
-    for (const name of this.subscriptions.names()) {
-      if ((this.lastFailure.get(name) ?? 0) <= cooledDown) this.search(name);
-    }
+    for (const name of this.subscribed.names()) this.search(name, true);
   }
 
   private echo(message: Message): Message {

@@ -1,0 +1,163 @@
+/**
+ * Listening across three nodes joined by the in-process cluster bus: one active provider per name
+ * cluster-wide, offers to listeners on any node, hand-over when a provider or its node goes away.
+ */
+import { after, afterEach, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { DeepstreamClient } from '@deepstream/client';
+import { InProcessHub, RECORD_ACTION, TOPIC, type Message } from '@deepstream-ts/core';
+import { RawClient, startTestServer, type TestServer } from '@deepstream-ts/core/testing';
+import authOpen from '@deepstream-ts/plugin-auth-open';
+import events from '@deepstream-ts/plugin-events';
+import records from '@deepstream-ts/plugin-records';
+import listening from '@deepstream-ts/plugin-listening';
+
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const settle = () => pause(300); // client batching (100 ms) plus the nodes' turns
+let counter = 0;
+const unique = (prefix: string) => `${prefix}/${Date.now().toString(36)}${counter++}`;
+
+/** A listener that logs what it is offered and told, accepting when `decide` says so. */
+function listen(client: DeepstreamClient, topic: 'event' | 'record', pattern: string, decide: (name: string) => boolean) {
+  const log: string[] = [];
+  client[topic].listen(pattern, (name, response) => {
+    log.push(`found ${name}`);
+    if (decide(name)) {
+      response.accept();
+      response.onStop(() => log.push(`stop ${name}`));
+    } else response.reject();
+  });
+  return log;
+}
+
+/** Listeners currently providing `name`: offered and accepted, not stopped since. */
+function holding(logs: string[][], name: string): number {
+  return logs.filter((log) => log.lastIndexOf(`found ${name}`) > log.lastIndexOf(`stop ${name}`) && log.includes(`found ${name}`)).length;
+}
+
+const options = { shuffleProviders: false, responseTimeout: 200, rematchInterval: 60_000 };
+const startNode = (serverName: string, hub: InProcessHub) =>
+  startTestServer({ serverName, plugins: [authOpen, events, records, listening.with(options)] }, { clusterHub: hub });
+
+describe('listening across three nodes', () => {
+  const nodes: TestServer[] = [];
+  const clients: Array<{ close(): void }> = [];
+  async function client(node: TestServer): Promise<DeepstreamClient> {
+    const c = new DeepstreamClient(node.url);
+    clients.push(c);
+    await c.login();
+    return c;
+  }
+  before(async () => {
+    const hub = new InProcessHub();
+    for (const name of ['a', 'b', 'c']) nodes.push(await startNode(name, hub));
+  });
+  afterEach(async () => {
+    for (const c of clients.splice(0)) c.close();
+    await pause(50);
+  });
+  after(async () => {
+    for (const node of nodes) await node.stop();
+  });
+  const [a, b, c] = [() => nodes[0]!, () => nodes[1]!, () => nodes[2]!];
+
+  it('offers a name subscribed on one node to a listener on another, and stops it when the last subscriber anywhere leaves', async () => {
+    const [listener, onA, onC] = await Promise.all([client(b()), client(a()), client(c())]);
+    const log = listen(listener, 'event', '^quotes/', () => true);
+    await settle();
+    const name = unique('quotes');
+    const handler = () => undefined;
+    onA.event.subscribe(name, handler);
+    onC.event.subscribe(name, handler);
+    await settle();
+    assert.deepEqual(log, [`found ${name}`]);
+    onA.event.unsubscribe(name, handler);
+    await settle();
+    assert.deepEqual(log, [`found ${name}`], 'a subscriber remains on c');
+    onC.event.unsubscribe(name, handler);
+    await settle();
+    assert.deepEqual(log, [`found ${name}`, `stop ${name}`]);
+  });
+
+  it('has exactly one active provider cluster-wide, and every node\'s subscribers know it', async () => {
+    const listeners = await Promise.all([client(a()), client(b()), client(c())]);
+    const logs = listeners.map((l) => listen(l, 'record', '^prices/', () => true));
+    await settle();
+    const name = unique('prices');
+    const subscribers = await Promise.all([client(a()), client(b()), client(c())]);
+    const recordsOf = subscribers.map((s) => s.record.getRecord(name));
+    await Promise.all(recordsOf.map((r) => r.whenReady()));
+    await settle();
+    assert.equal(holding(logs, name), 1, logs.join(' | '));
+    assert.deepEqual(recordsOf.map((r) => r.hasProvider), [true, true, true]);
+  });
+
+  it('moves on to a listener on another node when one rejects', async () => {
+    const [refuser, accepter, subscriber] = await Promise.all([client(b()), client(c()), client(a())]);
+    const refused = listen(refuser, 'event', '^orders/', () => false);
+    const accepted = listen(accepter, 'event', '^orders/', () => true);
+    await settle();
+    const name = unique('orders');
+    subscriber.event.subscribe(name, () => undefined);
+    await pause(600);
+    assert.equal(holding([accepted], name), 1, `${refused} | ${accepted}`);
+    assert.ok(refused.length <= 1);
+  });
+
+  it('hands a record to a listener on another node when the provider unlistens, telling subscribers everywhere', async () => {
+    const [first, second, subscriber] = await Promise.all([client(b()), client(c()), client(a())]);
+    const firstLog = listen(first, 'record', '^feed/', () => true);
+    await settle();
+    const name = unique('feed');
+    const record = subscriber.record.getRecord(name);
+    await record.whenReady();
+    await settle();
+    assert.deepEqual(firstLog, [`found ${name}`]);
+    const watcher = await RawClient.login(a().url);
+    clients.push(watcher);
+    watcher.send({ topic: TOPIC.RECORD, action: RECORD_ACTION.SUBSCRIBECREATEANDREAD, names: [name], correlationId: 'w' });
+    const isNotice = (m: Message) => m.action === RECORD_ACTION.SUBSCRIPTION_HAS_PROVIDER || m.action === RECORD_ACTION.SUBSCRIPTION_HAS_NO_PROVIDER;
+    assert.equal((await watcher.next(isNotice)).action, RECORD_ACTION.SUBSCRIPTION_HAS_PROVIDER);
+    const secondLog = listen(second, 'record', '^feed/', () => true);
+    await settle();
+    assert.deepEqual(secondLog, [], 'the name already has a provider on another node');
+    first.record.unlisten('^feed/');
+    await settle();
+    assert.deepEqual(secondLog, [`found ${name}`]);
+    const notices = [await watcher.next(isNotice), await watcher.next(isNotice)];
+    assert.deepEqual(notices.map((m) => m.action), [RECORD_ACTION.SUBSCRIPTION_HAS_NO_PROVIDER, RECORD_ACTION.SUBSCRIPTION_HAS_PROVIDER]);
+    assert.equal(record.hasProvider, true);
+  });
+});
+
+describe('listening when a node goes away', () => {
+  it('hands the provider\'s names to a listener on a surviving node', async () => {
+    const hub = new InProcessHub();
+    const [a, b, c] = [await startNode('a', hub), await startNode('b', hub), await startNode('c', hub)];
+    const clients: DeepstreamClient[] = [];
+    const client = async (node: TestServer) => {
+      const cl = new DeepstreamClient(node.url);
+      clients.push(cl);
+      await cl.login();
+      return cl;
+    };
+    try {
+      const [first, second, subscriber] = await Promise.all([client(b), client(c), client(a)]);
+      const firstLog = listen(first, 'event', '^ticks/', () => true);
+      await settle();
+      const name = unique('ticks');
+      subscriber.event.subscribe(name, () => undefined);
+      await settle();
+      assert.deepEqual(firstLog, [`found ${name}`]);
+      const secondLog = listen(second, 'event', '^ticks/', () => true);
+      await settle();
+      assert.deepEqual(secondLog, []);
+      await b.stop();
+      await settle();
+      assert.deepEqual(secondLog, [`found ${name}`]);
+    } finally {
+      for (const cl of clients) cl.close();
+      await Promise.allSettled([a.stop(), b.stop(), c.stop()]);
+    }
+  });
+});
