@@ -9,6 +9,7 @@ import { DeepstreamClient } from '@deepstream/client';
 import { RECORD_ACTION, TOPIC } from '@deepstream-ts/core';
 import { RawClient } from '@deepstream-ts/core/testing';
 import { freePort, isSkip, startRedis, type RedisServer } from './services/real-servers.ts';
+import { TcpBalancer } from './helpers/tcp-balancer.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const redisServer = await startRedis();
@@ -16,6 +17,7 @@ const skip = isSkip(redisServer) ? redisServer.skip : false;
 
 interface Node {
   name: string;
+  port: number;
   url: string;
   child: ChildProcess;
   output(): string;
@@ -36,17 +38,25 @@ async function startNode(name: string, redisUrl: string): Promise<Node> {
     child.stdout!.on('data', () => output.includes('deepstream-ts is ready') && (clearTimeout(timer), resolve()));
     child.once('exit', (code) => reject(new Error(`${name} exited ${code}: ${output}`)));
   });
-  return { name, url: `ws://127.0.0.1:${port}/deepstream`, child, output: () => output };
+  return { name, port, url: `ws://127.0.0.1:${port}/deepstream`, child, output: () => output };
 }
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+async function until(check: () => boolean, what: string, timeout = 3000): Promise<void> {
+  const giveUp = Date.now() + timeout;
+  while (!check()) {
+    if (Date.now() > giveUp) throw new Error(`timed out waiting until ${what}`);
+    await pause(20);
+  }
+}
 
 describe('a three-node cluster over Redis', { skip }, () => {
   const redis = redisServer as RedisServer;
   let nodes: Node[] = [];
   const clients: DeepstreamClient[] = [];
-  async function client(node: Node, username?: string): Promise<DeepstreamClient> {
-    const c = new DeepstreamClient(node.url);
+  async function client(node: Node | string, username?: string): Promise<DeepstreamClient> {
+    // Quick reconnects: a client of a killed node comes back through the balancer within the test.
+    const c = new DeepstreamClient(typeof node === 'string' ? node : node.url, { reconnectIntervalIncrement: 100, maxReconnectAttempts: 50 });
     clients.push(c);
     await c.login(username ? { username } : {});
     return c;
@@ -131,20 +141,93 @@ describe('a three-node cluster over Redis', { skip }, () => {
     assert.deepEqual(left, ['bob']);
   });
 
-  it('notices a node killed with SIGKILL within the node timeout: its users leave, the others keep serving', async () => {
-    const watcher = await client(nodes[0]!, 'watcher');
-    await client(nodes[2]!, 'carol');
+  it('routes an RPC made on one node to a provider on another, re-routing across nodes on reject', async () => {
+    const [onB, onC, caller] = await Promise.all([client(nodes[1]!), client(nodes[2]!), client(nodes[0]!)]);
+    const asked: string[] = [];
+    onB.rpc.provide('cluster/double', (n: number, response) => {
+      asked.push('b');
+      response.reject();
+    });
+    onC.rpc.provide('cluster/double', (n: number, response) => {
+      asked.push('c');
+      response.send(n * 2);
+    });
     await pause(300);
-    assert.ok((await watcher.presence.getAll()).includes('carol'));
-    const victim = nodes[2]!;
-    victim.child.kill('SIGKILL');
-    await pause(1600); // nodeTimeout is 1000 ms in this cluster
-    assert.ok(!(await watcher.presence.getAll()).includes('carol'), 'users of a dead node are offline');
-    assert.match(nodes[0]!.output(), /cluster node gone.*"node":"c"|"node":"c".*cluster node gone/);
-    const [onA, onB] = await Promise.all([client(nodes[0]!), client(nodes[1]!)]);
-    const got = new Promise((resolve) => onA.event.subscribe('after', resolve));
+    for (let i = 0; i < 3; i++) assert.equal(await caller.rpc.make('cluster/double', 21), 42);
+    assert.ok(asked.includes('b') && asked.filter((n) => n === 'c').length === 3, asked.join(','));
+    await assert.rejects(caller.rpc.make('cluster/nobody', null), (error) => error === 'NO_RPC_PROVIDER');
+  });
+
+  it('gives a name exactly one listening provider across the cluster, known to subscribers on every node', async () => {
+    const listeners = await Promise.all(nodes.map((node) => client(node)));
+    const offers: string[] = [];
+    for (const [i, l] of listeners.entries()) {
+      l.record.listen('^cluster-listen/', (name, response) => {
+        offers.push(`${nodes[i]!.name}:${name}`);
+        response.accept();
+      });
+    }
     await pause(300);
-    onB.event.emit('after', 'still clustered');
-    assert.equal(await got, 'still clustered');
+    const subscribers = await Promise.all(nodes.map((node) => client(node)));
+    const records = subscribers.map((s) => s.record.getRecord('cluster-listen/x'));
+    await Promise.all(records.map((r) => r.whenReady()));
+    await pause(500);
+    assert.equal(offers.length, 1, offers.join(', '));
+    assert.deepEqual(records.map((r) => r.hasProvider), [true, true, true]);
+  });
+
+  it('survives a node killed with SIGKILL: within the node timeout its users leave, its providers are replaced, its clients come back through the balancer', async () => {
+    const [a, b, c] = nodes as [Node, Node, Node];
+    const balancer = new TcpBalancer([c.port, a.port, b.port]);
+    const viaBalancer = await balancer.listen();
+    try {
+      const watcher = await client(a, 'watcher');
+      const dave = await client(c, 'dave'); // connected to c itself: nowhere to reconnect to
+      dave.on('error', () => undefined);
+      // A client of c (through the balancer) with an event, a record with an acknowledged write, and an RPC it provides.
+      const mover = await client(viaBalancer, 'carol');
+      const events: unknown[] = [];
+      mover.event.subscribe('moved/event', (data) => events.push(data));
+      const doc = mover.record.getRecord('moved/doc');
+      await doc.whenReady();
+      await doc.setWithAck({ acknowledged: true });
+      mover.rpc.provide('moved/whoami', (_data, response) => response.send('carol'));
+      // A listener on c providing a name subscribed on a; a second listener on b waits.
+      const [listenerOnC, listenerOnB, subscriberOnA] = await Promise.all([client(c), client(b), client(a)]);
+      const offers: string[] = [];
+      for (const [node, l] of [['c', listenerOnC], ['b', listenerOnB]] as const) {
+        l.event.listen('^handover/', (name, response) => {
+          offers.push(`${node}:${name}`);
+          response.accept();
+        });
+      }
+      await pause(300);
+      subscriberOnA.event.subscribe('handover/1', () => undefined);
+      await pause(400);
+      assert.ok((await watcher.presence.getAll()).includes('dave'));
+      assert.deepEqual(offers, ['c:handover/1']);
+
+      c.child.kill('SIGKILL');
+      await pause(1600); // nodeTimeout is 1000 ms in this cluster
+      assert.match(a.output(), /cluster node gone.*"node":"c"|"node":"c".*cluster node gone/);
+      assert.ok(!(await watcher.presence.getAll()).includes('dave'), 'users of the dead node are offline');
+      assert.deepEqual(offers, ['c:handover/1', 'b:handover/1'], 'the surviving listener took the name over');
+
+      // The mover reconnected through the balancer to a, logged in again and resubscribed.
+      await until(() => mover.getConnectionState() === 'OPEN', 'the client of the dead node is back', 5000);
+      await pause(400);
+      assert.ok((await watcher.presence.getAll()).includes('carol'), 'online again, from node a');
+      const [onA, onB] = await Promise.all([client(a), client(b)]);
+      onB.event.emit('moved/event', 'after the failover');
+      await until(() => events.includes('after the failover'), 'the event reaches the moved client');
+      const seenFromB = onB.record.getRecord('moved/doc');
+      await seenFromB.whenReady();
+      assert.deepEqual(seenFromB.get(), { acknowledged: true }, 'the acknowledged write survived its node');
+      await seenFromB.setWithAck('after', 'kill' as never);
+      await until(() => (doc.get() as { after?: string }).after === 'kill', 'the moved record follows updates');
+      assert.equal(await onA.rpc.make('moved/whoami', null), 'carol', 'the moved provider serves again');
+    } finally {
+      await balancer.stop();
+    }
   });
 });
