@@ -1,0 +1,241 @@
+/**
+ * Cluster benchmark: event fan-out and record updates on three nodes (publisher or writer on node
+ * A, subscribers spread over A, B and C) against the same load on one node running the same
+ * config, as ratios; and which process saturates first, a node or Redis.
+ *
+ *   npm run bench:cluster                     # = npx tsx bench/cluster.ts, all defaults
+ *   npx tsx bench/cluster.ts --repeats 1 --duration 1 --subscribers 30 --record-subscribers 30   # a quick look
+ *   npx tsx bench/cluster.ts --cpu-prof /tmp/prof     # with a CPU profile of every node
+ *
+ * Needs redis-server (scripts/ensure-services.sh installs it); without it, says so and exits 0.
+ * Prints figures; it asserts nothing, but exits 1 if any subscriber missed, repeated or reordered
+ * a message. Compare ratios within one run, not numbers across runs. See bench/README.md.
+ */
+import { cpus, loadavg } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { freePort } from '../test/services/real-servers.ts';
+import { log, onStop, sleep, startNode, stopEverything, type ServerNode } from './lib/cluster-processes.ts';
+import { startBenchRedis, type BenchRedis } from './lib/cluster-redis.ts';
+import { bottleneckNote, pairUp, problemsOf, runLine, summaryTable } from './lib/cluster-report.ts';
+import { eventRun, recordRun, waitForCluster, type Layout, type RunResult, type RunSettings } from './lib/cluster-runs.ts';
+
+const cores = cpus().length;
+const loadAverage = () => loadavg().map((l) => l.toFixed(2)).join(' ');
+const startLoad = loadAverage();
+const CONFIG = 'bench/cluster.config.ts';
+const HARD_LIMIT_MS = 10 * 60_000;
+
+// ---------------------------------------------------------------------------------------------
+// Options
+
+const { values: args } = parseArgs({
+  options: {
+    subscribers: { type: 'string' },
+    'record-subscribers': { type: 'string' },
+    duration: { type: 'string' },
+    warmup: { type: 'string' },
+    repeats: { type: 'string' },
+    payload: { type: 'string' },
+    'max-lag': { type: 'string' },
+    'sub-workers': { type: 'string' },
+    'cpu-prof': { type: 'string' },
+  },
+});
+
+function number(name: keyof typeof args, fallback: number, min: number): number {
+  const text = args[name];
+  const value = typeof text === 'string' ? Number(text) : fallback;
+  if (!Number.isFinite(value) || value < min) throw new Error(`--${name}: expected a number >= ${min}, got "${String(text)}"`);
+  return value;
+}
+
+function counts(name: keyof typeof args, fallback: string): number[] {
+  const text = args[name];
+  return (typeof text === 'string' ? text : fallback)
+    .split(',')
+    .filter((s) => s.trim() !== '')
+    .map((s) => {
+      const n = Number(s);
+      if (!Number.isInteger(n) || n < 0 || n > 5000) throw new Error(`--${name}: "${s}" is not an integer in 0..5000`);
+      return n;
+    })
+    .filter((n) => n > 0);
+}
+
+const EVENT_SUBSCRIBERS = counts('subscribers', '30,300');
+const RECORD_SUBSCRIBERS = counts('record-subscribers', '30,300');
+const WARMUP_MS = Math.round(number('warmup', 2, 0) * 1000);
+const REPEATS = Math.floor(number('repeats', 3, 1));
+/** Run every node under `node --cpu-prof`, one directory per node (profiles are written when it stops). */
+const CPU_PROF_DIR = typeof args['cpu-prof'] === 'string' ? resolve(args['cpu-prof']) : undefined;
+const SETTINGS: RunSettings = {
+  durationMs: Math.round(number('duration', 2, 0.1) * 1000),
+  payloadBytes: Math.floor(number('payload', 100, 48)),
+  maxLagMs: number('max-lag', 300, 0),
+  subscriberWorkers: Math.floor(number('sub-workers', 3, 1)),
+};
+
+// ---------------------------------------------------------------------------------------------
+// Setup: Redis, one lone node, three clustered nodes
+
+/** Starts a node of `cluster` (the namespace of its Redis keys and channels) named `name`. */
+async function node(label: string, name: string, cluster: string, redis: BenchRedis): Promise<ServerNode> {
+  const profile = CPU_PROF_DIR === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', join(CPU_PROF_DIR, name)];
+  return startNode(label, CONFIG, await freePort(), { BENCH_REDIS_URL: redis.url, BENCH_NODE_NAME: name, BENCH_CLUSTER_NAME: cluster }, profile);
+}
+
+/** A layout, checked: its nodes reach each other, and Redis sees exactly them on its channel. */
+async function layout(name: string, cluster: string, nodes: ServerNode[], redis: BenchRedis): Promise<Layout> {
+  await waitForCluster(nodes);
+  const channelSubscribers = await redis.channelSubscribers(`bench-${cluster}:cluster:all`);
+  if (channelSubscribers !== nodes.length) throw new Error(`${name}: ${channelSubscribers} connections on the cluster channel, expected ${nodes.length}`);
+  return { name, nodes, channelSubscribers };
+}
+
+async function startLayouts(redis: BenchRedis): Promise<[Layout, Layout]> {
+  const [single, a, b, c] = await Promise.all([
+    node('single', 'single', 'single', redis),
+    node('A', 'a', 'cluster', redis),
+    node('B', 'b', 'cluster', redis),
+    node('C', 'c', 'cluster', redis),
+  ]);
+  for (const n of [single, a, b, c]) log(`node ${n.label}: pid ${n.pid}, ${n.url}`);
+  return Promise.all([layout('1 node', 'single', [single], redis), layout('3 nodes', 'cluster', [a, b, c], redis)]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Runs
+
+let recordNames = 0;
+type Scenario = (layout: Layout) => Promise<RunResult>;
+
+function scenarios(redis: BenchRedis): Scenario[] {
+  const events = (s: number): Scenario => (l) => eventRun(l, redis, s, SETTINGS);
+  // A fresh record per run: every run starts at v0, whatever earlier runs wrote.
+  const records = (k: number): Scenario => (l) => recordRun(l, redis, k, `bench/cluster-${++recordNames}`, SETTINGS);
+  return [...EVENT_SUBSCRIBERS.map(events), ...RECORD_SUBSCRIBERS.map(records)];
+}
+
+function assertAlive(layouts: Layout[]): void {
+  for (const n of layouts.flatMap((l) => l.nodes)) {
+    if (n.process.exitCode !== null || n.process.signalCode !== null) throw new Error(`node ${n.label} is gone (exit ${n.process.exitCode ?? n.process.signalCode})`);
+  }
+}
+
+/** Unreported short runs on every layout first, so that each node's JIT is warm for the first measured run. */
+async function warmUp(layouts: Layout[], redis: BenchRedis): Promise<RunResult[]> {
+  const settings = { ...SETTINGS, durationMs: WARMUP_MS };
+  const results: RunResult[] = [];
+  for (const l of layouts) {
+    results.push(await eventRun(l, redis, 30, settings));
+    results.push(await recordRun(l, redis, 30, `bench/cluster-warmup-${++recordNames}`, settings));
+  }
+  // Unreported, but checked like every run: a lost message is a lost message.
+  const named = results.map((r) => ({ ...r, scenario: `warm-up ${r.scenario}` }));
+  for (const r of named) if (r.problems.length > 0) log(runLine(r));
+  return named;
+}
+
+/** Every scenario on both layouts, alternating which layout goes first from one repeat to the next. */
+async function measureAll(layouts: [Layout, Layout], redis: BenchRedis): Promise<RunResult[]> {
+  const results: RunResult[] = [];
+  for (let repeat = 0; repeat < REPEATS; repeat++) {
+    const order = repeat % 2 === 0 ? layouts : ([layouts[1], layouts[0]] as const);
+    log(`repeat ${repeat + 1} of ${REPEATS}`);
+    for (const run of scenarios(redis)) {
+      for (const l of order) {
+        assertAlive(layouts);
+        const result = await run(l);
+        log(runLine(result));
+        results.push(result);
+        await sleep(300);
+      }
+    }
+  }
+  return results;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+function printSummary(results: RunResult[], layouts: [Layout, Layout], warnings: number, seconds: number): void {
+  const pairs = pairUp(results, layouts[0].name, layouts[1].name);
+  console.log(`\n=== Cluster benchmark: ${layouts[1].name} against ${layouts[0].name} (${REPEATS > 1 ? `the median of ${REPEATS} runs each` : 'one run each'}) ===`);
+  console.log(
+    `Both layouts run ${CONFIG} (open auth, events, records in the shared Redis cache, the Redis cluster connector): only the node count differs.\n` +
+      `The lone node is a cluster of one: with no peers it publishes nothing to Redis, but its records still go through the Redis cache.\n` +
+      `Publisher / writer on the first node; ${SETTINGS.subscriberWorkers} subscriber worker processes, one per node on 3 nodes, all on the one node otherwise.\n` +
+      `${SETTINGS.durationMs / 1000} s send windows, ${SETTINGS.payloadBytes}-byte payloads, flow control ${SETTINGS.maxLagMs} ms. ${cores} cores shared by every process: compare ratios, not absolute figures.\n`,
+  );
+  console.log(summaryTable(pairs, cores));
+  console.log(
+    `\nsent/s: emits or record writes per second of the send window; deliveries/s: messages received, summed over all subscribers, first send to last delivery;\n` +
+      `CPU: % of one core from the first send to the last delivery (/proc/<pid>/stat); machine busy: all ${cores} cores, whoever used them (/proc/stat);\n` +
+      `ours: this benchmark's processes (nodes, Redis, load generators) as a share of all cores — the rest of "machine busy" is other work on the machine;\n` +
+      `3 nodes / 1 node: deliveries/s of the median runs${REPEATS > 1 ? ', and in brackets the range of the ratios run against run' : ''};\n` +
+      `server µs/delivery: CPU of the nodes and Redis together per message delivered (the server-side cost of a delivery);\n` +
+      `Redis commands: calls per second from Redis's INFO commandstats over the same span (a script's own GET/SET calls are counted too);\n` +
+      `checks: ok = every subscriber got every message exactly once, in order.\n`,
+  );
+  console.log('Where the time goes on 3 nodes (CPU per message sent; "one core would carry" extrapolates that cost linearly):');
+  for (const p of pairs) console.log(bottleneckNote(p, cores));
+  if (warnings > 0) console.log(`\nThe nodes printed ${warnings} unexpected warning line(s); the first ones are above with a [node …] prefix.`);
+  if (CPU_PROF_DIR !== undefined) console.log(`\nCPU profiles of the nodes (written as they stop) in ${CPU_PROF_DIR}/<node name>; open them in Chrome DevTools.`);
+  console.log(`\ntotal ${seconds.toFixed(0)} s; load average ${loadAverage()} at the end, ${startLoad} at the start`);
+}
+
+async function main(): Promise<number> {
+  const started = performance.now();
+  log(
+    `cluster benchmark: node ${process.version}, ${cores} cores; events to ${EVENT_SUBSCRIBERS.join('/')} subscribers, records to ${RECORD_SUBSCRIBERS.join('/')}; ` +
+      `${SETTINGS.durationMs / 1000} s windows after a ${WARMUP_MS / 1000} s warm-up; ${REPEATS} repeat(s)`,
+  );
+  const redis = await startBenchRedis();
+  if ('skip' in redis) {
+    console.log(`cluster benchmark skipped: ${redis.skip}.\nInstall Redis (e.g. \`bash scripts/ensure-services.sh\`, or apt-get install redis-server) and run it again.`);
+    return 0;
+  }
+  onStop(() => redis.stop());
+  log(`redis-server pid ${redis.pid ?? 'not found (its CPU reads n/a)'} at ${redis.url}`);
+
+  const layouts = await startLayouts(redis);
+  const warmUpResults = WARMUP_MS > 0 ? await warmUp(layouts, redis) : [];
+  log(`warm-up done (${((performance.now() - started) / 1000).toFixed(0)} s)`);
+  const results = await measureAll(layouts, redis);
+  assertAlive(layouts);
+
+  const warnings = layouts.flatMap((l) => l.nodes).reduce((sum, n) => sum + n.warnings.length, 0);
+  printSummary(results, layouts, warnings, (performance.now() - started) / 1000);
+  const problems = problemsOf([...warmUpResults, ...results]);
+  if (problems.length === 0) return 0;
+  console.log(`\n!!! INVALID: ${problems.length} run(s) lost, repeated or reordered messages; their figures do not count:`);
+  for (const p of problems) console.log(`!!!   ${p}`);
+  return 1;
+}
+
+setTimeout(() => {
+  log(`cluster benchmark exceeded ${HARD_LIMIT_MS / 60_000} minutes; stopping`);
+  void stopEverything().finally(() => process.exit(1));
+}, HARD_LIMIT_MS).unref();
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    log(`${signal}: stopping every node, worker and Redis`);
+    void stopEverything().finally(() => process.exit(130));
+  });
+}
+for (const event of ['uncaughtException', 'unhandledRejection'] as const) {
+  process.once(event, (error: unknown) => {
+    log(`cluster benchmark failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    void stopEverything().finally(() => process.exit(1));
+  });
+}
+
+let exitCode = 1;
+try {
+  exitCode = await main();
+} catch (error) {
+  log(`cluster benchmark failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+} finally {
+  await stopEverything();
+}
+process.exit(exitCode);
