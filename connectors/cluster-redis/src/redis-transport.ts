@@ -17,11 +17,14 @@ export class RedisTransport implements ClusterTransport {
   readonly description: string;
   private readonly publisher: Redis;
   private readonly subscriber: Redis;
+  private readonly broadcastChannel: string;
 
   constructor(private readonly options: RedisTransportOptions) {
     this.description = `redis:${redactUrl(options.url)}`;
+    this.broadcastChannel = `${options.channelPrefix}all`;
     const common = { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: (attempt: number) => Math.min(50 * 2 ** attempt, 2000) };
-    this.publisher = new Redis(options.url, { ...common, enableOfflineQueue: false });
+    // Auto-pipelining: the PUBLISHes of one event-loop turn leave in one socket write, not one each.
+    this.publisher = new Redis(options.url, { ...common, enableOfflineQueue: false, enableAutoPipelining: true });
     this.subscriber = new Redis(options.url, common);
     // Errors surface as missed heartbeats; the connections reconnect by themselves.
     this.publisher.on('error', () => undefined);
@@ -31,11 +34,11 @@ export class RedisTransport implements ClusterTransport {
   async start(serverName: string, receive: (bytes: Uint8Array) => void): Promise<void> {
     await Promise.all([this.publisher.connect(), this.subscriber.connect()]);
     this.subscriber.on('messageBuffer', (_channel: Buffer, message: Buffer) => receive(message));
-    await this.subscriber.subscribe(this.broadcastChannel(), this.nodeChannel(serverName));
+    await this.subscriber.subscribe(this.broadcastChannel, this.nodeChannel(serverName));
   }
 
   publish(bytes: Uint8Array): void {
-    this.publisher.publish(this.broadcastChannel(), Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)).catch(() => undefined);
+    this.publisher.publish(this.broadcastChannel, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)).catch(() => undefined);
   }
 
   publishTo(serverName: string, bytes: Uint8Array): void {
@@ -46,10 +49,6 @@ export class RedisTransport implements ClusterTransport {
     await Promise.allSettled([this.publisher.quit(), this.subscriber.quit()]);
     this.publisher.disconnect();
     this.subscriber.disconnect();
-  }
-
-  private broadcastChannel(): string {
-    return `${this.options.channelPrefix}all`;
   }
 
   private nodeChannel(serverName: string): string {

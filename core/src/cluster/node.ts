@@ -35,15 +35,22 @@ const enum FrameKind {
   Data = 0,
   Heartbeat = 1,
   Leaving = 2,
+  /** Several frames of one event-loop turn, each prefixed with its length (u32). */
+  Batch = 3,
 }
+
+/** A turn's broadcasts leave early once they reach this size. */
+const MAX_BATCH_BYTES = 256 * 1024;
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 /**
  * A cluster member over any byte transport. Frames are `kind, from, [channel, message]`; a
- * message is encoded once per send, whatever the number of nodes or subscribers. With no
- * peers, `send` does nothing: a lone node pays nothing.
+ * message is encoded once per send, whatever the number of nodes or subscribers. The broadcasts
+ * of one event-loop turn leave as one batch frame (one Redis PUBLISH, not one per message), as
+ * client sockets get one write per turn. With no peers, `send` does nothing: a lone node pays
+ * nothing.
  */
 export class ClusterNode implements ClusterBus {
   readonly peers = new Set<string>();
@@ -53,7 +60,11 @@ export class ClusterNode implements ClusterBus {
   private readonly incarnation = Math.random().toString(36).slice(2, 10);
   private readonly handlers = new Map<string, Set<ClusterHandler>>();
   private readonly membership = new Set<MembershipHandler>();
+  private outbox: Uint8Array[] = [];
+  private outboxBytes = 0;
   private readonly fromBytes: Uint8Array;
+  /** Channel names as bytes: a handful of channels carry every message, so encode each once. */
+  private readonly channelBytes = new Map<string, Uint8Array>();
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -83,10 +94,15 @@ export class ClusterNode implements ClusterBus {
 
   send(channel: string, message: Message): void {
     if (this.peers.size === 0) return;
-    this.transport.publish(this.frame(FrameKind.Data, channel, message));
+    const frame = this.frame(FrameKind.Data, channel, message);
+    this.outbox.push(frame);
+    this.outboxBytes += frame.length;
+    if (this.outboxBytes >= MAX_BATCH_BYTES) this.flushOutbox();
+    else if (this.outbox.length === 1) setImmediate(this.flushOutbox);
   }
 
   sendDirect(serverName: string, channel: string, message: Message): void {
+    this.flushOutbox(); // what was broadcast before must not arrive after
     this.transport.publishTo(serverName, this.frame(FrameKind.Data, channel, message));
   }
 
@@ -105,6 +121,7 @@ export class ClusterNode implements ClusterBus {
   async close(): Promise<void> {
     clearInterval(this.timer);
     try {
+      this.flushOutbox();
       this.transport.publish(this.frame(FrameKind.Leaving));
     } catch {
       // the transport may already be gone
@@ -113,13 +130,35 @@ export class ClusterNode implements ClusterBus {
     this.handlers.clear();
   }
 
+  private readonly flushOutbox = (): void => {
+    const frames = this.outbox;
+    if (frames.length === 0) return;
+    this.outbox = [];
+    const size = this.outboxBytes;
+    this.outboxBytes = 0;
+    if (frames.length === 1) return this.transport.publish(frames[0]!);
+    const header = 2 + this.fromBytes.length;
+    const batch = new Uint8Array(header + 4 * frames.length + size);
+    const view = new DataView(batch.buffer);
+    batch[0] = FrameKind.Batch;
+    batch[1] = this.fromBytes.length;
+    batch.set(this.fromBytes, 2);
+    let at = header;
+    for (const frame of frames) {
+      view.setUint32(at, frame.length);
+      batch.set(frame, at + 4);
+      at += 4 + frame.length;
+    }
+    this.transport.publish(batch);
+  };
+
   /** A heartbeat carries the incarnation where data frames carry the channel. */
   private heartbeat(): Uint8Array {
     return this.frame(FrameKind.Heartbeat, this.incarnation);
   }
 
   private frame(kind: FrameKind, channel?: string, message?: Message): Uint8Array {
-    const channelBytes = channel === undefined ? undefined : encoder.encode(channel);
+    const channelBytes = channel === undefined ? undefined : this.bytesOf(channel);
     const body = message === undefined ? undefined : clusterCodec.encode(message);
     const size = 2 + this.fromBytes.length + (channelBytes === undefined ? 0 : 1 + channelBytes.length + (body?.length ?? 0));
     const frame = new Uint8Array(size);
@@ -135,12 +174,19 @@ export class ClusterNode implements ClusterBus {
     return frame;
   }
 
+  private bytesOf(channel: string): Uint8Array {
+    let bytes = this.channelBytes.get(channel);
+    if (bytes === undefined) this.channelBytes.set(channel, (bytes = encoder.encode(channel)));
+    return bytes;
+  }
+
   private receive(bytes: Uint8Array): void {
     const kind = bytes[0] as FrameKind;
     const fromLength = bytes[1] ?? 0;
     const from = decoder.decode(bytes.subarray(2, 2 + fromLength));
     if (from === this.serverName || from === '') return;
     if (kind === FrameKind.Leaving) return this.nodeLeft(from, 'left');
+    if (kind === FrameKind.Batch) return this.receiveBatch(bytes, 2 + fromLength);
     let at = 2 + fromLength;
     const channelLength = bytes[at++] ?? 0;
     const channel = decoder.decode(bytes.subarray(at, at + channelLength));
@@ -161,6 +207,16 @@ export class ClusterNode implements ClusterBus {
       } catch (error) {
         this.log.error({ err: error, channel, from }, 'a cluster message handler threw');
       }
+    }
+  }
+
+  private receiveBatch(bytes: Uint8Array, start: number): void {
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    for (let at = start; at + 4 <= bytes.length; ) {
+      const length = view.getUint32(at);
+      if (at + 4 + length > bytes.length) return this.log.warn('truncated cluster batch dropped');
+      this.receive(bytes.subarray(at + 4, at + 4 + length));
+      at += 4 + length;
     }
   }
 
