@@ -141,7 +141,7 @@ export function bottleneckNote(p: Pair, cores: number): string {
   const lines = [
     `${p.scenario} on ${r.layout}: busiest server process ${busyName} (${pct(busyCpu)} of a core), Redis ${pct(r.redisCpu)}; machine ${pct(r.machineBusy)} busy (${cores} cores), ${pct(ourShare(r, cores))} by this benchmark's processes.`,
     `  CPU per ${unit}: ${costs.map((c) => `${c.name} ${micros(c.usPer)} µs`).join(', ')}; one core each would carry about ${costs.map((c) => `${c.name} ${count(c.ceiling)}`).join(', ')} ${unit}s/s.`,
-    `  Redis traffic: ${count(perSec(r, 'publish'))} PUBLISH/s in (${(publishes / r.sent).toFixed(2)} per ${unit}, whatever the subscriber count), ${count(perSec(r, 'publish') * r.redisChannelSubscribers)} messages/s out to the ${r.redisChannelSubscribers} subscribed nodes` +
+    `  Redis traffic: ${count(perSec(r, 'publish'))} PUBLISH/s in (${perPublish(publishes, r.sent, unit)}, whatever the subscriber count), ${count(perSec(r, 'publish') * r.redisChannelSubscribers)} messages/s out to the ${r.redisChannelSubscribers} subscribed nodes` +
       (unit === 'write' ? `; plus the shared cache's ${count(perSec(r, 'eval'))} EVAL/s (${((r.redisCalls.get('eval') ?? 0) / r.sent).toFixed(2)} per write: the compare-and-set script, also on 1 node).` : '.'),
   ];
   if (redis !== undefined && first.name === 'Redis') lines.push(`  → Redis saturates first here: it is the bottleneck of this scenario.`);
@@ -151,4 +151,11 @@ export function bottleneckNote(p: Pair, cores: number): string {
 
 export function problemsOf(results: RunResult[]): string[] {
   return results.filter((r) => r.problems.length > 0).map((r) => `${r.scenario} on ${r.layout}: ${r.problems.join('; ')}`);
+}
+
+/** Publishes per message, or, once a node batches a turn's messages, messages per publish. */
+function perPublish(publishes: number, sent: number, unit: string): string {
+  if (publishes === 0) return `no PUBLISH for ${count(sent)} ${unit}s`;
+  const ratio = publishes / sent;
+  return ratio >= 0.5 ? `${ratio.toFixed(2)} per ${unit}` : `${count(sent / publishes)} ${unit}s per PUBLISH: a turn's messages are batched`;
 }
