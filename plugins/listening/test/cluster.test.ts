@@ -11,24 +11,9 @@ import authOpen from '@deepstream-ts/plugin-auth-open';
 import events from '@deepstream-ts/plugin-events';
 import records from '@deepstream-ts/plugin-records';
 import listening from '@deepstream-ts/plugin-listening';
+import { listen, pause, unique } from './helpers.ts';
 
-const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const settle = () => pause(300); // client batching (100 ms) plus the nodes' turns
-let counter = 0;
-const unique = (prefix: string) => `${prefix}/${Date.now().toString(36)}${counter++}`;
-
-/** A listener that logs what it is offered and told, accepting when `decide` says so. */
-function listen(client: DeepstreamClient, topic: 'event' | 'record', pattern: string, decide: (name: string) => boolean) {
-  const log: string[] = [];
-  client[topic].listen(pattern, (name, response) => {
-    log.push(`found ${name}`);
-    if (decide(name)) {
-      response.accept();
-      response.onStop(() => log.push(`stop ${name}`));
-    } else response.reject();
-  });
-  return log;
-}
 
 /** Listeners currently providing `name`: offered and accepted, not stopped since. */
 function holding(logs: string[][], name: string): number {

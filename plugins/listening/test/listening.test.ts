@@ -11,24 +11,9 @@ import authOpen from '@deepstream-ts/plugin-auth-open';
 import events from '@deepstream-ts/plugin-events';
 import records from '@deepstream-ts/plugin-records';
 import listening, { backtrackingRisk, type TopicListeners } from '@deepstream-ts/plugin-listening';
+import { listen, pause, unique } from './helpers.ts';
 
-const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const settle = () => pause(250); // the client batches subscriptions for 100 ms
-let counter = 0;
-const unique = (prefix: string) => `${prefix}/${Date.now().toString(36)}${counter++}`;
-
-/** A provider that records what it was offered and told, and answers with `decide`. */
-function provider(client: DeepstreamClient, topic: 'event' | 'record', pattern: string, decide: (name: string) => boolean) {
-  const log: string[] = [];
-  client[topic].listen(pattern, (name, response) => {
-    log.push(`found ${name}`);
-    if (decide(name)) {
-      response.accept();
-      response.onStop(() => log.push(`stop ${name}`));
-    } else response.reject();
-  });
-  return log;
-}
 
 describe('listening with the official client', () => {
   let server: TestServer;
@@ -65,7 +50,7 @@ describe('listening with the official client', () => {
     const onBefore = () => undefined;
     s1.event.subscribe(before, onBefore);
     await settle();
-    const log = provider(p, 'event', '^prices/', () => true);
+    const log = listen(p, 'event', '^prices/', () => true);
     await settle();
     s2.event.subscribe(afterwards, () => undefined);
     await settle();
@@ -79,11 +64,11 @@ describe('listening with the official client', () => {
   it('has exactly one active provider per name; a rejecting listener is skipped for the next', async () => {
     const [refuser, accepter, spare, subscriber] = await Promise.all([client(), client(), client(), client()]);
     const name = unique('stock');
-    const refused = provider(refuser, 'record', '^stock/', () => false);
+    const refused = listen(refuser, 'record', '^stock/', () => false);
     await settle();
-    const accepted = provider(accepter, 'record', '^stock/', () => true);
+    const accepted = listen(accepter, 'record', '^stock/', () => true);
     await settle();
-    const spared = provider(spare, 'record', 'stock', () => true);
+    const spared = listen(spare, 'record', 'stock', () => true);
     await settle();
     const record = subscriber.record.getRecord(name);
     await record.whenReady();
@@ -97,7 +82,7 @@ describe('listening with the official client', () => {
   it('hands a record over when the active provider disconnects, and tells subscribers in between', async () => {
     const [first, second, subscriber] = await Promise.all([client(), client(), client()]);
     const name = unique('feed');
-    provider(first, 'record', '^feed/', () => true);
+    listen(first, 'record', '^feed/', () => true);
     await settle();
     const record = subscriber.record.getRecord(name);
     await record.whenReady();
@@ -108,7 +93,7 @@ describe('listening with the official client', () => {
     assert.equal((await watcher.next((m) => m.action !== RECORD_ACTION.SUBSCRIBECREATEANDREAD)).action, RECORD_ACTION.SUBSCRIPTION_HAS_PROVIDER);
     await settle();
     assert.equal(record.hasProvider, true);
-    const secondLog = provider(second, 'record', '^feed/', () => true);
+    const secondLog = listen(second, 'record', '^feed/', () => true);
     await settle();
     assert.deepEqual(secondLog, [], 'the name already has a provider');
     first.close();
@@ -124,11 +109,11 @@ describe('listening with the official client', () => {
   it('offers the name to the next listener when the active provider unlistens', async () => {
     const [first, second, subscriber] = await Promise.all([client(), client(), client()]);
     const name = unique('ticker');
-    provider(first, 'event', '^ticker/', () => true);
+    listen(first, 'event', '^ticker/', () => true);
     await settle();
     subscriber.event.subscribe(name, () => undefined);
     await settle();
-    const secondLog = provider(second, 'event', '^ticker/', () => true);
+    const secondLog = listen(second, 'event', '^ticker/', () => true);
     await settle();
     first.event.unlisten('^ticker/');
     await settle();
@@ -139,7 +124,7 @@ describe('listening with the official client', () => {
     const [p, subscriber] = await Promise.all([client(), client()]);
     const name = unique('later');
     let calls = 0;
-    const log = provider(p, 'event', '^later/', () => ++calls > 1);
+    const log = listen(p, 'event', '^later/', () => ++calls > 1);
     await settle();
     subscriber.event.subscribe(name, () => undefined);
     await pause(1700);
@@ -148,13 +133,13 @@ describe('listening with the official client', () => {
 
   it('leaves no listener, provider or search behind once every client is gone', async () => {
     const [p, subscriber] = await Promise.all([client(), client()]);
-    provider(p, 'record', '^gone/', () => true);
+    listen(p, 'record', '^gone/', () => true);
     await settle();
     const r = subscriber.record.getRecord(unique('gone'));
     await r.whenReady();
     await settle();
     const e = unique('gone-event');
-    provider(p, 'event', '^gone-event/', () => true);
+    listen(p, 'event', '^gone-event/', () => true);
     subscriber.event.subscribe(e, () => undefined);
     await settle();
     assert.ok(registries().providers >= 2);
