@@ -247,4 +247,28 @@ describe('a three-node cluster over Redis', { skip }, () => {
     assert.equal(await onC.rpc.make('rejoined/ping', null), 'pong from a');
     assert.ok((await onA.presence.getAll()).includes('chris'));
   });
+
+  it('comes back together after Redis itself restarts: membership, presence, events and RPC', async () => {
+    const [a, b] = nodes as [Node, Node];
+    const [onA, onB] = await Promise.all([client(a, 'before-outage'), client(b, 'bea')]);
+    onB.rpc.provide('outage/echo', (data, response) => response.send(data));
+    await pause(300);
+    redis.kill();
+    await pause(1500); // longer than nodeTimeout: every node is alone now
+    assert.match(a.output(), /cluster node gone.*"node":"b"|"node":"b".*cluster node gone/);
+    await redis.restart();
+    // ioredis reconnects and resubscribes; heartbeats make the nodes meet again and swap their state.
+    let online: string[] = [];
+    const giveUp = Date.now() + 8000;
+    while (!online.includes('bea') && Date.now() < giveUp) {
+      await pause(200);
+      online = await onA.presence.getAll();
+    }
+    assert.ok(online.includes('bea'), `b's users are back in a's view: ${online.join(', ')}`);
+    const got = new Promise((resolve) => onB.event.subscribe('after-outage', resolve));
+    await pause(300);
+    onA.event.emit('after-outage', 'redis is back');
+    assert.equal(await got, 'redis is back');
+    assert.equal(await onA.rpc.make('outage/echo', 'ping'), 'ping');
+  });
 });
