@@ -232,20 +232,24 @@ describe('a three-node cluster over Redis', { skip }, () => {
   });
 
   it('takes a restarted node back under the same name: it serves the latest data and joins every feature again', async () => {
+    // State held before c comes back (a provider, a user on a) must reach it when it joins.
+    const onA = await client(nodes[0]!, 'anna');
+    onA.rpc.provide('rejoined/ping', (_d, response) => response.send('pong from a'));
+    await pause(200);
     const restarted = await startNode('c', redis.url);
     nodes[2] = restarted;
     await pause(500); // heartbeats: the others see a new incarnation of c
-    const [onA, onC] = await Promise.all([client(nodes[0]!, 'anna'), client(restarted, 'chris')]);
+    const onC = await client(restarted, 'chris');
     const doc = onC.record.getRecord('moved/doc');
     await doc.whenReady();
     assert.deepEqual(doc.get(), { acknowledged: true, after: 'kill' }, 'written before c restarted, read through c');
     const got = new Promise((resolve) => onC.event.subscribe('rejoined', resolve));
-    onA.rpc.provide('rejoined/ping', (_d, response) => response.send('pong from a'));
     await pause(300);
     onA.event.emit('rejoined', 'hello c');
     assert.equal(await got, 'hello c');
     assert.equal(await onC.rpc.make('rejoined/ping', null), 'pong from a');
     assert.ok((await onA.presence.getAll()).includes('chris'));
+    assert.ok((await onC.presence.getAll()).includes('anna'), 'c learned who was online before it joined');
   });
 
   it('comes back together after Redis itself restarts: membership, presence, events and RPC', async () => {

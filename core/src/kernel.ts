@@ -180,13 +180,14 @@ export class Kernel {
     const provided = this.services.find('clusterTransport');
     if (provided === undefined) return;
     const node = new ClusterNode(this.config.serverName, provided.transport, provided.timing, this.log.child({ plugin: 'cluster' }));
+    // Plugins' handlers move over first: the state peers send in answer to our first heartbeat must find them.
+    await this.cluster.use(node);
     try {
       await node.start();
     } catch (error) {
       await provided.transport.close().catch(() => undefined);
       throw new DeepstreamError('DS_CLUSTER_UNAVAILABLE', `cannot join the cluster over ${provided.transport.description}: ${describeError(error)}`, { cause: error });
     }
-    await this.cluster.use(node);
     this.log.info({ transport: provided.transport.description, serverName: this.config.serverName }, 'joined the cluster');
   }
 

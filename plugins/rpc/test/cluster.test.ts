@@ -13,6 +13,8 @@ function attempt(c: Client, name: string, data?: unknown): Promise<{ ok: unknown
   );
 }
 
+const FAST_CLUSTER = { ackTimeout: 300, responseTimeout: 1000 };
+
 /** Long enough for a provider's PROVIDE to reach the other nodes' replicated registries. */
 const propagated = () => pause(30);
 
@@ -100,6 +102,26 @@ describe('rpc across three nodes', () => {
     await providedNames(b(), 1);
     await propagated();
     assert.deepEqual(await attempt(caller, 'fails'), { error: 'no can do' });
+  });
+});
+
+describe('rpc when a node joins later', () => {
+  it('learns the providers the other nodes already had', async () => {
+    const hub = new InProcessHub();
+    const a = await startRpcServer(FAST_CLUSTER, [], { serverName: 'a' }, { clusterHub: hub });
+    let late: RpcServer | undefined;
+    try {
+      const provider = await client(a.url);
+      provider.rpc.provide('was-here-first', (_d, response) => response.send('from a'));
+      await providedNames(a, 1);
+      late = await startRpcServer(FAST_CLUSTER, [], { serverName: 'late' }, { clusterHub: hub });
+      const caller = await client(late.url);
+      await propagated();
+      assert.deepEqual(await attempt(caller, 'was-here-first'), { ok: 'from a' });
+    } finally {
+      closeClients();
+      await Promise.allSettled([a.stop(), late?.stop()]);
+    }
   });
 });
 
