@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { definePlugin, sendText } from '@deepstream-ts/core';
+import { clusterMetrics } from './cluster-metrics.ts';
 import { connectorMetrics } from './connector-metrics.ts';
 import { timeHooks } from './hook-timings.ts';
 import { countMessages } from './message-metrics.ts';
@@ -11,7 +12,8 @@ const { name, version } = createRequire(import.meta.url)('../package.json') as {
 
 /**
  * Prometheus metrics on `GET /metrics`: connections, sessions, messages by topic and action,
- * logins, permission denials, plugin errors, connector latency, and optionally hook timings.
+ * logins, permission denials, plugin errors, connector latency, cluster membership, and optionally
+ * hook timings.
  * Its `inbound` and `outbound` taps are what make the kernel call those hooks at all: without this
  * plugin, messages cost nothing extra.
  */
@@ -29,6 +31,7 @@ export const metricsPrometheus = definePlugin<MetricsOptions>({
     countSessions(ctx.hooks, ctx.name, registry, prefix);
     countMessages(ctx.hooks, ctx.name, registry, prefix);
     countHookErrors(ctx.hooks, ctx.name, registry, prefix);
+    ctx.onClose(clusterMetrics(ctx.use('cluster'), registry, prefix));
     if (ctx.options.hookTimings) timeHooks(ctx.hooks, registry, prefix);
     if (ctx.options.connectorMetrics) {
       const connectors = connectorMetrics(registry, prefix);

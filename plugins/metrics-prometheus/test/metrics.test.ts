@@ -4,7 +4,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { DeepstreamClient } from '@deepstream/client';
-import { AUTH_ACTION, CONNECTION_ACTION, EVENT_ACTION, TOPIC, definePlugin, type PluginEntry } from '@deepstream-ts/core';
+import { AUTH_ACTION, CONNECTION_ACTION, EVENT_ACTION, InProcessHub, TOPIC, definePlugin, type PluginEntry } from '@deepstream-ts/core';
 import { RawClient, startTestServer, type TestServer } from '@deepstream-ts/core/testing';
 import authOpen from '@deepstream-ts/plugin-auth-open';
 import events from '@deepstream-ts/plugin-events';
@@ -166,5 +166,25 @@ describe('Prometheus metrics options', () => {
 
   it('refuses an invalid prefix at start', async () => {
     await assert.rejects(startTestServer({ plugins: [metrics.with({ prefix: 'bad-prefix' })] }), /metrics option "prefix" must be a valid Prometheus metric name prefix/);
+  });
+});
+
+describe('Prometheus metrics of a cluster node', () => {
+  it('reports the other nodes it sees, and joins and leaves', async () => {
+    const hub = new InProcessHub();
+    const scraped = await startTestServer({ serverName: 'scraped', plugins: [authOpen, metrics] }, { clusterHub: hub });
+    const scrape = async () => (await fetch(`http://127.0.0.1:${scraped.port}/metrics`)).text();
+    try {
+      assert.equal(value(await scrape(), 'deepstream_cluster_peers'), 0);
+      const other = await startTestServer({ serverName: 'other', plugins: [authOpen] }, { clusterHub: hub });
+      assert.equal(value(await scrape(), 'deepstream_cluster_peers'), 1);
+      await other.stop();
+      const text = await scrape();
+      assert.equal(value(text, 'deepstream_cluster_peers'), 0);
+      assert.equal(value(text, 'deepstream_cluster_membership_changes_total', { change: 'join' }), 1);
+      assert.equal(value(text, 'deepstream_cluster_membership_changes_total', { change: 'leave' }), 1);
+    } finally {
+      await scraped.stop();
+    }
   });
 });
