@@ -14,17 +14,20 @@
 import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { freePort } from '../test/services/real-servers.ts';
-import { log, onStop, sleep, startNode, stopEverything, type ServerNode } from './lib/cluster-processes.ts';
 import { startBenchRedis, type BenchRedis } from './lib/cluster-redis.ts';
 import { bottleneckNote, pairUp, problemsOf, runLine, summaryTable } from './lib/cluster-report.ts';
-import { eventRun, recordRun, waitForCluster, type Layout, type RunResult, type RunSettings } from './lib/cluster-runs.ts';
+import { eventRun, recordRun, waitForCluster, type Layout, type RunResult, type RunSettings, type ServerNode } from './lib/cluster-runs.ts';
+import { deepstreamArgs, isStopping, log, onStop, runBenchmark, sleep, startServer } from './lib/processes.ts';
 
 const cores = cpus().length;
 const loadAverage = () => loadavg().map((l) => l.toFixed(2)).join(' ');
 const startLoad = loadAverage();
 const CONFIG = 'bench/cluster.config.ts';
 const HARD_LIMIT_MS = 10 * 60_000;
+/** Long enough for a node to leave the cluster and write its CPU profile (--cpu-prof). */
+const NODE_STOP_GRACE_MS = 10_000;
+/** Expected at warn level: the config has no storage plugin on purpose (the cache is shared). */
+const EXPECTED_WARNING = 'no storage connector configured';
 
 // ---------------------------------------------------------------------------------------------
 // Options
@@ -82,7 +85,15 @@ const SETTINGS: RunSettings = {
 /** Starts a node of `cluster` (the namespace of its Redis keys and channels) named `name`. */
 async function node(label: string, name: string, cluster: string, redis: BenchRedis): Promise<ServerNode> {
   const profile = CPU_PROF_DIR === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', join(CPU_PROF_DIR, name)];
-  return startNode(label, CONFIG, await freePort(), { BENCH_REDIS_URL: redis.url, BENCH_NODE_NAME: name, BENCH_CLUSTER_NAME: cluster }, profile);
+  const server = await startServer({
+    name: `node ${label}`,
+    args: (port) => deepstreamArgs(port, ['--config', CONFIG, '--host', '127.0.0.1'], profile),
+    env: { BENCH_REDIS_URL: redis.url, BENCH_NODE_NAME: name, BENCH_CLUSTER_NAME: cluster },
+    // Once stopping, nodes log each other leaving: expected too.
+    ignore: (line) => isStopping() || line.includes(EXPECTED_WARNING),
+    stopGraceMs: NODE_STOP_GRACE_MS,
+  });
+  return { ...server, label };
 }
 
 /** A layout, checked: its nodes reach each other, and Redis sees exactly them on its channel. */
@@ -213,29 +224,4 @@ async function main(): Promise<number> {
   return 1;
 }
 
-setTimeout(() => {
-  log(`cluster benchmark exceeded ${HARD_LIMIT_MS / 60_000} minutes; stopping`);
-  void stopEverything().finally(() => process.exit(1));
-}, HARD_LIMIT_MS).unref();
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    log(`${signal}: stopping every node, worker and Redis`);
-    void stopEverything().finally(() => process.exit(130));
-  });
-}
-for (const event of ['uncaughtException', 'unhandledRejection'] as const) {
-  process.once(event, (error: unknown) => {
-    log(`cluster benchmark failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
-    void stopEverything().finally(() => process.exit(1));
-  });
-}
-
-let exitCode = 1;
-try {
-  exitCode = await main();
-} catch (error) {
-  log(`cluster benchmark failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
-} finally {
-  await stopEverything();
-}
-process.exit(exitCode);
+await runBenchmark('cluster benchmark', HARD_LIMIT_MS, main);

@@ -9,21 +9,19 @@
  * Needs deepstream installed once: `npm install --prefix bench/compare` (see bench/README.md).
  * Prints one JSON line per run on stdout, progress on stderr, then the table and the targets.
  */
-import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
 import { cpus, totalmem } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { CompareSubscriberCounts, ComparePublisherResult, FromCompareSubscriber, FromComparePublisher, FromIdle, ToCompareSubscriber, ToComparePublisher, ToIdle } from './lib/compare-ipc.ts';
 import type { FromRecordSubscriber, FromRecordWriter, RecordSubscriberCounts, RecordWriterResult, ToRecordSubscriber, ToRecordWriter } from './lib/record-ipc.ts';
 import type { FromProvider, FromRequester, ToProvider, ToRequester } from './lib/rpc-ipc.ts';
 import { histPercentile, type SparseHistogram } from './lib/seq-payload.ts';
 import { verifyLoadGenerator } from './lib/compare-verify.ts';
+import { cpuSeconds } from './lib/cpu.ts';
+import { relayProgress, settle } from './lib/flow-control.ts';
+import { askCounts, deepstreamArgs, forkWorker, log, nextMessage, root, runBenchmark, sleep, startServer, stopWorkers, type ServerProcess, type Worker } from './lib/processes.ts';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const root = resolve(here, '..');
 const cores = cpus().length;
 
 // ---------------------------------------------------------------------------------------------
@@ -97,75 +95,11 @@ const CPU_PROF_DIR = args['cpu-prof'] === undefined ? undefined : resolve(args['
 const RPC_WARMUP_MS = QUICK ? 300 : 500;
 
 const SETUP_TIMEOUT_MS = 60_000;
-const SETTLE_FLAT_MS = 1_000;
-const SETTLE_MAX_MS = 15_000;
-const STARTUP_TIMEOUT_MS = 30_000;
+/** Servers stopped between scenarios get this long to exit by themselves. */
+const SERVER_STOP_GRACE_MS = 5_000;
 
 // ---------------------------------------------------------------------------------------------
 // Processes
-
-const children = new Set<ChildProcess>();
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-const log = (line: string) => process.stderr.write(`${line}\n`);
-
-function track<T extends ChildProcess>(child: T): T {
-  children.add(child);
-  child.once('exit', () => children.delete(child));
-  return child;
-}
-
-async function stopProcess(child: ChildProcess, graceMs = 5_000): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  child.kill('SIGTERM');
-  await Promise.race([exited, sleep(graceMs)]);
-  if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-}
-
-async function killAll(): Promise<void> {
-  await Promise.all([...children].map((c) => stopProcess(c, 3_000)));
-}
-
-function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const probe = createServer();
-    probe.once('error', fail);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() => done(typeof address === 'object' && address !== null ? address.port : 0));
-    });
-  });
-}
-
-function accepts(port: number): Promise<boolean> {
-  return new Promise((done) => {
-    const socket = createConnection({ port, host: '127.0.0.1' });
-    socket.once('connect', () => {
-      socket.destroy();
-      done(true);
-    });
-    socket.once('error', () => done(false));
-  });
-}
-
-interface Server {
-  kind: Kind;
-  process: ChildProcess;
-  pid: number;
-  url: string;
-  warnings: string[];
-}
-
-/** utime + stime of all threads, in seconds (/proc/<pid>/stat, USER_HZ 100); NaN if unavailable. */
-function cpuSeconds(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return NaN;
-  }
-}
 
 /** Resident set size in bytes (/proc/<pid>/status VmRSS); NaN if unavailable. */
 function rssBytes(pid: number): number {
@@ -177,88 +111,27 @@ function rssBytes(pid: number): number {
   }
 }
 
+type Server = ServerProcess & { kind: Kind };
 
-async function startServer(kind: Kind): Promise<Server> {
-  const port = await freePort();
-  let argv: string[];
+/** Expected noise: our records plugin without storage says so; deepstream logs NO_RPC_PROVIDER for
+ * the verification's first calls, which race the official client's PROVIDE. */
+const expectedLine = (line: string) => /^listening \d+$/.test(line) || line.includes('no storage connector configured') || line.includes('verify-rpc');
+
+async function startKind(kind: Kind): Promise<Server> {
+  let args: (port: number) => string[];
   let cwd = root;
   if (kind === 'ours' || kind === 'baseline') {
     const prof = CPU_PROF_DIR === undefined || kind === 'baseline' ? [] : ['--cpu-prof', '--cpu-prof-dir', join(CPU_PROF_DIR, 'ours')];
-    argv = [...prof, 'core/bin/deepstream.js', 'start', '--config', 'bench/lib/compare-config.ts', '--port', String(port), '--host', '127.0.0.1', '--log-level', 'warn'];
+    args = (port) => deepstreamArgs(port, ['--config', 'bench/lib/compare-config.ts', '--host', '127.0.0.1'], prof);
     if (kind === 'baseline') cwd = BASELINE_ROOT as string;
   } else if (kind === 'deepstream') {
     const prof = CPU_PROF_DIR === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', join(CPU_PROF_DIR, 'deepstream')];
-    argv = [...prof, 'bench/compare/deepstream-server.cjs', String(port)];
+    args = (port) => [...prof, 'bench/compare/deepstream-server.cjs', String(port)];
   } else {
-    argv = ['--import', 'tsx', 'bench/lib/ws-ceiling-server.ts', String(port)];
+    args = (port) => ['--import', 'tsx', 'bench/lib/ws-ceiling-server.ts', String(port)];
   }
-  const child = track(spawn(process.execPath, argv, { cwd, stdio: ['ignore', 'pipe', 'pipe'] }));
-  const server: Server = { kind, process: child, pid: child.pid ?? 0, url: `ws://127.0.0.1:${port}/deepstream`, warnings: [] };
-  for (const stream of [child.stdout, child.stderr]) {
-    let rest = '';
-    stream.setEncoding('utf8');
-    stream.on('data', (chunk: string) => {
-      const lines = (rest + chunk).split('\n');
-      rest = lines.pop() ?? '';
-      for (const line of lines) {
-        // Expected noise: our records plugin without storage says so; deepstream logs NO_RPC_PROVIDER
-        // for the verification's first calls, which race the official client's PROVIDE.
-        if (line.trim() === '' || /^listening \d+$/.test(line) || line.includes('no storage connector configured') || line.includes('verify-rpc')) continue;
-        if (server.warnings.length < 5) log(`[${kind}] ${line.slice(0, 300)}`);
-        server.warnings.push(line);
-      }
-    });
-  }
-  const giveUp = Date.now() + STARTUP_TIMEOUT_MS;
-  while (!(await accepts(port))) {
-    if (child.exitCode !== null) throw new Error(`${kind} server exited during startup (code ${child.exitCode})`);
-    if (Date.now() > giveUp) throw new Error(`${kind} server did not listen on port ${port} within ${STARTUP_TIMEOUT_MS} ms`);
-    await sleep(100);
-  }
-  return server;
-}
-
-type Worker<In> = ChildProcess & { post(message: In): void };
-
-function forkWorker<In>(file: string, argv: string[]): Worker<In> {
-  const child = track(fork(join(here, 'lib', file), argv, { cwd: root, execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
-  return Object.assign(child, { post: (message: In) => void (child.connected && child.send(message as object)) });
-}
-
-function next<Out extends { type: string }, T extends Out['type']>(child: ChildProcess, type: T, timeoutMs: number): Promise<Extract<Out, { type: T }>> {
-  return new Promise((done, fail) => {
-    const onMessage = (message: Out) => {
-      if (message.type === type) {
-        cleanup();
-        done(message as Extract<Out, { type: T }>);
-      } else if (message.type === 'error') {
-        cleanup();
-        fail(new Error(`worker ${child.pid}: ${(message as unknown as { message: string }).message}`));
-      }
-    };
-    const onExit = (code: number | null) => {
-      cleanup();
-      fail(new Error(`worker ${child.pid} exited (code ${code}) while waiting for "${type}"`));
-    };
-    const timer = setTimeout(() => {
-      cleanup();
-      fail(new Error(`worker ${child.pid}: no "${type}" within ${timeoutMs} ms`));
-    }, timeoutMs);
-    const cleanup = () => {
-      clearTimeout(timer);
-      child.off('message', onMessage);
-      child.off('exit', onExit);
-    };
-    child.on('message', onMessage);
-    child.on('exit', onExit);
-  });
-}
-
-async function stopWorkers(workers: Array<Worker<{ type: 'stop' }> | Worker<never> | undefined>): Promise<void> {
-  const live = workers.filter((w): w is Worker<{ type: 'stop' }> => w !== undefined);
-  for (const w of live) w.post({ type: 'stop' });
-  await Promise.race([Promise.all(live.map((w) => (w.exitCode !== null || w.signalCode !== null ? undefined : new Promise((r) => w.once('exit', r))))), sleep(5_000)]);
-  for (const w of live) if (w.exitCode === null && w.signalCode === null) w.kill('SIGKILL');
+  const server = await startServer({ name: kind, args, cwd, ignore: expectedLine, echo: 5, stopGraceMs: SERVER_STOP_GRACE_MS });
+  return { ...server, kind };
 }
 
 const shares = (total: number, parts: number) => Array.from({ length: parts }, (_, w) => Math.floor(total / parts) + (w < total % parts ? 1 : 0));
@@ -348,55 +221,33 @@ async function eventRun(server: Server, o: EventOptions) {
     const pub = (publisher = forkWorker<ToComparePublisher>('compare-publisher.ts', [server.url, o.mode, String(o.subscribers), String(PAYLOAD_BYTES)]));
     // Flow control: fan-out emits are complete when the slowest subscriber has them; in the
     // many-topics mode each emit has one subscriber, so completed = deliveries summed.
-    const mins = subWorkers.map(() => 0);
-    const sums = subWorkers.map(() => 0);
-    let watermark = 0;
-    subWorkers.forEach((w, i) =>
-      w.on('message', (message: FromCompareSubscriber) => {
-        if (message.type !== 'progress') return;
-        mins[i] = message.min;
-        sums[i] = message.sum;
-        const value = o.mode === 'fanout' ? Math.min(...mins) : sumOf(sums);
-        if (value > watermark) pub.post({ type: 'progress', delivered: (watermark = value) });
-      }),
+    const fanout = o.mode === 'fanout';
+    relayProgress(
+      subWorkers,
+      (delivered) => pub.post({ type: 'progress', delivered }),
+      (m: FromCompareSubscriber) => (m.type !== 'progress' ? undefined : fanout ? m.min : m.sum),
+      (values) => (fanout ? Math.min(...values) : sumOf(values)),
     );
-    await Promise.all([...subWorkers.map((w) => next<FromCompareSubscriber, 'ready'>(w, 'ready', SETUP_TIMEOUT_MS)), next<FromComparePublisher, 'ready'>(pub, 'ready', SETUP_TIMEOUT_MS)]);
+    await Promise.all([...subWorkers.map((w) => nextMessage<FromCompareSubscriber, 'ready'>(w, 'ready', SETUP_TIMEOUT_MS)), nextMessage<FromComparePublisher, 'ready'>(pub, 'ready', SETUP_TIMEOUT_MS)]);
     if (o.latency) for (const w of subWorkers) w.post({ type: 'latency', on: true });
     await sleep(300); // connection setup work finishes everywhere
 
-    const report = async () =>
-      mergeCounts(
-        await Promise.all(
-          subWorkers.map((w) => {
-            const reply = next<FromCompareSubscriber, 'counts'>(w, 'counts', 10_000);
-            w.post({ type: 'report' });
-            return reply.then((m) => m.counts);
-          }),
-        ),
-      );
+    const report = async () => mergeCounts(await Promise.all(subWorkers.map((w) => askCounts<CompareSubscriberCounts>(w))));
     const loadPids = [pub.pid ?? 0, ...subWorkers.map((w) => w.pid ?? 0)];
     const sample = () => ({ wall: performance.now(), server: cpuSeconds(server.pid), load: sumOf(loadPids.map(cpuSeconds)) });
 
     const start = sample();
-    const sent = next<FromComparePublisher, 'sent'>(pub, 'sent', o.durationMs + 30_000);
-    const done = next<FromComparePublisher, 'done'>(pub, 'done', o.durationMs + 60_000);
+    const sent = nextMessage<FromComparePublisher, 'sent'>(pub, 'sent', o.durationMs + 30_000);
+    const done = nextMessage<FromComparePublisher, 'done'>(pub, 'done', o.durationMs + 60_000);
     void done.catch(() => {});
     pub.post({ type: 'go', durationMs: o.durationMs, maxLagMs: MAX_LAG_MS, rate: o.rate });
     await sent;
     const result: ComparePublisherResult = (await done).result;
     const expected = o.mode === 'fanout' ? result.emitted * o.subscribers : result.emitted;
-    let counts = await report();
-    let busyEnd = sample();
-    const settleUntil = performance.now() + SETTLE_MAX_MS;
-    while (counts.received < expected && performance.now() < settleUntil && performance.now() - busyEnd.wall < SETTLE_FLAT_MS) {
-      await sleep(20);
-      const latest = await report();
-      if (latest.received !== counts.received) busyEnd = sample();
-      counts = latest;
-    }
+    const { busyEnd } = await settle({ report, sample, complete: (c) => c.received >= expected, moved: (a, b) => a.received !== b.received, pollMs: 20 });
     const rss = rssBytes(server.pid);
     await sleep(100); // late frames (duplicates) still get counted
-    counts = await report();
+    const counts = await report();
     const busySec = (busyEnd.wall - start.wall) / 1000;
     const serverCpuSec = busyEnd.server - start.server;
     const problems = [...counts.problems];
@@ -466,52 +317,26 @@ async function recordRun(server: Server, subscribers: number, durationMs: number
     for (const share of shares(subscribers, workerCount)) {
       subWorkers.push(forkWorker<ToRecordSubscriber>('record-subscriber-worker.ts', [server.url, String(share), String(PAYLOAD_BYTES), recordName]));
     }
-    await Promise.all(subWorkers.map((w) => next<FromRecordSubscriber, 'ready'>(w, 'ready', SETUP_TIMEOUT_MS)));
+    await Promise.all(subWorkers.map((w) => nextMessage<FromRecordSubscriber, 'ready'>(w, 'ready', SETUP_TIMEOUT_MS)));
     const wr = (writer = forkWorker<ToRecordWriter>('record-writer-worker.ts', [server.url, String(PAYLOAD_BYTES), recordName]));
-    await next<FromRecordWriter, 'ready'>(wr, 'ready', SETUP_TIMEOUT_MS);
-    const progress = subWorkers.map(() => 0);
-    let watermark = 0;
-    subWorkers.forEach((w, i) =>
-      w.on('message', (message: FromRecordSubscriber) => {
-        if (message.type !== 'progress') return;
-        progress[i] = message.delivered;
-        const slowest = Math.min(...progress);
-        if (slowest > watermark) wr.post({ type: 'progress', delivered: (watermark = slowest) });
-      }),
-    );
+    await nextMessage<FromRecordWriter, 'ready'>(wr, 'ready', SETUP_TIMEOUT_MS);
+    relayProgress(subWorkers, (delivered) => wr.post({ type: 'progress', delivered }), (m: FromRecordSubscriber) => (m.type === 'progress' ? m.delivered : undefined));
     await sleep(300);
-    const report = async () =>
-      mergeRecordCounts(
-        await Promise.all(
-          subWorkers.map((w) => {
-            const reply = next<FromRecordSubscriber, 'counts'>(w, 'counts', 10_000);
-            w.post({ type: 'report' });
-            return reply.then((m) => m.counts);
-          }),
-        ),
-      );
+    const report = async () => mergeRecordCounts(await Promise.all(subWorkers.map((w) => askCounts<RecordSubscriberCounts>(w))));
     const loadPids = [wr.pid ?? 0, ...subWorkers.map((w) => w.pid ?? 0)];
     const sample = () => ({ wall: performance.now(), server: cpuSeconds(server.pid), load: sumOf(loadPids.map(cpuSeconds)) });
     const start = sample();
-    const sent = next<FromRecordWriter, 'sent'>(wr, 'sent', durationMs + 30_000);
-    const done = next<FromRecordWriter, 'done'>(wr, 'done', durationMs + 60_000);
+    const sent = nextMessage<FromRecordWriter, 'sent'>(wr, 'sent', durationMs + 30_000);
+    const done = nextMessage<FromRecordWriter, 'done'>(wr, 'done', durationMs + 60_000);
     void done.catch(() => {});
     wr.post({ type: 'go', durationMs, maxLagMs: MAX_LAG_MS, ack: false });
     await sent;
     const result: RecordWriterResult = (await done).result;
     const expected = result.written * subscribers;
-    let counts = await report();
-    let busyEnd = sample();
-    const settleUntil = performance.now() + SETTLE_MAX_MS;
-    while (counts.received < expected && performance.now() < settleUntil && performance.now() - busyEnd.wall < SETTLE_FLAT_MS) {
-      await sleep(20);
-      const latest = await report();
-      if (latest.received !== counts.received) busyEnd = sample();
-      counts = latest;
-    }
+    const { busyEnd } = await settle({ report, sample, complete: (c) => c.received >= expected, moved: (a, b) => a.received !== b.received, pollMs: 20 });
     const rss = rssBytes(server.pid);
     await sleep(100);
-    counts = await report();
+    const counts = await report();
     const busySec = (busyEnd.wall - start.wall) / 1000;
     const finalVersion = result.startVersion + result.written;
     const problems = counts.samples.slice(0, 3);
@@ -545,13 +370,13 @@ async function rpcRun(server: Server, requesters: number, durationMs: number) {
   const provider = forkWorker<ToProvider>('rpc-provider-worker.ts', [server.url, '1']);
   let worker: Worker<ToRequester> | undefined;
   try {
-    await next<FromProvider, 'ready'>(provider, 'ready', SETUP_TIMEOUT_MS);
+    await nextMessage<FromProvider, 'ready'>(provider, 'ready', SETUP_TIMEOUT_MS);
     const w = (worker = forkWorker<ToRequester>('rpc-requester-worker.ts', [server.url, String(requesters), String(PAYLOAD_BYTES)]));
-    await next<FromRequester, 'ready'>(w, 'ready', SETUP_TIMEOUT_MS);
+    await nextMessage<FromRequester, 'ready'>(w, 'ready', SETUP_TIMEOUT_MS);
     await sleep(200);
     const loadPids = [provider.pid ?? 0, w.pid ?? 0];
-    const measured = next<FromRequester, 'measured'>(w, 'measured', RPC_WARMUP_MS + durationMs + 30_000);
-    const done = next<FromRequester, 'done'>(w, 'done', RPC_WARMUP_MS + durationMs + 60_000);
+    const measured = nextMessage<FromRequester, 'measured'>(w, 'measured', RPC_WARMUP_MS + durationMs + 30_000);
+    const done = nextMessage<FromRequester, 'done'>(w, 'done', RPC_WARMUP_MS + durationMs + 60_000);
     void done.catch(() => {});
     w.post({ type: 'go', warmupMs: RPC_WARMUP_MS, durationMs });
     await sleep(RPC_WARMUP_MS);
@@ -597,7 +422,7 @@ async function settledRss(pid: number): Promise<number> {
 }
 
 async function idleRun(kind: Kind, repeat: number): Promise<void> {
-  const server = await startServer(kind);
+  const server = await startKind(kind);
   const workers: Array<Worker<ToIdle>> = [];
   try {
     await sleep(1_000);
@@ -608,7 +433,7 @@ async function idleRun(kind: Kind, repeat: number): Promise<void> {
       const cpu0 = cpuSeconds(server.pid);
       const step = shares(target - open, SUB_WORKERS).map((n) => forkWorker<ToIdle>('compare-idle.ts', [server.url, String(n)]));
       workers.push(...step);
-      await Promise.all(step.map((w) => next<FromIdle, 'ready'>(w, 'ready', SETUP_TIMEOUT_MS * 2)));
+      await Promise.all(step.map((w) => nextMessage<FromIdle, 'ready'>(w, 'ready', SETUP_TIMEOUT_MS * 2)));
       const loginSec = (performance.now() - started) / 1000;
       const loginCpu = cpuSeconds(server.pid) - cpu0;
       open = target;
@@ -630,7 +455,7 @@ async function idleRun(kind: Kind, repeat: number): Promise<void> {
     }
   } finally {
     await stopWorkers(workers);
-    await stopProcess(server.process);
+    await server.stop();
   }
 }
 
@@ -774,7 +599,7 @@ async function main(): Promise<void> {
   if (throughput.length > 0 || args['verify-only'] === true) {
     for (const kind of SERVERS) {
       if (kind === 'ceiling' && !throughput.includes('fanout')) continue;
-      const server = await startServer(kind);
+      const server = await startKind(kind);
       servers.set(kind, server);
       log(`${kind} server pid ${server.pid} at ${server.url}`);
     }
@@ -821,13 +646,13 @@ async function main(): Promise<void> {
       }
     } else if (scenario === 'idle') {
       // Throughput servers are done: free their memory and cores first.
-      for (const server of servers.values()) await stopProcess(server.process);
+      for (const server of servers.values()) await server.stop();
       servers.clear();
       for (let repeat = 1; repeat <= REPEATS; repeat++) for (const kind of both) await idleRun(kind, repeat);
     }
     log(`${scenario} done in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
   }
-  for (const server of servers.values()) await stopProcess(server.process);
+  for (const server of servers.values()) await server.stop();
 
   const all = rows();
   const hasCeiling = all.some((r) => !Number.isNaN(r.ceiling));
@@ -856,20 +681,4 @@ async function main(): Promise<void> {
   if (CPU_PROF_DIR !== undefined) console.log(`CPU profiles (one per server process and thread) in ${CPU_PROF_DIR}/ours and ${CPU_PROF_DIR}/deepstream`);
 }
 
-const HARD_LIMIT_MS = 30 * 60_000;
-setTimeout(() => {
-  log(`compare exceeded ${HARD_LIMIT_MS / 60_000} minutes; stopping`);
-  void killAll().finally(() => process.exit(1));
-}, HARD_LIMIT_MS).unref();
-for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void killAll().finally(() => process.exit(130)));
-
-let exitCode = 0;
-try {
-  await main();
-} catch (error) {
-  log(`compare failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
-  exitCode = 1;
-} finally {
-  await killAll();
-}
-process.exit(exitCode);
+await runBenchmark('compare', 30 * 60_000, main);

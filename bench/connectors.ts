@@ -20,10 +20,11 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { ConnectorWriterResult, FromConnectorWriter, ToConnectorWriter } from './lib/connector-ipc.ts';
 import { mean, mergeLatency, percentile, type LatencySnapshot } from './lib/connector-latency.ts';
-import { killLeftoverServices, serviceCpu, serviceCpuDelta, startStackServer, stopAllServers, type StackServer } from './lib/connector-process.ts';
+import { killLeftoverServices, serviceCpu, serviceCpuDelta } from './lib/connector-process.ts';
 import { postgresVersions, redisVersions, sqliteVersions, startServices, type ExternalService } from './lib/connector-stores.ts';
 import { wallNow } from './lib/raw-client.ts';
-import { cpuSeconds, forkWorker, killAll, nextMessage, sleep, stopWorker, type Worker } from './lib/rpc-process.ts';
+import { cpuSeconds } from './lib/cpu.ts';
+import { deepstreamArgs, forkWorker, nextMessage, onStop, runBenchmark, sleep, startServer, stopWorkers, type ServerProcess, type Worker } from './lib/processes.ts';
 
 const cores = cpus().length;
 const CONFIG = 'bench/connectors.config.ts';
@@ -93,7 +94,7 @@ const WORKER_DRAIN_MS = 10_000;
 interface Stack {
   key: StackKey;
   label: string;
-  server: StackServer;
+  server: ServerProcess;
   /** Versions the storage holds (and the cache, where it can be read from outside the server). */
   stored(names: readonly string[]): Promise<{ storage: Map<string, number>; cache?: Map<string, number> }>;
   /** Where its data lives, for the header. */
@@ -104,6 +105,13 @@ let tempDir: string | undefined;
 const externals: ExternalService[] = [];
 const stacks: Stack[] = [];
 
+/** Long enough for a server to drain its write queues and close its connectors. */
+const SERVER_STOP_GRACE_MS = 10_000;
+
+function startStackServer(label: string, env: NodeJS.ProcessEnv): Promise<ServerProcess> {
+  return startServer({ name: `server ${label}`, args: (port) => deepstreamArgs(port, ['--config', CONFIG]), env, stopGraceMs: SERVER_STOP_GRACE_MS });
+}
+
 async function startStacks(): Promise<string | undefined> {
   const dir = (tempDir = mkdtempSync(join(tmpdir(), 'deepstream-bench-connectors-')));
   // PostgreSQL runs as the `postgres` user when we are root: it must be able to reach its data
@@ -112,7 +120,7 @@ async function startStacks(): Promise<string | undefined> {
   let skipped: string | undefined;
   if (STACKS.includes('sqlite')) {
     const file = join(dir, 'sqlite', 'records.sqlite');
-    const server = await startStackServer('a', CONFIG, { BENCH_STACK: 'sqlite', BENCH_SQLITE_FILE: file });
+    const server = await startStackServer('a', { BENCH_STACK: 'sqlite', BENCH_SQLITE_FILE: file });
     stacks.push({ key: 'sqlite', label: '(a) sqlite+memory', server, where: `SQLite file ${file}, memory cache`, stored: async (names) => ({ storage: sqliteVersions(file, names) }) });
   }
   if (STACKS.includes('postgres')) {
@@ -122,7 +130,7 @@ async function startStacks(): Promise<string | undefined> {
     } else {
       externals.push(services.postgres, services.redis);
       const { postgres, redis } = services;
-      const server = await startStackServer('b', CONFIG, { BENCH_STACK: 'postgres', BENCH_POSTGRES_URL: postgres.url, BENCH_REDIS_URL: redis.url });
+      const server = await startStackServer('b', { BENCH_STACK: 'postgres', BENCH_POSTGRES_URL: postgres.url, BENCH_REDIS_URL: redis.url });
       stacks.push({
         key: 'postgres',
         label: '(b) postgres+redis',
@@ -274,7 +282,7 @@ async function runOnce(stack: Stack, writers: number): Promise<Run> {
       errorSamples: results.flatMap((r) => r.errorSamples).slice(0, 5),
     };
   } finally {
-    await Promise.all(workers.map((w) => stopWorker(w, { type: 'stop' })));
+    await stopWorkers(workers);
   }
 }
 
@@ -403,9 +411,8 @@ async function main(): Promise<void> {
 // ---------------------------------------------------------------------------------------------
 // Bounds and cleanup
 
-async function cleanUp(): Promise<void> {
-  await killAll(); // writer workers still running
-  await stopAllServers(); // they drain their write queues and close their connectors first
+// After the servers (they close their connectors first): the database servers, then the files.
+onStop(async () => {
   for (const service of externals.splice(0)) {
     await service.stop().catch((error: unknown) => process.stderr.write(`stopping a database server failed: ${String(error)}\n`));
   }
@@ -413,33 +420,8 @@ async function cleanUp(): Promise<void> {
   if (leftovers.length > 0) process.stderr.write(`killed ${leftovers.length} leftover database process(es): ${leftovers.join(', ')}\n`);
   if (tempDir !== undefined) rmSync(tempDir, { recursive: true, force: true });
   tempDir = undefined;
-}
+});
 
 const HARD_LIMIT_MS =
   180_000 + STACKS.length * WRITER_COUNTS.length * (SETUP_TIMEOUT_MS + START_LEAD_MS + WARMUP_MS + DURATION_MS + WORKER_DRAIN_MS + 30_000);
-const watchdog = setTimeout(() => {
-  process.stderr.write(`benchmark exceeded its ${HARD_LIMIT_MS} ms limit; stopping\n`);
-  void cleanUp().finally(() => process.exit(1));
-}, HARD_LIMIT_MS);
-watchdog.unref();
-
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => void cleanUp().finally(() => process.exit(130)));
-}
-for (const event of ['uncaughtException', 'unhandledRejection'] as const) {
-  process.once(event, (error: unknown) => {
-    process.stderr.write(`benchmark failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    void cleanUp().finally(() => process.exit(1));
-  });
-}
-
-let exitCode = 0;
-try {
-  await main();
-} catch (error) {
-  process.stderr.write(`benchmark failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-  exitCode = 1;
-} finally {
-  await cleanUp();
-}
-process.exit(exitCode);
+await runBenchmark('benchmark', HARD_LIMIT_MS, main);

@@ -9,19 +9,15 @@
  * BENCH_ROUNDS, BENCH_WARMUP, BENCH_PAYLOAD, BENCH_SUB_WORKERS, BENCH_MAX_LAG. See bench/README.md.
  * Prints figures; it asserts nothing. Compare ratios within one run, not numbers across runs.
  */
-import { fork, spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { cpus } from 'node:os';
 import { DeepstreamClient } from '@deepstream/client';
+import { cpuSeconds } from './lib/cpu.ts';
+import { relayProgress, settle, SETTLE_MAX_MS } from './lib/flow-control.ts';
 import type { FromPublisher, FromSubscriber, PublisherResult, SubscriberCounts, ToPublisher, ToSubscriber } from './lib/ipc.ts';
+import { askCounts, deepstreamArgs, forkWorker, nextMessage, runBenchmark, sleep, startServer, stopWorkers, type ServerProcess, type Worker } from './lib/processes.ts';
 
 const cores = cpus().length;
-const here = dirname(fileURLToPath(import.meta.url));
-const root = resolve(here, '..');
 
 // ---------------------------------------------------------------------------------------------
 // Options
@@ -66,153 +62,7 @@ const MAX_LAG_MS = integer('max-lag', 'BENCH_MAX_LAG', 300, 0);
 
 /** Per round trip; a lost pong fails the round, too many losses abort the section. */
 const ROUND_TIMEOUT_MS = 2_000;
-/** Waiting for deliveries after the publisher stopped: stop when complete, or when flat this long. */
-const SETTLE_FLAT_MS = 1_000;
-const SETTLE_MAX_MS = 15_000;
-const STARTUP_TIMEOUT_MS = 30_000;
 const SETUP_TIMEOUT_MS = 60_000;
-
-// ---------------------------------------------------------------------------------------------
-// Child processes: the server and the workers. Everything started here is tracked and killed.
-
-const children = new Set<ChildProcess>();
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-function track(child: ChildProcess): ChildProcess {
-  children.add(child);
-  child.once('exit', () => children.delete(child));
-  return child;
-}
-
-async function killAll(): Promise<void> {
-  const waiting = [...children].map(
-    (child) =>
-      new Promise<void>((done) => {
-        if (child.exitCode !== null || child.signalCode !== null) return done();
-        child.once('exit', () => done());
-        child.kill('SIGTERM');
-        setTimeout(() => {
-          if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-          done();
-        }, 3_000).unref();
-      }),
-  );
-  await Promise.all(waiting);
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      probe.close(() => resolvePort(port));
-    });
-  });
-}
-
-function portAccepts(port: number): Promise<boolean> {
-  return new Promise((done) => {
-    const socket = createConnection({ port, host: '127.0.0.1' });
-    socket.once('connect', () => {
-      socket.destroy();
-      done(true);
-    });
-    socket.once('error', () => done(false));
-  });
-}
-
-interface Server {
-  process: ChildProcess;
-  pid: number;
-  url: string;
-  /** Warn-or-worse log lines the server printed, and how many were slow-consumer drops. */
-  warnings: string[];
-  slowConsumerDrops: number;
-}
-
-async function startServer(): Promise<Server> {
-  const port = await freePort();
-  const child = track(
-    spawn(process.execPath, ['core/bin/deepstream.js', 'start', '--port', String(port), '--log-level', 'warn'], {
-      cwd: root,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    }),
-  );
-  const server: Server = { process: child, pid: child.pid ?? 0, url: `ws://127.0.0.1:${port}/deepstream`, warnings: [], slowConsumerDrops: 0 };
-  const onLine = (line: string) => {
-    if (line.trim() === '') return;
-    if (line.includes('slow consumer')) server.slowConsumerDrops++;
-    if (server.warnings.length < 10) process.stderr.write(`[server] ${line}\n`);
-    server.warnings.push(line);
-  };
-  for (const stream of [child.stdout, child.stderr]) {
-    let rest = '';
-    stream?.setEncoding('utf8');
-    stream?.on('data', (chunk: string) => {
-      const lines = (rest + chunk).split('\n');
-      rest = lines.pop() ?? '';
-      lines.forEach(onLine);
-    });
-  }
-  const giveUp = Date.now() + STARTUP_TIMEOUT_MS;
-  while (!(await portAccepts(port))) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`the server exited during startup (code ${child.exitCode})`);
-    if (Date.now() > giveUp) throw new Error(`the server did not accept connections on port ${port} within ${STARTUP_TIMEOUT_MS} ms`);
-    await sleep(100);
-  }
-  return server;
-}
-
-/** utime + stime of a process, in seconds (all its threads), from /proc/<pid>/stat. */
-const CLOCK_TICKS = 100; // USER_HZ: 100 on every mainstream Linux build
-function cpuSeconds(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // fields[0] is field 3 (state)
-    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS; // fields 14 (utime) and 15 (stime)
-  } catch {
-    return NaN; // not Linux, or the process is gone
-  }
-}
-
-type Worker<In> = ChildProcess & { post(message: In): void };
-
-function forkWorker<In>(file: string, argv: string[]): Worker<In> {
-  const child = track(fork(join(here, 'lib', file), argv, { cwd: root, execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
-  return Object.assign(child, { post: (message: In) => void (child.connected && child.send(message as object)) });
-}
-
-/** The next IPC message of `type` from `child`; rejects on an 'error' message, exit or timeout. */
-function next<Out extends { type: string }, T extends Out['type']>(child: ChildProcess, type: T, timeout: number): Promise<Extract<Out, { type: T }>> {
-  return new Promise((resolveMessage, reject) => {
-    const onMessage = (message: Out) => {
-      if (message.type === type) {
-        done();
-        resolveMessage(message as Extract<Out, { type: T }>);
-      } else if (message.type === 'error') {
-        done();
-        reject(new Error(`worker ${child.pid}: ${(message as unknown as { message: string }).message}`));
-      }
-    };
-    const onExit = (code: number | null) => {
-      done();
-      reject(new Error(`worker ${child.pid} exited (code ${code}) while waiting for "${type}"`));
-    };
-    const timer = setTimeout(() => {
-      done();
-      reject(new Error(`worker ${child.pid}: no "${type}" within ${timeout} ms`));
-    }, timeout);
-    const done = () => {
-      clearTimeout(timer);
-      child.off('message', onMessage);
-      child.off('exit', onExit);
-    };
-    child.on('message', onMessage);
-    child.on('exit', onExit);
-  });
-}
 
 // ---------------------------------------------------------------------------------------------
 // Round trip with the official client
@@ -347,7 +197,7 @@ function sum(counts: SubscriberCounts[]): SubscriberCounts {
   return total;
 }
 
-async function fanOut(server: Server, subscribers: number): Promise<FanOut> {
+async function fanOut(server: ServerProcess, subscribers: number): Promise<FanOut> {
   const workerCount = Math.min(SUB_WORKERS, subscribers);
   const subWorkers: Array<Worker<ToSubscriber>> = [];
   let publisher: Worker<ToPublisher> | undefined;
@@ -358,41 +208,23 @@ async function fanOut(server: Server, subscribers: number): Promise<FanOut> {
     }
     publisher = forkWorker<ToPublisher>('publisher-worker.ts', [server.url, String(PAYLOAD_BYTES)]);
     const pub = publisher;
-    // Relay the delivered-everywhere watermark (the slowest worker's) to the publisher's flow control.
-    const progress = subWorkers.map(() => 0);
-    let watermark = 0;
-    subWorkers.forEach((w, i) =>
-      w.on('message', (message: FromSubscriber) => {
-        if (message.type !== 'progress') return;
-        progress[i] = message.delivered;
-        const slowest = Math.min(...progress);
-        if (slowest > watermark) pub.post({ type: 'progress', delivered: (watermark = slowest) });
-      }),
-    );
+    // The delivered-everywhere watermark (the slowest worker's) feeds the publisher's flow control.
+    relayProgress(subWorkers, (delivered) => pub.post({ type: 'progress', delivered }), (m: FromSubscriber) => (m.type === 'progress' ? m.delivered : undefined));
     await Promise.all([
-      ...subWorkers.map((w) => next<FromSubscriber, 'ready'>(w, 'ready', SETUP_TIMEOUT_MS)),
-      next<FromPublisher, 'ready'>(pub, 'ready', SETUP_TIMEOUT_MS),
+      ...subWorkers.map((w) => nextMessage<FromSubscriber, 'ready'>(w, 'ready', SETUP_TIMEOUT_MS)),
+      nextMessage<FromPublisher, 'ready'>(pub, 'ready', SETUP_TIMEOUT_MS),
     ]);
     await sleep(200); // let connection setup work finish everywhere
 
-    const report = async () =>
-      sum(
-        await Promise.all(
-          subWorkers.map((w) => {
-            const reply = next<FromSubscriber, 'counts'>(w, 'counts', 10_000);
-            w.post({ type: 'report' });
-            return reply.then((m) => m.counts);
-          }),
-        ),
-      );
+    const report = async () => sum(await Promise.all(subWorkers.map((w) => askCounts<SubscriberCounts>(w))));
     const loadPids = [process.pid, pub.pid ?? 0, ...subWorkers.map((w) => w.pid ?? 0)];
     const loadCpu = () => loadPids.map(cpuSeconds);
 
     const sample = () => ({ wall: performance.now(), server: cpuSeconds(server.pid), load: loadCpu() });
 
     const start = sample();
-    const sent = next<FromPublisher, 'sent'>(pub, 'sent', DURATION_MS + 30_000);
-    const done = next<FromPublisher, 'done'>(pub, 'done', DURATION_MS + 60_000);
+    const sent = nextMessage<FromPublisher, 'sent'>(pub, 'sent', DURATION_MS + 30_000);
+    const done = nextMessage<FromPublisher, 'done'>(pub, 'done', DURATION_MS + 60_000);
     void done.catch(() => {}); // awaited below; a failure before then surfaces through `sent`
     pub.post({ type: 'go', durationMs: DURATION_MS, maxLagMs: MAX_LAG_MS });
     await sent;
@@ -400,18 +232,9 @@ async function fanOut(server: Server, subscribers: number): Promise<FanOut> {
     const inWindow = await report();
     const result: PublisherResult = (await done).result;
 
-    // Deliveries still in flight: poll until every subscriber has everything, or counts go flat.
-    // The busy period ends at the last poll that saw progress; CPU is measured over it.
+    // Deliveries still in flight: wait until every subscriber has everything, or counts go flat.
     const expected = result.emitted * subscribers;
-    let counts = await report();
-    let busyEnd = sample();
-    const settleUntil = performance.now() + SETTLE_MAX_MS;
-    while (counts.received < expected && performance.now() < settleUntil && performance.now() - busyEnd.wall < SETTLE_FLAT_MS) {
-      await sleep(50);
-      const latest = await report();
-      if (latest.received !== counts.received) busyEnd = sample();
-      counts = latest;
-    }
+    const { counts, busyEnd } = await settle({ report, sample, complete: (c) => c.received >= expected, moved: (a, b) => a.received !== b.received, pollMs: 50 });
 
     const busySec = (busyEnd.wall - start.wall) / 1000;
     const windowSec = (windowEnd.wall - start.wall) / 1000;
@@ -439,10 +262,7 @@ async function fanOut(server: Server, subscribers: number): Promise<FanOut> {
       maxInFlight: result.maxInFlight,
     };
   } finally {
-    for (const w of [...subWorkers, publisher]) w?.post({ type: 'stop' });
-    const workers = [...subWorkers, publisher].filter((w): w is Worker<never> => w !== undefined);
-    await Promise.race([Promise.all(workers.map((w) => (w.exitCode !== null ? undefined : new Promise((r) => w.once('exit', r))))), sleep(5_000)]);
-    for (const w of workers) if (w.exitCode === null && w.signalCode === null) w.kill('SIGKILL');
+    await stopWorkers([...subWorkers, publisher]);
   }
 }
 
@@ -468,7 +288,8 @@ async function main(): Promise<void> {
       `${DURATION_MS / 1000} s each, ${PAYLOAD_BYTES}-byte payload, ${SUB_WORKERS} subscriber worker process(es), ` +
       `flow control ${MAX_LAG_MS > 0 ? `${MAX_LAG_MS} ms` : 'off'}`,
   );
-  const server = await startServer();
+  // The default config (deepstream.config.ts): open auth, events.
+  const server = await startServer({ name: 'server', args: (port) => deepstreamArgs(port) });
   console.log(`server pid ${server.pid} at ${server.url}`);
 
   let rt: RoundTrip | undefined;
@@ -529,34 +350,10 @@ async function main(): Promise<void> {
     console.log(`delivered/s: all deliveries from the first emit to the last delivery; ratio: delivered / (emitted x subscribers);`);
     console.log(`drain: last delivery after the last emit; CPU: % of one core from the first emit to the last delivery (${cores} cores shared).`);
   }
-  if (server.warnings.length > 0) console.log(`\nserver printed ${server.warnings.length} warning line(s), ${server.slowConsumerDrops} slow-consumer drop(s)`);
+  const slowConsumerDrops = server.warnings.filter((line) => line.includes('slow consumer')).length;
+  if (server.warnings.length > 0) console.log(`\nserver printed ${server.warnings.length} warning line(s), ${slowConsumerDrops} slow-consumer drop(s)`);
 }
 
 // A hard bound on the whole run, whatever happens.
 const HARD_LIMIT_MS = 120_000 + (WARMUP + ROUNDS) * 50 + SUBSCRIBER_COUNTS.length * (DURATION_MS + 2 * SETUP_TIMEOUT_MS + SETTLE_MAX_MS);
-const watchdog = setTimeout(() => {
-  process.stderr.write(`benchmark exceeded its ${HARD_LIMIT_MS} ms limit; stopping\n`);
-  void killAll().finally(() => process.exit(1));
-}, HARD_LIMIT_MS);
-watchdog.unref();
-
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => void killAll().finally(() => process.exit(130)));
-}
-for (const event of ['uncaughtException', 'unhandledRejection'] as const) {
-  process.once(event, (error: unknown) => {
-    process.stderr.write(`benchmark failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    void killAll().finally(() => process.exit(1));
-  });
-}
-
-let exitCode = 0;
-try {
-  await main();
-} catch (error) {
-  process.stderr.write(`benchmark failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-  exitCode = 1;
-} finally {
-  await killAll();
-}
-process.exit(exitCode);
+await runBenchmark('benchmark', HARD_LIMIT_MS, main);

@@ -10,13 +10,13 @@
  * BENCH_WARMUP, BENCH_PAYLOAD, BENCH_SUB_WORKERS, BENCH_MAX_LAG, BENCH_STORAGE, BENCH_VARIANTS. See bench/README.md.
  * Prints figures; it asserts nothing. Compare ratios within one run, not numbers across runs.
  */
-import { fork, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { cpuSeconds } from './lib/cpu.ts';
+import { relayProgress, settle, SETTLE_MAX_MS } from './lib/flow-control.ts';
+import { askCounts, deepstreamArgs, forkWorker, nextMessage, onStop, runBenchmark, sleep, startServer, stopWorkers, type ServerProcess, type Worker } from './lib/processes.ts';
 import type {
   FromRecordSubscriber,
   FromRecordWriter,
@@ -28,8 +28,6 @@ import type {
 } from './lib/record-ipc.ts';
 
 const cores = cpus().length;
-const here = dirname(fileURLToPath(import.meta.url));
-const root = resolve(here, '..');
 const RECORD_NAME = 'bench/record';
 
 // ---------------------------------------------------------------------------------------------
@@ -84,174 +82,29 @@ const VARIANTS = list('variants', 'BENCH_VARIANTS', 'plain,ack').map((v): Varian
   return v;
 });
 
-/** Waiting for deliveries (and acks) after the writer stopped: stop when complete, or when flat this long. */
-const SETTLE_FLAT_MS = 1_000;
-const SETTLE_MAX_MS = 15_000;
-const STARTUP_TIMEOUT_MS = 30_000;
 const SETUP_TIMEOUT_MS = 60_000;
 
 // ---------------------------------------------------------------------------------------------
-// Child processes: the server and the workers. Everything started here is tracked and killed.
-
-const children = new Set<ChildProcess>();
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-function track(child: ChildProcess): ChildProcess {
-  children.add(child);
-  child.once('exit', () => children.delete(child));
-  return child;
-}
-
-async function killAll(): Promise<void> {
-  const waiting = [...children].map(
-    (child) =>
-      new Promise<void>((done) => {
-        if (child.exitCode !== null || child.signalCode !== null) return done();
-        child.once('exit', () => done());
-        child.kill('SIGTERM');
-        setTimeout(() => {
-          if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-          done();
-        }, 3_000).unref();
-      }),
-  );
-  await Promise.all(waiting);
-}
+// The server
 
 /** The temporary directory of the SQLite file (--storage sqlite); removed on the way out. */
 let tempDir: string | undefined;
 
-async function cleanUp(): Promise<void> {
-  await killAll(); // the server closes the database first
-  if (tempDir !== undefined) rmSync(tempDir, { recursive: true, force: true });
-  tempDir = undefined;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      probe.close(() => resolvePort(port));
-    });
-  });
-}
-
-function portAccepts(port: number): Promise<boolean> {
-  return new Promise((done) => {
-    const socket = createConnection({ port, host: '127.0.0.1' });
-    socket.once('connect', () => {
-      socket.destroy();
-      done(true);
-    });
-    socket.once('error', () => done(false));
-  });
-}
-
-interface Server {
-  process: ChildProcess;
-  pid: number;
-  url: string;
-  /** Where records are stored, as the benchmark set it up. */
-  storage: string;
-  /** Warn-or-worse log lines the server printed, and how many were slow-consumer drops. */
-  warnings: string[];
-  slowConsumerDrops: number;
-}
-
-async function startServer(): Promise<Server> {
-  const port = await freePort();
-  const env: NodeJS.ProcessEnv = { ...process.env, BENCH_STORAGE: STORAGE === 'none' ? 'none' : 'sqlite' };
+/** The server under test, started once with bench/records.config.ts and the storage asked for. */
+async function startRecordsServer(): Promise<ServerProcess & { storage: string }> {
+  const env: NodeJS.ProcessEnv = { BENCH_STORAGE: STORAGE === 'none' ? 'none' : 'sqlite' };
   let storage = 'none (records plugin memory cache only)';
   if (STORAGE === 'sqlite') {
-    tempDir = mkdtempSync(join(tmpdir(), 'deepstream-bench-records-'));
-    env.BENCH_SQLITE_FILE = join(tempDir, 'records.sqlite');
+    const dir = (tempDir = mkdtempSync(join(tmpdir(), 'deepstream-bench-records-')));
+    onStop(() => rmSync(dir, { recursive: true, force: true })); // once the server has closed the database
+    env.BENCH_SQLITE_FILE = join(dir, 'records.sqlite');
     storage = `SQLite file ${env.BENCH_SQLITE_FILE}`;
   } else if (STORAGE === 'sqlite-memory') {
     env.BENCH_SQLITE_FILE = ':memory:';
     storage = 'SQLite :memory:';
   }
-  const child = track(
-    spawn(process.execPath, ['core/bin/deepstream.js', 'start', '--config', 'bench/records.config.ts', '--port', String(port), '--log-level', 'warn'], {
-      cwd: root,
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    }),
-  );
-  const server: Server = { process: child, pid: child.pid ?? 0, url: `ws://127.0.0.1:${port}/deepstream`, storage, warnings: [], slowConsumerDrops: 0 };
-  const onLine = (line: string) => {
-    if (line.trim() === '') return;
-    if (line.includes('slow consumer')) server.slowConsumerDrops++;
-    if (server.warnings.length < 10) process.stderr.write(`[server] ${line}\n`);
-    server.warnings.push(line);
-  };
-  for (const stream of [child.stdout, child.stderr]) {
-    let rest = '';
-    stream?.setEncoding('utf8');
-    stream?.on('data', (chunk: string) => {
-      const lines = (rest + chunk).split('\n');
-      rest = lines.pop() ?? '';
-      lines.forEach(onLine);
-    });
-  }
-  const giveUp = Date.now() + STARTUP_TIMEOUT_MS;
-  while (!(await portAccepts(port))) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`the server exited during startup (code ${child.exitCode})`);
-    if (Date.now() > giveUp) throw new Error(`the server did not accept connections on port ${port} within ${STARTUP_TIMEOUT_MS} ms`);
-    await sleep(100);
-  }
-  return server;
-}
-
-/** utime + stime of a process, in seconds (all its threads), from /proc/<pid>/stat. */
-const CLOCK_TICKS = 100; // USER_HZ: 100 on every mainstream Linux build
-function cpuSeconds(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // fields[0] is field 3 (state)
-    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS; // fields 14 (utime) and 15 (stime)
-  } catch {
-    return NaN; // not Linux, or the process is gone
-  }
-}
-
-type Worker<In> = ChildProcess & { post(message: In): void };
-
-function forkWorker<In>(file: string, argv: string[]): Worker<In> {
-  const child = track(fork(join(here, 'lib', file), argv, { cwd: root, execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
-  return Object.assign(child, { post: (message: In) => void (child.connected && child.send(message as object)) });
-}
-
-/** The next IPC message of `type` from `child`; rejects on an 'error' message, exit or timeout. */
-function next<Out extends { type: string }, T extends Out['type']>(child: ChildProcess, type: T, timeout: number): Promise<Extract<Out, { type: T }>> {
-  return new Promise((resolveMessage, reject) => {
-    const onMessage = (message: Out) => {
-      if (message.type === type) {
-        done();
-        resolveMessage(message as Extract<Out, { type: T }>);
-      } else if (message.type === 'error') {
-        done();
-        reject(new Error(`worker ${child.pid}: ${(message as unknown as { message: string }).message}`));
-      }
-    };
-    const onExit = (code: number | null) => {
-      done();
-      reject(new Error(`worker ${child.pid} exited (code ${code}) while waiting for "${type}"`));
-    };
-    const timer = setTimeout(() => {
-      done();
-      reject(new Error(`worker ${child.pid}: no "${type}" within ${timeout} ms`));
-    }, timeout);
-    const done = () => {
-      clearTimeout(timer);
-      child.off('message', onMessage);
-      child.off('exit', onExit);
-    };
-    child.on('message', onMessage);
-    child.on('exit', onExit);
-  });
+  const server = await startServer({ name: 'server', args: (port) => deepstreamArgs(port, ['--config', 'bench/records.config.ts']), env });
+  return { ...server, storage };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -343,7 +196,7 @@ function merge(counts: RecordSubscriberCounts[]): RecordSubscriberCounts {
   return total;
 }
 
-async function runOnce(server: Server, subscribers: number, variant: Variant, durationMs = DURATION_MS): Promise<Run> {
+async function runOnce(server: ServerProcess, subscribers: number, variant: Variant, durationMs = DURATION_MS): Promise<Run> {
   const ack = variant === 'ack';
   const workerCount = Math.min(SUB_WORKERS, subscribers);
   const subWorkers: Array<Worker<ToRecordSubscriber>> = [];
@@ -355,10 +208,10 @@ async function runOnce(server: Server, subscribers: number, variant: Variant, du
     }
     // Subscribers first, all of them holding their READ_RESPONSE before the writer exists: every
     // one of them must then see every write, and nothing else writes the record meanwhile.
-    const subReady = await Promise.all(subWorkers.map((w) => next<FromRecordSubscriber, 'ready'>(w, 'ready', SETUP_TIMEOUT_MS)));
+    const subReady = await Promise.all(subWorkers.map((w) => nextMessage<FromRecordSubscriber, 'ready'>(w, 'ready', SETUP_TIMEOUT_MS)));
     writer = forkWorker<ToRecordWriter>('record-writer-worker.ts', [server.url, String(PAYLOAD_BYTES), RECORD_NAME]);
     const wr = writer;
-    const writerReady = await next<FromRecordWriter, 'ready'>(wr, 'ready', SETUP_TIMEOUT_MS);
+    const writerReady = await nextMessage<FromRecordWriter, 'ready'>(wr, 'ready', SETUP_TIMEOUT_MS);
     const startVersionMin = Math.min(...subReady.map((r) => r.startVersionMin));
     const startVersionMax = Math.max(...subReady.map((r) => r.startVersionMax));
     const startVersionMismatch =
@@ -366,40 +219,18 @@ async function runOnce(server: Server, subscribers: number, variant: Variant, du
         ? `subscribers read v${startVersionMin}..v${startVersionMax}, the writer v${writerReady.version}`
         : undefined;
 
-    // Relay the delivered-everywhere watermark (the slowest worker's) to the writer's flow control.
-    const progress = subWorkers.map(() => 0);
-    let watermark = 0;
-    subWorkers.forEach((w, i) =>
-      w.on('message', (message: FromRecordSubscriber) => {
-        if (message.type !== 'progress') return;
-        progress[i] = message.delivered;
-        const slowest = Math.min(...progress);
-        if (slowest > watermark) wr.post({ type: 'progress', delivered: (watermark = slowest) });
-      }),
-    );
+    // The delivered-everywhere watermark (the slowest worker's) feeds the writer's flow control.
+    relayProgress(subWorkers, (delivered) => wr.post({ type: 'progress', delivered }), (m: FromRecordSubscriber) => (m.type === 'progress' ? m.delivered : undefined));
     await sleep(200); // let connection setup work finish everywhere
 
-    const report = async () =>
-      merge(
-        await Promise.all(
-          subWorkers.map((w) => {
-            const reply = next<FromRecordSubscriber, 'counts'>(w, 'counts', 10_000);
-            w.post({ type: 'report' });
-            return reply.then((m) => m.counts);
-          }),
-        ),
-      );
-    const writerCounts = async () => {
-      const reply = next<FromRecordWriter, 'counts'>(wr, 'counts', 10_000);
-      wr.post({ type: 'report' });
-      return (await reply).counts;
-    };
+    const report = async () => merge(await Promise.all(subWorkers.map((w) => askCounts<RecordSubscriberCounts>(w))));
+    const writerCounts = () => askCounts<RecordWriterCounts>(wr);
     const loadPids = [process.pid, wr.pid ?? 0, ...subWorkers.map((w) => w.pid ?? 0)];
     const sample = () => ({ wall: performance.now(), server: cpuSeconds(server.pid), load: loadPids.map(cpuSeconds) });
 
     const start = sample();
-    const sent = next<FromRecordWriter, 'sent'>(wr, 'sent', durationMs + 30_000);
-    const done = next<FromRecordWriter, 'done'>(wr, 'done', durationMs + 60_000);
+    const sent = nextMessage<FromRecordWriter, 'sent'>(wr, 'sent', durationMs + 30_000);
+    const done = nextMessage<FromRecordWriter, 'done'>(wr, 'done', durationMs + 60_000);
     void done.catch(() => {}); // awaited below; a failure before then surfaces through `sent`
     wr.post({ type: 'go', durationMs, maxLagMs: MAX_LAG_MS, ack });
     await sent;
@@ -407,24 +238,18 @@ async function runOnce(server: Server, subscribers: number, variant: Variant, du
     const inWindow = await report();
     const result: RecordWriterResult = (await done).result;
 
-    // Deliveries (and acks) still in flight: poll until complete, or until counts go flat.
-    // The busy period ends at the last poll that saw progress; CPU is measured over it.
+    // Deliveries (and acks) still in flight: wait until complete, or until counts go flat.
     const expected = result.written * subscribers;
-    const complete = (c: RecordSubscriberCounts, w: RecordWriterCounts) => c.received >= expected && (!ack || w.acked >= result.written);
-    let counts = await report();
-    let wc = await writerCounts();
-    let busyEnd = sample();
-    const settleUntil = performance.now() + SETTLE_MAX_MS;
-    while (!complete(counts, wc) && performance.now() < settleUntil && performance.now() - busyEnd.wall < SETTLE_FLAT_MS) {
-      await sleep(50);
-      const [latest, latestWriter] = await Promise.all([report(), writerCounts()]);
-      if (latest.received !== counts.received || latestWriter.acked !== wc.acked) busyEnd = sample();
-      counts = latest;
-      wc = latestWriter;
-    }
+    const { busyEnd } = await settle({
+      report: async () => Promise.all([report(), writerCounts()]),
+      sample,
+      complete: ([c, w]) => c.received >= expected && (!ack || w.acked >= result.written),
+      moved: ([c0, w0], [c1, w1]) => c0.received !== c1.received || w0.acked !== w1.acked,
+      pollMs: 50,
+    });
     await sleep(100); // anything after the last expected frame (a late error) still gets counted
-    counts = await report();
-    wc = await writerCounts();
+    const counts = await report();
+    const wc = await writerCounts();
 
     const busySec = (busyEnd.wall - start.wall) / 1000;
     const windowSec = (windowEnd.wall - start.wall) / 1000;
@@ -465,10 +290,7 @@ async function runOnce(server: Server, subscribers: number, variant: Variant, du
       maxInFlight: result.maxInFlight,
     };
   } finally {
-    for (const w of [...subWorkers, writer]) w?.post({ type: 'stop' });
-    const workers = [...subWorkers, writer].filter((w): w is Worker<never> => w !== undefined);
-    await Promise.race([Promise.all(workers.map((w) => (w.exitCode !== null ? undefined : new Promise((r) => w.once('exit', r))))), sleep(5_000)]);
-    for (const w of workers) if (w.exitCode === null && w.signalCode === null) w.kill('SIGKILL');
+    await stopWorkers([...subWorkers, writer]);
   }
 }
 
@@ -524,7 +346,7 @@ async function main(): Promise<void> {
       `${SUBSCRIBER_COUNTS.join('/')} subscribers, variants ${VARIANTS.join('/')}, ${DURATION_MS / 1000} s each after ${WARMUP_MS / 1000} s of warm-up per variant, ` +
       `${SUB_WORKERS} subscriber worker process(es), flow control ${MAX_LAG_MS > 0 ? `${MAX_LAG_MS} ms` : 'off'}`,
   );
-  const server = await startServer();
+  const server = await startRecordsServer();
   console.log(`server pid ${server.pid} at ${server.url}; storage: ${server.storage}`);
 
   if (WARMUP_MS > 0) {
@@ -591,35 +413,11 @@ async function main(): Promise<void> {
   console.log(`subscribers, first write to last delivery; ratio: delivered / (written x subscribers); drain: last delivery or ack after the last write;`);
   console.log(`CPU: % of one core from the first write to the last delivery/ack (${cores} cores shared); gaps: broadcasts whose version was not previous + 1.`);
   if (sizes !== undefined) console.log(`SQLite files at the end: ${sizes}`);
-  if (server.warnings.length > 0) console.log(`\nserver printed ${server.warnings.length} warning line(s), ${server.slowConsumerDrops} slow-consumer drop(s)`);
+  const slowConsumerDrops = server.warnings.filter((line) => line.includes('slow consumer')).length;
+  if (server.warnings.length > 0) console.log(`\nserver printed ${server.warnings.length} warning line(s), ${slowConsumerDrops} slow-consumer drop(s)`);
 }
 
 // A hard bound on the whole run, whatever happens.
 const HARD_LIMIT_MS =
   120_000 + VARIANTS.length * ((WARMUP_MS > 0 ? 1 : 0) + SUBSCRIBER_COUNTS.length) * (DURATION_MS + 2 * SETUP_TIMEOUT_MS + SETTLE_MAX_MS + 10_000);
-const watchdog = setTimeout(() => {
-  process.stderr.write(`benchmark exceeded its ${HARD_LIMIT_MS} ms limit; stopping\n`);
-  void cleanUp().finally(() => process.exit(1));
-}, HARD_LIMIT_MS);
-watchdog.unref();
-
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => void cleanUp().finally(() => process.exit(130)));
-}
-for (const event of ['uncaughtException', 'unhandledRejection'] as const) {
-  process.once(event, (error: unknown) => {
-    process.stderr.write(`benchmark failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    void cleanUp().finally(() => process.exit(1));
-  });
-}
-
-let exitCode = 0;
-try {
-  await main();
-} catch (error) {
-  process.stderr.write(`benchmark failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-  exitCode = 1;
-} finally {
-  await cleanUp();
-}
-process.exit(exitCode);
+await runBenchmark('benchmark', HARD_LIMIT_MS, main);

@@ -17,7 +17,8 @@
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import { DeepstreamClient } from '@deepstream/client';
-import { cpuSeconds, forkWorker, killAll, nextMessage, sleep, startServer, stopWorker, type Worker } from './lib/rpc-process.ts';
+import { cpuSeconds } from './lib/cpu.ts';
+import { deepstreamArgs, forkWorker, nextMessage, runBenchmark, sleep, startServer, stopWorkers, type Worker } from './lib/processes.ts';
 import type { FromProvider, FromRequester, RequesterResult, ToProvider, ToRequester } from './lib/rpc-ipc.ts';
 
 const { values: args } = parseArgs({
@@ -91,7 +92,7 @@ async function throughput(url: string, provider: Worker<ToProvider>, requesters:
       requesterCpu: cpu(2),
     };
   } finally {
-    await stopWorker(worker, { type: 'stop' });
+    await stopWorkers([worker]);
   }
 }
 
@@ -153,7 +154,7 @@ async function main(): Promise<void> {
       `${WARMUP_MS / 1000} s warm-up + ${DURATION_MS / 1000} s measured each, ${PAYLOAD_BYTES}-byte arguments echoed, ` +
       `provider ${ACCEPT ? 'sends ACCEPT then RESPONSE' : 'sends RESPONSE only'}; official client ${ROUNDS} sequential rounds`,
   );
-  const server = await startServer('bench/lib/rpc-config.ts');
+  const server = await startServer({ name: 'server', args: (port) => deepstreamArgs(port, ['--config', 'bench/lib/rpc-config.ts']) });
   serverPid = server.pid;
   console.log(`server pid ${server.pid} at ${server.url}`);
 
@@ -179,7 +180,7 @@ async function main(): Promise<void> {
     await sleep(300);
   }
   const answered = nextMessage<FromProvider, 'answered'>(provider, 'answered', 10_000).catch(() => undefined);
-  await stopWorker(provider, { type: 'stop' });
+  await stopWorkers([provider]);
   const total = (await answered)?.count;
 
   console.log('\n=============================== SUMMARY ===============================');
@@ -215,19 +216,4 @@ async function main(): Promise<void> {
 }
 
 const HARD_LIMIT_MS = 180_000 + REQUESTER_COUNTS.length * (WARMUP_MS + DURATION_MS + 2 * SETUP_TIMEOUT_MS) + ROUNDS * 50;
-setTimeout(() => {
-  process.stderr.write(`benchmark exceeded its ${HARD_LIMIT_MS} ms limit; stopping\n`);
-  void killAll().finally(() => process.exit(1));
-}, HARD_LIMIT_MS).unref();
-for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void killAll().finally(() => process.exit(130)));
-
-let exitCode = 0;
-try {
-  await main();
-} catch (error) {
-  process.stderr.write(`benchmark failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-  exitCode = 1;
-} finally {
-  await killAll();
-}
-process.exit(exitCode);
+await runBenchmark('benchmark', HARD_LIMIT_MS, main);

@@ -2,8 +2,8 @@
  * The Redis behind bench/cluster.ts: a throwaway redis-server (test/services/real-servers.ts),
  * its process id (for its CPU time), and what it was asked to do (INFO commandstats).
  */
-import { readdirSync, readFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
+import { processTable } from './cpu.ts';
 import { isSkip, startRedis } from '../../test/services/real-servers.ts';
 
 export interface BenchRedis {
@@ -42,19 +42,9 @@ export async function startBenchRedis(): Promise<BenchRedis | { skip: string }> 
   };
 }
 
-/** The redis-server that startRedis spawned: a child of this process (comm is field 2, ppid field 4 of /proc/<pid>/stat). */
+/** The redis-server that startRedis spawned: a child of this process. */
 function childRedisPid(): number | undefined {
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (comm === 'redis-server' && ppid === process.pid) return Number(entry);
-    } catch {
-      // the process ended while we looked
-    }
-  }
+  for (const [pid, { comm, ppid }] of processTable()) if (comm === 'redis-server' && ppid === process.pid) return pid;
   return undefined;
 }
 

@@ -12,14 +12,18 @@ import type { CompareSubscriberCounts, ComparePublisherResult, FromComparePublis
 import type { FromRecordSubscriber, FromRecordWriter, RecordSubscriberCounts, RecordWriterCounts, RecordWriterResult, ToRecordSubscriber, ToRecordWriter } from './record-ipc.ts';
 import { EVENT_EMIT_KIND, frameKind, login, subscribe } from './raw-client.ts';
 import { callsBetween, type BenchRedis } from './cluster-redis.ts';
-import { cpuSeconds, forkWorker, machineTicks, next, sleep, stopWorkers, type ServerNode, type Worker } from './cluster-processes.ts';
+import { cpuSeconds, machineTicks } from './cpu.ts';
+import { relayProgress, settle } from './flow-control.ts';
+import { askCounts, forkWorker, nextMessage, sleep, stopWorkers, type ServerProcess, type Worker } from './processes.ts';
 
 const SETUP_TIMEOUT_MS = 60_000;
-/** After the send window: stop waiting once every delivery is in, or counts are flat this long. */
-const SETTLE_FLAT_MS = 1_000;
-const SETTLE_MAX_MS = 15_000;
 /** Frames arriving this late after the last expected one would be duplicates: wait, then count again. */
 const LATE_FRAMES_MS = 100;
+
+/** A server node of a layout: A, B, C on three nodes; "single" on one. */
+export interface ServerNode extends ServerProcess {
+  label: string;
+}
 
 export interface Layout {
   name: string;
@@ -123,18 +127,16 @@ async function measure<Counts extends { received: number }, Result>(spec: Measur
   const start = spec.meter.sample();
   const result = await spec.send();
   const expected = spec.expected(result);
-  let counts = await spec.report();
-  let end = spec.meter.sample();
-  const giveUp = performance.now() + SETTLE_MAX_MS;
-  while (counts.received < expected && performance.now() < giveUp && performance.now() - end.at < SETTLE_FLAT_MS) {
-    await sleep(20);
-    const latest = await spec.report();
-    if (latest.received !== counts.received) end = spec.meter.sample();
-    counts = latest;
-  }
+  const { busyEnd: end } = await settle({
+    report: spec.report,
+    sample: () => spec.meter.sample(),
+    complete: (c) => c.received >= expected,
+    moved: (a, b) => a.received !== b.received,
+    pollMs: 20,
+  });
   const callsAfter = await spec.redis.commandCalls();
   await sleep(LATE_FRAMES_MS);
-  counts = await spec.report();
+  const counts = await spec.report();
   return { result, counts, busySec: (end.at - start.at) / 1000, cpu: CpuMeter.percent(start, end), machineBusy: CpuMeter.machineBusy(start, end), redisCalls: callsBetween(callsBefore, callsAfter) };
 }
 
@@ -145,17 +147,6 @@ function splitCpu(cpu: number[], nodeCount: number) {
 
 function meterFor(layout: Layout, redis: BenchRedis, load: ChildProcess[]): CpuMeter {
   return new CpuMeter([...layout.nodes.map((n) => n.pid), redis.pid, process.pid, ...load.map((w) => w.pid)]);
-}
-
-/** Asks every worker at once; one reply per worker. */
-async function reportAll<In extends { type: string }, Counts>(workers: Array<Worker<In>>, ask: In, read: (w: Worker<In>) => Promise<Counts>): Promise<Counts[]> {
-  return Promise.all(
-    workers.map((w) => {
-      const reply = read(w);
-      w.post(ask);
-      return reply;
-    }),
-  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -211,19 +202,19 @@ export async function eventRun(layout: Layout, redis: BenchRedis, subscribers: n
     });
     const pub = (publisher = forkWorker<ToComparePublisher>('compare-publisher.ts', [nodeFor(layout, 0).url, 'fanout', String(subscribers), String(settings.payloadBytes)]));
     relayProgress(workers, (delivered) => pub.post({ type: 'progress', delivered }), (m: FromCompareSubscriber) => (m.type === 'progress' ? m.min : undefined));
-    await Promise.all([...workers.map((w) => next<FromCompareSubscriber, 'ready'>(w, 'ready', SETUP_TIMEOUT_MS)), next<FromComparePublisher, 'ready'>(pub, 'ready', SETUP_TIMEOUT_MS)]);
+    await Promise.all([...workers.map((w) => nextMessage<FromCompareSubscriber, 'ready'>(w, 'ready', SETUP_TIMEOUT_MS)), nextMessage<FromComparePublisher, 'ready'>(pub, 'ready', SETUP_TIMEOUT_MS)]);
     await sleep(300); // connection setup work finishes everywhere
 
     const measured = await measure<EventCounts, ComparePublisherResult>({
       meter: meterFor(layout, redis, [pub, ...workers]),
       redis,
       send: async () => {
-        const done = next<FromComparePublisher, 'done'>(pub, 'done', settings.durationMs + 60_000);
+        const done = nextMessage<FromComparePublisher, 'done'>(pub, 'done', settings.durationMs + 60_000);
         pub.post({ type: 'go', durationMs: settings.durationMs, maxLagMs: settings.maxLagMs, rate: 0 });
         return (await done).result;
       },
       expected: (result) => result.emitted * subscribers,
-      report: async () => mergeEventCounts(await reportAll(workers, { type: 'report' }, (w) => next<FromCompareSubscriber, 'counts'>(w, 'counts', 10_000).then((m) => m.counts))),
+      report: async () => mergeEventCounts(await Promise.all(workers.map((w) => askCounts<CompareSubscriberCounts>(w)))),
     });
     const { result, counts } = measured;
     return {
@@ -244,24 +235,6 @@ export async function eventRun(layout: Layout, redis: BenchRedis, subscribers: n
   } finally {
     await stopWorkers([...workers, publisher]);
   }
-}
-
-/**
- * Flow control for the sender: a message is delivered everywhere once the slowest worker's slowest
- * connection has it; relays that minimum whenever it grows.
- */
-function relayProgress<Message>(workers: ChildProcess[], post: (delivered: number) => void, read: (m: Message) => number | undefined): void {
-  const progress = workers.map(() => 0);
-  let watermark = 0;
-  workers.forEach((w, i) =>
-    w.on('message', (message: Message) => {
-      const value = read(message);
-      if (value === undefined) return;
-      progress[i] = value;
-      const slowest = Math.min(...progress);
-      if (slowest > watermark) post((watermark = slowest));
-    }),
-  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -310,12 +283,12 @@ export async function recordRun(layout: Layout, redis: BenchRedis, subscribers: 
   try {
     // The writer first: it creates the record on its node, so that no two nodes race to create it.
     const wr = (writer = forkWorker<ToRecordWriter>('record-writer-worker.ts', [nodeFor(layout, 0).url, String(settings.payloadBytes), recordName]));
-    const { version } = await next<FromRecordWriter, 'ready'>(wr, 'ready', SETUP_TIMEOUT_MS);
+    const { version } = await nextMessage<FromRecordWriter, 'ready'>(wr, 'ready', SETUP_TIMEOUT_MS);
     shares(subscribers, Math.min(settings.subscriberWorkers, subscribers)).forEach((share, i) => {
       workers.push(forkWorker<ToRecordSubscriber>('record-subscriber-worker.ts', [nodeFor(layout, i).url, String(share), String(settings.payloadBytes), recordName]));
     });
     relayProgress(workers, (delivered) => wr.post({ type: 'progress', delivered }), (m: FromRecordSubscriber) => (m.type === 'progress' ? m.delivered : undefined));
-    const ready = await Promise.all(workers.map((w) => next<FromRecordSubscriber, 'ready'>(w, 'ready', SETUP_TIMEOUT_MS)));
+    const ready = await Promise.all(workers.map((w) => nextMessage<FromRecordSubscriber, 'ready'>(w, 'ready', SETUP_TIMEOUT_MS)));
     const readVersions = ready.flatMap((r) => [r.startVersionMin, r.startVersionMax]);
     if (readVersions.some((v) => v !== version)) throw new Error(`subscribers read "${recordName}" at v${Math.min(...readVersions)}..v${Math.max(...readVersions)}, the writer at v${version}`);
     await sleep(300);
@@ -324,15 +297,15 @@ export async function recordRun(layout: Layout, redis: BenchRedis, subscribers: 
       meter: meterFor(layout, redis, [wr, ...workers]),
       redis,
       send: async () => {
-        const done = next<FromRecordWriter, 'done'>(wr, 'done', settings.durationMs + 60_000);
+        const done = nextMessage<FromRecordWriter, 'done'>(wr, 'done', settings.durationMs + 60_000);
         wr.post({ type: 'go', durationMs: settings.durationMs, maxLagMs: settings.maxLagMs, ack: false });
         return (await done).result;
       },
       expected: (result) => result.written * subscribers,
-      report: async () => mergeRecordCounts(await reportAll(workers, { type: 'report' }, (w) => next<FromRecordSubscriber, 'counts'>(w, 'counts', 10_000).then((m) => m.counts))),
+      report: async () => mergeRecordCounts(await Promise.all(workers.map((w) => askCounts<RecordSubscriberCounts>(w)))),
     });
     const { result, counts } = measured;
-    const writerCounts = (await reportAll([wr], { type: 'report' }, (w) => next<FromRecordWriter, 'counts'>(w, 'counts', 10_000).then((m) => m.counts)))[0] as RecordWriterCounts;
+    const writerCounts = await askCounts<RecordWriterCounts>(wr);
     return {
       scenario: `records K=${subscribers}`,
       layout: layout.name,

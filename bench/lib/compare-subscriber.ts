@@ -6,8 +6,7 @@
  * argv: url mode(fanout|topics) count firstIndex payloadBytes
  */
 import type { WebSocket } from 'ws';
-import { CONNECTION_ACTION, TOPIC, binaryCodec } from '@deepstream-ts/core';
-import { EVENT_EMIT_KIND, frameKind, login, subscribe } from './raw-client.ts';
+import { connectInBatches, EVENT_EMIT_KIND, frameKind, keepAlive, login, PONG_KIND, subscribe } from './raw-client.ts';
 import { resetSocket } from './seq-payload.ts';
 import { Histogram, SeqChecker, monoMs, topicName } from './seq-payload.ts';
 import type { CompareSubscriberCounts, FromCompareSubscriber, ToCompareSubscriber } from './compare-ipc.ts';
@@ -16,10 +15,7 @@ const [url, mode, countArg, firstArg, payloadArg] = process.argv.slice(2) as [st
 const count = Number(countArg);
 const first = Number(firstArg);
 const payloadBytes = Number(payloadArg);
-const CONNECT_CONCURRENCY = 50;
-const PING_INTERVAL_MS = 20_000;
 const PROGRESS_INTERVAL_MS = 5;
-const PONG_KIND = TOPIC.CONNECTION * 256 + CONNECTION_ACTION.PONG;
 
 const send = (message: FromCompareSubscriber) => process.send?.(message);
 
@@ -109,14 +105,8 @@ process.on('message', (message: ToCompareSubscriber) => {
 process.on('disconnect', stop);
 
 try {
-  for (let opened = 0; opened < count; opened += CONNECT_CONCURRENCY) {
-    const batch = Math.min(CONNECT_CONCURRENCY, count - opened);
-    await Promise.all(Array.from({ length: batch }, (_, i) => connectOne(opened + i)));
-  }
-  const ping = binaryCodec.encode({ topic: TOPIC.CONNECTION, action: CONNECTION_ACTION.PING });
-  setInterval(() => {
-    for (const s of subscribers) if (!s.closed) s.ws.send(ping);
-  }, PING_INTERVAL_MS).unref();
+  await connectInBatches(count, connectOne);
+  keepAlive(subscribers);
   let reportedMin = 0;
   let reportedSum = 0;
   setInterval(() => {

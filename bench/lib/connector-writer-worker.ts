@@ -8,9 +8,9 @@
  * argv: url payloadBytes prefix firstIndex count
  */
 import type { WebSocket } from 'ws';
-import { CONNECTION_ACTION, RECORD_ACTION, TOPIC, binaryCodec, type Message } from '@deepstream-ts/core';
-import { frameKind, jsonPayload, login } from './raw-client.ts';
-import { PONG_KIND, WRITE_ACK_KIND, describe, kindName } from './record-client.ts';
+import { RECORD_ACTION, TOPIC, binaryCodec, type Message } from '@deepstream-ts/core';
+import { connectInBatches, frameKind, jsonPayload, keepAlive, login, PONG_KIND } from './raw-client.ts';
+import { WRITE_ACK_KIND, describe, kindName } from './record-client.ts';
 import { LatencyHistogram } from './connector-latency.ts';
 import type { ConnectorWriterResult, FromConnectorWriter, ToConnectorWriter } from './connector-ipc.ts';
 
@@ -18,11 +18,8 @@ const [url, payloadArg, prefix, firstArg, countArg] = process.argv.slice(2) as [
 const payload = jsonPayload(Number(payloadArg));
 const firstIndex = Number(firstArg);
 const count = Number(countArg);
-const CONNECT_CONCURRENCY = 50;
 /** How long writes still in flight after the window are waited for. */
 const DRAIN_TIMEOUT_MS = 10_000;
-/** Keeps connections clear of the server's heartbeat sweep on long runs (PROTOCOL §6.3). */
-const PING_INTERVAL_MS = 20_000;
 const MAX_SAMPLES = 5;
 
 const send = (message: FromConnectorWriter) => process.send?.(message);
@@ -169,16 +166,10 @@ process.on('message', (message: ToConnectorWriter) => {
 process.on('disconnect', stop); // the parent is gone
 
 try {
-  for (let opened = 0; opened < count; opened += CONNECT_CONCURRENCY) {
-    const batch = Math.min(CONNECT_CONCURRENCY, count - opened);
-    await Promise.all(Array.from({ length: batch }, (_, i) => connectOne(firstIndex + opened + i)));
-  }
+  await connectInBatches(count, (i) => connectOne(firstIndex + i));
   // Promise.all finishes in any order: keep the writers in index order for the per-writer arrays.
   writers.sort((a, b) => a.index - b.index);
-  const ping = binaryCodec.encode({ topic: TOPIC.CONNECTION, action: CONNECTION_ACTION.PING });
-  setInterval(() => {
-    for (const w of writers) if (!w.closed) w.ws.send(ping);
-  }, PING_INTERVAL_MS).unref();
+  keepAlive(writers);
   send({ type: 'ready', connections: writers.length });
 } catch (error) {
   send({ type: 'error', message: error instanceof Error ? error.message : String(error) });

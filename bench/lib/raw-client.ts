@@ -8,6 +8,10 @@ import { WebSocket } from 'ws';
 import { AUTH_ACTION, CONNECTION_ACTION, EVENT_ACTION, TOPIC, binaryCodec, type Message } from '@deepstream-ts/core';
 
 const STEP_TIMEOUT_MS = 10_000;
+/** Handshakes in parallel when a worker opens many connections: thousands at once would time out. */
+const CONNECT_CONCURRENCY = 50;
+/** Keeps connections clear of the server's heartbeat sweep on long runs (PROTOCOL §6.3). */
+const PING_INTERVAL_MS = 20_000;
 
 /** Opens a WebSocket to `url`; rejects on error or after a timeout. */
 export function open(url: string): Promise<WebSocket> {
@@ -85,6 +89,21 @@ export async function subscribe(ws: WebSocket, name: string): Promise<void> {
   );
 }
 
+/** Calls `connect(0)` … `connect(count - 1)`, CONNECT_CONCURRENCY at a time. */
+export async function connectInBatches(count: number, connect: (index: number) => Promise<void>): Promise<void> {
+  for (let opened = 0; opened < count; opened += CONNECT_CONCURRENCY) {
+    await Promise.all(Array.from({ length: Math.min(CONNECT_CONCURRENCY, count - opened) }, (_, i) => connect(opened + i)));
+  }
+}
+
+/** A protocol PING every PING_INTERVAL_MS on each connection the server has not closed. */
+export function keepAlive(connections: ReadonlyArray<{ ws: WebSocket; closed?: boolean }>): void {
+  const ping = binaryCodec.encode({ topic: TOPIC.CONNECTION, action: CONNECTION_ACTION.PING });
+  setInterval(() => {
+    for (const c of connections) if (c.closed !== true) c.ws.send(ping);
+  }, PING_INTERVAL_MS).unref();
+}
+
 /** The net.Socket under a ws client (private in ws), to cork bursts of writes into one writev. */
 export function socketOf(ws: WebSocket): Socket {
   return (ws as unknown as { _socket: Socket })._socket;
@@ -108,6 +127,8 @@ export function frameKind(frame: Buffer): number {
 }
 
 export const EVENT_EMIT_KIND = TOPIC.EVENT * 256 + EVENT_ACTION.EMIT;
+/** The server's answer to our keep-alive PINGs. */
+export const PONG_KIND = TOPIC.CONNECTION * 256 + CONNECTION_ACTION.PONG;
 
 function skipVarint(frame: Buffer, i: number): number {
   while (i < frame.length && (frame[i] as number) & 0x80) i++;

@@ -3,7 +3,7 @@
  * reading a broadcast's version from its bytes without a full protobuf decode.
  */
 import type { WebSocket } from 'ws';
-import { CONNECTION_ACTION, RECORD_ACTION, TOPIC, binaryCodec, type Message } from '@deepstream-ts/core';
+import { RECORD_ACTION, TOPIC, binaryCodec, type Message } from '@deepstream-ts/core';
 
 const STEP_TIMEOUT_MS = 10_000;
 
@@ -11,7 +11,6 @@ const STEP_TIMEOUT_MS = 10_000;
 export const RECORD_UPDATE_KIND = TOPIC.RECORD * 256 + RECORD_ACTION.UPDATE;
 export const RECORD_PATCH_KIND = TOPIC.RECORD * 256 + RECORD_ACTION.PATCH;
 export const WRITE_ACK_KIND = TOPIC.RECORD * 256 + RECORD_ACTION.WRITE_ACKNOWLEDGEMENT;
-export const PONG_KIND = TOPIC.CONNECTION * 256 + CONNECTION_ACTION.PONG;
 
 /**
  * SUBSCRIBECREATEANDREAD {names:[name], correlationId:'1'} (RECORDS §2.1); resolves with the

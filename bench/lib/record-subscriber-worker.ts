@@ -6,19 +6,15 @@
  * full and checked. argv: url count payloadBytes recordName
  */
 import type { WebSocket } from 'ws';
-import { CONNECTION_ACTION, RECORD_ACTION, TOPIC, binaryCodec } from '@deepstream-ts/core';
-import { frameKind, jsonPayload, login, wallNow } from './raw-client.ts';
-import { PONG_KIND, RECORD_PATCH_KIND, RECORD_UPDATE_KIND, describe, kindName, recordVersion, subscribeRecord } from './record-client.ts';
+import { RECORD_ACTION, TOPIC, binaryCodec } from '@deepstream-ts/core';
+import { reportSlowest } from './flow-control.ts';
+import { connectInBatches, frameKind, jsonPayload, keepAlive, login, PONG_KIND, wallNow } from './raw-client.ts';
+import { RECORD_PATCH_KIND, RECORD_UPDATE_KIND, describe, kindName, recordVersion, subscribeRecord } from './record-client.ts';
 import type { FromRecordSubscriber, RecordSubscriberCounts, ToRecordSubscriber } from './record-ipc.ts';
 
 const [url, countArg, payloadArg, recordName] = process.argv.slice(2) as [string, string, string, string];
 const count = Number(countArg);
 const expectedPayload = jsonPayload(Number(payloadArg));
-const CONNECT_CONCURRENCY = 50;
-/** Keeps connections clear of the server's heartbeat sweep on long runs (PROTOCOL §6.3). */
-const PING_INTERVAL_MS = 20_000;
-/** How often progress (for the writer's flow control) is checked and, if it grew, reported. */
-const PROGRESS_INTERVAL_MS = 5;
 const MAX_SAMPLES = 5;
 
 const send = (message: FromRecordSubscriber) => process.send?.(message);
@@ -153,21 +149,9 @@ process.on('message', (message: ToRecordSubscriber) => {
 process.on('disconnect', stop); // the parent is gone
 
 try {
-  for (let opened = 0; opened < count; opened += CONNECT_CONCURRENCY) {
-    const batch = Math.min(CONNECT_CONCURRENCY, count - opened);
-    await Promise.all(Array.from({ length: batch }, connectOne));
-  }
-  const ping = binaryCodec.encode({ topic: TOPIC.CONNECTION, action: CONNECTION_ACTION.PING });
-  setInterval(() => {
-    for (const s of subscribers) if (!s.closed) s.ws.send(ping);
-  }, PING_INTERVAL_MS).unref();
-  // Connections the server closed no longer hold the writer back.
-  let reported = 0;
-  setInterval(() => {
-    let min = Infinity;
-    for (const s of subscribers) if (!s.closed && s.received < min) min = s.received;
-    if (min !== Infinity && min > reported) send({ type: 'progress', delivered: (reported = min) });
-  }, PROGRESS_INTERVAL_MS).unref();
+  await connectInBatches(count, connectOne);
+  keepAlive(subscribers);
+  reportSlowest(subscribers, (delivered) => send({ type: 'progress', delivered }));
   send({ type: 'ready', connections: subscribers.length, startVersionMin: Math.min(...startVersions), startVersionMax: Math.max(...startVersions) });
 } catch (error) {
   send({ type: 'error', message: error instanceof Error ? error.message : String(error) });

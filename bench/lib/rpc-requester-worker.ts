@@ -10,13 +10,12 @@
  */
 import type { WebSocket } from 'ws';
 import { RPC_ACTION, TOPIC, binaryCodec } from '@deepstream-ts/core';
-import { frameKind, jsonPayload, login } from './raw-client.ts';
+import { connectInBatches, frameKind, jsonPayload, login } from './raw-client.ts';
 import type { FromRequester, RequesterResult, ToRequester } from './rpc-ipc.ts';
 
 const [url, countArg, payloadArg] = process.argv.slice(2);
 const count = Number(countArg);
 const payload = jsonPayload(Number(payloadArg));
-const CONNECT_CONCURRENCY = 50;
 const DRAIN_TIMEOUT_MS = 5_000;
 /** Latency samples kept per run; beyond that a uniform reservoir sample. */
 const MAX_SAMPLES = 200_000;
@@ -87,20 +86,18 @@ function fire(requester: Requester): void {
 
 const requesters: Requester[] = [];
 try {
-  for (let i = 0; i < count; i += CONNECT_CONCURRENCY) {
-    const batch = Array.from({ length: Math.min(CONNECT_CONCURRENCY, count - i) }, () => login(url as string));
-    for (const ws of await Promise.all(batch)) {
-      const correlationId = `r${requesters.length}`;
-      const frame = binaryCodec.encode({ topic: TOPIC.RPC, action: RPC_ACTION.REQUEST, name: 'bench', correlationId, data: payload });
-      const requester: Requester = { ws, frame, correlationId, sentAt: 0, inFlight: false, checked: false };
-      ws.on('error', () => {});
-      ws.on('close', () => {
-        if (phase !== 'idle' && phase !== 'draining') send({ type: 'error', message: 'a requester connection was closed by the server' });
-      });
-      ws.on('message', (data: Buffer) => onFrame(requester, data));
-      requesters.push(requester);
-    }
-  }
+  await connectInBatches(count, async () => {
+    const ws = await login(url as string);
+    const correlationId = `r${requesters.length}`;
+    const frame = binaryCodec.encode({ topic: TOPIC.RPC, action: RPC_ACTION.REQUEST, name: 'bench', correlationId, data: payload });
+    const requester: Requester = { ws, frame, correlationId, sentAt: 0, inFlight: false, checked: false };
+    ws.on('error', () => {});
+    ws.on('close', () => {
+      if (phase !== 'idle' && phase !== 'draining') send({ type: 'error', message: 'a requester connection was closed by the server' });
+    });
+    ws.on('message', (data: Buffer) => onFrame(requester, data));
+    requesters.push(requester);
+  });
   send({ type: 'ready', connections: requesters.length });
 } catch (error) {
   send({ type: 'error', message: error instanceof Error ? error.message : String(error) });

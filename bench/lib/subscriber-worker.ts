@@ -4,20 +4,14 @@
  * argv: url count payloadBytes
  */
 import type { WebSocket } from 'ws';
-import { CONNECTION_ACTION, EVENT_ACTION, TOPIC, binaryCodec } from '@deepstream-ts/core';
-import { EVENT_EMIT_KIND, frameKind, jsonPayload, login, subscribe, wallNow } from './raw-client.ts';
+import { EVENT_ACTION, TOPIC, binaryCodec } from '@deepstream-ts/core';
+import { reportSlowest } from './flow-control.ts';
+import { connectInBatches, EVENT_EMIT_KIND, frameKind, jsonPayload, keepAlive, login, PONG_KIND, subscribe, wallNow } from './raw-client.ts';
 import type { FromSubscriber, SubscriberCounts, ToSubscriber } from './ipc.ts';
 
 const [url, countArg, payloadArg] = process.argv.slice(2);
 const count = Number(countArg);
 const expectedPayload = jsonPayload(Number(payloadArg));
-const CONNECT_CONCURRENCY = 50;
-/** Keeps connections clear of the server's heartbeat sweep on long runs (PROTOCOL §6.3). */
-const PING_INTERVAL_MS = 20_000;
-/** How often progress (for the publisher's flow control) is checked and, if it grew, reported. */
-const PROGRESS_INTERVAL_MS = 5;
-
-const PONG_KIND = TOPIC.CONNECTION * 256 + CONNECTION_ACTION.PONG;
 
 const send = (message: FromSubscriber) => process.send?.(message);
 
@@ -110,21 +104,9 @@ process.on('message', (message: ToSubscriber) => {
 process.on('disconnect', stop); // the parent is gone
 
 try {
-  for (let opened = 0; opened < count; opened += CONNECT_CONCURRENCY) {
-    const batch = Math.min(CONNECT_CONCURRENCY, count - opened);
-    await Promise.all(Array.from({ length: batch }, connectOne));
-  }
-  const ping = binaryCodec.encode({ topic: TOPIC.CONNECTION, action: CONNECTION_ACTION.PING });
-  setInterval(() => {
-    for (const s of subscribers) if (!s.closed) s.ws.send(ping);
-  }, PING_INTERVAL_MS).unref();
-  // Connections the server closed no longer hold the publisher back.
-  let reported = 0;
-  setInterval(() => {
-    let min = Infinity;
-    for (const s of subscribers) if (!s.closed && s.received < min) min = s.received;
-    if (min !== Infinity && min > reported) send({ type: 'progress', delivered: (reported = min) });
-  }, PROGRESS_INTERVAL_MS).unref();
+  await connectInBatches(count, connectOne);
+  keepAlive(subscribers);
+  reportSlowest(subscribers, (delivered) => send({ type: 'progress', delivered }));
   send({ type: 'ready', connections: subscribers.length });
 } catch (error) {
   send({ type: 'error', message: error instanceof Error ? error.message : String(error) });
