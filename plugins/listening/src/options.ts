@@ -9,6 +9,12 @@ export interface ListeningOptions {
   matchCooldown: number;
   /** Longest listen pattern accepted. */
   maxPatternLength: number;
+  /**
+   * In a cluster, milliseconds between two nodes' turns at starting a search that several could
+   * start at once; above the bus's delivery time, so that the next node sees the first one's
+   * claim. 0 lets every node start at once (conflicts are then settled after the fact).
+   */
+  clusterTurn: number;
 }
 
 export const DEFAULT_LISTENING_OPTIONS: ListeningOptions = {
@@ -17,4 +23,5 @@ export const DEFAULT_LISTENING_OPTIONS: ListeningOptions = {
   rematchInterval: 30_000,
   matchCooldown: 10_000,
   maxPatternLength: 256,
+  clusterTurn: 25,
 };

@@ -11,7 +11,7 @@ import {
 } from '@deepstream-ts/core';
 import type { ListenActions } from './actions.ts';
 import { compilePattern } from './patterns.ts';
-import { TURN_MS, turnOf } from './turns.ts';
+import { turnOf } from './turns.ts';
 import type { ListeningOptions } from './options.ts';
 
 interface Listener {
@@ -226,13 +226,13 @@ export class TopicListeners {
    * arrived. Alone, a node never waits.
    */
   private searchInTurn(name: string, afterFailure: boolean): void {
-    const turn = turnOf(this.cluster.serverName, this.cluster.peers, name);
+    const turn = turnOf(this.cluster.serverName, this.cluster.peers, name) * this.ctx.options.clusterTurn;
     if (turn === 0) return this.search(name, afterFailure);
     if (this.turns.has(name) || !this.anyPatternMatches(name)) return;
     const timer = setTimeout(() => {
       this.turns.delete(name);
       this.search(name, afterFailure);
-    }, turn * TURN_MS);
+    }, turn);
     timer.unref();
     this.turns.set(name, timer);
   }

@@ -1,6 +1,3 @@
-/** Milliseconds between two nodes' turns at a search (well above a Redis round trip). */
-export const TURN_MS = 25;
-
 /**
  * This node's place in the queue of nodes that may search a provider for `name`: 0 goes first.
  * Every node computes the same order (rendezvous hashing on node and name) without a message,

@@ -21,8 +21,8 @@ function holding(logs: string[][], name: string): number {
 }
 
 const options = { shuffleProviders: false, responseTimeout: 200, rematchInterval: 60_000 };
-const startNode = (serverName: string, hub: InProcessHub) =>
-  startTestServer({ serverName, plugins: [authOpen, events, records, listening.with(options)] }, { clusterHub: hub });
+const startNode = (serverName: string, hub: InProcessHub, extra: Record<string, unknown> = {}) =>
+  startTestServer({ serverName, plugins: [authOpen, events, records, listening.with({ ...options, ...extra })] }, { clusterHub: hub });
 
 describe('listening across three nodes', () => {
   const nodes: TestServer[] = [];
@@ -112,6 +112,41 @@ describe('listening across three nodes', () => {
     const notices = [await watcher.next(isNotice), await watcher.next(isNotice)];
     assert.deepEqual(notices.map((m) => m.action), [RECORD_ACTION.SUBSCRIPTION_HAS_NO_PROVIDER, RECORD_ACTION.SUBSCRIPTION_HAS_PROVIDER]);
     assert.equal(record.hasProvider, true);
+  });
+});
+
+describe('listening when nodes claim a name at the same moment', () => {
+  it('ends with one provider: the lower server name keeps the claim, the other listener is told to stop', async () => {
+    // No turns: every node searches as soon as it sees a first subscriber, so claims cross.
+    const hub = new InProcessHub();
+    const nodes = [await startNode('a', hub, { clusterTurn: 0 }), await startNode('b', hub, { clusterTurn: 0 })];
+    const clients: DeepstreamClient[] = [];
+    const client = async (node: TestServer) => {
+      const cl = new DeepstreamClient(node.url);
+      clients.push(cl);
+      await cl.login();
+      return cl;
+    };
+    try {
+      const [onA, onB] = await Promise.all(nodes.map(client));
+      const [logA, logB] = [listen(onA!, 'record', '^race/', () => true), listen(onB!, 'record', '^race/', () => true)];
+      await settle();
+      const name = unique('race');
+      const [subA, subB] = await Promise.all(nodes.map(client));
+      const records = [subA!.record.getRecord(name), subB!.record.getRecord(name)];
+      await Promise.all(records.map((r) => r.whenReady()));
+      await settle();
+      assert.equal(holding([logA, logB], name), 1, `one provider: ${logA} | ${logB}`);
+      if (logA.length > 0 && logB.length > 0) {
+        // Both nodes offered the name (in practice they do): a, the lower name, keeps it.
+        assert.deepEqual(logA, [`found ${name}`]);
+        assert.deepEqual(logB, [`found ${name}`, `stop ${name}`]);
+      }
+      assert.deepEqual(records.map((r) => r.hasProvider), [true, true]);
+    } finally {
+      for (const cl of clients) cl.close();
+      await Promise.allSettled(nodes.map((n) => n.stop()));
+    }
   });
 });
 
