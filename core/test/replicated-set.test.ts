@@ -70,6 +70,28 @@ describe('ReplicatedSet', () => {
     assert.deepEqual([...b!.set.names()].sort(), ['one', 'three', 'two']);
   });
 
+  it('repeats its checksum, so that a lost last message is repaired without any new change', async () => {
+    const hub = new InProcessHub();
+    const busA = hub.join('a', fail);
+    const a = new ReplicatedSet(busA, 'test/set', 20);
+    const b = new ReplicatedSet(hub.join('b', fail), 'test/set', 20);
+    a.add('kept');
+    a.add('dropped');
+    await tick();
+    assert.deepEqual([...b.names()].sort(), ['dropped', 'kept']);
+    // a's REMOVE of "dropped" is lost on the way, and nothing changes on a afterwards.
+    const send = busA.send.bind(busA);
+    busA.send = () => undefined;
+    a.delete('dropped');
+    busA.send = send;
+    const keepAlive = setTimeout(() => undefined, 1000);
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    clearTimeout(keepAlive);
+    assert.deepEqual([...b.names()], ['kept']);
+    a.close();
+    b.close();
+  });
+
   it('ignores malformed state messages', async () => {
     const [a, b] = cluster('a', 'b');
     (a!.bus as ClusterBus).send('test/set', { topic: TOPIC.STATE_REGISTRY, action: STATE_ACTION.ADD });

@@ -11,12 +11,17 @@ export interface ReplicatedSetWatcher {
 
 const NO_NODES: ReadonlySet<string> = new Set();
 
+/** How often a node repeats its checksum, so that a lost last message is noticed without a new change. */
+export const CHECKSUM_INTERVAL = 5000;
+
 /**
  * A set of names replicated across the cluster (PROTOCOL §10, "distributed state registries"):
  * each node says which names it holds (an RPC it provides, a record it has subscribers for…), and
  * every node sees the union. A node broadcasts only its own transitions, each with a checksum of
  * its whole local set, so a receiver that missed something notices and asks for the full state;
- * a joining node is sent the full state; a node that leaves takes its names with it.
+ * the checksum is also repeated every few seconds, for a message lost with no change after it (a
+ * Redis blip shorter than the node timeout); a joining node is sent the full state; a node that
+ * leaves takes its names with it.
  *
  * On a single node it is a plain set: nothing is sent while there are no peers, and watchers are
  * called synchronously for local changes, exactly as for remote ones.
@@ -30,11 +35,13 @@ export class ReplicatedSet {
   private readonly byNode = new Map<string, { names: Set<string>; checksum: number }>();
   private readonly watchers: ReplicatedSetWatcher[] = [];
   private readonly detach: Array<() => void>;
+  private readonly checksumTimer: NodeJS.Timeout;
 
   constructor(
     private readonly bus: ClusterBus,
     /** Unique per registry: every node must use the same channel for the same set. */
     private readonly channel: string,
+    checksumInterval = CHECKSUM_INTERVAL,
   ) {
     this.detach = [
       bus.subscribe(channel, (message, from) => this.receive(message, from)),
@@ -46,6 +53,8 @@ export class ReplicatedSet {
     ];
     // Nodes already known may have sent their state before this set existed (a plugin set up late).
     for (const node of bus.peers) this.bus.sendDirect(node, channel, { topic: TOPIC.STATE_REGISTRY, action: STATE_ACTION.REQUEST_FULL_STATE });
+    this.checksumTimer = setInterval(() => this.sendChecksum(), checksumInterval);
+    this.checksumTimer.unref();
   }
 
   watch(watcher: ReplicatedSetWatcher): void {
@@ -98,12 +107,18 @@ export class ReplicatedSet {
   }
 
   close(): void {
+    clearInterval(this.checksumTimer);
     for (const undo of this.detach) undo();
   }
 
   private broadcast(action: STATE_ACTION, name: string): void {
     if (this.bus.peers.size === 0) return;
     this.bus.send(this.channel, { topic: TOPIC.STATE_REGISTRY, action, fullState: [name], checksum: this.localChecksum });
+  }
+
+  private sendChecksum(): void {
+    if (this.bus.peers.size === 0) return;
+    this.bus.send(this.channel, { topic: TOPIC.STATE_REGISTRY, action: STATE_ACTION.CHECKSUM, checksum: this.localChecksum });
   }
 
   private sendFullState(node: string): void {
@@ -117,6 +132,8 @@ export class ReplicatedSet {
         return this.verify(from, message.checksum);
       case STATE_ACTION.REMOVE:
         for (const name of message.fullState ?? []) this.remoteDelete(from, name);
+        return this.verify(from, message.checksum);
+      case STATE_ACTION.CHECKSUM:
         return this.verify(from, message.checksum);
       case STATE_ACTION.FULL_STATE:
         return this.replaceNode(from, new Set(message.fullState ?? []));
