@@ -13,7 +13,9 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { mergeCompareSubscriberCounts } from './lib/compare-ipc.ts';
 import type { CompareSubscriberCounts, ComparePublisherResult, FromCompareSubscriber, FromComparePublisher, FromIdle, ToCompareSubscriber, ToComparePublisher, ToIdle } from './lib/compare-ipc.ts';
+import { mergeRecordSubscriberCounts } from './lib/record-ipc.ts';
 import type { FromRecordSubscriber, FromRecordWriter, RecordSubscriberCounts, RecordWriterResult, ToRecordSubscriber, ToRecordWriter } from './lib/record-ipc.ts';
 import type { FromProvider, FromRequester, ToProvider, ToRequester } from './lib/rpc-ipc.ts';
 import { histPercentile, type SparseHistogram } from './lib/seq-payload.ts';
@@ -170,44 +172,6 @@ interface EventOptions {
   latency: boolean;
 }
 
-function mergeCounts(counts: CompareSubscriberCounts[]): CompareSubscriberCounts & { latencies: SparseHistogram[] } {
-  const total: CompareSubscriberCounts & { latencies: SparseHistogram[] } = {
-    latencies: counts.map((c) => c.latency),
-    connections: 0,
-    received: 0,
-    minPerConnection: Infinity,
-    maxPerConnection: 0,
-    firstAt: Infinity,
-    lastAt: 0,
-    gaps: 0,
-    missing: 0,
-    reordered: 0,
-    badFrames: 0,
-    other: 0,
-    closed: 0,
-    verified: true,
-    problems: [],
-    latency: { pairs: [], count: 0, overflow: 0, maxUs: 0 },
-  };
-  for (const c of counts) {
-    total.connections += c.connections;
-    total.received += c.received;
-    total.minPerConnection = Math.min(total.minPerConnection, c.minPerConnection);
-    total.maxPerConnection = Math.max(total.maxPerConnection, c.maxPerConnection);
-    if (c.firstAt > 0) total.firstAt = Math.min(total.firstAt, c.firstAt);
-    total.lastAt = Math.max(total.lastAt, c.lastAt);
-    total.gaps += c.gaps;
-    total.missing += c.missing;
-    total.reordered += c.reordered;
-    total.badFrames += c.badFrames;
-    total.other += c.other;
-    total.closed += c.closed;
-    total.verified &&= c.verified;
-    total.problems.push(...c.problems);
-  }
-  return total;
-}
-
 async function eventRun(server: Server, o: EventOptions) {
   const workerCount = Math.min(SUB_WORKERS, o.subscribers);
   const subWorkers: Array<Worker<ToCompareSubscriber>> = [];
@@ -232,7 +196,7 @@ async function eventRun(server: Server, o: EventOptions) {
     if (o.latency) for (const w of subWorkers) w.post({ type: 'latency', on: true });
     await sleep(300); // connection setup work finishes everywhere
 
-    const report = async () => mergeCounts(await Promise.all(subWorkers.map((w) => askCounts<CompareSubscriberCounts>(w))));
+    const report = async () => mergeCompareSubscriberCounts(await Promise.all(subWorkers.map((w) => askCounts<CompareSubscriberCounts>(w))));
     const loadPids = [pub.pid ?? 0, ...subWorkers.map((w) => w.pid ?? 0)];
     const sample = () => ({ wall: performance.now(), server: cpuSeconds(server.pid), load: sumOf(loadPids.map(cpuSeconds)) });
 
@@ -292,23 +256,6 @@ async function eventRun(server: Server, o: EventOptions) {
 // ---------------------------------------------------------------------------------------------
 // Records: one writer PATCHing one record, K subscribers (record-*-worker.ts, as bench/records.ts)
 
-function mergeRecordCounts(counts: RecordSubscriberCounts[]) {
-  const total = { received: 0, firstAt: Infinity, lastAt: 0, lastVersionMin: Infinity, lastVersionMax: -Infinity, gaps: 0, closed: 0, verified: true, other: 0, samples: [] as string[] };
-  for (const c of counts) {
-    total.received += c.received;
-    if (c.firstAt > 0) total.firstAt = Math.min(total.firstAt, c.firstAt);
-    total.lastAt = Math.max(total.lastAt, c.lastAt);
-    total.lastVersionMin = Math.min(total.lastVersionMin, c.lastVersionMin);
-    total.lastVersionMax = Math.max(total.lastVersionMax, c.lastVersionMax);
-    total.gaps += c.gaps;
-    total.closed += c.closed;
-    total.verified &&= c.verified;
-    total.other += sumOf(Object.values(c.other));
-    total.samples.push(...c.gapSamples, ...c.otherSamples);
-  }
-  return total;
-}
-
 async function recordRun(server: Server, subscribers: number, durationMs: number, recordName: string) {
   const workerCount = Math.min(SUB_WORKERS, subscribers);
   const subWorkers: Array<Worker<ToRecordSubscriber>> = [];
@@ -322,7 +269,7 @@ async function recordRun(server: Server, subscribers: number, durationMs: number
     await nextMessage<FromRecordWriter, 'ready'>(wr, 'ready', SETUP_TIMEOUT_MS);
     relayProgress(subWorkers, (delivered) => wr.post({ type: 'progress', delivered }), (m: FromRecordSubscriber) => (m.type === 'progress' ? m.delivered : undefined));
     await sleep(300);
-    const report = async () => mergeRecordCounts(await Promise.all(subWorkers.map((w) => askCounts<RecordSubscriberCounts>(w))));
+    const report = async () => mergeRecordSubscriberCounts(await Promise.all(subWorkers.map((w) => askCounts<RecordSubscriberCounts>(w))));
     const loadPids = [wr.pid ?? 0, ...subWorkers.map((w) => w.pid ?? 0)];
     const sample = () => ({ wall: performance.now(), server: cpuSeconds(server.pid), load: sumOf(loadPids.map(cpuSeconds)) });
     const start = sample();
@@ -339,13 +286,14 @@ async function recordRun(server: Server, subscribers: number, durationMs: number
     const counts = await report();
     const busySec = (busyEnd.wall - start.wall) / 1000;
     const finalVersion = result.startVersion + result.written;
-    const problems = counts.samples.slice(0, 3);
+    const problems = [...counts.gapSamples, ...counts.otherSamples].slice(0, 3);
     if (counts.received !== expected) problems.push(`${expected - counts.received} of ${expected} deliveries missing`);
     if (counts.gaps > 0) problems.push(`${counts.gaps} version gaps`);
     if (counts.lastVersionMin !== finalVersion || counts.lastVersionMax !== finalVersion) problems.push(`subscribers at v${counts.lastVersionMin}..v${counts.lastVersionMax}, writer at v${finalVersion}`);
     if (counts.closed > 0) problems.push(`${counts.closed} connections closed by the server`);
     if (!counts.verified) problems.push('a first broadcast failed the full check');
-    if (counts.other > 0) problems.push(`${counts.other} unexpected frames`);
+    const unexpected = sumOf(Object.values(counts.other));
+    if (unexpected > 0) problems.push(`${unexpected} unexpected frames`);
     return {
       written: result.written,
       writesPerSec: result.written / ((result.sendEndAt - result.startAt) / 1000),

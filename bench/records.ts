@@ -17,6 +17,7 @@ import { parseArgs } from 'node:util';
 import { cpuSeconds } from './lib/cpu.ts';
 import { relayProgress, settle, SETTLE_MAX_MS } from './lib/flow-control.ts';
 import { askCounts, deepstreamArgs, forkWorker, nextMessage, onStop, runBenchmark, sleep, startServer, stopWorkers, type ServerProcess, type Worker } from './lib/processes.ts';
+import { mergeRecordSubscriberCounts } from './lib/record-ipc.ts';
 import type {
   FromRecordSubscriber,
   FromRecordWriter,
@@ -156,46 +157,6 @@ interface Run {
 
 const sumOf = (values: number[]) => values.reduce((a, b) => a + b, 0);
 
-function merge(counts: RecordSubscriberCounts[]): RecordSubscriberCounts {
-  const total: RecordSubscriberCounts = {
-    connections: 0,
-    received: 0,
-    minPerConnection: Infinity,
-    maxPerConnection: 0,
-    firstAt: Infinity,
-    lastAt: 0,
-    lastVersionMin: Infinity,
-    lastVersionMax: -Infinity,
-    gaps: 0,
-    missing: 0,
-    backwards: 0,
-    gapSamples: [],
-    other: {},
-    otherSamples: [],
-    closed: 0,
-    verified: true,
-  };
-  for (const c of counts) {
-    total.connections += c.connections;
-    total.received += c.received;
-    total.minPerConnection = Math.min(total.minPerConnection, c.minPerConnection);
-    total.maxPerConnection = Math.max(total.maxPerConnection, c.maxPerConnection);
-    if (c.firstAt > 0) total.firstAt = Math.min(total.firstAt, c.firstAt);
-    total.lastAt = Math.max(total.lastAt, c.lastAt);
-    total.lastVersionMin = Math.min(total.lastVersionMin, c.lastVersionMin);
-    total.lastVersionMax = Math.max(total.lastVersionMax, c.lastVersionMax);
-    total.gaps += c.gaps;
-    total.missing += c.missing;
-    total.backwards += c.backwards;
-    total.gapSamples.push(...c.gapSamples);
-    for (const [kind, n] of Object.entries(c.other)) total.other[kind] = (total.other[kind] ?? 0) + n;
-    total.otherSamples.push(...c.otherSamples);
-    total.closed += c.closed;
-    total.verified &&= c.verified;
-  }
-  return total;
-}
-
 async function runOnce(server: ServerProcess, subscribers: number, variant: Variant, durationMs = DURATION_MS): Promise<Run> {
   const ack = variant === 'ack';
   const workerCount = Math.min(SUB_WORKERS, subscribers);
@@ -223,7 +184,7 @@ async function runOnce(server: ServerProcess, subscribers: number, variant: Vari
     relayProgress(subWorkers, (delivered) => wr.post({ type: 'progress', delivered }), (m: FromRecordSubscriber) => (m.type === 'progress' ? m.delivered : undefined));
     await sleep(200); // let connection setup work finish everywhere
 
-    const report = async () => merge(await Promise.all(subWorkers.map((w) => askCounts<RecordSubscriberCounts>(w))));
+    const report = async () => mergeRecordSubscriberCounts(await Promise.all(subWorkers.map((w) => askCounts<RecordSubscriberCounts>(w))));
     const writerCounts = () => askCounts<RecordWriterCounts>(wr);
     const loadPids = [process.pid, wr.pid ?? 0, ...subWorkers.map((w) => w.pid ?? 0)];
     const sample = () => ({ wall: performance.now(), server: cpuSeconds(server.pid), load: loadPids.map(cpuSeconds) });

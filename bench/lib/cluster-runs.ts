@@ -8,7 +8,9 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { binaryCodec, EVENT_ACTION, TOPIC } from '@deepstream-ts/core';
+import { mergeCompareSubscriberCounts } from './compare-ipc.ts';
 import type { CompareSubscriberCounts, ComparePublisherResult, FromComparePublisher, FromCompareSubscriber, ToComparePublisher, ToCompareSubscriber } from './compare-ipc.ts';
+import { mergeRecordSubscriberCounts } from './record-ipc.ts';
 import type { FromRecordSubscriber, FromRecordWriter, RecordSubscriberCounts, RecordWriterCounts, RecordWriterResult, ToRecordSubscriber, ToRecordWriter } from './record-ipc.ts';
 import { EVENT_EMIT_KIND, frameKind, login, subscribe } from './raw-client.ts';
 import { callsBetween, type BenchRedis } from './cluster-redis.ts';
@@ -145,6 +147,32 @@ function splitCpu(cpu: number[], nodeCount: number) {
   return { nodeCpu: cpu.slice(0, nodeCount), redisCpu: cpu[nodeCount] ?? NaN, loadCpu: sumOf(cpu.slice(nodeCount + 1)) };
 }
 
+/** One run's figures, for either scenario: `sent` emits or writes over the sender's window. */
+function runResult(
+  scenario: string,
+  layout: Layout,
+  measured: Measured<{ received: number; lastAt: number }, { startAt: number; sendEndAt: number }>,
+  sent: number,
+  problems: string[],
+): RunResult {
+  const { result, counts } = measured;
+  return {
+    scenario,
+    layout: layout.name,
+    nodeLabels: layout.nodes.map((n) => n.label),
+    redisChannelSubscribers: layout.channelSubscribers,
+    sent,
+    sentPerSec: sent / ((result.sendEndAt - result.startAt) / 1000),
+    delivered: counts.received,
+    deliveredPerSec: counts.received > 0 ? counts.received / ((counts.lastAt - result.startAt) / 1000) : 0,
+    busySec: measured.busySec,
+    ...splitCpu(measured.cpu, layout.nodes.length),
+    machineBusy: measured.machineBusy,
+    redisCalls: measured.redisCalls,
+    problems,
+  };
+}
+
 function meterFor(layout: Layout, redis: BenchRedis, load: ChildProcess[]): CpuMeter {
   return new CpuMeter([...layout.nodes.map((n) => n.pid), redis.pid, process.pid, ...load.map((w) => w.pid)]);
 }
@@ -152,27 +180,7 @@ function meterFor(layout: Layout, redis: BenchRedis, load: ChildProcess[]): CpuM
 // ---------------------------------------------------------------------------------------------
 // Events: one publisher, S subscribers
 
-function mergeEventCounts(all: CompareSubscriberCounts[]) {
-  const total = { connections: 0, received: 0, minPerConnection: Infinity, maxPerConnection: 0, lastAt: 0, gaps: 0, missing: 0, reordered: 0, badFrames: 0, other: 0, closed: 0, verified: true, problems: [] as string[] };
-  for (const c of all) {
-    total.connections += c.connections;
-    total.received += c.received;
-    total.minPerConnection = Math.min(total.minPerConnection, c.minPerConnection);
-    total.maxPerConnection = Math.max(total.maxPerConnection, c.maxPerConnection);
-    total.lastAt = Math.max(total.lastAt, c.lastAt);
-    total.gaps += c.gaps;
-    total.missing += c.missing;
-    total.reordered += c.reordered;
-    total.badFrames += c.badFrames;
-    total.other += c.other;
-    total.closed += c.closed;
-    total.verified &&= c.verified;
-    total.problems.push(...c.problems);
-  }
-  return total;
-}
-
-type EventCounts = ReturnType<typeof mergeEventCounts>;
+type EventCounts = CompareSubscriberCounts;
 
 /** Everything that makes an event run invalid: each subscriber must get each emit once, in order. */
 function eventProblems(counts: EventCounts, emitted: number, subscribers: number): string[] {
@@ -214,24 +222,10 @@ export async function eventRun(layout: Layout, redis: BenchRedis, subscribers: n
         return (await done).result;
       },
       expected: (result) => result.emitted * subscribers,
-      report: async () => mergeEventCounts(await Promise.all(workers.map((w) => askCounts<CompareSubscriberCounts>(w)))),
+      report: async () => mergeCompareSubscriberCounts(await Promise.all(workers.map((w) => askCounts<CompareSubscriberCounts>(w)))),
     });
     const { result, counts } = measured;
-    return {
-      scenario: `events S=${subscribers}`,
-      layout: layout.name,
-      nodeLabels: layout.nodes.map((n) => n.label),
-      redisChannelSubscribers: layout.channelSubscribers,
-      sent: result.emitted,
-      sentPerSec: result.emitted / ((result.sendEndAt - result.startAt) / 1000),
-      delivered: counts.received,
-      deliveredPerSec: counts.received > 0 ? counts.received / ((counts.lastAt - result.startAt) / 1000) : 0,
-      busySec: measured.busySec,
-      ...splitCpu(measured.cpu, layout.nodes.length),
-      machineBusy: measured.machineBusy,
-      redisCalls: measured.redisCalls,
-      problems: eventProblems(counts, result.emitted, subscribers),
-    };
+    return runResult(`events S=${subscribers}`, layout, measured, result.emitted, eventProblems(counts, result.emitted, subscribers));
   } finally {
     await stopWorkers([...workers, publisher]);
   }
@@ -240,25 +234,7 @@ export async function eventRun(layout: Layout, redis: BenchRedis, subscribers: n
 // ---------------------------------------------------------------------------------------------
 // Records: one writer PATCHing one record, K subscribers
 
-function mergeRecordCounts(all: RecordSubscriberCounts[]) {
-  const total = { received: 0, lastAt: 0, lastVersionMin: Infinity, lastVersionMax: -Infinity, gaps: 0, missing: 0, backwards: 0, closed: 0, verified: true, other: {} as Record<string, number>, samples: [] as string[] };
-  for (const c of all) {
-    total.received += c.received;
-    total.lastAt = Math.max(total.lastAt, c.lastAt);
-    total.lastVersionMin = Math.min(total.lastVersionMin, c.lastVersionMin);
-    total.lastVersionMax = Math.max(total.lastVersionMax, c.lastVersionMax);
-    total.gaps += c.gaps;
-    total.missing += c.missing;
-    total.backwards += c.backwards;
-    total.closed += c.closed;
-    total.verified &&= c.verified;
-    for (const [kind, n] of Object.entries(c.other)) total.other[kind] = (total.other[kind] ?? 0) + n;
-    total.samples.push(...c.gapSamples, ...c.otherSamples);
-  }
-  return total;
-}
-
-type RecordCounts = ReturnType<typeof mergeRecordCounts>;
+type RecordCounts = RecordSubscriberCounts;
 
 /** Everything that makes a record run invalid: each subscriber must get each version once, in order. */
 function recordProblems(counts: RecordCounts, writer: RecordWriterCounts, result: RecordWriterResult, subscribers: number): string[] {
@@ -274,7 +250,7 @@ function recordProblems(counts: RecordCounts, writer: RecordWriterCounts, result
   if (counts.closed > 0) problems.push(`${counts.closed} subscriber connections closed by the server`);
   for (const [kind, n] of Object.entries(writer.errors)) problems.push(`${n} × ${kind} at the writer`);
   if (writer.closed) problems.push('the writer connection was closed');
-  return [...problems, ...counts.samples.slice(0, 3), ...writer.errorSamples.slice(0, 3)];
+  return [...problems, ...[...counts.gapSamples, ...counts.otherSamples].slice(0, 3), ...writer.errorSamples.slice(0, 3)];
 }
 
 export async function recordRun(layout: Layout, redis: BenchRedis, subscribers: number, recordName: string, settings: RunSettings): Promise<RunResult> {
@@ -302,25 +278,11 @@ export async function recordRun(layout: Layout, redis: BenchRedis, subscribers: 
         return (await done).result;
       },
       expected: (result) => result.written * subscribers,
-      report: async () => mergeRecordCounts(await Promise.all(workers.map((w) => askCounts<RecordSubscriberCounts>(w)))),
+      report: async () => mergeRecordSubscriberCounts(await Promise.all(workers.map((w) => askCounts<RecordSubscriberCounts>(w)))),
     });
     const { result, counts } = measured;
     const writerCounts = await askCounts<RecordWriterCounts>(wr);
-    return {
-      scenario: `records K=${subscribers}`,
-      layout: layout.name,
-      nodeLabels: layout.nodes.map((n) => n.label),
-      redisChannelSubscribers: layout.channelSubscribers,
-      sent: result.written,
-      sentPerSec: result.written / ((result.sendEndAt - result.startAt) / 1000),
-      delivered: counts.received,
-      deliveredPerSec: counts.received > 0 ? counts.received / ((counts.lastAt - result.startAt) / 1000) : 0,
-      busySec: measured.busySec,
-      ...splitCpu(measured.cpu, layout.nodes.length),
-      machineBusy: measured.machineBusy,
-      redisCalls: measured.redisCalls,
-      problems: recordProblems(counts, writerCounts, result, subscribers),
-    };
+    return runResult(`records K=${subscribers}`, layout, measured, result.written, recordProblems(counts, writerCounts, result, subscribers));
   } finally {
     await stopWorkers([...workers, writer]);
   }

@@ -90,3 +90,44 @@ export interface RecordWriterCounts {
   /** The server closed the writer's connection. */
   closed: boolean;
 }
+
+/** One report for several subscriber workers: sums, minimums and maximums, samples kept. */
+export function mergeRecordSubscriberCounts(counts: RecordSubscriberCounts[]): RecordSubscriberCounts {
+  const total: RecordSubscriberCounts = {
+    connections: 0,
+    received: 0,
+    minPerConnection: Infinity,
+    maxPerConnection: 0,
+    firstAt: Infinity,
+    lastAt: 0,
+    lastVersionMin: Infinity,
+    lastVersionMax: -Infinity,
+    gaps: 0,
+    missing: 0,
+    backwards: 0,
+    gapSamples: [],
+    other: {},
+    otherSamples: [],
+    closed: 0,
+    verified: true,
+  };
+  for (const c of counts) {
+    total.connections += c.connections;
+    total.received += c.received;
+    total.minPerConnection = Math.min(total.minPerConnection, c.minPerConnection);
+    total.maxPerConnection = Math.max(total.maxPerConnection, c.maxPerConnection);
+    if (c.firstAt > 0) total.firstAt = Math.min(total.firstAt, c.firstAt);
+    total.lastAt = Math.max(total.lastAt, c.lastAt);
+    total.lastVersionMin = Math.min(total.lastVersionMin, c.lastVersionMin);
+    total.lastVersionMax = Math.max(total.lastVersionMax, c.lastVersionMax);
+    total.gaps += c.gaps;
+    total.missing += c.missing;
+    total.backwards += c.backwards;
+    total.gapSamples.push(...c.gapSamples);
+    for (const [kind, n] of Object.entries(c.other)) total.other[kind] = (total.other[kind] ?? 0) + n;
+    total.otherSamples.push(...c.otherSamples);
+    total.closed += c.closed;
+    total.verified &&= c.verified;
+  }
+  return total;
+}
