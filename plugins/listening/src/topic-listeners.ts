@@ -211,11 +211,11 @@ export class TopicListeners {
     for (const [pattern, entry] of this.patterns) {
       if (entry.regex.test(name)) for (const session of entry.sessions) candidates.push({ session, pattern });
     }
-    if (candidates.length === 0) return void this.claimed.delete(name);
+    if (candidates.length === 0) return this.updateClaim(name);
     if (this.ctx.options.shuffleProviders) shuffle(candidates);
     const search: Search = { candidates, offered: undefined, timer: undefined };
     this.searches.set(name, search);
-    this.claimed.add(name);
+    this.updateClaim(name);
     this.offerNext(name, search);
   }
 
@@ -251,8 +251,7 @@ export class TopicListeners {
     if (next === undefined) {
       this.searches.delete(name);
       this.lastFailure.set(name, Date.now());
-      this.claimed.delete(name); // other nodes' listeners get their turn
-      return;
+      return this.updateClaim(name); // other nodes' listeners get their turn
     }
     next.session.send({ topic: this.actions.topic, action: this.actions.SUBSCRIPTION_FOR_PATTERN_FOUND, name: next.pattern, subscription: name });
     search.timer = setTimeout(() => {
@@ -320,7 +319,13 @@ export class TopicListeners {
       if (search.offered !== undefined) this.tellRemoved(search.offered, name);
     }
     this.provided.delete(name);
-    this.claimed.delete(name);
+    this.updateClaim(name);
+  }
+
+  /** This node claims a name exactly while it searches a provider for it or has one. */
+  private updateClaim(name: string): void {
+    if (this.providers.has(name) || this.searches.has(name)) this.claimed.add(name);
+    else this.claimed.delete(name);
   }
 
   private tellRemoved(listener: Listener, name: string): void {
@@ -331,7 +336,7 @@ export class TopicListeners {
   private providerLost(name: string): void {
     this.providers.delete(name);
     this.provided.delete(name);
-    if (!this.searches.has(name)) this.claimed.delete(name);
+    this.updateClaim(name);
   }
 
   /**
@@ -339,11 +344,11 @@ export class TopicListeners {
    * told, and the next listener is sought; this node keeps its claim while it searches its own.
    */
   private providerGone(name: string): void {
-    if (!this.subscribed.has(name)) return void this.claimed.delete(name);
+    if (!this.subscribed.has(name)) return this.updateClaim(name);
     this.notifySubscribers(name, 'HAS_NO_PROVIDER');
     if (!this.claimed.hasLocal(name)) return this.searchInTurn(name, false);
     this.search(name);
-    if (!this.searches.has(name)) this.claimed.delete(name);
+    this.updateClaim(name);
   }
 
   private notifySubscribers(name: string, notice: 'HAS_PROVIDER' | 'HAS_NO_PROVIDER'): void {
