@@ -10,7 +10,7 @@ import { RawClient, startTestServer, type TestServer } from '@deepstream-ts/core
 import authOpen from '@deepstream-ts/plugin-auth-open';
 import events from '@deepstream-ts/plugin-events';
 import records from '@deepstream-ts/plugin-records';
-import listening from '@deepstream-ts/plugin-listening';
+import listening, { type ListeningOptions } from '@deepstream-ts/plugin-listening';
 import { listen, pause, unique } from './helpers.ts';
 
 const settle = () => pause(300); // client batching (100 ms) plus the nodes' turns
@@ -21,30 +21,48 @@ function holding(logs: string[][], name: string): number {
 }
 
 const options = { shuffleProviders: false, responseTimeout: 200, rematchInterval: 60_000 };
-const startNode = (serverName: string, hub: InProcessHub, extra: Record<string, unknown> = {}) =>
-  startTestServer({ serverName, plugins: [authOpen, events, records, listening.with({ ...options, ...extra })] }, { clusterHub: hub });
+
+/** Nodes on one in-process hub, and official clients for them; `stop` closes it all. */
+async function startCluster(names: string[], extra: Partial<ListeningOptions> = {}) {
+  const hub = new InProcessHub();
+  const nodes: TestServer[] = [];
+  for (const serverName of names) {
+    nodes.push(await startTestServer({ serverName, plugins: [authOpen, events, records, listening.with({ ...options, ...extra })] }, { clusterHub: hub }));
+  }
+  const clients: DeepstreamClient[] = [];
+  const closeClients = () => {
+    for (const c of clients.splice(0)) c.close();
+  };
+  return {
+    nodes,
+    closeClients,
+    async client(node: TestServer): Promise<DeepstreamClient> {
+      const c = new DeepstreamClient(node.url);
+      clients.push(c);
+      await c.login();
+      return c;
+    },
+    async stop(): Promise<void> {
+      closeClients();
+      await Promise.allSettled(nodes.map((node) => node.stop()));
+    },
+  };
+}
 
 describe('listening across three nodes', () => {
-  const nodes: TestServer[] = [];
-  const clients: Array<{ close(): void }> = [];
-  async function client(node: TestServer): Promise<DeepstreamClient> {
-    const c = new DeepstreamClient(node.url);
-    clients.push(c);
-    await c.login();
-    return c;
-  }
+  let cluster: Awaited<ReturnType<typeof startCluster>>;
+  const client = (node: TestServer) => cluster.client(node);
+  const extraClients: Array<{ close(): void }> = [];
   before(async () => {
-    const hub = new InProcessHub();
-    for (const name of ['a', 'b', 'c']) nodes.push(await startNode(name, hub));
+    cluster = await startCluster(['a', 'b', 'c']);
   });
   afterEach(async () => {
-    for (const c of clients.splice(0)) c.close();
+    cluster.closeClients();
+    for (const c of extraClients.splice(0)) c.close();
     await pause(50);
   });
-  after(async () => {
-    for (const node of nodes) await node.stop();
-  });
-  const [a, b, c] = [() => nodes[0]!, () => nodes[1]!, () => nodes[2]!];
+  after(() => cluster.stop());
+  const [a, b, c] = [() => cluster.nodes[0]!, () => cluster.nodes[1]!, () => cluster.nodes[2]!];
 
   it('offers a name subscribed on one node to a listener on another, and stops it when the last subscriber anywhere leaves', async () => {
     const [listener, onA, onC] = await Promise.all([client(b()), client(a()), client(c())]);
@@ -99,7 +117,7 @@ describe('listening across three nodes', () => {
     await settle();
     assert.deepEqual(firstLog, [`found ${name}`]);
     const watcher = await RawClient.login(a().url);
-    clients.push(watcher);
+    extraClients.push(watcher);
     watcher.send({ topic: TOPIC.RECORD, action: RECORD_ACTION.SUBSCRIBECREATEANDREAD, names: [name], correlationId: 'w' });
     const isNotice = (m: Message) => m.action === RECORD_ACTION.SUBSCRIPTION_HAS_PROVIDER || m.action === RECORD_ACTION.SUBSCRIPTION_HAS_NO_PROVIDER;
     assert.equal((await watcher.next(isNotice)).action, RECORD_ACTION.SUBSCRIPTION_HAS_PROVIDER);
@@ -118,15 +136,7 @@ describe('listening across three nodes', () => {
 describe('listening when nodes claim a name at the same moment', () => {
   it('ends with one provider: the lower server name keeps the claim, the other listener is told to stop', async () => {
     // No turns: every node searches as soon as it sees a first subscriber, so claims cross.
-    const hub = new InProcessHub();
-    const nodes = [await startNode('a', hub, { clusterTurn: 0 }), await startNode('b', hub, { clusterTurn: 0 })];
-    const clients: DeepstreamClient[] = [];
-    const client = async (node: TestServer) => {
-      const cl = new DeepstreamClient(node.url);
-      clients.push(cl);
-      await cl.login();
-      return cl;
-    };
+    const { nodes, client, stop } = await startCluster(['a', 'b'], { clusterTurn: 0 });
     try {
       const [onA, onB] = await Promise.all(nodes.map(client));
       const [logA, logB] = [listen(onA!, 'record', '^race/', () => true), listen(onB!, 'record', '^race/', () => true)];
@@ -144,23 +154,15 @@ describe('listening when nodes claim a name at the same moment', () => {
       }
       assert.deepEqual(records.map((r) => r.hasProvider), [true, true]);
     } finally {
-      for (const cl of clients) cl.close();
-      await Promise.allSettled(nodes.map((n) => n.stop()));
+      await stop();
     }
   });
 });
 
 describe('listening when a node goes away', () => {
   it('hands the provider\'s names to a listener on a surviving node', async () => {
-    const hub = new InProcessHub();
-    const [a, b, c] = [await startNode('a', hub), await startNode('b', hub), await startNode('c', hub)];
-    const clients: DeepstreamClient[] = [];
-    const client = async (node: TestServer) => {
-      const cl = new DeepstreamClient(node.url);
-      clients.push(cl);
-      await cl.login();
-      return cl;
-    };
+    const { nodes, client, stop } = await startCluster(['a', 'b', 'c']);
+    const [a, b, c] = nodes as [TestServer, TestServer, TestServer];
     try {
       const [first, second, subscriber] = await Promise.all([client(b), client(c), client(a)]);
       const firstLog = listen(first, 'event', '^ticks/', () => true);
@@ -176,8 +178,7 @@ describe('listening when a node goes away', () => {
       await settle();
       assert.deepEqual(secondLog, [`found ${name}`]);
     } finally {
-      for (const cl of clients) cl.close();
-      await Promise.allSettled([a.stop(), b.stop(), c.stop()]);
+      await stop();
     }
   });
 });
