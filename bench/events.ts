@@ -13,6 +13,7 @@ import { parseArgs } from 'node:util';
 import { cpus } from 'node:os';
 import { DeepstreamClient } from '@deepstream/client';
 import { cpuSeconds } from './lib/cpu.ts';
+import { addConnections, noConnections } from './lib/connection-counts.ts';
 import { relayProgress, settle, SETTLE_MAX_MS } from './lib/flow-control.ts';
 import type { FromPublisher, FromSubscriber, PublisherResult, SubscriberCounts, ToPublisher, ToSubscriber } from './lib/ipc.ts';
 import { askCounts, deepstreamArgs, forkWorker, nextMessage, runBenchmark, sleep, startServer, stopWorkers, type ServerProcess, type Worker } from './lib/processes.ts';
@@ -182,17 +183,10 @@ interface FanOut {
 const sumOf = (values: number[]) => values.reduce((a, b) => a + b, 0);
 
 function sum(counts: SubscriberCounts[]): SubscriberCounts {
-  const total: SubscriberCounts = { connections: 0, received: 0, other: 0, minPerConnection: Infinity, maxPerConnection: 0, firstAt: Infinity, lastAt: 0, closed: 0, verified: true };
+  const total: SubscriberCounts = { ...noConnections(), other: 0 };
   for (const c of counts) {
-    total.connections += c.connections;
-    total.received += c.received;
+    addConnections(total, c);
     total.other += c.other;
-    total.minPerConnection = Math.min(total.minPerConnection, c.minPerConnection);
-    total.maxPerConnection = Math.max(total.maxPerConnection, c.maxPerConnection);
-    if (c.firstAt > 0) total.firstAt = Math.min(total.firstAt, c.firstAt);
-    total.lastAt = Math.max(total.lastAt, c.lastAt);
-    total.closed += c.closed;
-    total.verified &&= c.verified;
   }
   return total;
 }

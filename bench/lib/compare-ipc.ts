@@ -1,4 +1,5 @@
 /** Messages between bench/compare.ts and its event load workers (child_process IPC). */
+import { addConnections, noConnections } from './connection-counts.ts';
 import type { SparseHistogram } from './seq-payload.ts';
 
 /** Parent → publisher. */
@@ -70,37 +71,23 @@ export type FromIdle = { type: 'ready'; connections: number } | { type: 'error';
 /** One report for several subscriber workers: sums, minimums and maximums; latency histograms kept per worker. */
 export function mergeCompareSubscriberCounts(counts: CompareSubscriberCounts[]): CompareSubscriberCounts & { latencies: SparseHistogram[] } {
   const total: CompareSubscriberCounts & { latencies: SparseHistogram[] } = {
+    ...noConnections(),
     latencies: counts.map((c) => c.latency),
-    connections: 0,
-    received: 0,
-    minPerConnection: Infinity,
-    maxPerConnection: 0,
-    firstAt: Infinity,
-    lastAt: 0,
     gaps: 0,
     missing: 0,
     reordered: 0,
     badFrames: 0,
     other: 0,
-    closed: 0,
-    verified: true,
     problems: [],
     latency: { pairs: [], count: 0, overflow: 0, maxUs: 0 },
   };
   for (const c of counts) {
-    total.connections += c.connections;
-    total.received += c.received;
-    total.minPerConnection = Math.min(total.minPerConnection, c.minPerConnection);
-    total.maxPerConnection = Math.max(total.maxPerConnection, c.maxPerConnection);
-    if (c.firstAt > 0) total.firstAt = Math.min(total.firstAt, c.firstAt);
-    total.lastAt = Math.max(total.lastAt, c.lastAt);
+    addConnections(total, c);
     total.gaps += c.gaps;
     total.missing += c.missing;
     total.reordered += c.reordered;
     total.badFrames += c.badFrames;
     total.other += c.other;
-    total.closed += c.closed;
-    total.verified &&= c.verified;
     total.problems.push(...c.problems);
   }
   return total;

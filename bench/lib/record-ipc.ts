@@ -1,4 +1,5 @@
 /** Messages between bench/records.ts and its worker processes (child_process IPC). */
+import { addConnections, noConnections } from './connection-counts.ts';
 
 /** Parent → record subscriber worker. */
 export type ToRecordSubscriber = { type: 'report' } | { type: 'stop' };
@@ -94,12 +95,7 @@ export interface RecordWriterCounts {
 /** One report for several subscriber workers: sums, minimums and maximums, samples kept. */
 export function mergeRecordSubscriberCounts(counts: RecordSubscriberCounts[]): RecordSubscriberCounts {
   const total: RecordSubscriberCounts = {
-    connections: 0,
-    received: 0,
-    minPerConnection: Infinity,
-    maxPerConnection: 0,
-    firstAt: Infinity,
-    lastAt: 0,
+    ...noConnections(),
     lastVersionMin: Infinity,
     lastVersionMax: -Infinity,
     gaps: 0,
@@ -108,16 +104,9 @@ export function mergeRecordSubscriberCounts(counts: RecordSubscriberCounts[]): R
     gapSamples: [],
     other: {},
     otherSamples: [],
-    closed: 0,
-    verified: true,
   };
   for (const c of counts) {
-    total.connections += c.connections;
-    total.received += c.received;
-    total.minPerConnection = Math.min(total.minPerConnection, c.minPerConnection);
-    total.maxPerConnection = Math.max(total.maxPerConnection, c.maxPerConnection);
-    if (c.firstAt > 0) total.firstAt = Math.min(total.firstAt, c.firstAt);
-    total.lastAt = Math.max(total.lastAt, c.lastAt);
+    addConnections(total, c);
     total.lastVersionMin = Math.min(total.lastVersionMin, c.lastVersionMin);
     total.lastVersionMax = Math.max(total.lastVersionMax, c.lastVersionMax);
     total.gaps += c.gaps;
@@ -126,8 +115,6 @@ export function mergeRecordSubscriberCounts(counts: RecordSubscriberCounts[]): R
     total.gapSamples.push(...c.gapSamples);
     for (const [kind, n] of Object.entries(c.other)) total.other[kind] = (total.other[kind] ?? 0) + n;
     total.otherSamples.push(...c.otherSamples);
-    total.closed += c.closed;
-    total.verified &&= c.verified;
   }
   return total;
 }
