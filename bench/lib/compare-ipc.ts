@@ -1,5 +1,5 @@
 /** Messages between bench/compare.ts and its event load workers (child_process IPC). */
-import { addConnections, noConnections } from './connection-counts.ts';
+import { addConnections, noConnections, type ConnectionCounts } from './connection-counts.ts';
 import type { SparseHistogram } from './seq-payload.ts';
 
 /** Parent → publisher. */
@@ -42,23 +42,17 @@ export type FromCompareSubscriber =
   | { type: 'counts'; counts: CompareSubscriberCounts }
   | { type: 'error'; message: string };
 
-export interface CompareSubscriberCounts {
-  connections: number;
-  received: number;
-  minPerConnection: number;
-  maxPerConnection: number;
-  /** Monotonic ms (monoMs) of the first / last EMIT frame; 0 if none. */
-  firstAt: number;
-  lastAt: number;
+/**
+ * Messages are EMIT frames; firstAt / lastAt are monotonic ms (monoMs); verified: every connection
+ * that received something had a first frame that passed the full check.
+ */
+export interface CompareSubscriberCounts extends ConnectionCounts {
   gaps: number;
   missing: number;
   reordered: number;
   badFrames: number;
   /** Frames that were neither EVENT EMIT nor PONG. */
   other: number;
-  closed: number;
-  /** Every connection that received something had a first frame that passed the full check. */
-  verified: boolean;
   problems: string[];
   latency: SparseHistogram;
 }

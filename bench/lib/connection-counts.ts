@@ -4,7 +4,7 @@ export interface ConnectionCounts {
   received: number;
   minPerConnection: number;
   maxPerConnection: number;
-  /** Monotonic ms of the first / last message received; 0 if none. */
+  /** ms of the first / last message received, 0 if none (each worker type says which clock). */
   firstAt: number;
   lastAt: number;
   /** Connections the server closed. */

@@ -1,4 +1,5 @@
 /** Messages between bench/events.ts and its worker processes (child_process IPC). */
+import type { ConnectionCounts } from './connection-counts.ts';
 
 /** Parent → subscriber worker. */
 export type ToSubscriber = { type: 'report' } | { type: 'stop' };
@@ -11,22 +12,14 @@ export type FromSubscriber =
   | { type: 'counts'; counts: SubscriberCounts }
   | { type: 'error'; message: string };
 
-export interface SubscriberCounts {
-  connections: number;
-  /** EVENT EMIT frames received, over all connections of the worker. */
-  received: number;
+/**
+ * Messages are EVENT EMIT frames; firstAt / lastAt are wall-clock ms (performance.timeOrigin +
+ * now); verified: every connection's first EMIT frame decoded in full as EVENT EMIT 'bench' with
+ * the sent payload.
+ */
+export interface SubscriberCounts extends ConnectionCounts {
   /** Frames that were neither EVENT EMIT nor the PONGs to our keep-alive PINGs. */
   other: number;
-  /** Fewest / most EMIT frames received by a single connection. */
-  minPerConnection: number;
-  maxPerConnection: number;
-  /** Wall-clock ms (performance.timeOrigin + now) of the first / last EMIT frame; 0 if none. */
-  firstAt: number;
-  lastAt: number;
-  /** Connections the server closed (e.g. dropped as slow consumers). */
-  closed: number;
-  /** Every connection's first EMIT frame decoded in full as EVENT EMIT 'bench' with the sent payload. */
-  verified: boolean;
 }
 
 /** Parent → publisher worker. */

@@ -1,5 +1,5 @@
 /** Messages between bench/records.ts and its worker processes (child_process IPC). */
-import { addConnections, noConnections } from './connection-counts.ts';
+import { addConnections, noConnections, type ConnectionCounts } from './connection-counts.ts';
 
 /** Parent → record subscriber worker. */
 export type ToRecordSubscriber = { type: 'report' } | { type: 'stop' };
@@ -13,16 +13,12 @@ export type FromRecordSubscriber =
   | { type: 'counts'; counts: RecordSubscriberCounts }
   | { type: 'error'; message: string };
 
-export interface RecordSubscriberCounts {
-  connections: number;
-  /** UPDATE/PATCH frames for the record received, over all connections of the worker. */
-  received: number;
-  /** Fewest / most UPDATE/PATCH frames received by a single connection. */
-  minPerConnection: number;
-  maxPerConnection: number;
-  /** Wall-clock ms (performance.timeOrigin + now) of the first / last UPDATE/PATCH frame; 0 if none. */
-  firstAt: number;
-  lastAt: number;
+/**
+ * Messages are UPDATE/PATCH frames for the record; firstAt / lastAt are wall-clock ms
+ * (performance.timeOrigin + now); verified: every connection's first broadcast decoded in full
+ * (PATCH of the record, path, data, version read + 1).
+ */
+export interface RecordSubscriberCounts extends ConnectionCounts {
   /** Lowest / highest record version a connection holds now (READ_RESPONSE, then each broadcast). */
   lastVersionMin: number;
   lastVersionMax: number;
@@ -37,10 +33,6 @@ export interface RecordSubscriberCounts {
   /** Frames that were neither a broadcast of the record nor a PONG, by kind ("RECORD VERSION_EXISTS"). */
   other: Record<string, number>;
   otherSamples: string[];
-  /** Connections the server closed (e.g. dropped as slow consumers). */
-  closed: number;
-  /** Every connection's first broadcast decoded in full: PATCH of the record, path, data, version read + 1. */
-  verified: boolean;
 }
 
 /** Parent → writer worker. */
