@@ -80,7 +80,8 @@ export class Kernel {
     this.permissions = new PermissionGate(this.hooks);
     this.sessions = new SessionRegistry(this.log);
     const hub = options.clusterHub ?? new InProcessHub();
-    this.cluster = new ClusterBusSwitch(hub.join(this.config.serverName, (error) => this.log.error({ err: error }, 'a cluster message handler threw')));
+    const handlerThrew = (error: unknown, channel: string, from: string) => this.log.error({ err: error, channel, from }, 'a cluster message handler threw');
+    this.cluster = new ClusterBusSwitch(hub.join(this.config.serverName, handlerThrew), handlerThrew);
     this.services.provide('cluster', this.cluster, KERNEL);
     this.teardowns.push({ plugin: KERNEL, run: () => this.cluster.close() });
     this.environment = {

@@ -92,6 +92,19 @@ describe('ClusterNode', () => {
     await Promise.all([a.close(), b.close()]);
   });
 
+  it('still delivers to the other handlers of a channel when one throws', async () => {
+    const { a, b } = await pair();
+    const got: string[] = [];
+    b.subscribe('events', () => {
+      throw new Error('a faulty plugin');
+    });
+    b.subscribe('events', (message) => got.push(message.name ?? ''));
+    a.send('events', event('x'));
+    await tick();
+    assert.deepEqual(got, ['x']);
+    await Promise.all([a.close(), b.close()]);
+  });
+
   it('ignores garbage and truncated batches without throwing', async () => {
     const { wire, a, b } = await pair();
     const got: string[] = [];

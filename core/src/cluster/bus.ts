@@ -1,4 +1,5 @@
 import type { Message } from '../protocol/messages.ts';
+import { BusListeners, type ListenerError } from './listeners.ts';
 
 export type ClusterHandler = (message: Message, fromServer: string) => void;
 export type MembershipHandler = (change: 'join' | 'leave', serverName: string) => void;
@@ -31,7 +32,7 @@ export interface ClusterBus {
 export class InProcessHub {
   private readonly nodes = new Map<string, InProcessBus>();
 
-  join(serverName: string, onError: (error: unknown) => void): InProcessBus {
+  join(serverName: string, onError: ListenerError): InProcessBus {
     const bus = new InProcessBus(serverName, this, onError);
     for (const other of this.nodes.values()) {
       other.membershipChanged('join', serverName);
@@ -57,15 +58,16 @@ export class InProcessHub {
 }
 
 export class InProcessBus implements ClusterBus {
-  private readonly handlers = new Map<string, Set<ClusterHandler>>();
-  private readonly membership = new Set<MembershipHandler>();
+  private readonly listeners: BusListeners;
   readonly peers = new Set<string>();
 
   constructor(
     readonly serverName: string,
     private readonly hub: InProcessHub,
-    private readonly onError: (error: unknown) => void,
-  ) {}
+    onError: ListenerError,
+  ) {
+    this.listeners = new BusListeners(onError);
+  }
 
   send(channel: string, message: Message): void {
     this.hub.deliver(this.serverName, undefined, channel, message);
@@ -76,43 +78,28 @@ export class InProcessBus implements ClusterBus {
   }
 
   subscribe(channel: string, handler: ClusterHandler): () => void {
-    let set = this.handlers.get(channel);
-    if (set === undefined) this.handlers.set(channel, (set = new Set()));
-    set.add(handler);
-    return () => set.delete(handler);
+    return this.listeners.subscribe(channel, handler);
   }
 
   onMembership(handler: MembershipHandler): () => void {
-    this.membership.add(handler);
-    return () => this.membership.delete(handler);
+    return this.listeners.onMembership(handler);
   }
 
   /** @internal */
   membershipChanged(change: 'join' | 'leave', serverName: string): void {
     if (change === 'join') this.peers.add(serverName);
     else this.peers.delete(serverName);
-    for (const handler of this.membership) handler(change, serverName);
+    this.listeners.membershipChanged(change, serverName);
   }
 
   /** @internal */
   receive(channel: string, message: Message, from: string): void {
     // Delivered on a later tick, as a network bus would: no re-entrancy into the sender's call.
-    const handlers = this.handlers.get(channel);
-    if (handlers === undefined || handlers.size === 0) return;
-    queueMicrotask(() => {
-      for (const handler of handlers) {
-        try {
-          handler(message, from);
-        } catch (error) {
-          this.onError(error);
-        }
-      }
-    });
+    if (this.listeners.listening(channel)) queueMicrotask(() => this.listeners.deliver(channel, message, from));
   }
 
   async close(): Promise<void> {
     this.hub.leave(this.serverName);
-    this.handlers.clear();
-    this.membership.clear();
+    this.listeners.clear();
   }
 }

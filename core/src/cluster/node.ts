@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { clusterCodec } from '../protocol/codec.ts';
 import type { Message } from '../protocol/messages.ts';
 import type { ClusterBus, ClusterHandler, MembershipHandler } from './bus.ts';
+import { BusListeners } from './listeners.ts';
 
 /**
  * What a cluster connector implements: it only moves bytes between nodes. The kernel's
@@ -58,8 +59,7 @@ export class ClusterNode implements ClusterBus {
   /** Each node's incarnation: a node restarted under the same name is a new member. */
   private readonly incarnations = new Map<string, string>();
   private readonly incarnation = Math.random().toString(36).slice(2, 10);
-  private readonly handlers = new Map<string, Set<ClusterHandler>>();
-  private readonly membership = new Set<MembershipHandler>();
+  private readonly listeners: BusListeners;
   private outbox: Uint8Array[] = [];
   private outboxBytes = 0;
   private readonly fromBytes: Uint8Array;
@@ -74,6 +74,7 @@ export class ClusterNode implements ClusterBus {
     private readonly log: Logger,
   ) {
     this.fromBytes = encoder.encode(serverName);
+    this.listeners = new BusListeners((error, channel, from) => this.log.error({ err: error, channel, from }, 'a cluster message handler threw'));
   }
 
   async start(): Promise<void> {
@@ -107,15 +108,11 @@ export class ClusterNode implements ClusterBus {
   }
 
   subscribe(channel: string, handler: ClusterHandler): () => void {
-    let set = this.handlers.get(channel);
-    if (set === undefined) this.handlers.set(channel, (set = new Set()));
-    set.add(handler);
-    return () => set.delete(handler);
+    return this.listeners.subscribe(channel, handler);
   }
 
   onMembership(handler: MembershipHandler): () => void {
-    this.membership.add(handler);
-    return () => this.membership.delete(handler);
+    return this.listeners.onMembership(handler);
   }
 
   async close(): Promise<void> {
@@ -127,7 +124,7 @@ export class ClusterNode implements ClusterBus {
       // the transport may already be gone
     }
     await this.transport.close();
-    this.handlers.clear();
+    this.listeners.clear();
   }
 
   private readonly flushOutbox = (): void => {
@@ -197,17 +194,10 @@ export class ClusterNode implements ClusterBus {
     }
     this.heard(from);
     if (kind !== FrameKind.Data) return;
-    const handlers = this.handlers.get(channel);
-    if (handlers === undefined || handlers.size === 0) return;
+    if (!this.listeners.listening(channel)) return;
     const message = clusterCodec.decode(bytes.subarray(at + channelLength));
     if (message === undefined) return this.log.warn({ from, channel }, 'undecodable cluster message dropped');
-    for (const handler of handlers) {
-      try {
-        handler(message, from);
-      } catch (error) {
-        this.log.error({ err: error, channel, from }, 'a cluster message handler threw');
-      }
-    }
+    this.listeners.deliver(channel, message, from);
   }
 
   private receiveBatch(bytes: Uint8Array, start: number): void {
@@ -228,7 +218,7 @@ export class ClusterNode implements ClusterBus {
     this.log.info({ node: from }, 'cluster node joined');
     // Answer at once, so the newcomer learns about us without waiting a heartbeat.
     this.transport.publishTo(from, this.heartbeat());
-    for (const handler of this.membership) handler('join', from);
+    this.listeners.membershipChanged('join', from);
   }
 
   private dropSilentNodes(): void {
@@ -241,6 +231,6 @@ export class ClusterNode implements ClusterBus {
     this.peers.delete(node);
     if (why !== 'restarted') this.incarnations.delete(node);
     this.log.warn({ node, why }, 'cluster node gone');
-    for (const handler of this.membership) handler('leave', node);
+    this.listeners.membershipChanged('leave', node);
   }
 }

@@ -1,5 +1,6 @@
 import type { Message } from '../protocol/messages.ts';
 import type { ClusterBus, ClusterHandler, MembershipHandler } from './bus.ts';
+import { BusListeners, type ListenerError } from './listeners.ts';
 
 /**
  * The `cluster` service plugins hold on to. It forwards to the in-process bus until a cluster
@@ -7,11 +8,14 @@ import type { ClusterBus, ClusterHandler, MembershipHandler } from './bus.ts';
  * cluster node, carrying every subscription over. Plugins never notice the switch.
  */
 export class ClusterBusSwitch implements ClusterBus {
-  private readonly handlers = new Map<string, Set<ClusterHandler>>();
-  private readonly membershipHandlers = new Set<MembershipHandler>();
+  private readonly listeners: BusListeners;
   private detach: Array<() => void> = [];
 
-  constructor(private backend: ClusterBus) {
+  constructor(
+    private backend: ClusterBus,
+    onError: ListenerError,
+  ) {
+    this.listeners = new BusListeners(onError);
     this.attach();
   }
 
@@ -41,18 +45,12 @@ export class ClusterBusSwitch implements ClusterBus {
   }
 
   subscribe(channel: string, handler: ClusterHandler): () => void {
-    let set = this.handlers.get(channel);
-    if (set === undefined) {
-      this.handlers.set(channel, (set = new Set()));
-      this.detach.push(this.backend.subscribe(channel, (message, from) => this.dispatch(channel, message, from)));
-    }
-    set.add(handler);
-    return () => set.delete(handler);
+    if (!this.listeners.hasChannel(channel)) this.forward(channel);
+    return this.listeners.subscribe(channel, handler);
   }
 
   onMembership(handler: MembershipHandler): () => void {
-    this.membershipHandlers.add(handler);
-    return () => this.membershipHandlers.delete(handler);
+    return this.listeners.onMembership(handler);
   }
 
   close(): Promise<void> {
@@ -61,16 +59,12 @@ export class ClusterBusSwitch implements ClusterBus {
   }
 
   private attach(): void {
-    for (const channel of this.handlers.keys()) {
-      this.detach.push(this.backend.subscribe(channel, (message, from) => this.dispatch(channel, message, from)));
-    }
-    this.detach.push(this.backend.onMembership((change, name) => {
-      for (const handler of this.membershipHandlers) handler(change, name);
-    }));
+    for (const channel of this.listeners.channels()) this.forward(channel);
+    this.detach.push(this.backend.onMembership((change, name) => this.listeners.membershipChanged(change, name)));
   }
 
-  private dispatch(channel: string, message: Message, from: string): void {
-    const set = this.handlers.get(channel);
-    if (set !== undefined) for (const handler of set) handler(message, from);
+  /** One backend subscription per channel, whatever the number of plugins listening on it. */
+  private forward(channel: string): void {
+    this.detach.push(this.backend.subscribe(channel, (message, from) => this.listeners.deliver(channel, message, from)));
   }
 }
