@@ -36,4 +36,5 @@ export { ClusterNode, type ClusterTransport, type ClusterTransportService, type 
 export { SubscriptionRegistry, type SubscriptionObserver, type TopicListenerHandler, type ListeningService } from './util/subscriptions.ts';
 export { HttpRoutes, sendText, type HttpHandler } from './http/routes.ts';
 export { redactUrl } from './util/redact.ts';
+export { fnv1a } from './util/hash.ts';
 export { createLogger, type Logger } from './logger.ts';

@@ -1,4 +1,5 @@
 import { STATE_ACTION, TOPIC, type Message } from '../protocol/messages.ts';
+import { fnv1a } from '../util/hash.ts';
 import type { ClusterBus } from './bus.ts';
 
 /** Told when a name appears anywhere in the cluster (first holder) or disappears (last holder gone). */
@@ -18,7 +19,7 @@ export const CHECKSUM_INTERVAL = 5000;
  * A set of names replicated across the cluster (PROTOCOL §10, "distributed state registries"):
  * each node says which names it holds (an RPC it provides, a record it has subscribers for…), and
  * every node sees the union. A node broadcasts only its own transitions, each with a checksum of
- * its whole local set, so a receiver that missed something notices and asks for the full state;
+ * its whole local set (the wrapping sum of the names' FNV-1a hashes), so a receiver that missed something notices and asks for the full state;
  * the checksum is also repeated every few seconds, for a message lost with no change after it (a
  * Redis blip shorter than the node timeout); a joining node is sent the full state; a node that
  * leaves takes its names with it.
@@ -65,7 +66,7 @@ export class ReplicatedSet {
   add(name: string): boolean {
     if (this.local.has(name)) return false;
     this.local.add(name);
-    this.localChecksum = (this.localChecksum + hash(name)) | 0;
+    this.localChecksum = (this.localChecksum + fnv1a(name)) | 0;
     this.broadcast(STATE_ACTION.ADD, name);
     if (!this.holders.has(name)) for (const w of this.watchers) w.added?.(name);
     return true;
@@ -74,7 +75,7 @@ export class ReplicatedSet {
   /** This node no longer holds `name`. @returns false when it did not. */
   delete(name: string): boolean {
     if (!this.local.delete(name)) return false;
-    this.localChecksum = (this.localChecksum - hash(name)) | 0;
+    this.localChecksum = (this.localChecksum - fnv1a(name)) | 0;
     this.broadcast(STATE_ACTION.REMOVE, name);
     if (!this.holders.has(name)) for (const w of this.watchers) w.removed?.(name);
     return true;
@@ -155,7 +156,7 @@ export class ReplicatedSet {
     if (view === undefined) this.byNode.set(node, (view = { names: new Set(), checksum: 0 }));
     if (view.names.has(name)) return;
     view.names.add(name);
-    view.checksum = (view.checksum + hash(name)) | 0;
+    view.checksum = (view.checksum + fnv1a(name)) | 0;
     const wasHeld = this.has(name);
     let nodes = this.holders.get(name);
     if (nodes === undefined) this.holders.set(name, (nodes = new Set()));
@@ -167,7 +168,7 @@ export class ReplicatedSet {
   private remoteDelete(node: string, name: string): void {
     const view = this.byNode.get(node);
     if (view === undefined || !view.names.delete(name)) return;
-    view.checksum = (view.checksum - hash(name)) | 0;
+    view.checksum = (view.checksum - fnv1a(name)) | 0;
     const nodes = this.holders.get(name);
     nodes?.delete(node);
     if (nodes?.size !== 0) return;
@@ -187,11 +188,4 @@ export class ReplicatedSet {
     for (const name of [...view.names]) this.remoteDelete(node, name);
     this.byNode.delete(node);
   }
-}
-
-/** FNV-1a over UTF-16 code units: the checksum is the wrapping sum of the names' hashes. */
-function hash(name: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193);
-  return h | 0;
 }

@@ -1,3 +1,5 @@
+import { fnv1a } from '@deepstream-ts/core';
+
 /**
  * This node's place in the queue of nodes that may search a provider for `name`: 0 goes first.
  * Every node computes the same order (rendezvous hashing on node and name) without a message,
@@ -14,11 +16,7 @@ export function turnOf(serverName: string, peers: ReadonlySet<string>, name: str
   return rank;
 }
 
-/** FNV-1a of node and name, unsigned. */
+/** Node and name hashed together, unsigned. */
 function weight(node: string, name: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < node.length; i++) h = Math.imul(h ^ node.charCodeAt(i), 0x01000193);
-  h = Math.imul(h ^ 0x0a, 0x01000193);
-  for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193);
-  return h >>> 0;
+  return fnv1a(name, fnv1a(`${node}\n`)) >>> 0;
 }
