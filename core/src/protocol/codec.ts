@@ -137,12 +137,7 @@ function writeInt32(buf: Buffer, at: number, value: number): number {
     lo = ((lo >>> 7) | (hi << 25)) >>> 0;
     hi >>>= 7;
   }
-  while (lo > 127) {
-    buf[at++] = (lo & 127) | 128;
-    lo >>>= 7;
-  }
-  buf[at] = lo;
-  return at + 1;
+  return writeVarint32(buf, at, lo);
 }
 
 /** @protobufjs/utf8 write, which protobufjs uses for strings under 40 UTF-16 units (lone surrogates as 3 raw bytes). */
