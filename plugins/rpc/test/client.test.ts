@@ -1,8 +1,7 @@
 /** The RPC plugin driven by the official client: what application code sees. */
 import { after, afterEach, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { definePlugin } from '@deepstream-ts/core';
-import { client, closeClients, drained, pause, providedNames, startRpcServer, until, useServer, type RpcServer } from './helpers.ts';
+import { client, clientDataAuth, closeClients, drained, pause, providedNames, startRpcServer, until, useServer, type RpcServer } from './helpers.ts';
 
 type Client = Awaited<ReturnType<typeof client>>;
 
@@ -251,18 +250,7 @@ describe('rpc when a client disconnects mid-call', () => {
 });
 
 describe('rpc requestor identity', () => {
-  // Logs users in with clientData, so that there is something to forward.
-  const withClientData = definePlugin({
-    name: 'client-data-auth',
-    version: '1.0.0',
-    kernel: '^0.1.0',
-    setup(ctx) {
-      ctx.hooks.authenticate.tap(ctx.name, ({ authData }) => {
-        const username = (authData as { username?: string }).username;
-        return username === undefined ? undefined : { isValid: true, id: username, clientData: { role: `${username}-role`, n: 1 } };
-      });
-    },
-  });
+  const withClientData = clientDataAuth((username) => ({ role: `${username}-role`, n: 1 }));
   let server: RpcServer;
   before(async () => {
     server = await startRpcServer({ provideRequestorName: true, provideRequestorData: true }, [withClientData]);

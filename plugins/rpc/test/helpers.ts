@@ -1,10 +1,25 @@
 /** Shared setup for the RPC suites: one server per suite, clients closed after each test. */
 import { after, afterEach, before } from 'node:test';
 import { DeepstreamClient } from '@deepstream/client';
-import { RPC_ACTION, TOPIC, definePlugin, type DeepstreamConfig, type KernelOptions, type Message, type PluginEntry } from '@deepstream-ts/core';
+import { RPC_ACTION, TOPIC, definePlugin, type DeepstreamConfig, type JSONValue, type KernelOptions, type Message, type PluginEntry } from '@deepstream-ts/core';
 import { RawClient, startTestServer, type TestServer } from '@deepstream-ts/core/testing';
 import authOpen from '@deepstream-ts/plugin-auth-open';
 import rpc, { type RpcOptions, type RpcView } from '@deepstream-ts/plugin-rpc';
+
+/** Logs a user in by `username` with the clientData `clientDataOf(username)`, so that there is something to forward. */
+export function clientDataAuth(clientDataOf: (username: string) => JSONValue): PluginEntry {
+  return definePlugin({
+    name: 'client-data-auth',
+    version: '1.0.0',
+    kernel: '^0.1.0',
+    setup(ctx) {
+      ctx.hooks.authenticate.tap(ctx.name, ({ authData }) => {
+        const username = (authData as { username?: string }).username;
+        return username === undefined ? undefined : { isValid: true, id: username, clientData: clientDataOf(username) };
+      });
+    },
+  });
+}
 
 /** Fast timers, so that timeout tests take a fraction of a second. */
 export const FAST: Partial<RpcOptions> = { ackTimeout: 150, responseTimeout: 400 };

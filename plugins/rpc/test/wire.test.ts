@@ -1,8 +1,8 @@
 /** Exact RPC wire shapes with raw protocol clients (PROTOCOL §7.6, EVENTS_RPC_PRESENCE §2). */
 import { afterEach, after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { RPC_ACTION, TOPIC, definePlugin } from '@deepstream-ts/core';
-import { closeClients, firstToReceive, isAction, provided, raw, rpcMessage, startRpcServer, useServer, type RpcServer } from './helpers.ts';
+import { RPC_ACTION, TOPIC } from '@deepstream-ts/core';
+import { clientDataAuth, closeClients, firstToReceive, isAction, provided, raw, rpcMessage, startRpcServer, useServer, type RpcServer } from './helpers.ts';
 
 const { REQUEST, ACCEPT, RESPONSE, REJECT, REQUEST_ERROR, PROVIDE, UNPROVIDE } = RPC_ACTION;
 /** Decoded repeated fields are [] even when absent on the wire. */
@@ -186,17 +186,7 @@ describe('rpc wire: deadlines', () => {
 });
 
 describe('rpc wire: requestor identity', () => {
-  const withClientData = definePlugin({
-    name: 'client-data-auth',
-    version: '1.0.0',
-    kernel: '^0.1.0',
-    setup(ctx) {
-      ctx.hooks.authenticate.tap(ctx.name, ({ authData }) => {
-        const username = (authData as { username?: string }).username;
-        return username === undefined ? undefined : { isValid: true, id: username, clientData: { tag: username } };
-      });
-    },
-  });
+  const withClientData = clientDataAuth((username) => ({ tag: username }));
   let server: RpcServer;
   before(async () => {
     server = await startRpcServer({ provideRequestorName: true, provideRequestorData: true }, [withClientData]);
