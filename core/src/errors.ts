@@ -19,6 +19,7 @@ export const ERROR_CODES = {
   DS_SERVICE_ALREADY_PROVIDED: 'A second plugin tried to provide a service that already has a provider.',
   DS_SERVICE_MISSING: 'A plugin used a service that no plugin provides.',
   DS_HOOK_TAP_FAILED: 'A plugin threw inside a hook; the kernel reported it and carried on.',
+  DS_UNHANDLED_ERROR: 'A rejection nobody handled or an exception nobody caught reached the kernel; it logged it, naming the plugin, and carried on.',
   DS_LISTEN_FAILED: 'The server could not listen on the configured host and port.',
   DS_CLUSTER_UNAVAILABLE: 'A cluster transport is configured but could not be joined at start.',
   DS_KERNEL_STATE: 'A kernel method was called in the wrong lifecycle state (e.g. started twice).',

@@ -16,6 +16,8 @@ import { resolvePlugins, type ResolvedPlugin } from './plugins/resolve.ts';
 import { orderPlugins, withTimeout } from './plugins/loader.ts';
 import type { PluginContext } from './plugins/context.ts';
 import { PermissionGate } from './permissions.ts';
+import { installLastResort } from './process/last-resort.ts';
+import { originOf } from './plugins/origin.ts';
 import { Session, type SessionEnvironment } from './session/session.ts';
 import { SessionRegistry } from './session/registry.ts';
 import { WebSocketTransport } from './transport/websocket.ts';
@@ -70,6 +72,7 @@ export class Kernel {
   private readonly cluster: ClusterBusSwitch;
   private phase = Phase.Created;
   private plugins: ResolvedPlugin[] = [];
+  private removeLastResort: (() => void) | undefined;
 
   constructor(config: DeepstreamConfig, options: KernelOptions = {}) {
     this.config = resolveConfig(config, { baseDir: options.baseDir, overrides: options.overrides });
@@ -126,6 +129,7 @@ export class Kernel {
     this.phase = Phase.Starting;
     try {
       this.plugins = orderPlugins(await resolvePlugins(this.config.plugins, this.config.baseDir), KERNEL_VERSION);
+      this.installLastResort();
       for (const plugin of this.plugins) await this.setUp(plugin);
       await this.joinCluster();
       await this.hooks.boot.promise();
@@ -160,6 +164,22 @@ export class Kernel {
     await this.hooks.shutdown.promise().catch((error: unknown) => this.log.error({ err: error }, 'shutdown hook failed'));
     this.phase = Phase.Stopped;
     this.log.info('stopped');
+  }
+
+  /** From here on, an error no plugin handled is logged with the plugin's name instead of ending the process. */
+  private installLastResort(): void {
+    const origins = new Map<string, string>();
+    for (const { manifest } of this.plugins) {
+      const dir = originOf(manifest);
+      if (dir !== undefined) origins.set(dir, manifest.name);
+    }
+    this.removeLastResort = installLastResort({
+      origins,
+      report: (failure, plugin) => {
+        this.log.error({ plugin, err: failure.cause }, failure.message);
+        this.hooks.error.call({ hook: 'process', plugin, error: failure });
+      },
+    });
   }
 
   private async closeEverything(): Promise<void> {

@@ -1,4 +1,5 @@
 import type { PluginContext } from './context.ts';
+import { callerPackageDir, rememberOrigin } from './origin.ts';
 
 /**
  * What a plugin declares about itself. The loader checks it before anything runs: the kernel
@@ -46,8 +47,13 @@ export type PluginEntry =
 export function definePlugin<Options extends object = Record<string, never>>(
   manifest: PluginManifest<Options>,
 ): DefinedPlugin<Options> {
-  return Object.freeze({
+  const defined = Object.freeze({
     ...manifest,
     with: (options: Partial<Options>): PluginWithOptions<Options> => ({ use: manifest, options }),
   });
+  // `with` hands out the manifest as given, so both objects are remembered.
+  const origin = callerPackageDir(definePlugin);
+  rememberOrigin(defined, origin);
+  rememberOrigin(manifest, origin);
+  return defined;
 }

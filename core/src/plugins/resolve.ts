@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { DeepstreamError, describeError } from '../errors.ts';
 import type { PluginEntry, PluginManifest } from './manifest.ts';
+import { rememberOrigin } from './origin.ts';
 
 export interface ResolvedPlugin {
   readonly manifest: PluginManifest<object>;
@@ -65,7 +66,9 @@ async function importPlugin(name: string, baseDir: string): Promise<unknown> {
   } catch (error) {
     throw new DeepstreamError('DS_PLUGIN_INVALID', `plugin package "${name}" failed to load: ${describeError(error)}`, { cause: error });
   }
-  return module.default ?? module.plugin;
+  const manifest = module.default ?? module.plugin;
+  if (manifest !== null && typeof manifest === 'object') rememberOrigin(manifest, packageDir);
+  return manifest;
 }
 
 function findPackage(name: string, from: string): string | undefined {
