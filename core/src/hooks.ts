@@ -35,6 +35,20 @@ export interface AuthorizationRequest {
   readonly name: string;
   /** The rule to check when the message action alone does not say (e.g. `create`, `read`, `write`). */
   readonly permission?: string;
+  /** What the owning feature knows about the state the message acts on, computed when asked. */
+  readonly facts?: AuthorizationFacts;
+}
+
+/**
+ * Facts the feature that owns a resource supplies on demand, so that permission plugins judge the
+ * exact state a message is applied to (a record write is asked from its write queue, after the
+ * writes queued before it). Each is called at most once per check; absent means "not known here".
+ */
+export interface AuthorizationFacts {
+  /** The resource's data before the message: `null` when it does not exist. */
+  oldData?(): unknown;
+  /** The resource's data as it will be once the message is applied. */
+  data?(): unknown;
 }
 
 export interface AuthorizationVerdict {

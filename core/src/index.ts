@@ -17,6 +17,7 @@ export type {
   AuthenticationResult,
   AuthorizationRequest,
   AuthorizationVerdict,
+  AuthorizationFacts,
   HookFailure,
 } from './hooks.ts';
 export type { TopicHandler } from './router.ts';

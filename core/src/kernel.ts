@@ -2,7 +2,7 @@ import { createServer, type RequestListener, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import { createHooks, type HookFailure, type KernelHooks } from './hooks.ts';
+import { createHooks, type AuthorizationFacts, type HookFailure, type KernelHooks } from './hooks.ts';
 import { Router } from './router.ts';
 import { KERNEL, ServiceRegistry, type Services } from './services.ts';
 import { InProcessHub } from './cluster/bus.ts';
@@ -194,6 +194,8 @@ export class Kernel {
       }
     }
     this.server.closeAllConnections();
+    this.removeLastResort?.();
+    this.removeLastResort = undefined;
   }
 
   /** With a cluster transport configured, the `cluster` service becomes a real cluster node. */
@@ -252,7 +254,8 @@ export class Kernel {
       provide: <K extends keyof Services>(service: K, impl: Services[K]) => services.provide(service, impl, name),
       use: <K extends keyof Services>(service: K) => services.use(service, name),
       find: <K extends keyof Services>(service: K) => services.find(service),
-      authorize: (session: Session, message: Message, target: string, permission?: string) => permissions.authorize(session, message, target, permission),
+      authorize: (session: Session, message: Message, target: string, permission?: string, facts?: AuthorizationFacts) =>
+        permissions.authorize(session, message, target, permission, facts),
       permittedNames: (session: Session, message: Message) => permissions.permittedNames(session, message),
       addTransport: (create: TransportFactory) => void this.transportFactories.push({ owner: name, create }),
       onClose: (teardown: Teardown) => teardowns.push(teardown),

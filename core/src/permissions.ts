@@ -1,4 +1,4 @@
-import type { AuthorizationVerdict, KernelHooks } from './hooks.ts';
+import type { AuthorizationFacts, AuthorizationRequest, AuthorizationVerdict, KernelHooks } from './hooks.ts';
 import { denialFor } from './protocol/denials.ts';
 import type { Message } from './protocol/messages.ts';
 import type { Session } from './session/session.ts';
@@ -13,9 +13,9 @@ export const ALLOWED: AuthorizationVerdict = Object.freeze({ allowed: true });
 export class PermissionGate {
   constructor(private readonly hooks: KernelHooks) {}
 
-  authorize(session: Session, message: Message, name: string, permission?: string): AuthorizationVerdict | Promise<AuthorizationVerdict> {
+  authorize(session: Session, message: Message, name: string, permission?: string, facts?: AuthorizationFacts): AuthorizationVerdict | Promise<AuthorizationVerdict> {
     if (!this.hooks.authorize.isUsed()) return ALLOWED;
-    const request = permission === undefined ? { session, message, name } : { session, message, name, permission };
+    const request: AuthorizationRequest = { session, message, name, permission, facts };
     return this.hooks.authorize.promise(request).then((verdict) => verdict ?? ALLOWED);
   }
 

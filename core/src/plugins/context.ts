@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { AuthorizationVerdict, KernelHooks } from '../hooks.ts';
+import type { AuthorizationFacts, AuthorizationVerdict, KernelHooks } from '../hooks.ts';
 import type { TopicHandler } from '../router.ts';
 import type { Services } from '../services.ts';
 import type { TOPIC, Message } from '../protocol/messages.ts';
@@ -34,9 +34,16 @@ export interface PluginContext<Options extends object = object> {
    * Asks the permission plugins whether `session` may send `message` for `name` (bulk messages are
    * asked per name). `permission` names the rule when the message action alone does not imply it
    * (a record subscription that creates needs `create`, then `read`). With no permission plugin
-   * configured the answer is `ALLOWED`, synchronously.
+   * configured the answer is `ALLOWED`, synchronously. `facts` offers what the feature knows about
+   * the state the message acts on (a record write's data before and after), computed when a rule asks.
    */
-  authorize(session: Session, message: Message, name: string, permission?: string): AuthorizationVerdict | Promise<AuthorizationVerdict>;
+  authorize(
+    session: Session,
+    message: Message,
+    name: string,
+    permission?: string,
+    facts?: AuthorizationFacts,
+  ): AuthorizationVerdict | Promise<AuthorizationVerdict>;
   /**
    * Checks each of `message.names` separately (PROTOCOL §5.4), replies MESSAGE_DENIED for each
    * denied name, and returns the permitted ones in order. Synchronous when nothing checks permissions.

@@ -1,18 +1,14 @@
-import { RECORD_ACTION, withDeadline, type AuthorizationRequest, type StoredRecord } from '@deepstream-ts/core';
-import { parsePath, setPath, type PathLimits } from '@deepstream-ts/plugin-records';
+import { withDeadline, type AuthorizationRequest, type StoredRecord } from '@deepstream-ts/core';
 import { RuleError } from './expression/evaluate.ts';
 import type { Subject } from './subject.ts';
 
-/** What the valve needs from the records plugin; its `records` service provides it. */
+/** What the valve needs from the records plugin (for `_()` and reads' `oldData`); its `records` service provides it. */
 export interface RecordReader {
   snapshot(name: string): Promise<StoredRecord | undefined>;
-  readonly pathLimits: PathLimits;
 }
 
 /** A record could not be loaded for a rule (missing plugin, storage error, timeout). */
 export class RecordUnavailable extends Error {}
-
-const CREATING = new Set<number>([RECORD_ACTION.CREATEANDUPDATE, RECORD_ACTION.CREATEANDPATCH]);
 
 /**
  * The data a rule reads for one check, loaded only when the rule asks for it and at most once:
@@ -20,9 +16,10 @@ const CREATING = new Set<number>([RECORD_ACTION.CREATEANDUPDATE, RECORD_ACTION.C
  * "data and oldData"):
  *
  * - event publish, rpc request: the decoded payload (undefined when there is none);
- * - record write: the whole record as it would be after the write; for a patch or an erase that is
- *   the stored record with the change applied (a missing record counts as `{}` for setData's
- *   CREATEANDPATCH and is a rule error for a plain PATCH).
+ * - record write: the whole record as it will be after the write, and `oldData` the record the
+ *   write is applied to. Both come from the request's `facts`, which the records plugin computes
+ *   from its write queue, so a rule judges exactly what will be stored even with writes in flight.
+ *   A patch asked without facts is a rule error: the valve does not apply writes itself.
  */
 export class Facts {
   private stored: Promise<StoredRecord | undefined> | undefined;
@@ -36,21 +33,18 @@ export class Facts {
 
   /** The checked record's data before the message, null when it does not exist. */
   async oldData(): Promise<unknown> {
+    const { facts } = this.request;
+    if (facts?.oldData !== undefined) return facts.oldData();
     return (await this.current())?.data ?? null;
   }
 
   async data(): Promise<unknown> {
-    const { message } = this.request;
+    const { message, facts } = this.request;
     if (this.subject.section !== 'record') return parseJson(message.data, 'the payload');
     if (this.subject.type !== 'write') return undefined;
+    if (facts?.data !== undefined) return facts.data();
     if (message.path === undefined) return parseJson(message.data, 'the record data');
-    const reader = this.requireReader();
-    const tokens = parsePath(message.path, reader.pathLimits);
-    if (typeof tokens === 'string') throw new RuleError(`the write path is invalid: ${tokens}`);
-    const value = message.action === RECORD_ACTION.ERASE ? undefined : parseJson(message.data, 'the patch value');
-    const before = (await this.current())?.data;
-    if (before === undefined && !CREATING.has(message.action)) throw new RuleError('the record does not exist, so the patch cannot be applied');
-    return setPath(before ?? {}, tokens, value);
+    throw new RuleError('the data after this patch is unknown: the request carries no facts from the records plugin');
   }
 
   /** Another record's data for `_()`, null when it does not exist. */

@@ -11,6 +11,7 @@ import {
   RPC_ACTION,
   TOPIC,
   CONNECTION_ACTION,
+  type AuthorizationFacts,
   type AuthorizationRequest,
   type Logger,
   type Message,
@@ -33,7 +34,6 @@ class FakeRecords implements RecordReader {
   readonly loads: string[] = [];
   readonly failing = new Set<string>();
   readonly hanging = new Set<string>();
-  readonly pathLimits = { maxPathLength: 1024, maxPathIndex: 1000 };
 
   set(name: string, data: StoredRecord['data'], version = 1): this {
     this.records.set(name, { version, data });
@@ -75,10 +75,8 @@ function setup(permissions: Record<string, unknown>, records: FakeRecords | null
   };
   const valve = new Valve(compileInlineRules(document, LIMITS), settings, fakeLogger(logs), () => records ?? undefined);
   valves.push(valve);
-  const ask = (who: Session, message: Message, name = message.name ?? '', permission?: string) => {
-    const request: AuthorizationRequest = permission === undefined ? { session: who, message, name } : { session: who, message, name, permission };
-    return valve.decide(request);
-  };
+  const ask = (who: Session, message: Message, name = message.name ?? '', permission?: string, facts?: AuthorizationFacts) =>
+    valve.decide({ session: who, message, name, permission, facts } satisfies AuthorizationRequest);
   return { valve, logs, records: records ?? new FakeRecords(), ask };
 }
 
@@ -244,41 +242,40 @@ describe('valve: data and oldData', () => {
     assert.deepEqual(await ask(a, record(RECORD_ACTION.READ, 'counter')), DENIED);
   });
 
-  it('record PATCH: data is the stored record with the patch applied; ERASE and CREATEANDPATCH too', async () => {
+  it('record writes: data and oldData are the facts the records plugin supplies, never loaded again', async () => {
     const { ask, records } = setup({
       record: {
         '*': { write: 'data.profile.name.length <= 5 && oldData.profile.name !== undefined', delete: 'oldData.locked !== true', create: true },
-        'new/*': { write: 'data.a.b === 1' },
-        'erase/*': { write: 'data.keep === 1 && data.drop === undefined && oldData.drop === 2' },
       },
     });
-    records.set('u', { profile: { name: 'Ada', age: 36 } }).set('erase/1', { keep: 1, drop: 2 }).set('locked', { locked: true });
+    records.set('u', { profile: { name: 'Stored', age: 36 } }).set('locked', { locked: false });
     const a = session('a');
-    assert.deepEqual(await ask(a, record(RECORD_ACTION.PATCH, 'u', { version: 2, path: 'profile.name', data: '"Grace"' })), ALLOWED);
-    assert.deepEqual(await ask(a, record(RECORD_ACTION.PATCH, 'u', { version: 2, path: 'profile.name', data: '"Lovelace"' })), DENIED);
-    assert.deepEqual(await ask(a, record(RECORD_ACTION.PATCH, 'missing', { version: 2, path: 'profile.name', data: '"Ada"' })), FAILED);
-    // PATCH without data deletes the path, as the records plugin applies it.
-    assert.deepEqual(await ask(a, record(RECORD_ACTION.PATCH, 'erase/1', { version: 2, path: 'drop' })), ALLOWED);
-    // ERASE is a delete (upstream v10): decided by the delete rule on oldData.
-    assert.deepEqual(await ask(a, record(RECORD_ACTION.ERASE, 'locked', { version: 2, path: 'locked' })), DENIED);
-    assert.deepEqual(await ask(a, record(RECORD_ACTION.ERASE, 'u', { version: 2, path: 'profile' })), ALLOWED);
-    assert.deepEqual(records.records.get('u')!.data, { profile: { name: 'Ada', age: 36 } }, 'the stored record is never touched');
-    assert.deepEqual(await ask(a, record(RECORD_ACTION.CREATEANDPATCH, 'new/1', { version: -1, path: 'a.b', data: '1' }), 'new/1', 'write'), ALLOWED);
+    const facts = (oldData: unknown, data: unknown): AuthorizationFacts => ({ oldData: () => oldData, data: () => data });
+    const patch = record(RECORD_ACTION.PATCH, 'u', { version: 2, path: 'profile.name', data: '"x"' });
+    assert.deepEqual(await ask(a, patch, 'u', undefined, facts({ profile: { name: 'Ada' } }, { profile: { name: 'Grace' } })), ALLOWED);
+    assert.deepEqual(await ask(a, patch, 'u', undefined, facts({ profile: { name: 'Ada' } }, { profile: { name: 'Lovelace' } })), DENIED);
+    // ERASE is a delete (upstream v10): decided by the delete rule on the oldData the facts give.
+    const erase = record(RECORD_ACTION.ERASE, 'locked', { version: 2, path: 'locked' });
+    assert.deepEqual(await ask(a, erase, 'locked', undefined, facts({ locked: true }, {})), DENIED);
+    assert.deepEqual(await ask(a, erase, 'locked', undefined, facts({ locked: false }, {})), ALLOWED);
+    assert.deepEqual(records.loads, [], 'facts are used as given: the stored record is not read');
   });
 
-  it('CREATEANDPATCH on a missing record patches {}', async () => {
-    const { ask } = setup({ record: { '*': { write: 'data.a.b[1] === 1 && data.a.b[0] === null', create: true } } });
-    assert.deepEqual(await ask(session('a'), record(RECORD_ACTION.CREATEANDPATCH, 'n', { version: -1, path: 'a.b[1]', data: '1' }), 'n', 'write'), ALLOWED);
+  it('a record patch asked without facts is a rule error: the valve never applies writes itself', async () => {
+    const { ask } = setup({ record: { '*': { write: 'data.a === 1' } } });
+    assert.deepEqual(await ask(session('a'), record(RECORD_ACTION.PATCH, 'n', { version: 2, path: 'a', data: '1' })), FAILED);
+    // A whole-record UPDATE still carries its data in the message.
+    assert.deepEqual(await ask(session('a'), record(RECORD_ACTION.UPDATE, 'n', { version: 2, data: '{"a":1}' })), ALLOWED);
   });
 
   it('loads the record once per check, and only when the rule reads it', async () => {
     const { ask, records } = setup({ record: { '*': { write: 'user.id === "a"', read: 'oldData !== null' }, 'both/*': { write: 'data.x === oldData.x + 1', read: true } } });
     records.set('both/1', { x: 1 });
     const a = session('a');
-    await ask(a, record(RECORD_ACTION.PATCH, 'r', { version: 2, path: 'x', data: '1' }));
+    await ask(a, record(RECORD_ACTION.UPDATE, 'r', { version: 2, data: '{"x":1}' }));
     await ask(a, record(RECORD_ACTION.READ, 'both/1'));
     assert.deepEqual(records.loads, []);
-    assert.deepEqual(await ask(a, record(RECORD_ACTION.PATCH, 'both/1', { version: 2, path: 'x', data: '2' })), ALLOWED);
+    assert.deepEqual(await ask(a, record(RECORD_ACTION.UPDATE, 'both/1', { version: 2, data: '{"x":2}' })), ALLOWED);
     assert.deepEqual(records.loads, ['both/1']);
   });
 

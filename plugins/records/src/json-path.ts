@@ -13,6 +13,14 @@ export interface PathLimits {
   maxPathLength: number;
   /** Largest accepted array index: a patch must not be able to allocate a billion holes. */
   maxPathIndex: number;
+  /** Most parts a path may have (`a.b[2]` has three). */
+  maxPathDepth: number;
+  /**
+   * Most array elements one patch may create: each index can add at most index + 1 elements, so
+   * the sum over a path's indices bounds it before anything is applied. Each index alone is bounded
+   * by `maxPathIndex`; without this, `[100000][100000]…` would allocate their sum.
+   */
+  maxArrayGrowth: number;
 }
 
 /** Splits a path into tokens, or returns a reason why it is refused. */
@@ -34,6 +42,10 @@ export function parsePath(path: string, limits: PathLimits): PathToken[] | strin
     }
   }
   if (tokens.length === 0) return 'the path is empty';
+  if (tokens.length > limits.maxPathDepth) return `the path has ${tokens.length} parts, more than maxPathDepth (${limits.maxPathDepth})`;
+  let growth = 0;
+  for (const token of tokens) if (typeof token === 'number') growth += token + 1;
+  if (growth > limits.maxArrayGrowth) return `the path could create ${growth} array elements, more than maxArrayGrowth (${limits.maxArrayGrowth})`;
   for (const token of tokens) if (typeof token === 'string' && FORBIDDEN.has(token)) return `"${token}" is not allowed in a path`;
   return tokens;
 }

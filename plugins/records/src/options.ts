@@ -15,6 +15,12 @@ export interface RecordsOptions {
   maxPathLength: number;
   /** Largest array index a path may use. */
   maxPathIndex: number;
+  /** Most parts a path may have. */
+  maxPathDepth: number;
+  /** Most array elements one patch may create (the sum of its path's indices + 1). */
+  maxArrayGrowth: number;
+  /** Deepest nesting of objects and arrays a write may bring (a patch: its path's depth plus its value's). */
+  maxDataDepth: number;
 }
 
 export const DEFAULT_RECORDS_OPTIONS: RecordsOptions = {
@@ -26,4 +32,7 @@ export const DEFAULT_RECORDS_OPTIONS: RecordsOptions = {
   maxNameLength: 1024,
   maxPathLength: 1024,
   maxPathIndex: 100_000,
+  maxPathDepth: 32,
+  maxArrayGrowth: 100_000,
+  maxDataDepth: 100,
 };

@@ -27,6 +27,16 @@ export class WriteFailure extends Error {
 }
 
 /**
+ * Marks a promise as handled and returns it unchanged. A caller that gives up on `durable` once
+ * `cache` has failed (the failure is logged and answered already) must not leave a rejection
+ * nobody observes: in Node that ends the process.
+ */
+function observed<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => undefined);
+  return promise;
+}
+
+/**
  * Cache first, then storage (RECORDS §12): every call bounded by a deadline, every failure a
  * typed error. Storage is optional; without it the cache holds the only copy.
  */
@@ -72,14 +82,14 @@ export class RecordStore {
     const durable = cached.then((won) => {
       if (won && this.usesStorage(name)) return this.change('storage', `set "${name}"`, () => this.storage!.set(name, record));
     });
-    return { cache: cached, durable };
+    return { cache: cached, durable: observed(durable) };
   }
 
   /** An unversioned write (the hot path): storage and cache, no comparison. */
   write(name: string, record: StoredRecord): { cache: Promise<void>; durable: Promise<void> } {
     const stored = this.usesStorage(name) ? this.change('storage', `set "${name}"`, () => this.storage!.set(name, record)) : Promise.resolve();
     const cached = this.change('cache', `set "${name}"`, () => this.cache.set(name, record));
-    return { cache: cached, durable: Promise.all([stored, cached]).then(() => undefined) };
+    return { cache: cached, durable: observed(Promise.all([stored, cached]).then(() => undefined)) };
   }
 
   async delete(name: string): Promise<void> {

@@ -4,6 +4,7 @@ import {
   SubscriptionRegistry,
   TOPIC,
   denialFor,
+  type AuthorizationFacts,
   type ClusterBus,
   type Message,
   type PluginContext,
@@ -11,12 +12,11 @@ import {
   type StoredRecord,
   type TopicListenerHandler,
 } from '@deepstream-ts/core';
-import type { PathLimits } from './json-path.ts';
 import type { RecordsOptions } from './options.ts';
 import { LoadFailure, type RecordStore } from './record-store.ts';
 import { ackOf, readResponse, recordError } from './replies.ts';
 import { WriteQueues } from './write-queue.ts';
-import { WRITE_ACTIONS, isRefusal, parseWrite } from './writes.ts';
+import { WRITE_ACTIONS, isRefusal, parseWrite, type Refusal } from './writes.ts';
 
 const CLUSTER_CHANNEL = 'record';
 
@@ -32,14 +32,21 @@ export class RecordsService {
   private cluster: ClusterBus | undefined;
   /** Set at boot when a listening plugin is configured. */
   listeners: TopicListenerHandler | undefined;
-  /** Writes waiting for an asynchronous permission verdict, chained per record to keep their order. */
-  private readonly admissions = new Map<string, Promise<void>>();
 
   constructor(
     private readonly ctx: PluginContext<RecordsOptions>,
     private readonly store: RecordStore,
   ) {
-    this.queues = new WriteQueues({ store, log: ctx.log, broadcast: (name, message, except) => this.broadcast(name, message, except) });
+    this.queues = new WriteQueues({
+      store,
+      log: ctx.log,
+      broadcast: (name, message, except) => this.broadcast(name, message, except),
+      // ERASE is checked against delete (upstream v10); a write that creates the record, also against create.
+      authorize: (write, creates, facts) => {
+        const rule = write.request.action === RECORD_ACTION.ERASE ? 'delete' : 'write';
+        return this.permitted(write.session, write.request, write.name, creates || write.checkCreate ? ['create', rule] : [rule], facts);
+      },
+    });
   }
 
   attachCluster(cluster: ClusterBus): () => void {
@@ -54,11 +61,6 @@ export class RecordsService {
   /** A record as stored now (undefined when missing), for plugins that decide on it (permission rules). */
   snapshot(name: string): Promise<StoredRecord | undefined> {
     return this.store.load(name, false);
-  }
-
-  /** The limits write paths are checked against, for plugins that apply a write ahead of the queue. */
-  get pathLimits(): PathLimits {
-    return this.ctx.options;
   }
 
   handle(session: Session, message: Message): void | Promise<void> {
@@ -109,13 +111,13 @@ export class RecordsService {
    * Checks each permission in turn, replying MESSAGE_DENIED for the first refusal.
    * Synchronous (a boolean) when no permission plugin is configured.
    */
-  private permitted(session: Session, request: Message, name: string, permissions: readonly string[]): boolean | Promise<boolean> {
+  private permitted(session: Session, request: Message, name: string, permissions: readonly string[], facts?: AuthorizationFacts): boolean | Promise<boolean> {
     for (let i = 0; i < permissions.length; i++) {
-      const verdict = this.ctx.authorize(session, request, name, permissions[i]);
+      const verdict = this.ctx.authorize(session, request, name, permissions[i], facts);
       if (verdict instanceof Promise) {
         return (async () => {
           for (const permission of permissions.slice(i)) {
-            const v = await this.ctx.authorize(session, request, name, permission);
+            const v = await this.ctx.authorize(session, request, name, permission, facts);
             if (!v.allowed) return this.deny(session, request, name, v.error === true);
           }
           return true;
@@ -235,33 +237,18 @@ export class RecordsService {
     if (this.isHotPath(name) && (request.action === RECORD_ACTION.CREATEANDUPDATE || request.action === RECORD_ACTION.CREATEANDPATCH)) {
       return this.hotPathWrite(session, request, name);
     }
-    const write = parseWrite(session, request, this.ctx.options);
-    if (isRefusal(write)) {
-      session.warn(`record write refused: ${write.reason}`, { record: name });
-      const reply = recordError(write.action, request, name);
-      if (write.action === RECORD_ACTION.INVALID_VERSION && request.version !== undefined) reply.version = request.version;
-      return session.send(reply);
-    }
-    // setData needs create and write (RECORDS §6) unless a queue shows the record is being written;
-    // ERASE is checked against delete (upstream v10).
-    const isCreate = request.action === RECORD_ACTION.CREATEANDUPDATE || request.action === RECORD_ACTION.CREATEANDPATCH;
-    const permissions = request.action === RECORD_ACTION.ERASE ? ['delete'] : isCreate && !this.queues.has(name) ? ['create', 'write'] : ['write'];
-    const pending = this.admissions.get(name);
-    const verdict = pending === undefined ? this.permitted(session, request, name, permissions) : undefined;
-    if (typeof verdict === 'boolean') {
-      if (verdict) this.queues.submit(write);
-      return;
-    }
-    // Asynchronous verdicts: admit writes to one record in the order they arrived.
-    const admitted = (pending ?? Promise.resolve())
-      .then(() => verdict ?? this.permitted(session, request, name, permissions))
-      .then((allowed) => {
-        if (allowed) this.queues.submit(write);
-      });
-    this.admissions.set(name, admitted);
-    return admitted.finally(() => {
-      if (this.admissions.get(name) === admitted) this.admissions.delete(name);
-    });
+    const write = parseWrite(session, request, this.ctx.options, this.queues.has(name));
+    if (isRefusal(write)) return this.refuse(session, request, name, write);
+    // Permissions are asked inside the queue, against the state the write is applied to.
+    this.queues.submit(write);
+  }
+
+  private refuse(session: Session, request: Message, name: string, refusal: Refusal): void {
+    session.warn(`record write refused: ${refusal.reason}`, { record: name });
+    const reply = recordError(refusal.action, request, name);
+    reply.data = JSON.stringify(refusal.reason);
+    if (refusal.action === RECORD_ACTION.INVALID_VERSION && request.version !== undefined) reply.version = request.version;
+    session.send(reply);
   }
 
   private isHotPath(name: string): boolean {
@@ -271,9 +258,9 @@ export class RecordsService {
   /** Write-mostly records: no queue, no versioning, version 0 (RECORDS §7). */
   private async hotPathWrite(session: Session, request: Message, name: string): Promise<void> {
     if (request.action === RECORD_ACTION.CREATEANDPATCH) return session.send(recordError(RECORD_ACTION.INVALID_PATCH_ON_HOTPATH, request, name));
-    const write = parseWrite(session, { ...request, version: -1 }, this.ctx.options);
-    if (isRefusal(write)) return session.send(recordError(write.action, request, name));
-    if (!(await this.permitted(session, request, name, ['create', 'write']))) return;
+    const write = parseWrite(session, { ...request, version: -1 }, this.ctx.options, false);
+    if (isRefusal(write)) return this.refuse(session, request, name, write);
+    if (!(await this.permitted(session, request, name, ['create', 'write'], { data: () => write.value }))) return;
     const { cache, durable } = this.store.write(name, { version: 0, data: write.value as StoredRecord['data'] });
     try {
       await cache;

@@ -1,4 +1,4 @@
-import { RECORD_ACTION, TOPIC, type Logger, type Message, type RecordData, type Session, type StoredRecord } from '@deepstream-ts/core';
+import { RECORD_ACTION, TOPIC, type AuthorizationFacts, type Logger, type Message, type RecordData, type Session, type StoredRecord } from '@deepstream-ts/core';
 import { setPath, type PathToken } from './json-path.ts';
 import { LoadFailure, WriteFailure, type RecordStore } from './record-store.ts';
 
@@ -21,6 +21,8 @@ export interface Write {
   readonly dataText: string | undefined;
   /** A missing record starts as `{}` v0 instead of failing (setData, or any write with an ack). */
   readonly upsert: boolean;
+  /** setData with no write queued at arrival is checked against `create` even on an existing record (SECURITY §3.4). */
+  readonly checkCreate: boolean;
   readonly writeAck: boolean;
   readonly correlationId: string | undefined;
 }
@@ -28,6 +30,11 @@ export interface Write {
 export interface QueueEnvironment {
   readonly store: RecordStore;
   readonly log: Logger;
+  /**
+   * Asks the permission plugins about a write, judged against the state it will be applied to;
+   * replies MESSAGE_DENIED itself. `creates`: the write would create the record.
+   */
+  authorize(write: Write, creates: boolean, facts: AuthorizationFacts): boolean | Promise<boolean>;
   /** Sends to every subscriber of the record except `except`, and to other nodes. */
   broadcast(name: string, message: Message, except: Session | undefined): void;
 }
@@ -176,11 +183,16 @@ class RecordQueue {
   }
 
   /** Applies one step; false when the queue had to be given up. */
-  private applyStep(step: Step): Promise<boolean> | boolean {
+  private async applyStep(step: Step): Promise<boolean> {
     if (!('kind' in step)) return this.apply(step);
     if (step.kind === 'create') return this.applyCreation(step);
-    this.replyVersionExists(step.write);
-    return true;
+    // A stale write is judged like any other before the reply shows it the current data.
+    if (this.current === null || this.current === undefined) {
+      step.write.session.send(updateError(step.write));
+      return true;
+    }
+    if (await this.env.authorize(step.write, false, new WriteFacts(step.write, this.current))) this.replyVersionExists(step.write);
+    return !this.aborted;
   }
 
   private async apply(write: Write): Promise<boolean> {
@@ -203,7 +215,11 @@ class RecordQueue {
       return true;
     }
     const previous = this.current ?? undefined;
-    const current = previous ?? { version: 0, data: {} };
+    const facts = new WriteFacts(write, previous);
+    const allowed = this.env.authorize(write, previous === undefined, facts);
+    if (!(typeof allowed === 'boolean' ? allowed : await allowed)) return true;
+    if (this.aborted) return false;
+    const current = previous ?? EMPTY;
     const version = write.version === -1 ? current.version + 1 : write.version;
     if (version > current.version + 1) {
       write.session.send({ ...echo(write), action: RECORD_ACTION.INVALID_VERSION, version: current.version, originalAction: write.request.action });
@@ -213,8 +229,7 @@ class RecordQueue {
       this.replyVersionExists(write);
       return true;
     }
-    const data = (write.path === undefined ? write.value : setPath(current.data, write.path.tokens, write.value)) as RecordData;
-    const next: StoredRecord = { version, data };
+    const next: StoredRecord = { version, data: facts.data() };
     const { cache, durable } = this.env.store.commit(this.name, next, previous?.version);
     let won: boolean;
     try {
@@ -318,6 +333,34 @@ class RecordQueue {
   private failAfterWriteError(write: Write, error: WriteFailure): void {
     write.session.send({ topic: TOPIC.RECORD, action: RECORD_ACTION.RECORD_UPDATE_ERROR, name: this.name, isError: true });
     this.fail(error);
+  }
+}
+
+/** A missing record, as writes that create it start from (RECORDS §5.2). */
+const EMPTY: StoredRecord = Object.freeze({ version: 0, data: Object.freeze({}) });
+
+/**
+ * A write's data before and after, as permission rules see them: those of the record as the writes
+ * queued before it left it, so a rule judges exactly what will be stored (SECURITY §3.5). The data
+ * after is computed once, when a rule or the commit first asks.
+ */
+class WriteFacts implements AuthorizationFacts {
+  private after: RecordData | undefined;
+
+  constructor(
+    private readonly write: Write,
+    readonly previous: StoredRecord | undefined,
+  ) {}
+
+  oldData(): unknown {
+    return this.previous?.data ?? null;
+  }
+
+  /** The record's data once the write is applied; stored versions are never mutated. */
+  data(): RecordData {
+    const { path, value } = this.write;
+    this.after ??= (path === undefined ? value : setPath((this.previous ?? EMPTY).data, path.tokens, value)) as RecordData;
+    return this.after;
   }
 }
 

@@ -1,4 +1,5 @@
 import { RECORD_ACTION, type Message, type Session } from '@deepstream-ts/core';
+import { exceedsDepth } from './json-depth.ts';
 import { parsePath, type PathLimits } from './json-path.ts';
 import type { Write } from './write-queue.ts';
 
@@ -23,11 +24,17 @@ export interface Refusal {
   readonly reason: string;
 }
 
+/** What a write is checked against before it is queued. */
+export interface WriteLimits extends PathLimits {
+  readonly maxDataDepth: number;
+}
+
 /**
  * Turns a client write into a queue step (RECORDS §4, §6): normalised to UPDATE or PATCH, data
- * parsed once, path tokenised once, upsert and ack flags settled.
+ * parsed once, path tokenised once, upsert and ack flags settled. `writeQueued`: a write to the
+ * same record is already queued (setData then needs no `create`, SECURITY §3.4).
  */
-export function parseWrite(session: Session, request: Message, limits: PathLimits): Write | Refusal {
+export function parseWrite(session: Session, request: Message, limits: WriteLimits, writeQueued: boolean): Write | Refusal {
   const action = request.action as WriteAction;
   const name = request.name as string;
   const { version } = request;
@@ -49,6 +56,10 @@ export function parseWrite(session: Session, request: Message, limits: PathLimit
   let value: unknown;
   const dataText = action === RECORD_ACTION.ERASE ? undefined : request.data;
   if (dataText !== undefined) {
+    const depthLeft = limits.maxDataDepth - (path?.tokens.length ?? 0);
+    if (exceedsDepth(dataText, depthLeft)) {
+      return { action: RECORD_ACTION.INVALID_MESSAGE_DATA, reason: `data nests deeper than maxDataDepth (${limits.maxDataDepth})` };
+    }
     try {
       value = JSON.parse(dataText);
     } catch {
@@ -70,6 +81,7 @@ export function parseWrite(session: Session, request: Message, limits: PathLimit
     value,
     dataText,
     upsert: isCreate || request.isWriteAck === true,
+    checkCreate: isCreate && !writeQueued,
     writeAck: request.isWriteAck === true,
     correlationId: request.correlationId,
   };

@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { parsePath, setPath } from '../src/json-path.ts';
 
-const limits = { maxPathLength: 200, maxPathIndex: 1000 };
+const limits = { maxPathLength: 200, maxPathIndex: 1000, maxPathDepth: 32, maxArrayGrowth: 1500 };
 const tokens = (path: string) => {
   const result = parsePath(path, limits);
   assert.ok(Array.isArray(result), `expected tokens for ${path}, got ${String(result)}`);

@@ -218,12 +218,22 @@ describe('records on the wire', () => {
       return name;
     }
 
-    it('invalid JSON data: INVALID_MESSAGE_DATA with name and originalAction, no data echoed', async () => {
+    it('invalid JSON data: INVALID_MESSAGE_DATA with name, originalAction and the reason; the data is not echoed', async () => {
       const c = await login();
       const name = await seeded(c);
       const reply = await expectReply(c, { action: R.UPDATE, name, version: 2, data: '{not json' });
-      assert.deepEqual(wire(reply), { topic: TOPIC.RECORD, action: R.INVALID_MESSAGE_DATA, name, originalAction: R.UPDATE, isError: true });
+      assert.deepEqual(wire(reply), { topic: TOPIC.RECORD, action: R.INVALID_MESSAGE_DATA, name, originalAction: R.UPDATE, isError: true, data: '"data is not valid JSON"' });
       await unchanged(c, name, 1, '{"keep":true}');
+    });
+
+    it('data nested deeper than maxDataDepth, hot path included: INVALID_MESSAGE_DATA naming the limit', async () => {
+      const c = await login();
+      const deep = '['.repeat(5_000) + ']'.repeat(5_000);
+      for (const write of [{ action: R.CREATEANDUPDATE, name: unique('metrics'), version: -1, data: deep }, { action: R.CREATEANDUPDATE, name: unique('deep'), version: -1, data: deep }]) {
+        const reply = await expectReply(c, write);
+        assert.equal(reply.action, R.INVALID_MESSAGE_DATA);
+        assert.match(JSON.parse(reply.data!), /maxDataDepth \(100\)/);
+      }
     });
 
     it('record data that is not an object or array: INVALID_MESSAGE_DATA', async () => {
