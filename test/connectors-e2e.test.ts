@@ -79,4 +79,43 @@ describe('records on PostgreSQL + Redis', { skip }, () => {
     assert.ok(recovered, 'writes succeed again without a server restart');
     assert.deepEqual(await c.record.snapshot('e2e/outage'), { after: true });
   });
+
+  it('survives Redis dying under a burst of writes, five times; every acknowledged write is kept', async () => {
+    const c = await client(server!.url);
+    for (let trial = 0; trial < 5; trial++) {
+      const names = Array.from({ length: 300 }, (_, i) => `e2e/burst-${trial}-${i % 20}`);
+      // Redis dies while writes are in flight: after the first few acknowledgements.
+      let acks = 0;
+      const writes = names.map((name, i) =>
+        (c.record.setDataWithAck(name, { trial, i }) as Promise<unknown>).then(
+          () => {
+            if (++acks === 5 * (trial + 1)) cache.kill();
+            return { name, i, acked: true };
+          },
+          () => ({ name, i, acked: false }),
+        ),
+      );
+      const outcomes = await Promise.all(writes);
+      const acked = outcomes.filter((o) => o.acked).length;
+      assert.ok(acked > 0 && acked < outcomes.length, `trial ${trial}: the outage fell amid the writes (${acked} of ${outcomes.length} acknowledged)`);
+      await cache.restart();
+      // The newest acknowledged write of each record is what storage must hold.
+      const newest = new Map<string, number>();
+      for (const { name, i, acked } of outcomes) if (acked) newest.set(name, Math.max(newest.get(name) ?? -1, i));
+      for (const [name, i] of newest) {
+        let data: unknown;
+        for (let attempt = 0; attempt < 50; attempt++) {
+          try {
+            data = await c.record.snapshot(name);
+            break;
+          } catch {
+            await new Promise((resolve) => setTimeout(resolve, 100));
+          }
+        }
+        assert.ok((data as { i: number }).i >= i, `trial ${trial}: ${name} holds ${JSON.stringify(data)}, acknowledged ${i}`);
+      }
+    }
+    const unhandled = server!.logs.filter((line) => String(line.msg).includes('DS_UNHANDLED_ERROR'));
+    assert.deepEqual(unhandled, [], 'no error escaped the records plugin');
+  });
 });

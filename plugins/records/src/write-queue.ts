@@ -331,7 +331,8 @@ class RecordQueue {
   }
 
   private failAfterWriteError(write: Write, error: WriteFailure): void {
-    write.session.send({ topic: TOPIC.RECORD, action: RECORD_ACTION.RECORD_UPDATE_ERROR, name: this.name, isError: true });
+    // With the ack fields, or the writer's setWithAck would wait for ever.
+    write.session.send(updateError(write));
     this.fail(error);
   }
 }
