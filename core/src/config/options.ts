@@ -27,6 +27,9 @@ export interface ConnectionOptions {
   maxUnauthenticatedPerAddress: number | false;
 }
 
+/** `connection` as written in a config file: every key optional, `loginBackoff` too. */
+export type ConnectionConfig = Partial<Omit<ConnectionOptions, 'loginBackoff'>> & { loginBackoff?: Partial<LoginBackoffOptions> | false };
+
 /** Repeated failed logins for one username or one address make its next attempts wait, doubling up to a cap. */
 export interface LoginBackoffOptions {
   /** Failed logins for one username within `window` before its attempts are refused for a while. */
@@ -81,7 +84,7 @@ export interface DeepstreamConfig {
   logLevel?: LevelWithSilent;
   /** Milliseconds each plugin's setup may take. */
   pluginSetupTimeout?: number;
-  connection?: Partial<ConnectionOptions>;
+  connection?: ConnectionConfig;
   /** Serve HTTPS and `wss://` instead of HTTP and `ws://`. */
   tls?: TlsOptions;
   /** Plugins in order: order decides setup order among independent plugins and the auth chain. */
@@ -138,8 +141,8 @@ export function resolveConfig(
   if (env.DEEPSTREAM_PORT) fromEnv.port = Number(env.DEEPSTREAM_PORT);
   if (env.DEEPSTREAM_LOG_LEVEL) fromEnv.logLevel = env.DEEPSTREAM_LOG_LEVEL as LevelWithSilent;
   const merged = { ...config, ...fromEnv, ...overrides };
-  const connection = { ...DEFAULT_CONNECTION_OPTIONS, ...config.connection, ...overrides.connection };
-  connection.loginBackoff = mergeLoginBackoff(connection.loginBackoff);
+  const given = { ...config.connection, ...overrides.connection };
+  const connection: ConnectionOptions = { ...DEFAULT_CONNECTION_OPTIONS, ...given, loginBackoff: mergeLoginBackoff(given.loginBackoff ?? DEFAULT_CONNECTION_OPTIONS.loginBackoff) };
   const resolved: ResolvedConfig = {
     serverName: merged.serverName ?? `node-${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
     host: merged.host ?? '0.0.0.0',
