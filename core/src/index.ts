@@ -6,6 +6,7 @@ export { Kernel, startServer, type KernelOptions } from './kernel.ts';
 export { KERNEL_VERSION } from './version.ts';
 export { defineConfig, resolveConfig, DEFAULT_CONNECTION_OPTIONS } from './config/options.ts';
 export type { DeepstreamConfig, ResolvedConfig, ConnectionOptions } from './config/options.ts';
+export type { LoginBackoffOptions, ConnectionConfig } from './config/options.ts';
 export { loadConfig, type LoadedConfig } from './config/load.ts';
 export { definePlugin } from './plugins/manifest.ts';
 export type { PluginManifest, PluginEntry, PluginWithOptions, DefinedPlugin } from './plugins/manifest.ts';
@@ -27,6 +28,7 @@ export { PendingWrites, type PendingState, type WriteBatch } from './connectors/
 export type { RecordStorage, RecordCache, StoredRecord, RecordData, ConnectorCapabilities, ConnectorErrorKind } from './connectors/records.ts';
 export { DeepstreamError, ERROR_CODES, isDeepstreamError, type ErrorCode } from './errors.ts';
 export { Session } from './session/session.ts';
+export type { LoginResult, BackoffRefusal } from './session/login-guard.ts';
 export type { Connection, ConnectionInfo, Transport, TransportHost, TransportFactory } from './transport/transport.ts';
 export { binaryCodec, clusterCodec, SharedMessage, type Codec } from './protocol/codec.ts';
 export * from './protocol/messages.ts';

@@ -2,7 +2,7 @@ import { createServer, type RequestListener, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import { createHooks, type AuthorizationFacts, type HookFailure, type KernelHooks } from './hooks.ts';
+import { createHooks, type AuthenticationRequest, type AuthorizationFacts, type HookFailure, type KernelHooks } from './hooks.ts';
 import { Router } from './router.ts';
 import { KERNEL, ServiceRegistry, type Services } from './services.ts';
 import { InProcessHub } from './cluster/bus.ts';
@@ -20,8 +20,9 @@ import { installLastResort } from './process/last-resort.ts';
 import { originOf } from './plugins/origin.ts';
 import { Session, type SessionEnvironment } from './session/session.ts';
 import { SessionRegistry } from './session/registry.ts';
+import { LoginGuard, type LoginResult } from './session/login-guard.ts';
 import { WebSocketTransport } from './transport/websocket.ts';
-import type { Connection, Transport, TransportFactory, TransportHost } from './transport/transport.ts';
+import type { Connection, ConnectionInfo, Transport, TransportFactory, TransportHost } from './transport/transport.ts';
 import { KERNEL_VERSION } from './version.ts';
 import type { Message, TOPIC } from './protocol/messages.ts';
 import type { TopicHandler } from './router.ts';
@@ -64,6 +65,7 @@ export class Kernel {
   private readonly router: Router;
   private readonly services = new ServiceRegistry();
   private readonly permissions: PermissionGate;
+  private readonly logins: LoginGuard;
   private readonly server: Server;
   private readonly transportFactories: Array<{ owner: string; create: TransportFactory }> = [];
   private readonly transports: Transport[] = [];
@@ -81,7 +83,8 @@ export class Kernel {
     this.hooks = createHooks(report);
     this.router = new Router(report);
     this.permissions = new PermissionGate(this.hooks);
-    this.sessions = new SessionRegistry(this.log);
+    this.sessions = new SessionRegistry(this.log, this.config.connection.maxUnauthenticatedPerAddress);
+    this.logins = new LoginGuard(this.hooks, this.config.connection.loginBackoff, this.log);
     const hub = options.clusterHub ?? new InProcessHub();
     const handlerThrew = (error: unknown, channel: string, from: string) => this.log.error({ err: error, channel, from }, 'a cluster message handler threw');
     this.cluster = new ClusterBusSwitch(hub.join(this.config.serverName, handlerThrew), handlerThrew);
@@ -92,6 +95,7 @@ export class Kernel {
       router: this.router,
       options: this.config.connection,
       log: this.log,
+      authenticate: (authData, connection) => this.authenticate(authData, connection),
       onOpen: (session) => {
         this.sessions.markAuthenticated(session);
         this.hooks.authenticated.call(session);
@@ -121,6 +125,14 @@ export class Kernel {
   get address(): { host: string; port: number } {
     const address = this.server.address() as AddressInfo | null;
     return { host: this.config.host, port: address?.port ?? this.config.port };
+  }
+
+  /**
+   * Every login's one door: the login backoff (`connection.loginBackoff`), then the authentication
+   * strategies. Sessions use it, and so must any plugin that checks credentials (`ctx.authenticate`).
+   */
+  authenticate(authData: AuthenticationRequest['authData'], connection: ConnectionInfo): Promise<LoginResult> {
+    return this.logins.authenticate(authData, connection);
   }
 
   /** Loads and sets up plugins, then listens. Rejects (and cleans up) on any plugin or listen error. */
@@ -257,6 +269,7 @@ export class Kernel {
       authorize: (session: Session, message: Message, target: string, permission?: string, facts?: AuthorizationFacts) =>
         permissions.authorize(session, message, target, permission, facts),
       permittedNames: (session: Session, message: Message) => permissions.permittedNames(session, message),
+      authenticate: (authData: AuthenticationRequest['authData'], connection: ConnectionInfo) => this.authenticate(authData, connection),
       addTransport: (create: TransportFactory) => void this.transportFactories.push({ owner: name, create }),
       onClose: (teardown: Teardown) => teardowns.push(teardown),
     });
@@ -264,7 +277,11 @@ export class Kernel {
 
   private openSession(connection: Connection): Session {
     const session = new Session(connection, this.environment);
-    this.sessions.add(session);
+    const cap = this.config.connection.maxUnauthenticatedPerAddress;
+    if (!this.sessions.add(session)) {
+      session.reject(`maxUnauthenticatedPerAddress (${cap}) reached: too many connections from this address are not logged in`);
+      return session;
+    }
     this.hooks.connection.call(session);
     return session;
   }

@@ -21,6 +21,32 @@ export interface ConnectionOptions {
   outgoingBufferLimit: number;
   /** Milliseconds sockets get to close cleanly at shutdown before they are cut. */
   closeGracePeriod: number;
+  /** Backoff for usernames and addresses with repeated failed logins (every way in), or `false` for none. */
+  loginBackoff: LoginBackoffOptions | false;
+  /** Connections per remote address that may be open without being logged in, or `false` for no cap. */
+  maxUnauthenticatedPerAddress: number | false;
+}
+
+/** `connection` as written in a config file: every key optional, `loginBackoff` too. */
+export type ConnectionConfig = Partial<Omit<ConnectionOptions, 'loginBackoff'>> & { loginBackoff?: Partial<LoginBackoffOptions> | false };
+
+/** Repeated failed logins for one username or one address make its next attempts wait, doubling up to a cap. */
+export interface LoginBackoffOptions {
+  /** Failed logins for one username within `window` before its attempts are refused for a while. */
+  failuresPerUsername: number;
+  /**
+   * The same for one remote address; higher, because many users may share one (a NAT, a test
+   * suite on 127.0.0.1). Behind a proxy, have it send `X-Forwarded-For`, or every login shares its address.
+   */
+  failuresPerAddress: number;
+  /** Milliseconds failures are counted over; a key quiet this long after a block starts afresh. */
+  window: number;
+  /** Milliseconds of the first block; each further failure doubles it. */
+  baseDelay: number;
+  /** Longest block, in milliseconds. */
+  maxDelay: number;
+  /** Usernames, and separately addresses, remembered at once; past it the least recently failed is forgotten. */
+  maxTrackedKeys: number;
 }
 
 /**
@@ -58,7 +84,7 @@ export interface DeepstreamConfig {
   logLevel?: LevelWithSilent;
   /** Milliseconds each plugin's setup may take. */
   pluginSetupTimeout?: number;
-  connection?: Partial<ConnectionOptions>;
+  connection?: ConnectionConfig;
   /** Serve HTTPS and `wss://` instead of HTTP and `ws://`. */
   tls?: TlsOptions;
   /** Plugins in order: order decides setup order among independent plugins and the auth chain. */
@@ -87,6 +113,8 @@ export const DEFAULT_CONNECTION_OPTIONS: Readonly<ConnectionOptions> = Object.fr
   maxMessageSize: 1_048_576,
   outgoingBufferLimit: 16 * 1_048_576,
   closeGracePeriod: 1_000,
+  loginBackoff: Object.freeze({ failuresPerUsername: 10, failuresPerAddress: 100, window: 60_000, baseDelay: 1_000, maxDelay: 60_000, maxTrackedKeys: 10_000 }),
+  maxUnauthenticatedPerAddress: 1_000,
 });
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -113,7 +141,8 @@ export function resolveConfig(
   if (env.DEEPSTREAM_PORT) fromEnv.port = Number(env.DEEPSTREAM_PORT);
   if (env.DEEPSTREAM_LOG_LEVEL) fromEnv.logLevel = env.DEEPSTREAM_LOG_LEVEL as LevelWithSilent;
   const merged = { ...config, ...fromEnv, ...overrides };
-  const connection = { ...DEFAULT_CONNECTION_OPTIONS, ...config.connection, ...overrides.connection };
+  const given = { ...config.connection, ...overrides.connection };
+  const connection: ConnectionOptions = { ...DEFAULT_CONNECTION_OPTIONS, ...given, loginBackoff: mergeLoginBackoff(given.loginBackoff ?? DEFAULT_CONNECTION_OPTIONS.loginBackoff) };
   const resolved: ResolvedConfig = {
     serverName: merged.serverName ?? `node-${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
     host: merged.host ?? '0.0.0.0',
@@ -147,6 +176,28 @@ function validate(config: ResolvedConfig): void {
   positive('connection.maxMessageSize', c.maxMessageSize);
   positive('connection.outgoingBufferLimit', c.outgoingBufferLimit);
   if (!(Number.isFinite(c.closeGracePeriod) && c.closeGracePeriod >= 0)) throw invalid('connection.closeGracePeriod must be a number >= 0');
+  if (c.maxUnauthenticatedPerAddress !== false) positiveInteger('connection.maxUnauthenticatedPerAddress', c.maxUnauthenticatedPerAddress);
+  if (c.loginBackoff !== false) validateLoginBackoff(c.loginBackoff);
+}
+
+const LOGIN_BACKOFF_KEYS = ['failuresPerUsername', 'failuresPerAddress', 'window', 'baseDelay', 'maxDelay', 'maxTrackedKeys'] as const;
+
+/** A partial `loginBackoff` object keeps the defaults for what it leaves out. */
+function mergeLoginBackoff(value: unknown): LoginBackoffOptions | false {
+  if (value === false || value === null || typeof value !== 'object' || Array.isArray(value)) return value as LoginBackoffOptions | false;
+  return { ...(DEFAULT_CONNECTION_OPTIONS.loginBackoff as LoginBackoffOptions), ...value };
+}
+
+function validateLoginBackoff(backoff: unknown): void {
+  if (backoff === null || typeof backoff !== 'object' || Array.isArray(backoff)) {
+    throw invalid(`connection.loginBackoff must be false or an object { ${LOGIN_BACKOFF_KEYS.join(', ')} }`);
+  }
+  const options = backoff as Record<string, unknown>;
+  const unknown = Object.keys(options).find((key) => !(LOGIN_BACKOFF_KEYS as readonly string[]).includes(key));
+  if (unknown !== undefined) throw invalid(`unknown key "connection.loginBackoff.${unknown}"; known keys: ${LOGIN_BACKOFF_KEYS.join(', ')}`);
+  for (const key of ['failuresPerUsername', 'failuresPerAddress', 'maxTrackedKeys'] as const) positiveInteger(`connection.loginBackoff.${key}`, options[key]);
+  for (const key of ['window', 'baseDelay', 'maxDelay'] as const) positive(`connection.loginBackoff.${key}`, options[key]);
+  if ((options.maxDelay as number) < (options.baseDelay as number)) throw invalid('connection.loginBackoff.maxDelay must be at least baseDelay');
 }
 
 function validateTls(tls: unknown): void {
@@ -190,6 +241,10 @@ export function loadTlsMaterial(tls: TlsOptions, baseDir: string): TlsMaterial {
 
 function positive(key: string, value: unknown): void {
   if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) throw invalid(`${key} must be a positive number, got ${String(value)}`);
+}
+
+function positiveInteger(key: string, value: unknown): void {
+  if (!Number.isInteger(value) || (value as number) <= 0) throw invalid(`${key} must be a positive integer, got ${String(value)}`);
 }
 
 function invalid(message: string): DeepstreamError {

@@ -1,12 +1,13 @@
 import type { Logger } from 'pino';
-import type { AuthorizationFacts, AuthorizationVerdict, KernelHooks } from '../hooks.ts';
+import type { AuthenticationRequest, AuthorizationFacts, AuthorizationVerdict, KernelHooks } from '../hooks.ts';
 import type { TopicHandler } from '../router.ts';
 import type { Services } from '../services.ts';
 import type { TOPIC, Message } from '../protocol/messages.ts';
 import type { Session } from '../session/session.ts';
 import type { HttpHandler } from '../http/routes.ts';
 import type { ResolvedConfig } from '../config/options.ts';
-import type { TransportFactory } from '../transport/transport.ts';
+import type { ConnectionInfo, TransportFactory } from '../transport/transport.ts';
+import type { LoginResult } from '../session/login-guard.ts';
 
 /** Everything a plugin may touch. One context per plugin: it names the plugin in every error and log line. */
 export interface PluginContext<Options extends object = object> {
@@ -49,6 +50,13 @@ export interface PluginContext<Options extends object = object> {
    * denied name, and returns the permitted ones in order. Synchronous when nothing checks permissions.
    */
   permittedNames(session: Session, message: Message): readonly string[] | Promise<readonly string[]>;
+  /**
+   * Checks credentials as every login is checked: the login backoff (`connection.loginBackoff`),
+   * then the `authenticate` strategies. Use it instead of calling `hooks.authenticate` directly, so
+   * that a way in of your own cannot be used to guess around the backoff. Never rejects;
+   * `backoff` is set when the backoff refused without asking the strategies.
+   */
+  authenticate(authData: AuthenticationRequest['authData'], connection: ConnectionInfo): Promise<LoginResult>;
   /** Plain HTTP routes on the server's port (WebSocket upgrades are the kernel's). */
   readonly http: PluginHttp;
   /**

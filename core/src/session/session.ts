@@ -2,9 +2,10 @@ import type { Logger } from 'pino';
 import { AUTH_ACTION, CONNECTION_ACTION, PARSER_ACTION, TOPIC, type Message, type JSONValue } from '../protocol/messages.ts';
 import { SharedMessage } from '../protocol/codec.ts';
 import type { Connection, ConnectionInfo } from '../transport/transport.ts';
-import type { AuthenticationResult, KernelHooks } from '../hooks.ts';
+import type { AuthenticationRequest, KernelHooks } from '../hooks.ts';
 import type { Router } from '../router.ts';
 import type { ConnectionOptions } from '../config/options.ts';
+import type { LoginResult } from './login-guard.ts';
 
 export type { ConnectionInfo };
 
@@ -21,6 +22,8 @@ export interface SessionEnvironment {
   readonly router: Router;
   readonly options: ConnectionOptions;
   readonly log: Logger;
+  /** The kernel's one door for logins: the backoff, then the strategies. Never rejects. */
+  authenticate(authData: AuthenticationRequest['authData'], connection: ConnectionInfo): Promise<LoginResult>;
   onOpen(session: Session): void;
   onClose(session: Session): void;
 }
@@ -54,6 +57,10 @@ export class Session {
 
   private state = SessionState.AwaitingChallenge;
   private failedAuthAttempts = 0;
+  /** One login check at a time; requests that arrive meanwhile wait here, within the attempts left. */
+  private authInFlight = false;
+  private queuedAuth: AuthenticationRequest['authData'][] | undefined;
+  private warnedDroppedAuth = false;
   private unauthenticatedTimer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -116,7 +123,21 @@ export class Session {
     this.state = SessionState.Closed;
     clearTimeout(this.unauthenticatedTimer);
     this.unauthenticatedTimer = undefined;
+    this.queuedAuth = undefined; // no login work after close
     this.env.onClose(this);
+  }
+
+  /**
+   * Turns a connection away before any plugin sees it: CONNECTION REJECT with the reason as JSON
+   * `data` (the client stops, without reconnecting), then close. `closed()` will find nothing to do.
+   */
+  reject(reason: string): void {
+    if (this.state === SessionState.Closed) return;
+    clearTimeout(this.unauthenticatedTimer);
+    this.unauthenticatedTimer = undefined;
+    this.send({ topic: TOPIC.CONNECTION, action: CONNECTION_ACTION.REJECT, data: JSON.stringify(reason) });
+    this.state = SessionState.Closed; // before close: a transport may report the close synchronously
+    this.connection.close();
   }
 
   private dispatch(message: Message | undefined, frame: Uint8Array): void {
@@ -156,6 +177,11 @@ export class Session {
       this.warn('unexpected auth action', { action: message.action });
       return this.rejectAuthData({ originalAction: message.action });
     }
+    // Pending and queued checks count as attempts: a connection is never checked more than
+    // maxAuthAttempts times, so pipelined guesses past that are dropped unread.
+    if (this.failedAuthAttempts + (this.authInFlight ? 1 : 0) + (this.queuedAuth?.length ?? 0) >= this.env.options.maxAuthAttempts) {
+      return this.dropAuthRequest();
+    }
     let authData: unknown;
     try {
       authData = message.data === undefined ? undefined : JSON.parse(message.data);
@@ -166,23 +192,35 @@ export class Session {
       this.warn('auth data is not a JSON object'); // the data itself may hold a password: never logged
       return this.rejectAuthData({});
     }
-    this.env.hooks.authenticate
-      .promise({ authData: authData as Record<string, unknown>, connection: this.info })
-      .then(
-        (result) => this.onAuthenticationResult(result),
-        (error: unknown) => {
-          this.env.log.error({ err: error, session: this.id }, 'authentication failed unexpectedly');
-          this.onAuthenticationResult(undefined);
-        },
-      );
+    if (this.authInFlight) (this.queuedAuth ??= []).push(authData as Record<string, unknown>);
+    else this.checkLogin(authData as Record<string, unknown>);
+  }
+
+  private checkLogin(authData: AuthenticationRequest['authData']): void {
+    this.authInFlight = true;
+    this.env.authenticate(authData, this.info).then(
+      (result) => this.onAuthenticationResult(result),
+      (error: unknown) => {
+        this.env.log.error({ err: error, session: this.id }, 'authentication failed unexpectedly');
+        this.onAuthenticationResult(undefined);
+      },
+    );
+  }
+
+  private dropAuthRequest(): void {
+    if (this.warnedDroppedAuth) return;
+    this.warnedDroppedAuth = true;
+    this.warn('AUTH requests beyond maxAuthAttempts (pending ones included) are dropped', { maxAuthAttempts: this.env.options.maxAuthAttempts });
   }
 
   private rejectAuthData(fields: Partial<Message>): void {
     this.send({ topic: TOPIC.AUTH, action: AUTH_ACTION.INVALID_MESSAGE_DATA, ...fields });
+    this.queuedAuth = undefined; // closing: what waited behind a pending check is not checked
     this.close();
   }
 
-  private onAuthenticationResult(result: AuthenticationResult | undefined): void {
+  private onAuthenticationResult(result: LoginResult | undefined): void {
+    this.authInFlight = false;
     // The first result, success or not, ends the unauthenticated timeout (PROTOCOL §6.3). The
     // cleared Timeout is let go: an idle logged-in connection should hold nothing it no longer needs.
     clearTimeout(this.unauthenticatedTimer);
@@ -194,17 +232,21 @@ export class Session {
       this.userId = result.id ?? 'OPEN';
       this.serverData = result.serverData;
       this.clientData = result.clientData;
+      this.queuedAuth = undefined; // logged in: the guesses queued behind are moot
       this.send({ topic: TOPIC.AUTH, action: AUTH_ACTION.AUTH_SUCCESSFUL, data: clientData });
       this.env.onOpen(this);
       return;
     }
     this.failedAuthAttempts++;
-    this.env.log.info({ session: this.id, remoteAddress: this.info.remoteAddress, attempt: this.failedAuthAttempts }, 'login refused');
+    this.env.log.info({ session: this.id, remoteAddress: this.info.remoteAddress, attempt: this.failedAuthAttempts, retryAfter: result?.backoff?.retryAfter }, 'login refused');
     this.send({ topic: TOPIC.AUTH, action: AUTH_ACTION.AUTH_UNSUCCESSFUL, data: clientData });
     if (this.failedAuthAttempts >= this.env.options.maxAuthAttempts) {
       this.send(TOO_MANY_AUTH_ATTEMPTS);
       setTimeout(() => this.close(), CLOSE_AFTER_LAST_ATTEMPT_MS).unref();
+      return;
     }
+    const next = this.queuedAuth?.shift();
+    if (next !== undefined) this.checkLogin(next);
   }
 
   private onUnauthenticatedTimeout(): void {

@@ -88,8 +88,14 @@ export class HttpApi {
       throw new HttpRefusal(400, 'Invalid message: the authentication data must be a JSON object.');
     }
     const connection = connectionInfo(request);
-    const result = await this.ctx.hooks.authenticate.promise({ authData: authData as Record<string, unknown>, connection }).catch(() => undefined);
-    if (result?.isValid !== true) {
+    // The kernel's door, as for every login: the login backoff applies here too.
+    const result = await this.ctx.authenticate(authData as Record<string, unknown>, connection);
+    if (result.backoff !== undefined) {
+      // Deliberate difference: deepstream answers 401 to every refusal and allows unlimited guesses.
+      response.setHeader('Retry-After', Math.ceil(result.backoff.retryAfter / 1000));
+      throw new HttpRefusal(429, `Too many failed logins: ${result.backoff.reason}.`);
+    }
+    if (!result.isValid) {
       this.logRefusal(connection, authData);
       throw new HttpRefusal(401, 'Invalid authentication data.');
     }
