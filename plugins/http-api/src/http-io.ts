@@ -62,8 +62,9 @@ export function readJson(request: IncomingMessage, limit: number, drainLimit: nu
 
 /** Success bodies: JSON followed by a blank line, as the reference sends them. */
 export function sendJson(response: ServerResponse, status: number, body: unknown): void {
+  const text = `${JSON.stringify(body)}\r\n\r\n`; // before writeHead: if it throws, a 500 can still be sent
   response.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8' });
-  response.end(`${JSON.stringify(body)}\r\n\r\n`);
+  response.end(text);
 }
 
 /** An answer sent before the whole body arrived closes the connection: the rest is not worth reading. */
