@@ -170,31 +170,78 @@ describe('HTTP API body size and batch size', () => {
   const LIMIT_TEXT = textBody('Request body too large: the limit is 1048576 bytes.');
   const oversize = JSON.stringify({ body: [{ topic: 'event', action: 'emit', eventName: 'big', data: 'x'.repeat(4 * 1_048_576) }] });
 
-  it('answers a declared body a few times over the limit with 413 to fetch, not a broken pipe', async () => {
-    const healthy = await official(s.url, 'healthy');
-    const { result: reply, slowest } = await whileHealthy(healthy, () =>
-      fetch(`${s.base}/api`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: oversize }),
-    );
+  it('answers fetch sending a body a few times over the limit with 413', async () => {
+    const reply = await fetch(`${s.base}/api`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: oversize });
     assert.equal(reply.status, 413);
     assert.equal(await reply.text(), LIMIT_TEXT);
+  });
+
+  /**
+   * 4 MiB in 64 KiB chunks 5 ms apart, as a client on a real network sends it, the whole body
+   * (as curl or Python's requests do before they read the answer). Resolves once the upload is
+   * done and the answer read; an EPIPE or "socket hang up" on the way rejects.
+   */
+  function pacedUpload(declared: boolean): Promise<{ status: number; text: string }> {
+    const chunk = Buffer.alloc(64 * 1024, 'x');
+    const chunks = 64;
+    const headers: Record<string, string> = { 'Content-Type': 'application/json' };
+    if (declared) headers['Content-Length'] = String(chunk.byteLength * chunks);
+    return new Promise((resolve, reject) => {
+      let answer: { status: number; text: string } | undefined;
+      let uploaded = false;
+      const settle = () => answer !== undefined && uploaded && resolve(answer);
+      const req = httpRequest({ host: '127.0.0.1', port: s.port, path: '/api', method: 'POST', agent: false, headers }, (res) => {
+        let text = '';
+        res.setEncoding('utf8').on('data', (part: string) => (text += part));
+        res.on('end', () => {
+          answer = { status: res.statusCode ?? 0, text };
+          settle();
+        });
+      });
+      req.on('error', reject);
+      setTimeout(() => reject(new Error(`no answer after the upload within 5 s (uploaded: ${uploaded})`)), 5000).unref();
+      let sent = 0;
+      const next = () => {
+        if (sent++ === chunks) return void req.end(() => ((uploaded = true), settle()));
+        req.write(chunk);
+        setTimeout(next, 5);
+      };
+      next();
+    });
+  }
+
+  it('answers http.request uploading a declared body a few times over the limit with 413, not EPIPE', async () => {
+    const healthy = await official(s.url, 'healthy');
+    const { result: reply, slowest } = await whileHealthy(healthy, () => pacedUpload(true));
+    assert.equal(reply.status, 413);
+    assert.equal(reply.text, LIMIT_TEXT);
     assert.ok(slowest < HEALTHY_ROUND_TRIP_MS, `healthy round trip ${Math.round(slowest)} ms`);
   });
 
-  it('answers a streamed (chunked) body over the limit with 413 to http.request', async () => {
-    const reply = await new Promise<{ status: number; text: string }>((resolve, reject) => {
-      const req = httpRequest({ host: '127.0.0.1', port: s.port, path: '/api', method: 'POST', agent: false, headers: { 'Content-Type': 'application/json' } }, (res) => {
-        let text = '';
-        res.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
-      });
-      req.on('error', reject);
-      const chunk = Buffer.alloc(64 * 1024, 'x');
-      for (let i = 0; i < 64; i++) req.write(chunk); // 4 MiB, no Content-Length
-      req.end();
-    });
+  it('answers a streamed (chunked) upload over the limit with 413 too', async () => {
+    const reply = await pacedUpload(false);
     assert.equal(reply.status, 413);
     assert.equal(reply.text, LIMIT_TEXT);
     assert.equal((await post(`${s.base}/api`, { body: [{ topic: 'presence', action: 'query' }] })).status, 200, 'the server is fine afterwards');
+  });
+
+  it('answers a body declared beyond maxDrainSize at once, and stays up', async () => {
+    const reply = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const headers = { 'Content-Type': 'application/json', 'Content-Length': String(1024 * 1_048_576) };
+      const req = httpRequest({ host: '127.0.0.1', port: s.port, path: '/api', method: 'POST', agent: false, headers }, (res) => {
+        let text = '';
+        res.setEncoding('utf8').on('data', (part: string) => (text += part));
+        res.on('end', () => {
+          resolve({ status: res.statusCode ?? 0, text });
+          req.destroy(); // the 1 GiB is never sent
+        });
+      });
+      req.on('error', (error) => (req.destroyed ? undefined : reject(error)));
+      req.write('{"body":');
+    });
+    assert.equal(reply.status, 413);
+    assert.equal(reply.text, LIMIT_TEXT);
+    assert.equal((await post(`${s.base}/api`, { body: [{ topic: 'presence', action: 'query' }] })).status, 200);
   });
 
   it('accepts a batch of more than 100 requests: only the body size bounds it by default', async () => {
