@@ -18,8 +18,10 @@ import authOpen from '@deepstream-ts/plugin-auth-open';
 import events from '@deepstream-ts/plugin-events';
 import httpApi from '@deepstream-ts/plugin-http-api';
 import presence from '@deepstream-ts/plugin-presence';
+import clusterRedis from '@deepstream-ts/cluster-redis';
 import rateLimit from '@deepstream-ts/plugin-rate-limit';
 import { pause, post, startApiServer, textBody, type ApiServer } from '../plugins/http-api/test/helpers.ts';
+import { isSkip, startRedis } from './services/real-servers.ts';
 
 /** The bound on a healthy client's round trip while an attack runs. */
 const HEALTHY_ROUND_TRIP_MS = 500;
@@ -380,6 +382,47 @@ describe('rate limits per user and per address, WebSocket and HTTP together', ()
     } finally {
       await b.stop();
       await a.stop();
+    }
+  });
+
+  it('is cluster-wide over a real Redis (cluster-redis), with a throwaway redis-server', async (t) => {
+    const redis = await startRedis();
+    if (isSkip(redis)) return void t.skip(redis.skip);
+    const plugins = [
+      authOpen,
+      events,
+      presence,
+      httpApi,
+      rateLimit.with({ perUser: { messagesPerSecond: SLOW, burst: 20 }, clusterSyncInterval: 20 }),
+      clusterRedis.with({ url: redis.url, keepAliveInterval: 100, nodeTimeout: 1000 }),
+    ];
+    const a = await startTestServer({ plugins, serverName: 'ra' });
+    const b = await startTestServer({ plugins, serverName: 'rb' });
+    try {
+      // The nodes know each other once an event crosses from a to b.
+      const watcher = await official(b.url, 'watcher');
+      const sender = await official(a.url, 'sender');
+      let crossed = false;
+      watcher.event.subscribe('joined', () => void (crossed = true));
+      await roundTrip(watcher);
+      const deadline = Date.now() + 5000;
+      while (!crossed && Date.now() < deadline) {
+        sender.event.emit('joined', 1);
+        await pause(50);
+      }
+      assert.ok(crossed, 'the two nodes joined over Redis');
+
+      const ws = await official(a.url, 'mallet');
+      for (let i = 0; i < 15; i++) ws.event.emit('r', i);
+      await roundTrip(ws); // 16 of 20, on node a
+      await pause(200);
+      const reply = await post(`http://127.0.0.1:${b.port}/api`, { authData: { username: 'mallet' }, body: emits('r', 10) });
+      assert.equal(reply.status, 200);
+      assert.equal(successes(reply.json.body), 4, 'node b knew what node a had counted');
+    } finally {
+      await b.stop();
+      await a.stop();
+      await redis.stop();
     }
   });
 });
