@@ -3,15 +3,16 @@ import { sendText, type AuthenticationResult, type ConnectionInfo, type PluginCo
 import { Batch, outcomeOf } from './batch.ts';
 import { answerPreflight, checkOrigin } from './cors.ts';
 import { parseEnvelope } from './envelope.ts';
-import { HttpRefusal, closeIfUnread, isJsonContentType, readJson, sendJson } from './http-io.ts';
+import { ClientGone, HttpRefusal, closeIfUnread, isJsonContentType, readJson, sendJson } from './http-io.ts';
 import { HttpSession } from './http-session.ts';
 import { parseJif } from './jif.ts';
 import { toOperation } from './operations.ts';
 import type { HttpApiOptions } from './options.ts';
-import { REQUEST_TIMEOUT, SHUTTING_DOWN } from './results.ts';
+import { REQUEST_TIMEOUT, SHUTTING_DOWN, isRateLimited } from './results.ts';
 import { TokenStore } from './tokens.ts';
 
 const GET_REFUSED = 'Reading records via HTTP GET is not yet implemented, please use a post request instead.';
+const INTERNAL_ERROR_TEXT = 'An internal error occurred; the request was not completed.';
 const UNSUPPORTED_MEDIA_TYPE = 'Invalid "Content-Type" header. Supported media types: "application/json"';
 
 /** One request in flight, so that shutdown can answer it and close its session. */
@@ -32,6 +33,8 @@ export class HttpApi {
   private readonly inFlight = new Set<InFlight>();
   private host: TransportHost | undefined;
   private stopped = false;
+  /** True once the plugin taps `inbound` last to tell dropped messages (see index.ts). */
+  watchesInbound = false;
 
   constructor(private readonly ctx: PluginContext<HttpApiOptions>) {
     this.tokens = new TokenStore(ctx.options.tokenExpiry, ctx.options.maxTokens);
@@ -50,15 +53,25 @@ export class HttpApi {
     try {
       await this.route(request, response);
     } catch (error) {
-      if (!(error instanceof HttpRefusal)) {
-        // The client went away mid-body: nobody to answer.
-        if (request.destroyed || request.readableAborted) return void response.destroy();
-        throw error;
+      if (error instanceof ClientGone || response.destroyed) return void response.destroy();
+      if (error instanceof HttpRefusal) {
+        closeIfUnread(request, response);
+        return sendText(response, error.status, error.text);
       }
-      if (error.status === 413) closeIfUnread(request, response);
-      sendText(response, error.status, error.text);
+      this.answerInternalError(request, response, error);
     }
   };
+
+  /**
+   * A bug or a plugin's failure while serving: logged once (this logger names the plugin), and
+   * answered 500 without internals. The connection stays usable when the body was read.
+   */
+  private answerInternalError(request: IncomingMessage, response: ServerResponse, error: unknown): void {
+    this.ctx.log.error({ err: error, url: request.url, remoteAddress: request.socket.remoteAddress }, 'HTTP API request failed');
+    if (response.headersSent) return void response.destroy();
+    closeIfUnread(request, response);
+    sendText(response, 500, INTERNAL_ERROR_TEXT);
+  }
 
   close(): void {
     this.tokens.close();
@@ -83,7 +96,7 @@ export class HttpApi {
 
   /** POST authPath (§2.4): the whole body is the authData; success issues a token. */
   private async tokenLogin(request: IncomingMessage, response: ServerResponse): Promise<void> {
-    const authData = await readJson(request, this.ctx.options.maxMessageSize);
+    const authData = await readJson(request, this.ctx.options.maxMessageSize, this.ctx.options.maxDrainSize);
     if (authData === null || typeof authData !== 'object' || Array.isArray(authData)) {
       throw new HttpRefusal(400, 'Invalid message: the authentication data must be a JSON object.');
     }
@@ -107,7 +120,7 @@ export class HttpApi {
   /** POST postPath (§2.1-2.3): log in, check every request, run them all, answer in order. */
   private async batch(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const { options } = this.ctx;
-    const envelope = parseEnvelope(await readJson(request, options.maxMessageSize), options);
+    const envelope = parseEnvelope(await readJson(request, options.maxMessageSize, options.maxDrainSize), options);
     if (envelope instanceof HttpRefusal) throw envelope;
     const host = this.host;
     if (host === undefined || this.stopped) throw new HttpRefusal(503, 'The server is not accepting HTTP API requests right now.');
@@ -119,7 +132,7 @@ export class HttpApi {
     const authData = envelope.authData ?? (token === undefined ? {} : { token });
 
     const deadline = Date.now() + options.requestTimeout;
-    const entry: InFlight = { http: new HttpSession(host.open, connection) };
+    const entry: InFlight = { http: new HttpSession(host.open, connection, this.watchesInbound) };
     this.inFlight.add(entry);
     let timer: NodeJS.Timeout | undefined;
     try {
@@ -145,7 +158,8 @@ export class HttpApi {
       const batch = (entry.batch = new Batch(this.ctx.authorize, entry.http, operations));
       timer = setTimeout(() => batch.end(REQUEST_TIMEOUT), Math.max(0, deadline - Date.now()));
       const results = await batch.start();
-      sendJson(response, 200, { result: outcomeOf(results), body: results });
+      // Every request refused by a rate limit: the whole request was, say so in the status too.
+      sendJson(response, results.every(isRateLimited) ? 429 : 200, { result: outcomeOf(results), body: results });
     } finally {
       clearTimeout(timer);
       this.inFlight.delete(entry);

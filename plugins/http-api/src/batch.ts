@@ -1,7 +1,7 @@
-import { TOPIC, type AuthorizationVerdict, type Message, type PluginContext } from '@deepstream-ts/core';
+import { CONNECTION_ACTION, TOPIC, type AuthorizationVerdict, type Message, type PluginContext } from '@deepstream-ts/core';
 import type { HttpSession } from './http-session.ts';
 import type { Operation } from './operations.ts';
-import { INTERNAL_ERROR, SUCCESS, emitDenied, errorResult, type JifResult } from './results.ts';
+import { INTERNAL_ERROR, SUCCESS, emitDenied, errorResult, messageDropped, parseData, type JifResult } from './results.ts';
 
 export type Outcome = 'SUCCESS' | 'FAILURE' | 'PARTIAL_SUCCESS';
 
@@ -49,11 +49,15 @@ export class Batch {
   private send(index: number, operation: Operation): void {
     this.pending.set(operation.message.correlationId as string, { index, operation });
     this.current = index;
+    let delivery;
     try {
-      this.http.deliver(operation.message);
+      delivery = this.http.deliver(operation.message);
     } finally {
       this.current = undefined;
     }
+    // A reason sent while dropping (see onReply) has settled it already; these are the silent cases.
+    if (delivery === 'dropped') this.settle(index, messageDropped());
+    else if (delivery === 'failed') this.settle(index, INTERNAL_ERROR); // the kernel logged the plugin's failure
   }
 
   /**
@@ -83,6 +87,11 @@ export class Batch {
     // Unknown topics are refused while their message is being handed over, with nothing to match.
     if (reply.topic === TOPIC.PARSER) {
       if (this.current !== undefined) this.settle(this.current, errorResult(reply));
+      return;
+    }
+    // An inbound filter refusing the message being handed over says why (a rate limit's reason).
+    if (reply.topic === TOPIC.CONNECTION && reply.action === CONNECTION_ACTION.ERROR) {
+      if (this.current !== undefined) this.settle(this.current, messageDropped(parseData(reply.data)));
       return;
     }
     const entry = this.match(reply);

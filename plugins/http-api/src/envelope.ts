@@ -9,7 +9,7 @@ export interface Envelope {
 
 export interface EnvelopeLimits {
   readonly allowAuthData: boolean;
-  readonly maxRequestsPerBatch: number;
+  readonly maxRequestsPerBatch: number | undefined;
 }
 
 const isObject = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === 'object' && !Array.isArray(value);
@@ -24,7 +24,7 @@ export function parseEnvelope(value: unknown, limits: EnvelopeLimits): Envelope 
   if (authData !== undefined && !limits.allowAuthData) return refuse('Authentication using authData is disabled. Try using a token instead.');
   if (authData !== undefined && !isObject(authData)) return refuse('Invalid message: the "authData" parameter must be an object');
   if (token !== undefined && (typeof token !== 'string' || token === '')) return refuse('Invalid message: the "token" parameter must be a non-empty string');
-  if (body.length > limits.maxRequestsPerBatch) {
+  if (limits.maxRequestsPerBatch !== undefined && body.length > limits.maxRequestsPerBatch) {
     return refuse(`Invalid message: the "body" parameter may hold at most ${limits.maxRequestsPerBatch} requests, got ${body.length}.`);
   }
   return { authData, token, requests: body };

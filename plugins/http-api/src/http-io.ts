@@ -15,26 +15,39 @@ export function isJsonContentType(header: string | undefined): boolean {
   return header !== undefined && header.split(';', 1)[0]!.trim().toLowerCase() === JSON_MEDIA_TYPE;
 }
 
+/** The client went away before its body was read: there is nobody to answer. */
+export class ClientGone extends Error {
+  constructor() {
+    super('the request closed before its body was read');
+  }
+}
+
 /**
- * Reads and parses a JSON body of at most `limit` bytes. A declared length over the limit is
- * refused before a byte is read; an undeclared one as soon as the limit is passed (the rest is
- * drained, not stored). Rejects with an `HttpRefusal`, or with the stream's error when the client
- * went away.
+ * Reads and parses a JSON body of at most `limit` bytes. An oversize body (declared or streamed)
+ * is read to its end and discarded, up to `drainLimit` bytes in all, so that the client is done
+ * sending when its 413 arrives (answering mid-upload makes common clients see EPIPE or "socket
+ * hang up" instead of the status). Past `drainLimit` the 413 is sent at once and the connection
+ * closed. Rejects with an `HttpRefusal`, or with `ClientGone`.
  */
-export function readJson(request: IncomingMessage, limit: number): Promise<unknown> {
+export function readJson(request: IncomingMessage, limit: number, drainLimit: number): Promise<unknown> {
   const tooLarge = new HttpRefusal(413, `Request body too large: the limit is ${limit} bytes.`);
-  if (Number(request.headers['content-length']) > limit) return Promise.reject(tooLarge);
+  const declared = Number(request.headers['content-length']);
+  if (declared > drainLimit) return Promise.reject(tooLarge);
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     const onData = (chunk: Buffer) => {
       size += chunk.byteLength;
-      if (size <= limit) return void chunks.push(chunk);
-      request.off('data', onData).off('end', onEnd);
-      request.resume();
-      reject(tooLarge);
+      if (size <= limit && !(declared > limit)) return void chunks.push(chunk);
+      chunks.length = 0; // over the limit: from here on only counted
+      if (size > drainLimit) {
+        request.off('data', onData).off('end', onEnd);
+        request.resume();
+        reject(tooLarge);
+      }
     };
     const onEnd = () => {
+      if (size > limit || declared > limit) return reject(tooLarge);
       try {
         resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')));
       } catch (error) {
@@ -42,18 +55,19 @@ export function readJson(request: IncomingMessage, limit: number): Promise<unkno
       }
     };
     // After 'end' (or a refusal) these rejections are no-ops; before it, the client went away.
-    request.on('data', onData).on('end', onEnd).once('error', reject);
-    request.once('close', () => reject(new Error('the request closed before its body was read')));
+    request.on('data', onData).on('end', onEnd).once('error', () => reject(new ClientGone()));
+    request.once('close', () => reject(new ClientGone()));
   });
 }
 
 /** Success bodies: JSON followed by a blank line, as the reference sends them. */
 export function sendJson(response: ServerResponse, status: number, body: unknown): void {
+  const text = `${JSON.stringify(body)}\r\n\r\n`; // before writeHead: if it throws, a 500 can still be sent
   response.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8' });
-  response.end(`${JSON.stringify(body)}\r\n\r\n`);
+  response.end(text);
 }
 
-/** A refusal sent before the whole body arrived (413) closes the connection: the rest is not worth reading. */
+/** An answer sent before the whole body arrived closes the connection: the rest is not worth reading. */
 export function closeIfUnread(request: IncomingMessage, response: ServerResponse): void {
   if (!request.complete) response.setHeader('Connection', 'close');
 }

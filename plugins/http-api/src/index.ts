@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { definePlugin } from '@deepstream-ts/core';
 import { HttpApi } from './api.ts';
+import { markDeliveryFailed, markPassedInbound } from './http-session.ts';
 import { DEFAULT_OPTIONS, checkOptions, type HttpApiOptions } from './options.ts';
 
 const { name, version } = createRequire(import.meta.url)('../package.json') as { name: string; version: string };
@@ -18,8 +19,20 @@ export const httpApi = definePlugin<HttpApiOptions>({
   setup(ctx) {
     checkOptions(ctx.options);
     const api = new HttpApi(ctx);
-    // First in the chain, and only for sessions of token logins: the token already stands for an identity.
-    ctx.hooks.authenticate.tap({ name: ctx.name, stage: -100 }, ({ connection }) => api.identities.get(connection));
+    // First in the chain, and only for sessions of token logins: the token already stands for an
+    // identity. `strategy: false`: it never judges credentials, so strategies that count the
+    // others (auth-file's reportInvalidParameters) leave it out.
+    const tokenTap = { name: ctx.name, stage: -100, strategy: false };
+    ctx.hooks.authenticate.tap(tokenTap, ({ connection }) => api.identities.get(connection));
+    // A plugin failure reported while a batch message is delivered fails that request (not SUCCESS).
+    ctx.hooks.error.tap(ctx.name, markDeliveryFailed);
+    ctx.hooks.boot.tap(ctx.name, () => {
+      // Only when something filters inbound messages (a rate limit): a last tap tells a dropped
+      // message from a handled one, and WebSocket traffic pays for it only then.
+      if (!ctx.hooks.inbound.isUsed()) return;
+      ctx.hooks.inbound.tap({ name: ctx.name, stage: Number.MAX_SAFE_INTEGER }, (session) => void markPassedInbound(session));
+      api.watchesInbound = true;
+    });
     const { postPath, getPath, authPath, enableAuthEndpoint } = ctx.options;
     for (const prefix of new Set([postPath, getPath, ...(enableAuthEndpoint ? [authPath] : [])])) ctx.http.add(prefix, api.serve);
     ctx.addTransport((host) => api.transport(host));

@@ -14,8 +14,16 @@ export interface HttpApiOptions {
   requestTimeout: number;
   /** Largest request body accepted, in bytes; larger ones get 413. */
   maxMessageSize: number;
-  /** Most requests one batch may hold; more is refused with 400 before anything runs. */
-  maxRequestsPerBatch: number;
+  /**
+   * Most requests one batch may hold; more is refused with 400 before anything runs. Unset: no
+   * count of its own, `maxMessageSize` bounds a batch (as in deepstream).
+   */
+  maxRequestsPerBatch: number | undefined;
+  /**
+   * Bytes of an oversize body read and discarded so that the client gets its 413 instead of a
+   * broken pipe; a body declared or sent beyond this is answered at once and the connection closed.
+   */
+  maxDrainSize: number;
   /** Milliseconds a token issued by `authPath` stays valid. */
   tokenExpiry: number;
   /** Most live tokens kept; past it the oldest are forgotten first. */
@@ -37,7 +45,8 @@ export const DEFAULT_OPTIONS: HttpApiOptions = {
   logInvalidAuthData: false,
   requestTimeout: 20_000,
   maxMessageSize: 1_048_576,
-  maxRequestsPerBatch: 100,
+  maxRequestsPerBatch: undefined,
+  maxDrainSize: 16_777_216,
   tokenExpiry: 3_600_000,
   maxTokens: 100_000,
   allowAllOrigins: true,
@@ -54,9 +63,10 @@ export function checkOptions(options: HttpApiOptions): void {
   if (options.enableAuthEndpoint === true && options.authPath === options.postPath) {
     throw new TypeError(`http-api options "authPath" and "postPath" must differ, both are ${JSON.stringify(options.postPath)}`);
   }
-  for (const key of ['requestTimeout', 'maxMessageSize', 'maxRequestsPerBatch', 'tokenExpiry', 'maxTokens'] as const) {
+  for (const key of ['requestTimeout', 'maxMessageSize', 'maxRequestsPerBatch', 'maxDrainSize', 'tokenExpiry', 'maxTokens'] as const) {
     const value = options[key];
-    if (!Number.isInteger(value) || value < 1) throw new TypeError(`http-api option "${key}" must be a positive integer, got ${JSON.stringify(value)}`);
+    if (key === 'maxRequestsPerBatch' && value === undefined) continue;
+    if (!Number.isInteger(value) || (value as number) < 1) throw new TypeError(`http-api option "${key}" must be a positive integer, got ${JSON.stringify(value)}`);
   }
   for (const key of ['enableAuthEndpoint', 'allowAuthData', 'logInvalidAuthData', 'allowAllOrigins'] as const) {
     if (typeof options[key] !== 'boolean') throw new TypeError(`http-api option "${key}" must be a boolean, got ${JSON.stringify(options[key])}`);

@@ -116,3 +116,17 @@ export const SHUTTING_DOWN: JifResult = Object.freeze({
 });
 
 export const INTERNAL_ERROR: JifResult = Object.freeze({ success: false, error: 'An internal error occurred.', errorTopic: 'connection', errorEvent: 'HTTP_INTERNAL_ERROR' });
+
+const DROPPED = 'The message was dropped before it was handled (an inbound filter, such as a rate limit, refused it).';
+
+/**
+ * A message an `inbound` tap dropped. `reason` is the CONNECTION ERROR text the tap sent, if any;
+ * a leading `CODE:` (e.g. `RATE_LIMIT_EXCEEDED: …`) becomes the errorEvent.
+ */
+export function messageDropped(reason?: unknown): JifResult {
+  const error = typeof reason === 'string' && reason !== '' ? reason : DROPPED;
+  const errorEvent = /^([A-Z][A-Z_]*):/.exec(error)?.[1] ?? 'MESSAGE_DROPPED';
+  return { success: false, error, errorTopic: 'connection', errorEvent };
+}
+
+export const isRateLimited = (result: JifResult): boolean => result.errorEvent === 'RATE_LIMIT_EXCEEDED';

@@ -7,6 +7,7 @@ import { RawClient, startTestServer, type TestServer } from '@deepstream-ts/core
 import authOpen from '@deepstream-ts/plugin-auth-open';
 import events from '@deepstream-ts/plugin-events';
 import rateLimit from '@deepstream-ts/plugin-rate-limit';
+import { KeyedBuckets } from '../src/keyed-buckets.ts';
 import { TokenBucket } from '../src/token-bucket.ts';
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -39,6 +40,31 @@ describe('the token bucket', () => {
     assert.equal(bucket.take(100), true, 'one token after 100 ms at 10/s');
     assert.equal(bucket.take(10_000), true);
     assert.deepEqual([bucket.take(10_000), bucket.take(10_000), bucket.take(10_000)], [true, true, false], 'never more than the burst');
+  });
+});
+
+describe('buckets per key', () => {
+  it('forgets a key once its bucket has refilled, and keeps busy keys', () => {
+    const keys = new KeyedBuckets({ messagesPerSecond: 10, burst: 5 });
+    for (let i = 0; i < 5; i++) keys.take('busy', 0);
+    keys.take('quiet', 0);
+    keys.sweep(200, false); // quiet: full again after 100 ms; busy: 2 of 5 back
+    assert.deepEqual([...keys.buckets.keys()], ['busy']);
+    assert.equal(keys.take('busy', 200), true);
+    assert.equal(keys.take('busy', 200), true);
+    assert.equal(keys.take('busy', 200), false, 'the sweep did not reset a busy key');
+    keys.sweep(10_000, true);
+    assert.deepEqual([...keys.buckets.keys()], ['busy'], 'counts not yet sent to the other nodes are kept');
+    keys.sweep(10_000, false);
+    assert.equal(keys.buckets.size, 0);
+  });
+
+  it('debits what other nodes counted, never below minus the burst', () => {
+    const keys = new KeyedBuckets({ messagesPerSecond: 10, burst: 5 });
+    keys.debit('u', 1000, 0);
+    assert.equal(keys.take('u', 0), false);
+    assert.equal(keys.take('u', 500), false, 'from -5, 500 ms at 10/s refill to 0');
+    assert.equal(keys.take('u', 600), true, 'and 100 ms more to 1');
   });
 });
 
@@ -136,6 +162,16 @@ describe('rate limit options', () => {
     await assert.rejects(startTestServer({ plugins: [authOpen, rateLimit] }), (error) =>
       isDeepstreamError(error, 'DS_PLUGIN_SETUP_FAILED') && /messagesPerSecond must be a positive number, got undefined/.test(error.message),
     );
+  });
+
+  it('names the limit of a bad perUser or perAddress setting, and refuses two per-connection forms', async () => {
+    await assert.rejects(startTestServer({ plugins: [authOpen, rateLimit.with({ perUser: { messagesPerSecond: 5, burst: 0 } })] }), /perUser\.burst must be a number of at least 1, got 0/);
+    await assert.rejects(startTestServer({ plugins: [authOpen, rateLimit.with({ perAddress: { messagesPerSecond: -1 } })] }), /perAddress\.messagesPerSecond must be a positive number, got -1/);
+    await assert.rejects(
+      startTestServer({ plugins: [authOpen, rateLimit.with({ messagesPerSecond: 5, perConnection: { messagesPerSecond: 5 } })] }),
+      /messagesPerSecond\/burst and perConnection set the same limit/,
+    );
+    await assert.rejects(startTestServer({ plugins: [authOpen, rateLimit.with({ perUser: { messagesPerSecond: 5 }, sweepInterval: 0 })] }), /sweepInterval must be a positive integer/);
   });
 
   it('refuses a burst below one', async () => {
