@@ -11,9 +11,10 @@ import assert from 'node:assert/strict';
 import { Agent, request as httpRequest, type ClientRequest } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { DeepstreamClient } from '@deepstream/client';
-import { InProcessHub, RPC_ACTION, TOPIC, definePlugin, type AuthenticationResult } from '@deepstream-ts/core';
+import { InProcessHub, RPC_ACTION, TOPIC, definePlugin, type AuthenticationResult, type PluginEntry } from '@deepstream-ts/core';
 import { startTestServer, type TestServer } from '@deepstream-ts/core/testing';
 import authFile from '@deepstream-ts/plugin-auth-file';
+import authJwt from '@deepstream-ts/plugin-auth-jwt';
 import authOpen from '@deepstream-ts/plugin-auth-open';
 import events from '@deepstream-ts/plugin-events';
 import httpApi from '@deepstream-ts/plugin-http-api';
@@ -261,10 +262,8 @@ describe('auth-file failure data with the HTTP API enabled', () => {
   });
 
   /** What the official client's login callback is given for empty credentials. */
-  async function missingCredentials(withHttpApi: boolean): Promise<{ success: boolean; data: unknown }> {
-    const server = await startTestServer({
-      plugins: [authFile.with({ users: { ada: { password: 'pw' } }, hash: false }), events, ...(withHttpApi ? [httpApi] : [])],
-    });
+  async function missingCredentials(strategy: PluginEntry, withHttpApi: boolean): Promise<{ success: boolean; data: unknown }> {
+    const server = await startTestServer({ plugins: [strategy, events, ...(withHttpApi ? [httpApi] : [])] });
     servers.push(server);
     const c = new DeepstreamClient(server.url, { nativeTimerRegistry: true, maxReconnectAttempts: 0 } as never);
     c.on('error', () => undefined);
@@ -274,9 +273,18 @@ describe('auth-file failure data with the HTTP API enabled', () => {
 
   it('reports the missing parameters exactly as without the HTTP API', async () => {
     const MISSING = { error: 'missing authentication parameter: username or/and password' };
-    const alone = await missingCredentials(false);
+    const file = authFile.with({ users: { ada: { password: 'pw' } }, hash: false });
+    const alone = await missingCredentials(file, false);
     assert.deepEqual(alone, { success: false, data: { reason: MISSING } });
-    assert.deepEqual(await missingCredentials(true), alone);
+    assert.deepEqual(await missingCredentials(file, true), alone);
+  });
+
+  it('auth-jwt says why it refused, with the HTTP API as without it', async () => {
+    const jwt = authJwt.with({ secret: 's'.repeat(32) });
+    const alone = await missingCredentials(jwt, false);
+    assert.equal(alone.success, false);
+    assert.notEqual(alone.data, undefined, 'alone in the chain, the strategy gives its reason');
+    assert.deepEqual(await missingCredentials(jwt, true), alone);
   });
 });
 

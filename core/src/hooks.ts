@@ -97,6 +97,15 @@ export interface KernelHooks {
   readonly error: SyncHook<[HookFailure]>;
 }
 
+/**
+ * How many authentication strategies are tapped: taps of `authenticate` registered with
+ * `strategy: false` (the HTTP API's token tap, which only recognises its own tokens) do not judge
+ * credentials. A strategy alone in the chain may say why it refused (SECURITY §1).
+ */
+export function countAuthenticationStrategies(hooks: KernelHooks): number {
+  return hooks.authenticate.taps.filter((tap) => (tap as { strategy?: unknown }).strategy !== false).length;
+}
+
 /** What a failing tap returns instead of its result, per hook. Authorization fails closed. */
 const FALLBACK_ON_ERROR: Partial<Record<keyof KernelHooks, unknown>> = {
   authorize: { allowed: false, error: true } satisfies AuthorizationVerdict,

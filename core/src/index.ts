@@ -12,6 +12,7 @@ export { definePlugin } from './plugins/manifest.ts';
 export type { PluginManifest, PluginEntry, PluginWithOptions, DefinedPlugin } from './plugins/manifest.ts';
 export type { PluginContext, PluginHttp } from './plugins/context.ts';
 export { ALLOWED } from './permissions.ts';
+export { countAuthenticationStrategies } from './hooks.ts';
 export type {
   KernelHooks,
   AuthenticationRequest,

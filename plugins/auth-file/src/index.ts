@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import { definePlugin, type AuthenticationResult } from '@deepstream-ts/core';
+import { countAuthenticationStrategies, definePlugin, type AuthenticationResult } from '@deepstream-ts/core';
 import { DEFAULT_HASH, checkOptions, type AuthFileOptions } from './options.ts';
 import { verifyPassword } from './password.ts';
 import { parseUsers, readUsersFile } from './users.ts';
@@ -8,12 +8,6 @@ export { hashPassword, verifyPassword, type HashParameters } from './password.ts
 export { DEFAULT_HASH, type AuthFileOptions } from './options.ts';
 
 const { name, version } = createRequire(import.meta.url)('../package.json') as { name: string; version: string };
-
-/**
- * Taps that judge credentials. A tap registered with `strategy: false` (the HTTP API's token tap,
- * which only recognises its own tokens) is not another strategy to defer to.
- */
-const isStrategy = (tap: object): boolean => (tap as { strategy?: unknown }).strategy !== false;
 
 const MISSING = Object.freeze({ error: 'missing authentication parameter: username or/and password' });
 
@@ -37,7 +31,7 @@ export const authFile = definePlugin<AuthFileOptions>({
     const decoy = parameters.hash === false ? 'decoy' : `${Buffer.alloc(parameters.keyLength).toString('base64')}decoy-salt`;
     let report = options.reportInvalidParameters ?? true;
     ctx.hooks.boot.tap(ctx.name, () => {
-      if (options.reportInvalidParameters === undefined) report = ctx.hooks.authenticate.taps.filter(isStrategy).length === 1;
+      if (options.reportInvalidParameters === undefined) report = countAuthenticationStrategies(ctx.hooks) === 1;
     });
     ctx.log.info({ users: users.size, source: file, hash: parameters.hash }, 'users loaded');
 

@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { definePlugin, type AuthenticationRequest, type AuthenticationResult, type JSONValue } from '@deepstream-ts/core';
+import { countAuthenticationStrategies, definePlugin, type AuthenticationRequest, type AuthenticationResult, type JSONValue } from '@deepstream-ts/core';
 import { interpret, type Verdict } from './answer.ts';
 import { DEFAULT_OPTIONS, checkOptions, type AuthHttpOptions } from './options.ts';
 import { InvalidResponse, post } from './request.ts';
@@ -29,7 +29,7 @@ export const authHttp = definePlugin<Partial<AuthHttpOptions>>({
     ctx.onClose(() => closing.abort());
     let report = options.reportInvalidParameters ?? true;
     ctx.hooks.boot.tap(ctx.name, () => {
-      if (options.reportInvalidParameters === undefined) report = ctx.hooks.authenticate.taps.length === 1;
+      if (options.reportInvalidParameters === undefined) report = countAuthenticationStrategies(ctx.hooks) === 1;
     });
     const refuse = (clientData?: JSONValue): AuthenticationResult | undefined =>
       report ? (clientData === undefined ? { isValid: false } : { isValid: false, clientData }) : undefined;

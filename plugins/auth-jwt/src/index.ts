@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { jwtVerify, type JWTVerifyOptions } from 'jose';
-import { definePlugin, type AuthenticationResult } from '@deepstream-ts/core';
+import { countAuthenticationStrategies, definePlugin, type AuthenticationResult } from '@deepstream-ts/core';
 import { resultFor } from './claims.ts';
 import { verificationKey } from './keys.ts';
 import { DEFAULT_OPTIONS, checkOptions, type AuthJwtOptions } from './options.ts';
@@ -32,7 +32,7 @@ export const authJwt = definePlugin<AuthJwtOptions>({
     if (options.audience !== undefined) verify.audience = options.audience;
     let report = options.reportInvalidParameters ?? true;
     ctx.hooks.boot.tap(ctx.name, () => {
-      if (options.reportInvalidParameters === undefined) report = ctx.hooks.authenticate.taps.length === 1;
+      if (options.reportInvalidParameters === undefined) report = countAuthenticationStrategies(ctx.hooks) === 1;
     });
     const refuse = (error: string): AuthenticationResult | undefined => (report ? { isValid: false, clientData: { error } } : undefined);
 
