@@ -21,6 +21,10 @@ export interface ConnectionOptions {
   outgoingBufferLimit: number;
   /** Milliseconds sockets get to close cleanly at shutdown before they are cut. */
   closeGracePeriod: number;
+  /** Most names one message (a bulk subscribe, provide, head, notify…) may carry; more is refused before routing. */
+  maxNamesPerMessage: number;
+  /** Most names one connection may subscribe to, per topic (events, records, presence users). */
+  maxSubscriptionsPerConnection: number;
 }
 
 /**
@@ -87,6 +91,8 @@ export const DEFAULT_CONNECTION_OPTIONS: Readonly<ConnectionOptions> = Object.fr
   maxMessageSize: 1_048_576,
   outgoingBufferLimit: 16 * 1_048_576,
   closeGracePeriod: 1_000,
+  maxNamesPerMessage: 10_000,
+  maxSubscriptionsPerConnection: 100_000,
 });
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -147,6 +153,8 @@ function validate(config: ResolvedConfig): void {
   positive('connection.maxMessageSize', c.maxMessageSize);
   positive('connection.outgoingBufferLimit', c.outgoingBufferLimit);
   if (!(Number.isFinite(c.closeGracePeriod) && c.closeGracePeriod >= 0)) throw invalid('connection.closeGracePeriod must be a number >= 0');
+  positive('connection.maxNamesPerMessage', c.maxNamesPerMessage);
+  positive('connection.maxSubscriptionsPerConnection', c.maxSubscriptionsPerConnection);
 }
 
 function validateTls(tls: unknown): void {
