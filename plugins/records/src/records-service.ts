@@ -172,7 +172,21 @@ export class RecordsService {
     session.send({ topic: TOPIC.RECORD, action: RECORD_ACTION.HEAD_RESPONSE_BULK, versions: Object.fromEntries(cached) });
     const subscribed = names.filter((name) => this.subscribeOne(session, request, name, RECORD_ACTION.SUBSCRIBEANDHEAD));
     session.send(ackOf(request, false));
-    for (const name of subscribed) if (!cached.has(name)) void this.replyHead(session, { ...request, action: RECORD_ACTION.HEAD, name }, name);
+    for (const name of subscribed) if (!cached.has(name)) void this.replyUncachedHead(session, request, name);
+  }
+
+  /**
+   * A record the bulk cache lookup did not find: load it (cache, then storage) rather than
+   * `store.head`, which would ask the cache for its version once more first. The error reply's
+   * message is only built on failure, not once per name.
+   */
+  private async replyUncachedHead(session: Session, request: Message, name: string): Promise<void> {
+    try {
+      const record = await this.store.load(name, true);
+      session.send({ topic: TOPIC.RECORD, action: RECORD_ACTION.HEAD_RESPONSE, name, version: record?.version ?? -1 });
+    } catch (error) {
+      this.replyLoadFailure(session, { ...request, action: RECORD_ACTION.HEAD, name }, name, error);
+    }
   }
 
   private async subscribe(session: Session, request: Message): Promise<void> {
