@@ -8,7 +8,7 @@
 import { after, afterEach, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { DeepstreamClient } from '@deepstream/client';
-import { EVENT_ACTION, RECORD_ACTION, RPC_ACTION, TOPIC, type Message } from '@deepstream-ts/core';
+import { EVENT_ACTION, RECORD_ACTION, RPC_ACTION, TOPIC, isDeepstreamError, resolveConfig, type Message, type PluginEntry } from '@deepstream-ts/core';
 import { RawClient, startTestServer, type TestServer } from '@deepstream-ts/core/testing';
 import authOpen from '@deepstream-ts/plugin-auth-open';
 import events from '@deepstream-ts/plugin-events';
@@ -104,7 +104,7 @@ describe('limits against abusive clients', { timeout: 60_000 }, () => {
     });
     healthy = await client('healthy');
     healthy.rpc.provide('ping', (_data, response) => response.send('pong'));
-    await pause(50);
+    await until(() => server.kernel.service('rpc')!.stats.providedNames === 1, 'the healthy client provides ping');
     await roundTrip();
   });
   afterEach(() => {
@@ -302,6 +302,25 @@ describe('limits against abusive clients', { timeout: 60_000 }, () => {
       await pause(100);
       assert.deepEqual(offered.spy, []);
     });
+  });
+});
+
+describe('limit options are validated like their neighbours', () => {
+  it('a non-positive connection limit stops the config naming it', () => {
+    for (const key of ['maxNamesPerMessage', 'maxSubscriptionsPerConnection']) {
+      assert.throws(() => resolveConfig({ connection: { [key]: 0 } }), (error: unknown) => isDeepstreamError(error) && error.code === 'DS_CONFIG_INVALID' && error.message.includes(`connection.${key}`));
+    }
+  });
+
+  it('a bad plugin limit fails the start naming the option', async () => {
+    const bad: Array<[PluginEntry, string]> = [
+      [events.with({ maxNameLength: 0 }), 'maxNameLength'],
+      [rpc.with({ maxNameLength: 1.5 }), 'maxNameLength'],
+      [listening.with({ maxListenPatternsPerConnection: -1 }), 'maxListenPatternsPerConnection'],
+    ];
+    for (const [plugin, named] of bad) {
+      await assert.rejects(startTestServer({ logLevel: 'silent', plugins: [authOpen, plugin] }), (error: unknown) => isDeepstreamError(error) && error.code === 'DS_PLUGIN_SETUP_FAILED' && error.message.includes(named));
+    }
   });
 });
 
