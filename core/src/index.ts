@@ -37,7 +37,7 @@ export { denialFor } from './protocol/denials.ts';
 export { InProcessHub, type ClusterBus, type ClusterHandler, type MembershipHandler } from './cluster/bus.ts';
 export { ReplicatedSet, type ReplicatedSetWatcher } from './cluster/replicated-set.ts';
 export { ClusterNode, type ClusterTransport, type ClusterTransportService, type ClusterTiming } from './cluster/node.ts';
-export { SubscriptionRegistry, type SubscriptionObserver, type TopicListenerHandler, type ListeningService } from './util/subscriptions.ts';
+export { SubscriptionRegistry, type SubscriptionObserver, type SubscribeOutcome, type SubscriptionRegistryOptions, type TopicListenerHandler, type ListeningService } from './util/subscriptions.ts';
 export { HttpRoutes, sendText, type HttpHandler } from './http/routes.ts';
 export { redactUrl } from './util/redact.ts';
 export { fnv1a } from './util/hash.ts';

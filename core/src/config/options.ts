@@ -25,6 +25,10 @@ export interface ConnectionOptions {
   loginBackoff: LoginBackoffOptions | false;
   /** Connections per remote address that may be open without being logged in, or `false` for no cap. */
   maxUnauthenticatedPerAddress: number | false;
+  /** Most names one message (a bulk subscribe, provide, head, notify…) may carry; more is refused before routing. */
+  maxNamesPerMessage: number;
+  /** Most names one connection may subscribe to, per topic (events, records, presence users). */
+  maxSubscriptionsPerConnection: number;
 }
 
 /** `connection` as written in a config file: every key optional, `loginBackoff` too. */
@@ -115,6 +119,8 @@ export const DEFAULT_CONNECTION_OPTIONS: Readonly<ConnectionOptions> = Object.fr
   closeGracePeriod: 1_000,
   loginBackoff: Object.freeze({ failuresPerUsername: 10, failuresPerAddress: 100, window: 60_000, baseDelay: 1_000, maxDelay: 60_000, maxTrackedKeys: 10_000 }),
   maxUnauthenticatedPerAddress: 1_000,
+  maxNamesPerMessage: 10_000,
+  maxSubscriptionsPerConnection: 100_000,
 });
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -178,6 +184,8 @@ function validate(config: ResolvedConfig): void {
   if (!(Number.isFinite(c.closeGracePeriod) && c.closeGracePeriod >= 0)) throw invalid('connection.closeGracePeriod must be a number >= 0');
   if (c.maxUnauthenticatedPerAddress !== false) positiveInteger('connection.maxUnauthenticatedPerAddress', c.maxUnauthenticatedPerAddress);
   if (c.loginBackoff !== false) validateLoginBackoff(c.loginBackoff);
+  positive('connection.maxNamesPerMessage', c.maxNamesPerMessage);
+  positive('connection.maxSubscriptionsPerConnection', c.maxSubscriptionsPerConnection);
 }
 
 const LOGIN_BACKOFF_KEYS = ['failuresPerUsername', 'failuresPerAddress', 'window', 'baseDelay', 'maxDelay', 'maxTrackedKeys'] as const;

@@ -6,6 +6,7 @@ import type { AuthenticationRequest, KernelHooks } from '../hooks.ts';
 import type { Router } from '../router.ts';
 import type { ConnectionOptions } from '../config/options.ts';
 import type { LoginResult } from './login-guard.ts';
+import { tooManyNames } from './too-many-names.ts';
 
 export type { ConnectionInfo };
 
@@ -147,11 +148,19 @@ export class Session {
       return this.send(UNKNOWN_TOPIC);
     }
     if (message.topic === TOPIC.CONNECTION && message.action === CONNECTION_ACTION.PING) return this.send(PONG);
+    // One integer comparison: a bulk message that would cost every name's work is refused whole.
+    if (message.names !== undefined && message.names.length > this.env.options.maxNamesPerMessage) return this.refuseTooManyNames(message);
     if (hooks.inbound.isUsed() && hooks.inbound.call(this, message) === 'drop') return;
     if (!router.route(this, message)) {
       this.warn('message for a topic no plugin owns', { topic: message.topic, action: message.action });
       this.send(UNKNOWN_TOPIC);
     }
+  }
+
+  private refuseTooManyNames(message: Message): void {
+    const limit = this.env.options.maxNamesPerMessage;
+    this.warn('message refused: more names than connection.maxNamesPerMessage', { topic: message.topic, action: message.action, names: message.names!.length, limit });
+    this.send(tooManyNames(message, limit));
   }
 
   private expectChallenge(message: Message | undefined): void {

@@ -11,6 +11,14 @@ export interface SubscriptionObserver {
 
 const NONE: ReadonlySet<Session> = new Set();
 
+/** What `add` did: subscribed, already subscribed, or refused because the session holds `maxPerSession` names. */
+export type SubscribeOutcome = 'added' | 'duplicate' | 'full';
+
+export interface SubscriptionRegistryOptions {
+  /** Names one session may hold in this registry (`connection.maxSubscriptionsPerConnection`); unbounded when absent. */
+  maxPerSession?: number;
+}
+
 /**
  * Which sessions subscribe to which names, both ways round, so that a session that goes away is
  * removed from every name in one call and leaves nothing behind. Feature-neutral: events, records
@@ -20,23 +28,37 @@ export class SubscriptionRegistry {
   private readonly byName = new Map<string, Set<Session>>();
   private readonly bySession = new Map<Session, Set<string>>();
   private readonly observers: SubscriptionObserver[] = [];
+  /** Names one session may hold; checked against the size of its set, one comparison. */
+  readonly maxPerSession: number;
+
+  constructor({ maxPerSession = Infinity }: SubscriptionRegistryOptions = {}) {
+    this.maxPerSession = maxPerSession;
+  }
 
   observe(observer: SubscriptionObserver): void {
     this.observers.push(observer);
   }
 
-  /** @returns false when the session already subscribed to the name. */
+  /** @returns false when the session already subscribed to the name, or holds `maxPerSession` names. */
   subscribe(name: string, session: Session): boolean {
+    return this.add(name, session) === 'added';
+  }
+
+  /** Subscribes unless the session already is, or already holds `maxPerSession` names. */
+  add(name: string, session: Session): SubscribeOutcome {
+    let names = this.bySession.get(session);
+    if (names !== undefined) {
+      if (names.has(name)) return 'duplicate';
+      if (names.size >= this.maxPerSession) return 'full';
+    }
     let sessions = this.byName.get(name);
     if (sessions === undefined) this.byName.set(name, (sessions = new Set()));
-    else if (sessions.has(session)) return false;
     sessions.add(session);
-    let names = this.bySession.get(session);
     if (names === undefined) this.bySession.set(session, (names = new Set()));
     names.add(name);
     if (sessions.size === 1) for (const o of this.observers) o.onFirstSubscriber?.(name);
     for (const o of this.observers) o.onSubscribe?.(name, session);
-    return true;
+    return 'added';
   }
 
   /** @returns false when the session was not subscribed. */
@@ -55,6 +77,11 @@ export class SubscriptionRegistry {
     this.bySession.delete(session);
     for (const name of names) this.detach(name, session);
     return [...names];
+  }
+
+  /** The reason `add` refuses for a full session, for the error sent to the client. */
+  limitReason(): string {
+    return `maxSubscriptionsPerConnection (${this.maxPerSession}) reached`;
   }
 
   subscribers(name: string): ReadonlySet<Session> {

@@ -22,12 +22,14 @@ const CLUSTER_CHANNEL = 'event';
 export class EventsService {
   readonly topic = TOPIC.EVENT;
   /** Public so that the listening plugin can observe first/last subscribers. */
-  readonly subscriptions = new SubscriptionRegistry();
+  readonly subscriptions: SubscriptionRegistry;
   private cluster: ClusterBus | undefined;
   /** Set at boot when a listening plugin is configured. */
   listeners: TopicListenerHandler | undefined;
 
-  constructor(private readonly ctx: PluginContext<EventsOptions>) {}
+  constructor(private readonly ctx: PluginContext<EventsOptions>) {
+    this.subscriptions = new SubscriptionRegistry({ maxPerSession: ctx.config.connection.maxSubscriptionsPerConnection });
+  }
 
   /** Delivers emits from other nodes to local subscribers; returns the detach function. */
   attachCluster(cluster: ClusterBus): () => void {
@@ -59,6 +61,7 @@ export class EventsService {
   private emit(session: Session, message: Message): void | Promise<void> {
     const { name, data } = message;
     if (name === undefined || name === '') return this.rejectData(session, message, 'emit without an event name');
+    if (name.length > this.ctx.options.maxNameLength) return this.rejectData(session, message, this.tooLong(name), true);
     if (data !== undefined && this.ctx.options.validatePayloads && !isJson(data)) {
       return this.rejectData(session, message, 'emit payload is not valid JSON');
     }
@@ -86,16 +89,39 @@ export class EventsService {
   }
 
   private subscribe(session: Session, message: Message): void | Promise<void> {
-    const permitted = this.ctx.permittedNames(session, message);
-    if (permitted instanceof Promise) return permitted.then((names) => this.applySubscribe(session, message, names));
-    this.applySubscribe(session, message, permitted);
+    const request = this.withValidNames(session, message);
+    const permitted = this.ctx.permittedNames(session, request);
+    if (permitted instanceof Promise) return permitted.then((names) => this.applySubscribe(session, request, names));
+    this.applySubscribe(session, request, permitted);
+  }
+
+  /** Names over `maxNameLength` are answered with INVALID_MESSAGE_DATA each and never stored or checked. */
+  private withValidNames(session: Session, message: Message): Message {
+    const names = message.names ?? [];
+    const max = this.ctx.options.maxNameLength;
+    let valid = true;
+    for (let i = 0; i < names.length; i++) if (names[i]!.length > max) valid = false;
+    if (valid) return message;
+    const kept: string[] = [];
+    for (const name of names) {
+      if (name.length <= max) kept.push(name);
+      else this.rejectData(session, { ...message, name }, this.tooLong(name), true);
+    }
+    return { ...message, names: kept };
+  }
+
+  private tooLong(name: string): string {
+    return `maxNameLength (${this.ctx.options.maxNameLength}) exceeded: an event name of ${name.length} characters`;
   }
 
   private applySubscribe(session: Session, message: Message, names: readonly string[]): void {
     if (session.isClosed) return;
     for (const name of names) {
-      if (!this.subscriptions.subscribe(name, session)) {
+      const outcome = this.subscriptions.add(name, session);
+      if (outcome === 'duplicate') {
         session.send({ topic: TOPIC.EVENT, action: EVENT_ACTION.MULTIPLE_SUBSCRIPTIONS, name, originalAction: EVENT_ACTION.SUBSCRIBE });
+      } else if (outcome === 'full') {
+        this.refuseFull(session, message, name);
       }
     }
     // Every name denied: no ack (the client cleared its timers on the denials).
@@ -114,10 +140,20 @@ export class EventsService {
     session.send(ack);
   }
 
-  private rejectData(session: Session, message: Message, why: string): void {
-    session.warn(why, { name: message.name });
+  /** MESSAGE_DENIED makes the official client drop its callbacks for the name; `data` names the limit. */
+  private refuseFull(session: Session, message: Message, name: string): void {
+    const reason = this.subscriptions.limitReason();
+    session.warn(`event subscription refused: ${reason}`, { name: name.slice(0, 100) });
+    session.send({ ...denialFor(message, name, { allowed: false }), data: JSON.stringify(reason) });
+  }
+
+  /** INVALID_MESSAGE_DATA (for a limit, with the reason as data); a name is echoed up to 100 characters. */
+  private rejectData(session: Session, message: Message, why: string, isLimit = false): void {
+    session.warn(why, { name: message.name?.slice(0, 100) });
     const reply: Message = { topic: TOPIC.EVENT, action: EVENT_ACTION.INVALID_MESSAGE_DATA, originalAction: message.action, isError: true };
-    if (message.name !== undefined) reply.name = message.name;
+    if (isLimit) reply.data = JSON.stringify(why);
+    if (message.name !== undefined) reply.name = message.name.slice(0, 100);
+    if (message.correlationId !== undefined) reply.correlationId = message.correlationId;
     session.send(reply);
   }
 }

@@ -10,6 +10,8 @@ export interface EventsOptions {
    * throws while decoding such a payload, so relaying it would break every subscriber.
    */
   validatePayloads: boolean;
+  /** Longest event name accepted (EMIT, SUBSCRIBE), in UTF-16 code units; longer ones get INVALID_MESSAGE_DATA. */
+  maxNameLength: number;
 }
 
 /** Pub-sub events (EVENTS_RPC_PRESENCE §1): subscribe, unsubscribe, emit, across the cluster. */
@@ -17,8 +19,11 @@ export const events = definePlugin<EventsOptions>({
   name,
   version,
   kernel: '^0.1.0',
-  defaults: { validatePayloads: true },
+  defaults: { validatePayloads: true, maxNameLength: 1024 },
   setup(ctx) {
+    const { maxNameLength, validatePayloads } = ctx.options;
+    if (!Number.isInteger(maxNameLength) || maxNameLength < 1) throw new TypeError(`events option maxNameLength must be a positive integer, got ${String(maxNameLength)}`);
+    if (typeof validatePayloads !== 'boolean') throw new TypeError(`events option validatePayloads must be true or false, got ${String(validatePayloads)}`);
     const service = new EventsService(ctx);
     ctx.provide('events', service);
     ctx.claim(service.topic, (session, message) => service.handle(session, message));

@@ -12,6 +12,8 @@ export interface ListenActions {
   readonly INVALID_LISTEN_REGEX: number;
   readonly LISTEN_RESPONSE_TIMEOUT: number;
   readonly MULTIPLE_SUBSCRIPTIONS: number;
+  /** What a subscriber of a name is checked for; a listener is offered only names it may read (README: Permissions). */
+  readonly readCheck: { readonly action: number; readonly permission?: string };
   /** Records only: subscribers are told whether someone provides the record. */
   readonly providerNotices?: { readonly HAS_PROVIDER: number; readonly HAS_NO_PROVIDER: number };
 }
@@ -27,6 +29,7 @@ export const EVENT_LISTEN_ACTIONS: ListenActions = {
   INVALID_LISTEN_REGEX: EVENT_ACTION.INVALID_LISTEN_REGEX,
   LISTEN_RESPONSE_TIMEOUT: EVENT_ACTION.LISTEN_RESPONSE_TIMEOUT,
   MULTIPLE_SUBSCRIPTIONS: EVENT_ACTION.MULTIPLE_SUBSCRIPTIONS,
+  readCheck: { action: EVENT_ACTION.SUBSCRIBE },
 };
 
 export const RECORD_LISTEN_ACTIONS: ListenActions = {
@@ -40,5 +43,6 @@ export const RECORD_LISTEN_ACTIONS: ListenActions = {
   INVALID_LISTEN_REGEX: RECORD_ACTION.INVALID_LISTEN_REGEX,
   LISTEN_RESPONSE_TIMEOUT: RECORD_ACTION.LISTEN_RESPONSE_TIMEOUT,
   MULTIPLE_SUBSCRIPTIONS: RECORD_ACTION.MULTIPLE_SUBSCRIPTIONS,
+  readCheck: { action: RECORD_ACTION.READ, permission: 'read' },
   providerNotices: { HAS_PROVIDER: RECORD_ACTION.SUBSCRIPTION_HAS_PROVIDER, HAS_NO_PROVIDER: RECORD_ACTION.SUBSCRIPTION_HAS_NO_PROVIDER },
 };

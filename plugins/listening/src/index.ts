@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { definePlugin } from '@deepstream-ts/core';
 import { EVENT_LISTEN_ACTIONS, RECORD_LISTEN_ACTIONS } from './actions.ts';
-import { DEFAULT_LISTENING_OPTIONS, type ListeningOptions } from './options.ts';
+import { DEFAULT_LISTENING_OPTIONS, checkOptions, type ListeningOptions } from './options.ts';
 import { TopicListeners } from './topic-listeners.ts';
 
 const { name, version } = createRequire(import.meta.url)('../package.json') as { name: string; version: string };
@@ -17,6 +17,7 @@ export const listening = definePlugin<ListeningOptions>({
   kernel: '^0.1.0',
   defaults: DEFAULT_LISTENING_OPTIONS,
   setup(ctx) {
+    checkOptions(ctx.options);
     const registries: TopicListeners[] = [];
     const cluster = ctx.use('cluster');
     ctx.provide('listening', {

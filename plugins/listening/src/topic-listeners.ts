@@ -146,14 +146,13 @@ export class TopicListeners {
   private async listen(session: Session, message: Message): Promise<void> {
     const pattern = message.name;
     if (pattern === undefined) return session.warn('LISTEN without a pattern');
-    const compiled = compilePattern(pattern, this.ctx.options);
-    if (typeof compiled === 'string') {
-      session.warn(`listen pattern refused: ${compiled}`, { pattern: pattern.slice(0, 100) });
-      return session.send({ topic: this.actions.topic, action: this.actions.INVALID_LISTEN_REGEX, name: pattern, isError: true });
-    }
+    const compiled = this.overLimit(session) ?? compilePattern(pattern, this.ctx.options);
+    if (typeof compiled === 'string') return this.refuse(session, pattern, compiled);
     const verdict = await this.ctx.authorize(session, message, pattern, 'listen');
     if (!verdict.allowed) return session.send(denialFor(message, pattern, verdict));
     if (session.isClosed) return;
+    const over = this.overLimit(session); // again: LISTENs pipelined behind a slow check all passed the first one
+    if (over !== undefined) return this.refuse(session, pattern, over);
     if (this.patternsBySession.get(session)?.has(pattern)) {
       // The reference server crashes here; the official client never does it.
       return session.send({ topic: this.actions.topic, action: this.actions.MULTIPLE_SUBSCRIPTIONS, name: pattern, originalAction: message.action });
@@ -172,6 +171,18 @@ export class TopicListeners {
       else this.search(name);
     }
     session.send(this.echo(message));
+  }
+
+  /** Why one more pattern of this session is refused, or undefined. An integer comparison. */
+  private overLimit(session: Session): string | undefined {
+    const max = this.ctx.options.maxListenPatternsPerConnection;
+    return (this.patternsBySession.get(session)?.size ?? 0) >= max ? `maxListenPatternsPerConnection (${max}) reached` : undefined;
+  }
+
+  /** INVALID_LISTEN_REGEX with the reason as data: the official client emits it on `error` with the message. */
+  private refuse(session: Session, pattern: string, reason: string): void {
+    session.warn(`listen pattern refused: ${reason}`, { pattern: pattern.slice(0, 100) });
+    session.send({ topic: this.actions.topic, action: this.actions.INVALID_LISTEN_REGEX, name: pattern, data: JSON.stringify(reason), isError: true });
   }
 
   private unlisten(session: Session, message: Message): void {
@@ -246,19 +257,42 @@ export class TopicListeners {
     clearTimeout(search.timer);
     let next = search.candidates.shift();
     // Skip listeners that left since the search started.
-    while (next !== undefined && !this.patternsBySession.get(next.session)?.has(next.pattern)) next = search.candidates.shift();
-    search.offered = next;
+    while (next !== undefined && !this.isListening(next)) next = search.candidates.shift();
+    search.offered = undefined;
     if (next === undefined) {
       this.searches.delete(name);
       this.lastFailure.set(name, Date.now());
       return this.updateClaim(name); // other nodes' listeners get their turn
     }
+    // A listener is offered only names it may read (a deliberate difference, README: Permissions).
+    const verdict = this.ctx.authorize(next.session, this.readRequest(name), name, this.actions.readCheck.permission);
+    const candidate = next;
+    if (!(verdict instanceof Promise)) return verdict.allowed ? this.offer(name, search, candidate) : this.offerNext(name, search);
+    void verdict.then((v) => {
+      // The search may have ended (last subscriber gone, a provider found elsewhere) while the rule ran.
+      if (this.searches.get(name) !== search) return;
+      if (v.allowed && this.isListening(candidate)) this.offer(name, search, candidate);
+      else this.offerNext(name, search);
+    });
+  }
+
+  private offer(name: string, search: Search, next: Listener): void {
+    search.offered = next;
     next.session.send({ topic: this.actions.topic, action: this.actions.SUBSCRIPTION_FOR_PATTERN_FOUND, name: next.pattern, subscription: name });
     search.timer = setTimeout(() => {
       next.session.send({ topic: this.actions.topic, action: this.actions.LISTEN_RESPONSE_TIMEOUT, subscription: name });
       this.offerNext(name, search);
     }, this.ctx.options.responseTimeout);
     search.timer.unref();
+  }
+
+  private isListening(listener: Listener): boolean {
+    return this.patternsBySession.get(listener.session)?.has(listener.pattern) === true;
+  }
+
+  /** The request a subscriber of `name` would have made, put to the permission plugins for a listener. */
+  private readRequest(name: string): Message {
+    return { topic: this.actions.topic, action: this.actions.readCheck.action, name, names: [name] };
   }
 
   /** The offered listener takes the name: it is the one active provider until told otherwise. */

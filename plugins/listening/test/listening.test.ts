@@ -171,7 +171,13 @@ describe('listening bad input (raw protocol)', () => {
   it('an invalid regular expression: INVALID_LISTEN_REGEX and no ack', async () => {
     const c = await login();
     c.send(event({ name: '([unclosed' }));
-    assert.deepEqual((({ names, ...m }) => m)(await c.next()), { topic: TOPIC.EVENT, action: EVENT_ACTION.INVALID_LISTEN_REGEX, name: '([unclosed', isError: true });
+    assert.deepEqual((({ names, ...m }) => m)(await c.next()), {
+      topic: TOPIC.EVENT,
+      action: EVENT_ACTION.INVALID_LISTEN_REGEX,
+      name: '([unclosed',
+      data: JSON.stringify('Invalid regular expression: /([unclosed/: Unterminated character class'),
+      isError: true,
+    });
     assert.ok(await c.nothingWithin(100));
   });
 

@@ -3,6 +3,7 @@ import {
   SharedMessage,
   SubscriptionRegistry,
   TOPIC,
+  denialFor,
   type AuthorizationVerdict,
   type Message,
   type PluginContext,
@@ -52,13 +53,14 @@ export class PresenceService {
   /** Session → the user it is counted for; a session is counted once, from login to disconnect. */
   private readonly counted = new Map<Session, string>();
   private readonly everyone = new Set<Session>();
-  private readonly byUser = new SubscriptionRegistry();
+  private readonly byUser: SubscriptionRegistry;
   private readonly order = new SessionOrder();
 
   constructor(
     private readonly ctx: PluginContext<PresenceOptions>,
     private readonly registry: OnlineRegistry,
   ) {
+    this.byUser = new SubscriptionRegistry({ maxPerSession: ctx.config.connection.maxSubscriptionsPerConnection });
     registry.onChange((user, online) => this.announce(user, online));
   }
 
@@ -148,8 +150,13 @@ export class PresenceService {
 
   private subscribe(session: Session, message: Message, names: readonly string[]): void {
     for (const name of names) {
-      if (!this.byUser.subscribe(name, session)) {
+      const outcome = this.byUser.add(name, session);
+      if (outcome === 'duplicate') {
         session.send({ topic: TOPIC.PRESENCE, action: PRESENCE_ACTION.MULTIPLE_SUBSCRIPTIONS, name, originalAction: PRESENCE_ACTION.SUBSCRIBE });
+      } else if (outcome === 'full') {
+        const reason = this.byUser.limitReason();
+        session.warn(`presence subscription refused: ${reason}`, { name });
+        session.send({ ...denialFor(message, name, { allowed: false }), data: JSON.stringify(reason) });
       }
     }
     session.send(ack(message));

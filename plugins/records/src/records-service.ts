@@ -27,7 +27,7 @@ const CLUSTER_CHANNEL = 'record';
 export class RecordsService {
   readonly topic = TOPIC.RECORD;
   /** Who holds which record; the listening plugin can observe first/last subscribers. */
-  readonly subscriptions = new SubscriptionRegistry();
+  readonly subscriptions: SubscriptionRegistry;
   readonly queues: WriteQueues;
   private cluster: ClusterBus | undefined;
   /** Set at boot when a listening plugin is configured. */
@@ -37,6 +37,7 @@ export class RecordsService {
     private readonly ctx: PluginContext<RecordsOptions>,
     private readonly store: RecordStore,
   ) {
+    this.subscriptions = new SubscriptionRegistry({ maxPerSession: ctx.config.connection.maxSubscriptionsPerConnection });
     this.queues = new WriteQueues({
       store,
       log: ctx.log,
@@ -154,7 +155,7 @@ export class RecordsService {
       return this.replyLoadFailure(session, request, name, error, RECORD_ACTION.RECORD_CREATE_ERROR);
     }
     if (!(await this.permitted(session, request, name, ['read']))) return;
-    this.subscribeOne(session, name, RECORD_ACTION.SUBSCRIBE);
+    if (!this.subscribeOne(session, request, name, RECORD_ACTION.SUBSCRIBE)) return;
     if (record !== undefined) {
       // Read again now that the session is subscribed: a write landing meanwhile is not missed.
       record = (await this.store.load(name, true).catch(() => record)) ?? record;
@@ -171,24 +172,47 @@ export class RecordsService {
       cached = new Map();
     }
     session.send({ topic: TOPIC.RECORD, action: RECORD_ACTION.HEAD_RESPONSE_BULK, versions: Object.fromEntries(cached) });
-    for (const name of names) this.subscribeOne(session, name, RECORD_ACTION.SUBSCRIBEANDHEAD);
+    const subscribed = names.filter((name) => this.subscribeOne(session, request, name, RECORD_ACTION.SUBSCRIBEANDHEAD));
     session.send(ackOf(request, false));
-    for (const name of names) if (!cached.has(name)) void this.replyHead(session, { ...request, action: RECORD_ACTION.HEAD, name }, name);
+    for (const name of subscribed) if (!cached.has(name)) void this.replyUncachedHead(session, request, name);
+  }
+
+  /**
+   * A record the bulk cache lookup did not find: load it (cache, then storage) rather than
+   * `store.head`, which would ask the cache for its version once more first. The error reply's
+   * message is only built on failure, not once per name.
+   */
+  private async replyUncachedHead(session: Session, request: Message, name: string): Promise<void> {
+    try {
+      const record = await this.store.load(name, true);
+      session.send({ topic: TOPIC.RECORD, action: RECORD_ACTION.HEAD_RESPONSE, name, version: record?.version ?? -1 });
+    } catch (error) {
+      this.replyLoadFailure(session, { ...request, action: RECORD_ACTION.HEAD, name }, name, error);
+    }
   }
 
   private async subscribe(session: Session, request: Message): Promise<void> {
     const names = await this.ctx.permittedNames(session, { ...request, names: this.validNames(session, request) });
-    for (const name of names) this.subscribeOne(session, name, RECORD_ACTION.SUBSCRIBE);
+    for (const name of names) this.subscribeOne(session, request, name, RECORD_ACTION.SUBSCRIBE);
     session.send(ackOf(request, false));
   }
 
-  private subscribeOne(session: Session, name: string, originalAction: RECORD_ACTION): void {
+  /** @returns false when the session is closed or holds `maxSubscriptionsPerConnection` records (it was told). */
+  private subscribeOne(session: Session, request: Message, name: string, originalAction: RECORD_ACTION): boolean {
     // A session that closed while its subscription was being checked must not be registered:
     // its disconnect cleanup has already run.
-    if (session.isClosed) return;
-    if (!this.subscriptions.subscribe(name, session)) {
+    if (session.isClosed) return false;
+    const outcome = this.subscriptions.add(name, session);
+    if (outcome === 'duplicate') {
       session.send({ topic: TOPIC.RECORD, action: RECORD_ACTION.MULTIPLE_SUBSCRIPTIONS, name, originalAction });
+    } else if (outcome === 'full') {
+      // MESSAGE_DENIED ends the official client's wait for the record; `data` names the limit.
+      const reason = this.subscriptions.limitReason();
+      session.warn(`record subscription refused: ${reason}`, { record: name });
+      session.send({ ...denialFor(request, name, { allowed: false }), data: JSON.stringify(reason) });
+      return false;
     }
+    return true;
   }
 
   private unsubscribe(session: Session, request: Message): void {

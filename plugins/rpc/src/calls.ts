@@ -1,12 +1,12 @@
 import { RPC_ACTION, denialFor, type AuthorizationVerdict, type Message, type PluginContext, type Session } from '@deepstream-ts/core';
-import type { RpcOptions } from './options.ts';
+import { nameTooLong, type RpcOptions } from './options.ts';
 import type { ClusterProviders } from './cluster-providers.ts';
 import type { NodePeer } from './node-peer.ts';
 import type { ProviderRegistry } from './providers.ts';
 import { PendingRpcs } from './pending.ts';
 import { Rpc, RpcState, type Peer } from './rpc.ts';
 import { CallTimers, type TimeoutAction } from './timers.ts';
-import { invalidCorrelationId, invalidMessageData, multipleAccept, toProvider, toRequester, tooManyPending } from './replies.ts';
+import { invalidCorrelationId, invalidMessageData, multipleAccept, refusedRequest, toProvider, toRequester, tooManyPending } from './replies.ts';
 
 const CHECK_FAILED: AuthorizationVerdict = Object.freeze({ allowed: false, error: true });
 
@@ -39,6 +39,11 @@ export class Calls {
     const { name, correlationId, data } = message;
     if (name === undefined || name === '' || correlationId === undefined || correlationId === '') {
       return this.refuseMalformed(session, message, 'REQUEST without an RPC name or correlationId');
+    }
+    const tooLong = nameTooLong(name, this.ctx.options);
+    if (tooLong !== undefined) {
+      session.warn(`RPC request refused: ${tooLong}`, { name: name.slice(0, 100) });
+      return session.send(refusedRequest(message, tooLong));
     }
     if (data !== undefined && this.ctx.options.validatePayloads && !isJson(data)) {
       return this.refuseMalformed(session, message, 'REQUEST arguments are not valid JSON');

@@ -17,6 +17,8 @@ export interface RpcOptions {
    * the official client throws while decoding such a payload, so relaying it breaks the receiver.
    */
   validatePayloads: boolean;
+  /** Longest RPC name accepted (REQUEST, PROVIDE), in UTF-16 code units. */
+  maxNameLength: number;
 }
 
 export const RPC_DEFAULTS: RpcOptions = {
@@ -26,11 +28,12 @@ export const RPC_DEFAULTS: RpcOptions = {
   provideRequestorData: false,
   maxPendingPerSession: 1000,
   validatePayloads: true,
+  maxNameLength: 1024,
 };
 
 /** Fails setup with a message naming the option, instead of timers that fire at NaN. */
 export function checkOptions(options: RpcOptions): void {
-  for (const key of ['ackTimeout', 'responseTimeout', 'maxPendingPerSession'] as const) {
+  for (const key of ['ackTimeout', 'responseTimeout', 'maxPendingPerSession', 'maxNameLength'] as const) {
     const value = options[key];
     if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
       throw new TypeError(`rpc option "${key}" must be a positive integer, got ${JSON.stringify(value)}`);
@@ -39,4 +42,9 @@ export function checkOptions(options: RpcOptions): void {
   for (const key of ['provideRequestorName', 'provideRequestorData', 'validatePayloads'] as const) {
     if (typeof options[key] !== 'boolean') throw new TypeError(`rpc option "${key}" must be a boolean, got ${JSON.stringify(options[key])}`);
   }
+}
+
+/** Why an RPC name is refused (names the limit), or undefined when it is usable. */
+export function nameTooLong(name: string, options: RpcOptions): string | undefined {
+  return name.length > options.maxNameLength ? `maxNameLength (${options.maxNameLength}) exceeded: an RPC name of ${name.length} characters` : undefined;
 }

@@ -1,7 +1,7 @@
 import type { Message, PluginContext, Session } from '@deepstream-ts/core';
 import type { ProviderRegistry } from './providers.ts';
-import { ack, invalidMessageData, multipleProviders } from './replies.ts';
-import type { RpcOptions } from './options.ts';
+import { ack, invalidMessageData, multipleProviders, refusedName } from './replies.ts';
+import { nameTooLong, type RpcOptions } from './options.ts';
 
 /** PROVIDE and UNPROVIDE (EVENTS_RPC_PRESENCE §2.1): who may answer which calls. */
 export class Provisions {
@@ -34,12 +34,25 @@ export class Provisions {
     session.send(ack(message));
   }
 
-  /** Empty names cannot be provided (the client never sends them): INVALID_MESSAGE_DATA each. */
+  /**
+   * Empty names cannot be provided (the client never sends them), nor names over `maxNameLength`:
+   * INVALID_MESSAGE_DATA each (naming the limit), and they are never stored.
+   */
   private withValidNames(session: Session, message: Message): Message {
     const names = message.names ?? [];
-    if (!names.includes('')) return message;
-    session.warn('PROVIDE with an empty RPC name');
-    session.send(invalidMessageData({ ...message, name: '' }));
-    return { ...message, names: names.filter((name) => name !== '') };
+    const max = this.ctx.options.maxNameLength;
+    if (!names.some((name) => name === '' || name.length > max)) return message;
+    const kept: string[] = [];
+    for (const name of names) {
+      const tooLong = nameTooLong(name, this.ctx.options);
+      if (name === '') {
+        session.warn('PROVIDE with an empty RPC name');
+        session.send(invalidMessageData({ ...message, name: '' }));
+      } else if (tooLong !== undefined) {
+        session.warn(`PROVIDE refused: ${tooLong}`, { name: name.slice(0, 100) });
+        session.send(refusedName(message, name, tooLong));
+      } else kept.push(name);
+    }
+    return { ...message, names: kept };
   }
 }

@@ -56,6 +56,20 @@ export function tooManyPending(request: Message): Message {
   return { ...echo(request, RPC_ACTION.REQUEST_ERROR), data: TOO_MANY_PENDING_DATA };
 }
 
+/**
+ * A request whose name is over `maxNameLength`: REQUEST_ERROR, which `rpc.make` rejects with the
+ * reason (any other action would leave its promise pending). The name is echoed as sent: the
+ * client finds the call by correlationId and the name, bounded by the frame size, was already sent.
+ */
+export function refusedRequest(request: Message, reason: string): Message {
+  return { ...echo(request, RPC_ACTION.REQUEST_ERROR), data: JSON.stringify(reason) };
+}
+
+/** INVALID_MESSAGE_DATA naming the limit, for a PROVIDE name that is too long (echoed cut to 100 characters). */
+export function refusedName(request: Message, name: string, reason: string): Message {
+  return { ...echo({ ...request, name: name.slice(0, 100) }, RPC_ACTION.INVALID_MESSAGE_DATA), data: JSON.stringify(reason) };
+}
+
 /** Error replies that echo what the sender needs to match them: name, correlationId, originalAction. */
 function echo(request: Message, action: RPC_ACTION): Message {
   const message: Message = { topic: TOPIC.RPC, action, originalAction: request.action, isError: true };
