@@ -83,19 +83,32 @@ describe('records on PostgreSQL + Redis', { skip }, () => {
   it('survives Redis dying under a burst of writes, five times; every acknowledged write is kept', async () => {
     const c = await client(server!.url);
     for (let trial = 0; trial < 5; trial++) {
-      const names = Array.from({ length: 300 }, (_, i) => `e2e/burst-${trial}-${i % 20}`);
-      // Redis dies while writes are in flight: after the first few acknowledgements.
-      let acks = 0;
-      const writes = names.map((name, i) =>
-        (c.record.setDataWithAck(name, { trial, i }) as Promise<unknown>).then(
-          () => {
-            if (++acks === 5 * (trial + 1)) cache.kill();
-            return { name, i, acked: true };
-          },
-          () => ({ name, i, acked: false }),
-        ),
-      );
-      const outcomes = await Promise.all(writes);
+      type Outcome = { name: string; i: number; acked: boolean };
+      const pending: Array<Promise<Outcome>> = [];
+      let failed = false;
+      const wave = (count: number) => {
+        for (let k = 0; k < count; k++) {
+          const i = pending.length;
+          const name = `e2e/burst-${trial}-${i % 20}`;
+          pending.push(
+            (c.record.setDataWithAck(name, { trial, i }) as Promise<unknown>).then(
+              () => ({ name, i, acked: true }),
+              () => ((failed = true), { name, i, acked: false }),
+            ),
+          );
+        }
+      };
+      // Some writes are acknowledged first; then Redis dies while the next ones are in flight,
+      // and writing goes on until the outage shows.
+      wave(20);
+      await Promise.all(pending);
+      wave(20 + trial * 20);
+      cache.kill();
+      for (let n = 0; n < 200 && !failed; n++) {
+        wave(5);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      const outcomes = await Promise.all(pending);
       const acked = outcomes.filter((o) => o.acked).length;
       assert.ok(acked > 0 && acked < outcomes.length, `trial ${trial}: the outage fell amid the writes (${acked} of ${outcomes.length} acknowledged)`);
       await cache.restart();
