@@ -127,7 +127,7 @@ async function pingRoundTrip(client: RawClient): Promise<number> {
 /**
  * A socket of our own whose every message is kept from the first byte (RawClient listens only once
  * open, and a message sent at once can arrive with the upgrade). `address` is sent as
- * X-Forwarded-For, which the kernel takes as the remote address.
+ * X-Forwarded-For, which the kernel takes as the remote address with `connection.trustProxy`.
  */
 async function socket(s: TestServer, address?: string) {
   const ws = new WebSocket(s.url, address === undefined ? {} : { headers: { 'x-forwarded-for': address } });
@@ -328,7 +328,7 @@ describe('login backoff per address over WebSocket', () => {
   let s: TestServer;
   before(async () => {
     s = await server({
-      connection: { loginBackoff: { failuresPerAddress: 4, baseDelay: 2_000 } },
+      connection: { trustProxy: true, loginBackoff: { failuresPerAddress: 4, baseDelay: 2_000 } },
       plugins: [countingTap(calls), authFile.with({ users: { bob: { password: 'bob-pw' } }, hash: false, reportInvalidParameters: true }), events],
     });
   });
@@ -351,6 +351,28 @@ describe('login backoff per address over WebSocket', () => {
   });
 });
 
+describe('X-Forwarded-For is not trusted by default', () => {
+  const calls: Array<Record<string, unknown>> = [];
+  let s: TestServer;
+  before(async () => {
+    s = await server({
+      connection: { loginBackoff: { failuresPerAddress: 4, baseDelay: 2_000 } },
+      plugins: [countingTap(calls), authFile.with({ users: { bob: { password: 'bob-pw' } }, hash: false, reportInvalidParameters: true }), events],
+    });
+  });
+
+  it('a spray that forges a fresh X-Forwarded-For for every guess is still one address', async () => {
+    for (let i = 0; i < 4; i++) {
+      const reply = await loginFrom(s, `10.1.0.${i}`, { username: `user-${i}`, password: 'Summer2024!' });
+      assert.equal(reply.action, AUTH_ACTION.AUTH_UNSUCCESSFUL);
+    }
+    const checked = calls.length;
+    const blocked = await loginFrom(s, '10.1.0.99', { username: 'bob', password: 'bob-pw' });
+    assert.match(backoffData(blocked).error, /^loginBackoff\.failuresPerAddress \(4 in 60000 ms\) reached for this address/);
+    assert.equal(calls.length, checked, 'the strategies were not asked while blocked');
+  });
+});
+
 describe('login backoff over the HTTP API', () => {
   const calls: Array<Record<string, unknown>> = [];
   let s: TestServer;
@@ -361,7 +383,7 @@ describe('login backoff over the HTTP API', () => {
   };
   before(async () => {
     s = await server({
-      connection: { loginBackoff: { failuresPerUsername: 3, failuresPerAddress: 6, baseDelay: 1_000 } },
+      connection: { trustProxy: true, loginBackoff: { failuresPerUsername: 3, failuresPerAddress: 6, baseDelay: 1_000 } },
       plugins: [countingTap(calls), authFile.with({ users: { ann: { password: 'ann-pw' }, bob: { password: 'bob-pw' } }, hash: false, reportInvalidParameters: true }), events, httpApi],
     });
     base = `http://127.0.0.1:${s.port}`;

@@ -31,6 +31,7 @@ export { DeepstreamError, ERROR_CODES, isDeepstreamError, type ErrorCode } from 
 export { Session } from './session/session.ts';
 export type { LoginResult, BackoffRefusal } from './session/login-guard.ts';
 export type { Connection, ConnectionInfo, Transport, TransportHost, TransportFactory } from './transport/transport.ts';
+export { clientAddress } from './transport/client-address.ts';
 export { binaryCodec, clusterCodec, SharedMessage, type Codec } from './protocol/codec.ts';
 export * from './protocol/messages.ts';
 export { denialFor } from './protocol/denials.ts';

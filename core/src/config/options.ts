@@ -25,6 +25,11 @@ export interface ConnectionOptions {
   loginBackoff: LoginBackoffOptions | false;
   /** Connections per remote address that may be open without being logged in, or `false` for no cap. */
   maxUnauthenticatedPerAddress: number | false;
+  /**
+   * Behind one reverse proxy that appends `X-Forwarded-For`: take the client's address from its
+   * last entry. Off by default, since any client can write the header (and so dodge per-address limits).
+   */
+  trustProxy: boolean;
   /** Most names one message (a bulk subscribe, provide, head, notify…) may carry; more is refused before routing. */
   maxNamesPerMessage: number;
   /** Most names one connection may subscribe to, per topic (events, records, presence users). */
@@ -40,7 +45,7 @@ export interface LoginBackoffOptions {
   failuresPerUsername: number;
   /**
    * The same for one remote address; higher, because many users may share one (a NAT, a test
-   * suite on 127.0.0.1). Behind a proxy, have it send `X-Forwarded-For`, or every login shares its address.
+   * suite on 127.0.0.1). Behind a proxy, set `trustProxy`, or every login shares the proxy's address.
    */
   failuresPerAddress: number;
   /** Milliseconds failures are counted over; a key quiet this long after a block starts afresh. */
@@ -119,6 +124,7 @@ export const DEFAULT_CONNECTION_OPTIONS: Readonly<ConnectionOptions> = Object.fr
   closeGracePeriod: 1_000,
   loginBackoff: Object.freeze({ failuresPerUsername: 10, failuresPerAddress: 100, window: 60_000, baseDelay: 1_000, maxDelay: 60_000, maxTrackedKeys: 10_000 }),
   maxUnauthenticatedPerAddress: 1_000,
+  trustProxy: false,
   maxNamesPerMessage: 10_000,
   maxSubscriptionsPerConnection: 100_000,
 });
@@ -184,6 +190,7 @@ function validate(config: ResolvedConfig): void {
   if (!(Number.isFinite(c.closeGracePeriod) && c.closeGracePeriod >= 0)) throw invalid('connection.closeGracePeriod must be a number >= 0');
   if (c.maxUnauthenticatedPerAddress !== false) positiveInteger('connection.maxUnauthenticatedPerAddress', c.maxUnauthenticatedPerAddress);
   if (c.loginBackoff !== false) validateLoginBackoff(c.loginBackoff);
+  if (typeof c.trustProxy !== 'boolean') throw invalid(`connection.trustProxy must be true or false, got ${String(c.trustProxy)}`);
   positive('connection.maxNamesPerMessage', c.maxNamesPerMessage);
   positive('connection.maxSubscriptionsPerConnection', c.maxSubscriptionsPerConnection);
 }

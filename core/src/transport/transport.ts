@@ -7,7 +7,7 @@ import type { Session } from '../session/session.ts';
 export interface ConnectionInfo {
   /** The transport's name, e.g. `websocket`. */
   readonly transport: string;
-  /** `X-Forwarded-For` when present, else the peer address. */
+  /** The socket's peer, or with `connection.trustProxy` the last `X-Forwarded-For` entry (see clientAddress). */
   readonly remoteAddress: string;
   readonly headers: IncomingHttpHeaders;
   /**

@@ -1,3 +1,4 @@
+import { clientAddress } from './client-address.ts';
 import type { IncomingMessage, Server } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -12,6 +13,7 @@ export interface WebSocketTransportOptions {
   path: string;
   maxMessageSize: number;
   closeGracePeriod: number;
+  trustProxy: boolean;
 }
 
 /** The v7 binary endpoint: binary frames at exactly `path` on the shared HTTP server (PROTOCOL §1). */
@@ -62,10 +64,9 @@ export class WebSocketTransport implements Transport {
   }
 
   private accept(ws: WebSocket, request: IncomingMessage): void {
-    const forwarded = request.headers['x-forwarded-for'];
     const info: ConnectionInfo = {
       transport: this.name,
-      remoteAddress: (Array.isArray(forwarded) ? forwarded[0] : forwarded) ?? request.socket.remoteAddress ?? 'unknown',
+      remoteAddress: clientAddress(request, this.options.trustProxy),
       headers: request.headers,
     };
     const connection = new WebSocketConnection(ws, info, binaryCodec, this.batcher, this.sockets);

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { sendText, type AuthenticationResult, type ConnectionInfo, type PluginContext, type Transport, type TransportHost } from '@deepstream-ts/core';
+import { clientAddress, sendText, type AuthenticationResult, type ConnectionInfo, type PluginContext, type Transport, type TransportHost } from '@deepstream-ts/core';
 import { Batch, outcomeOf } from './batch.ts';
 import { answerPreflight, checkOrigin } from './cors.ts';
 import { parseEnvelope } from './envelope.ts';
@@ -100,7 +100,7 @@ export class HttpApi {
     if (authData === null || typeof authData !== 'object' || Array.isArray(authData)) {
       throw new HttpRefusal(400, 'Invalid message: the authentication data must be a JSON object.');
     }
-    const connection = connectionInfo(request);
+    const connection = connectionInfo(request, this.ctx.config.connection.trustProxy);
     // The kernel's door, as for every login: the login backoff applies here too.
     const result = await this.ctx.authenticate(authData as Record<string, unknown>, connection);
     if (result.backoff !== undefined) {
@@ -125,7 +125,7 @@ export class HttpApi {
     const host = this.host;
     if (host === undefined || this.stopped) throw new HttpRefusal(503, 'The server is not accepting HTTP API requests right now.');
 
-    const connection = connectionInfo(request);
+    const connection = connectionInfo(request, this.ctx.config.connection.trustProxy);
     const token = envelope.token ?? tokenInPath(request.url ?? '/', options.postPath);
     const identity = envelope.authData === undefined && token !== undefined ? this.tokens.find(token) : undefined;
     if (identity !== undefined) this.identities.set(connection, identity);
@@ -184,11 +184,10 @@ export class HttpApi {
 }
 
 /** Who sent the request, as authentication strategies see any connection (SECURITY §1). */
-function connectionInfo(request: IncomingMessage): ConnectionInfo {
-  const forwarded = request.headers['x-forwarded-for'];
+function connectionInfo(request: IncomingMessage, trustProxy: boolean): ConnectionInfo {
   return {
     transport: 'http',
-    remoteAddress: (Array.isArray(forwarded) ? forwarded[0] : forwarded) ?? request.socket.remoteAddress ?? 'unknown',
+    remoteAddress: clientAddress(request, trustProxy),
     headers: request.headers,
     ephemeral: true,
   };
