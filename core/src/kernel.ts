@@ -15,6 +15,7 @@ import { createLogger } from './logger.ts';
 import { resolvePlugins, type ResolvedPlugin } from './plugins/resolve.ts';
 import { orderPlugins, withTimeout } from './plugins/loader.ts';
 import type { PluginContext } from './plugins/context.ts';
+import type { PluginManifest } from './plugins/manifest.ts';
 import { PermissionGate } from './permissions.ts';
 import { installLastResort } from './process/last-resort.ts';
 import { originOf } from './plugins/origin.ts';
@@ -140,7 +141,7 @@ export class Kernel {
     if (this.phase !== Phase.Created) throw new DeepstreamError('DS_KERNEL_STATE', 'start() may be called once');
     this.phase = Phase.Starting;
     try {
-      this.plugins = orderPlugins(await resolvePlugins(this.config.plugins, this.config.baseDir), KERNEL_VERSION);
+      this.plugins = orderPlugins(await resolvePlugins(this.config.plugins, this.config.baseDir), KERNEL_VERSION, this.services.kernelServices());
       this.installLastResort();
       for (const plugin of this.plugins) await this.setUp(plugin);
       await this.joinCluster();
@@ -244,13 +245,16 @@ export class Kernel {
     // Registered before setup so that a setup failing half-way still releases what it acquired.
     let ctx: PluginContext<object> | undefined;
     if (manifest.close !== undefined) this.teardowns.push({ plugin: manifest.name, run: () => manifest.close?.(ctx as PluginContext<object>) });
-    ctx = this.contextFor(manifest.name, options);
+    ctx = this.contextFor(manifest, options);
     await withTimeout(() => manifest.setup(ctx), this.config.pluginSetupTimeout, manifest.name);
+    this.services.assertProvided(manifest);
     this.log.debug({ plugin: manifest.name, version: manifest.version }, 'plugin set up');
   }
 
-  private contextFor(name: string, options: object): PluginContext<object> {
-    const { hooks, router, services, permissions } = this;
+  private contextFor(manifest: PluginManifest<object>, options: object): PluginContext<object> {
+    const { hooks, router, permissions } = this;
+    const { name } = manifest;
+    const services = this.services.accessFor(manifest, this.services.kernelServices());
     const teardowns: Teardown[] = [];
     // One entry for the plugin's onClose teardowns (newest first); it runs before the manifest's close.
     this.teardowns.push({ plugin: name, run: async () => { for (const t of teardowns.reverse()) await t(); } });
@@ -263,9 +267,7 @@ export class Kernel {
       serverName: this.config.serverName,
       http: { add: (prefix: string, handler: HttpHandler) => this.http.add(prefix, handler, name) },
       claim: (topic: TOPIC, handler: TopicHandler) => router.claim(topic, name, handler),
-      provide: <K extends keyof Services>(service: K, impl: Services[K]) => services.provide(service, impl, name),
-      use: <K extends keyof Services>(service: K) => services.use(service, name),
-      find: <K extends keyof Services>(service: K) => services.find(service),
+      ...services,
       authorize: (session: Session, message: Message, target: string, permission?: string, facts?: AuthorizationFacts) =>
         permissions.authorize(session, message, target, permission, facts),
       permittedNames: (session: Session, message: Message) => permissions.permittedNames(session, message),

@@ -1,4 +1,5 @@
 import { DeepstreamError } from './errors.ts';
+import type { PluginManifest } from './plugins/manifest.ts';
 import type { ClusterBus } from './cluster/bus.ts';
 import type { ClusterTransportService } from './cluster/node.ts';
 import type { RecordCache, RecordStorage } from './connectors/records.ts';
@@ -55,4 +56,52 @@ export class ServiceRegistry {
   find<K extends keyof Services>(name: K): Services[K] | undefined {
     return this.services.get(name)?.impl as Services[K] | undefined;
   }
+
+  /** The services the kernel itself provides: plugins use them without declaring a need. */
+  kernelServices(): Set<string> {
+    return new Set([...this.services].filter(([, entry]) => entry.owner === KERNEL).map(([name]) => name));
+  }
+
+  /**
+   * One plugin's view of the directory: only what its manifest declares, so that the order the
+   * loader derived from `provides` and `needs` is the order services really appear in.
+   */
+  accessFor(manifest: PluginManifest<object>, kernelServices: ReadonlySet<string>): ServiceAccess {
+    const plugin = manifest.name;
+    const declaredNeed = (name: string) => kernelServices.has(name) || (manifest.needs !== undefined && name in manifest.needs);
+    const undeclared = (name: string, what: string) =>
+      new DeepstreamError(
+        'DS_SERVICE_UNDECLARED',
+        `plugin "${plugin}" ${what} service "${name}" without declaring it: add it to the manifest's ${what === 'provides' ? '"provides"' : '"needs"'} (providers are then set up first, so ctx.use works in setup)`,
+      );
+    return {
+      provide: (name, impl) => {
+        if (!(manifest.provides ?? []).includes(name)) throw undeclared(name, 'provides');
+        this.provide(name, impl, plugin);
+      },
+      use: (name) => {
+        if (!declaredNeed(name)) throw undeclared(name, 'uses');
+        return this.use(name, plugin);
+      },
+      find: (name) => {
+        if (!declaredNeed(name)) throw undeclared(name, 'looks for');
+        return this.find(name);
+      },
+    };
+  }
+
+  /** After a plugin's setup: every service it declared must be there. */
+  assertProvided(manifest: PluginManifest<object>): void {
+    for (const name of manifest.provides ?? []) {
+      if (this.services.get(name)?.owner !== manifest.name) {
+        throw new DeepstreamError('DS_SERVICE_MISSING', `plugin "${manifest.name}" declares it provides service "${name}" but did not provide it during setup`);
+      }
+    }
+  }
+}
+
+export interface ServiceAccess {
+  provide<K extends keyof Services>(name: K, impl: Services[K]): void;
+  use<K extends keyof Services>(name: K): Services[K];
+  find<K extends keyof Services>(name: K): Services[K] | undefined;
 }

@@ -67,7 +67,7 @@ describe('plugin loader refusals', () => {
       fixturePlugin('b', { dependencies: { a: '*' } }),
     ]);
     assert.equal(code, 'DS_PLUGIN_DEPENDENCY_CYCLE');
-    assert.match(message, /a -> b -> a/);
+    assert.match(message, /"a" depends on "b" depends on "a"/);
   });
 
   it('refuses an entry that is not a plugin', async () => {

@@ -1,14 +1,10 @@
-import { createRequire } from 'node:module';
 import { definePlugin } from '@deepstream-ts/core';
 import { MemoryCache, type MemoryCacheOptions } from './memory-cache.ts';
 
-const { name, version } = createRequire(import.meta.url)('../package.json') as { name: string; version: string };
-
 /** Provides the `cache` service: a bounded in-process LRU in front of storage. */
 export const cacheMemory = definePlugin<MemoryCacheOptions>({
-  name,
-  version,
-  kernel: '^0.1.0',
+  package: import.meta.url,
+  provides: ['cache'],
   defaults: { maxRecords: 100_000, maxBytes: 256 * 1024 * 1024 },
   setup(ctx) {
     const cache = new MemoryCache(ctx.options);

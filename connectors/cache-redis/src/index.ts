@@ -1,14 +1,10 @@
-import { createRequire } from 'node:module';
 import { definePlugin } from '@deepstream-ts/core';
 import { RedisCache, type RedisCacheOptions } from './redis-cache.ts';
 
-const { name, version } = createRequire(import.meta.url)('../package.json') as { name: string; version: string };
-
 /** Provides the `cache` service from Redis: standalone, Sentinel or Cluster. */
 export const cacheRedis = definePlugin<RedisCacheOptions>({
-  name,
-  version,
-  kernel: '^0.1.0',
+  package: import.meta.url,
+  provides: ['cache'],
   defaults: {
     mode: 'standalone',
     url: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',

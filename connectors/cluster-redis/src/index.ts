@@ -1,8 +1,5 @@
-import { createRequire } from 'node:module';
 import { DeepstreamError, definePlugin, redactUrl } from '@deepstream-ts/core';
 import { RedisTransport } from './redis-transport.ts';
-
-const { name, version } = createRequire(import.meta.url)('../package.json') as { name: string; version: string };
 
 export interface ClusterRedisOptions {
   url: string;
@@ -19,9 +16,8 @@ export interface ClusterRedisOptions {
  * a single node. Every node needs a unique `serverName` and shared record storage and cache.
  */
 export const clusterRedis = definePlugin<ClusterRedisOptions>({
-  name,
-  version,
-  kernel: '^0.1.0',
+  package: import.meta.url,
+  provides: ['clusterTransport'],
   defaults: {
     url: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
     channelPrefix: 'ds:cluster:',

@@ -1,14 +1,10 @@
-import { createRequire } from 'node:module';
 import { definePlugin, redactUrl } from '@deepstream-ts/core';
 import { MongodbStorage, type MongodbStorageOptions } from './mongodb-storage.ts';
 
-const { name, version } = createRequire(import.meta.url)('../package.json') as { name: string; version: string };
-
 /** Provides the `storage` service from MongoDB (official driver). */
 export const storageMongodb = definePlugin<MongodbStorageOptions>({
-  name,
-  version,
-  kernel: '^0.1.0',
+  package: import.meta.url,
+  provides: ['storage'],
   defaults: {
     url: process.env.MONGODB_URL ?? 'mongodb://127.0.0.1:27017',
     database: 'deepstream',

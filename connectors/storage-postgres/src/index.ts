@@ -1,17 +1,13 @@
-import { createRequire } from 'node:module';
 import { definePlugin, redactUrl } from '@deepstream-ts/core';
 import { PostgresStorage, type PostgresStorageOptions } from './postgres-storage.ts';
-
-const { name, version } = createRequire(import.meta.url)('../package.json') as { name: string; version: string };
 
 /**
  * Provides the `storage` service from PostgreSQL. Start-up fails with a message naming the URL
  * (without its password) when the server cannot be reached.
  */
 export const storagePostgres = definePlugin<PostgresStorageOptions>({
-  name,
-  version,
-  kernel: '^0.1.0',
+  package: import.meta.url,
+  provides: ['storage'],
   defaults: {
     url: process.env.POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
     table: 'ds_records',

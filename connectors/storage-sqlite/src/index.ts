@@ -1,18 +1,14 @@
-import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
 import { definePlugin } from '@deepstream-ts/core';
 import { SqliteStorage, type SqliteStorageOptions } from './sqlite-storage.ts';
-
-const { name, version } = createRequire(import.meta.url)('../package.json') as { name: string; version: string };
 
 /**
  * Provides the `storage` service from one SQLite file: durable records with nothing to install.
  * A relative `file` is resolved against the config file's directory.
  */
 export const storageSqlite = definePlugin<SqliteStorageOptions>({
-  name,
-  version,
-  kernel: '^0.1.0',
+  package: import.meta.url,
+  provides: ['storage'],
   defaults: { file: './data/records.sqlite' },
   setup(ctx) {
     const file = ctx.options.file === ':memory:' ? ':memory:' : resolve(ctx.config.baseDir, ctx.options.file);

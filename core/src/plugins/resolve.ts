@@ -2,8 +2,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { DeepstreamError, describeError } from '../errors.ts';
-import type { PluginEntry, PluginManifest } from './manifest.ts';
-import { rememberOrigin } from './origin.ts';
+import type { PluginEntry, PluginManifest, ServiceName, ServiceNeed } from './manifest.ts';
+import { originOf, rememberOrigin } from './origin.ts';
 
 export interface ResolvedPlugin {
   readonly manifest: PluginManifest<object>;
@@ -15,25 +15,50 @@ export interface ResolvedPlugin {
 /** Turns every config entry into a manifest with options, importing packages named by string. */
 export async function resolvePlugins(entries: readonly PluginEntry[], baseDir: string): Promise<ResolvedPlugin[]> {
   const resolved: ResolvedPlugin[] = [];
-  for (const [index, entry] of entries.entries()) {
-    const { use, options } = normalise(entry, index);
-    const manifest = typeof use === 'string' ? await importPlugin(use, baseDir) : use;
-    assertManifest(manifest, typeof use === 'string' ? use : `plugins[${index}]`);
-    resolved.push({
-      manifest,
-      options: Object.freeze({ ...manifest.defaults, ...options }),
-      source: typeof use === 'string' ? use : '(inline)',
-    });
-  }
-  return resolved;
+  for (const [index, entry] of entries.entries()) resolved.push(await resolveEntry(entry, `plugins[${index}]`, baseDir));
+  return addDefaultProviders(resolved, baseDir);
 }
 
-function normalise(entry: PluginEntry, index: number): { use: unknown; options: object | undefined } {
+async function resolveEntry(entry: PluginEntry, where: string, baseDir: string): Promise<ResolvedPlugin> {
+  const { use, options } = normalise(entry, where);
+  const manifest = typeof use === 'string' ? await importPlugin(use, baseDir) : use;
+  assertManifest(manifest, typeof use === 'string' ? use : where);
+  return {
+    manifest,
+    options: Object.freeze({ ...manifest.defaults, ...options }),
+    source: typeof use === 'string' ? use : '(inline)',
+  };
+}
+
+/**
+ * A need declared with a default (`needs: { cache: { default: '@deepstream-ts/cache-memory' } }`)
+ * that nothing configured provides brings its default plugin, resolved from the needing plugin's
+ * own package, so a feature plugin never imports a connector to have a fallback.
+ */
+async function addDefaultProviders(plugins: ResolvedPlugin[], baseDir: string): Promise<ResolvedPlugin[]> {
+  const provided = new Set<string>(plugins.flatMap((plugin) => plugin.manifest.provides ?? []));
+  for (let i = 0; i < plugins.length; i++) {
+    const needing = plugins[i]!;
+    for (const [service, need] of Object.entries(needing.manifest.needs ?? {}) as Array<[string, ServiceNeed]>) {
+      if (typeof need !== 'object' || provided.has(service)) continue;
+      const where = `the default "${service}" of plugin "${needing.manifest.name}"`;
+      const fallback = await resolveEntry(need.default, where, originOf(needing.manifest) ?? baseDir);
+      if (!(fallback.manifest.provides ?? []).includes(service as ServiceName)) {
+        throw new DeepstreamError('DS_PLUGIN_INVALID', `${where}, "${fallback.manifest.name}", does not declare that it provides "${service}"`);
+      }
+      plugins.push({ ...fallback, source: `default of ${needing.manifest.name}` });
+      for (const s of fallback.manifest.provides ?? []) provided.add(s);
+    }
+  }
+  return plugins;
+}
+
+function normalise(entry: PluginEntry, where: string): { use: unknown; options: object | undefined } {
   if (typeof entry === 'string') return { use: entry, options: undefined };
   if (Array.isArray(entry)) return { use: entry[0], options: entry[1] as object | undefined };
   if (entry !== null && typeof entry === 'object' && 'use' in entry) return { use: entry.use, options: entry.options };
   if (entry !== null && typeof entry === 'object') return { use: entry, options: undefined };
-  throw new DeepstreamError('DS_PLUGIN_INVALID', `plugins[${index}] is ${String(entry)}, not a plugin, package name or [plugin, options]`);
+  throw new DeepstreamError('DS_PLUGIN_INVALID', `${where} is ${String(entry)}, not a plugin, package name or [plugin, options]`);
 }
 
 function assertManifest(value: unknown, where: string): asserts value is PluginManifest<object> {

@@ -1,4 +1,3 @@
-import { createRequire } from 'node:module';
 import { countAuthenticationStrategies, definePlugin, type AuthenticationResult } from '@deepstream-ts/core';
 import { DEFAULT_HASH, checkOptions, type AuthFileOptions } from './options.ts';
 import { verifyPassword } from './password.ts';
@@ -6,8 +5,6 @@ import { parseUsers, readUsersFile } from './users.ts';
 
 export { hashPassword, verifyPassword, type HashParameters } from './password.ts';
 export { DEFAULT_HASH, type AuthFileOptions } from './options.ts';
-
-const { name, version } = createRequire(import.meta.url)('../package.json') as { name: string; version: string };
 
 const MISSING = Object.freeze({ error: 'missing authentication parameter: username or/and password' });
 
@@ -17,9 +14,7 @@ const MISSING = Object.freeze({ error: 'missing authentication parameter: userna
  * strategy may know them.
  */
 export const authFile = definePlugin<AuthFileOptions>({
-  name,
-  version,
-  kernel: '^0.1.0',
+  package: import.meta.url,
   defaults: { ...DEFAULT_HASH },
   setup(ctx) {
     const options = ctx.options;

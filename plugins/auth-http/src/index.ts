@@ -1,4 +1,3 @@
-import { createRequire } from 'node:module';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { countAuthenticationStrategies, definePlugin, type AuthenticationRequest, type AuthenticationResult, type JSONValue } from '@deepstream-ts/core';
 import { interpret, type Verdict } from './answer.ts';
@@ -7,8 +6,6 @@ import { InvalidResponse, post } from './request.ts';
 
 export type { AuthHttpOptions } from './options.ts';
 
-const { name, version } = createRequire(import.meta.url)('../package.json') as { name: string; version: string };
-
 const RETRIES_EXCEEDED = Object.freeze({ error: 'AUTH_RETRY_ATTEMPTS_EXCEEDED' });
 
 /**
@@ -16,9 +13,7 @@ const RETRIES_EXCEEDED = Object.freeze({ error: 'AUTH_RETRY_ATTEMPTS_EXCEEDED' }
  * `{ connectionData, authData }`; the status says yes or no, the body carries id and data.
  */
 export const authHttp = definePlugin<Partial<AuthHttpOptions>>({
-  name,
-  version,
-  kernel: '^0.1.0',
+  package: import.meta.url,
   defaults: DEFAULT_OPTIONS,
   setup(ctx) {
     const options = checkOptions(ctx.options);

@@ -1,4 +1,3 @@
-import { createRequire } from 'node:module';
 import { jwtVerify, type JWTVerifyOptions } from 'jose';
 import { countAuthenticationStrategies, definePlugin, type AuthenticationResult } from '@deepstream-ts/core';
 import { resultFor } from './claims.ts';
@@ -8,16 +7,12 @@ import { reasonFor } from './reasons.ts';
 
 export type { AuthJwtOptions } from './options.ts';
 
-const { name, version } = createRequire(import.meta.url)('../package.json') as { name: string; version: string };
-
 /**
  * JWT authentication: `client.login({ token })` with a token signed by a shared secret (HS256),
  * a public key or a JWKS (RS256/ES256 by default). Login data without a token is "not mine".
  */
 export const authJwt = definePlugin<AuthJwtOptions>({
-  name,
-  version,
-  kernel: '^0.1.0',
+  package: import.meta.url,
   defaults: DEFAULT_OPTIONS,
   setup(ctx) {
     const options = ctx.options;

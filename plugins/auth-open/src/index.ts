@@ -1,7 +1,4 @@
-import { createRequire } from 'node:module';
 import { definePlugin } from '@deepstream-ts/core';
-
-const { name, version } = createRequire(import.meta.url)('../package.json') as { name: string; version: string };
 
 /**
  * Open authentication (SECURITY §2.1): everyone gets in. The user id is the `username` from the
@@ -9,9 +6,7 @@ const { name, version } = createRequire(import.meta.url)('../package.json') as {
  * (the first definite answer wins), or leave it out in production.
  */
 export const authOpen = definePlugin({
-  name,
-  version,
-  kernel: '^0.1.0',
+  package: import.meta.url,
   setup(ctx) {
     ctx.hooks.authenticate.tap(ctx.name, ({ authData }) => {
       const username = Array.isArray(authData) ? undefined : (authData as Record<string, unknown>).username;

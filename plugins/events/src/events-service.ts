@@ -9,6 +9,7 @@ import {
   type Message,
   type PluginContext,
   type Session,
+  type ListeningService,
   type TopicListenerHandler,
 } from '@deepstream-ts/core';
 import type { EventsOptions } from './index.ts';
@@ -24,11 +25,15 @@ export class EventsService {
   /** Public so that the listening plugin can observe first/last subscribers. */
   readonly subscriptions: SubscriptionRegistry;
   private cluster: ClusterBus | undefined;
-  /** Set at boot when a listening plugin is configured. */
-  listeners: TopicListenerHandler | undefined;
+  /** LISTEN traffic goes here when a listening plugin is configured. */
+  readonly listeners: TopicListenerHandler | undefined;
 
-  constructor(private readonly ctx: PluginContext<EventsOptions>) {
+  constructor(
+    private readonly ctx: PluginContext<EventsOptions>,
+    listening: ListeningService | undefined,
+  ) {
     this.subscriptions = new SubscriptionRegistry({ maxPerSession: ctx.config.connection.maxSubscriptionsPerConnection });
+    this.listeners = listening?.forTopic('event', this.subscriptions);
   }
 
   /** Delivers emits from other nodes to local subscribers; returns the detach function. */

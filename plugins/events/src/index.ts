@@ -1,8 +1,5 @@
-import { createRequire } from 'node:module';
 import { definePlugin } from '@deepstream-ts/core';
 import { EventsService } from './events-service.ts';
-
-const { name, version } = createRequire(import.meta.url)('../package.json') as { name: string; version: string };
 
 export interface EventsOptions {
   /**
@@ -16,24 +13,20 @@ export interface EventsOptions {
 
 /** Pub-sub events (EVENTS_RPC_PRESENCE §1): subscribe, unsubscribe, emit, across the cluster. */
 export const events = definePlugin<EventsOptions>({
-  name,
-  version,
-  kernel: '^0.1.0',
+  package: import.meta.url,
+  provides: ['events'],
+  needs: { listening: 'optional' },
   defaults: { validatePayloads: true, maxNameLength: 1024 },
   setup(ctx) {
     const { maxNameLength, validatePayloads } = ctx.options;
     if (!Number.isInteger(maxNameLength) || maxNameLength < 1) throw new TypeError(`events option maxNameLength must be a positive integer, got ${String(maxNameLength)}`);
     if (typeof validatePayloads !== 'boolean') throw new TypeError(`events option validatePayloads must be true or false, got ${String(validatePayloads)}`);
-    const service = new EventsService(ctx);
+    // Listening is optional: when a plugin provides it, LISTEN traffic goes there.
+    const service = new EventsService(ctx, ctx.find('listening'));
     ctx.provide('events', service);
     ctx.claim(service.topic, (session, message) => service.handle(session, message));
     ctx.hooks.disconnect.tap(ctx.name, (session) => service.forget(session));
     ctx.onClose(service.attachCluster(ctx.use('cluster')));
-    // Listening is optional: when a plugin provides it, LISTEN traffic goes there.
-    ctx.hooks.boot.tap(ctx.name, () => {
-      const listening = ctx.find('listening');
-      if (listening !== undefined) service.listeners = listening.forTopic('event', service.subscriptions);
-    });
   },
 });
 

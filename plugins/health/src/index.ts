@@ -1,11 +1,8 @@
-import { createRequire } from 'node:module';
 import type { ServerResponse } from 'node:http';
 import { definePlugin, sendText } from '@deepstream-ts/core';
 import { DEFAULT_OPTIONS, checkOptions, type HealthOptions } from './options.ts';
 import { connectorCheck, kernelCheck } from './probes.ts';
 import { HealthRegistry, type HealthCheck, type HealthCheckResult, type HealthChecks, type HealthReport } from './registry.ts';
-
-const { name, version } = createRequire(import.meta.url)('../package.json') as { name: string; version: string };
 
 declare module '@deepstream-ts/core' {
   interface Services {
@@ -19,9 +16,9 @@ declare module '@deepstream-ts/core' {
  * passes, else 503 with a JSON report saying which check failed and why.
  */
 export const health = definePlugin<HealthOptions>({
-  name,
-  version,
-  kernel: '^0.1.0',
+  package: import.meta.url,
+  provides: ['health'],
+  needs: { storage: 'optional', cache: 'optional' },
   defaults: DEFAULT_OPTIONS,
   setup(ctx) {
     checkOptions(ctx.options);
@@ -30,13 +27,11 @@ export const health = definePlugin<HealthOptions>({
     const kernel = kernelCheck(ctx.hooks, ctx.name);
     registry.register('kernel', kernel.check);
     if (ctx.options.probeConnectors) {
-      // Connectors are set up by boot, whatever their place in the plugin list.
-      ctx.hooks.boot.tap(ctx.name, () => {
-        for (const service of ['storage', 'cache'] as const) {
-          const connector = ctx.find(service);
-          if (connector !== undefined) registry.register(service, connectorCheck(connector));
-        }
-      });
+      // Connectors are declared needs, so they are set up before this plugin.
+      for (const service of ['storage', 'cache'] as const) {
+        const connector = ctx.find(service);
+        if (connector !== undefined) registry.register(service, connectorCheck(connector));
+      }
     }
     ctx.http.add(ctx.options.path, async (request, response) => {
       if (request.method !== 'GET') {

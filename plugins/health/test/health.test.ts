@@ -14,8 +14,9 @@ function checking(name: string, check: () => HealthCheckResult | Promise<HealthC
     name: `test-check-${name}`,
     version: '1.0.0',
     kernel: '^0.1.0',
+    needs: { health: 'optional' },
     setup(ctx) {
-      ctx.hooks.boot.tap(ctx.name, () => void ctx.find('health')?.register(name, check));
+      ctx.find('health')?.register(name, check);
     },
   });
 }
@@ -97,7 +98,7 @@ describe('health check', () => {
       let reply = await get(`${base}/health-check`);
       assert.equal(reply.status, 503);
       assert.deepEqual(reply.json.checks.storage, { ok: false, reason: 'controllable get "__deepstream-ts/health-check__": storage is down' });
-      assert.deepEqual(reply.json.checks.cache, undefined, 'the records plugin\'s own fallback cache is not a connector');
+      assert.deepEqual(reply.json.checks.cache, { ok: true }, 'the records plugin\'s default cache is the memory cache connector, probed like any other');
       storage.mode = 'hang';
       reply = await get(`${base}/health-check`);
       assert.deepEqual(reply.json.checks.storage, { ok: false, reason: 'no answer within 100 ms' });

@@ -1,10 +1,7 @@
-import { createRequire } from 'node:module';
 import { definePlugin } from '@deepstream-ts/core';
 import { HttpApi } from './api.ts';
 import { markDeliveryFailed, markPassedInbound } from './http-session.ts';
 import { DEFAULT_OPTIONS, checkOptions, type HttpApiOptions } from './options.ts';
-
-const { name, version } = createRequire(import.meta.url)('../package.json') as { name: string; version: string };
 
 /**
  * deepstream's HTTP API (HTTP_AND_CONFIG §2) on the server's port: batched JSON requests run
@@ -12,9 +9,7 @@ const { name, version } = createRequire(import.meta.url)('../package.json') as {
  * apply exactly as they do to WebSocket clients; plus token login.
  */
 export const httpApi = definePlugin<HttpApiOptions>({
-  name,
-  version,
-  kernel: '^0.1.0',
+  package: import.meta.url,
   defaults: DEFAULT_OPTIONS,
   setup(ctx) {
     checkOptions(ctx.options);

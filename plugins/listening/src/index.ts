@@ -1,10 +1,7 @@
-import { createRequire } from 'node:module';
 import { definePlugin } from '@deepstream-ts/core';
 import { EVENT_LISTEN_ACTIONS, RECORD_LISTEN_ACTIONS } from './actions.ts';
 import { DEFAULT_LISTENING_OPTIONS, checkOptions, type ListeningOptions } from './options.ts';
 import { TopicListeners } from './topic-listeners.ts';
-
-const { name, version } = createRequire(import.meta.url)('../package.json') as { name: string; version: string };
 
 /**
  * Listening (RECORDS §11): backend providers are told when anyone subscribes to names matching
@@ -12,9 +9,8 @@ const { name, version } = createRequire(import.meta.url)('../package.json') as {
  * `listening` service; the events and records plugins use it when it is configured.
  */
 export const listening = definePlugin<ListeningOptions>({
-  name,
-  version,
-  kernel: '^0.1.0',
+  package: import.meta.url,
+  provides: ['listening'],
   defaults: DEFAULT_LISTENING_OPTIONS,
   setup(ctx) {
     checkOptions(ctx.options);

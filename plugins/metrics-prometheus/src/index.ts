@@ -1,4 +1,3 @@
-import { createRequire } from 'node:module';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { definePlugin, sendText } from '@deepstream-ts/core';
 import { clusterMetrics } from './cluster-metrics.ts';
@@ -8,8 +7,6 @@ import { countMessages } from './message-metrics.ts';
 import { DEFAULT_OPTIONS, checkOptions, type MetricsOptions } from './options.ts';
 import { countHookErrors, countSessions } from './session-metrics.ts';
 
-const { name, version } = createRequire(import.meta.url)('../package.json') as { name: string; version: string };
-
 /**
  * Prometheus metrics on `GET /metrics`: connections, sessions, messages by topic and action,
  * logins, permission denials, plugin errors, connector latency, cluster membership, and optionally
@@ -18,9 +15,8 @@ const { name, version } = createRequire(import.meta.url)('../package.json') as {
  * plugin, messages cost nothing extra.
  */
 export const metricsPrometheus = definePlugin<MetricsOptions>({
-  name,
-  version,
-  kernel: '^0.1.0',
+  package: import.meta.url,
+  needs: { storage: 'optional', cache: 'optional' },
   defaults: DEFAULT_OPTIONS,
   setup(ctx) {
     checkOptions(ctx.options);
@@ -35,12 +31,11 @@ export const metricsPrometheus = definePlugin<MetricsOptions>({
     if (ctx.options.hookTimings) timeHooks(ctx.hooks, registry, prefix);
     if (ctx.options.connectorMetrics) {
       const connectors = connectorMetrics(registry, prefix);
-      ctx.hooks.boot.tap(ctx.name, () => {
-        for (const service of ['storage', 'cache'] as const) {
-          const connector = ctx.find(service);
-          if (connector !== undefined && !connectors.instrument(service, connector)) ctx.log.warn({ service }, 'connector object is frozen: its operations are not measured');
-        }
-      });
+      // Connectors are declared needs, so they are set up before this plugin.
+      for (const service of ['storage', 'cache'] as const) {
+        const connector = ctx.find(service);
+        if (connector !== undefined && !connectors.instrument(service, connector)) ctx.log.warn({ service }, 'connector object is frozen: its operations are not measured');
+      }
       ctx.onClose(() => connectors.restore());
     }
     ctx.http.add(ctx.options.path, async (request, response) => {

@@ -1,4 +1,3 @@
-import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
 import { definePlugin } from '@deepstream-ts/core';
 import type { ParseLimits } from './expression/parse.ts';
@@ -8,8 +7,6 @@ import { RulesReloader } from './reload.ts';
 import { PermissionsError } from './rules/compile.ts';
 import { compileInlineRules, loadRulesFile } from './rules/load.ts';
 import { Valve } from './valve.ts';
-
-const { name, version } = createRequire(import.meta.url)('../package.json') as { name: string; version: string };
 
 /** Reloading the rules from their file, for an admin endpoint or tests. */
 export interface PermissionsService {
@@ -23,9 +20,9 @@ export interface PermissionsService {
  * by an interpreter over an allow-list: no rule text is ever evaluated as JavaScript.
  */
 export const permissionsValve = definePlugin<ValveOptions>({
-  name,
-  version,
-  kernel: '^0.1.0',
+  package: import.meta.url,
+  provides: ['permissions'],
+  needs: { records: 'optional' },
   defaults: VALVE_DEFAULTS,
   async setup(ctx) {
     const options = ctx.options;
@@ -33,9 +30,12 @@ export const permissionsValve = definePlugin<ValveOptions>({
     const limits: ParseLimits = { maxLength: options.maxRuleLength, maxDepth: options.maxRuleDepth };
     const file = options.path === undefined ? undefined : resolve(ctx.config.baseDir, options.path);
     const rules = file === undefined ? compileInlineRules(options.permissions, limits) : await loadRulesFile(file, limits);
-    // The records plugin provides its service at boot; looked up when a rule first needs it.
-    let records: RecordReader | undefined;
-    const valve = new Valve(rules, options, ctx.log, () => (records ??= ctx.find('records')));
+    // A declared optional need: the records plugin, when configured, is set up before this one.
+    const records: RecordReader | undefined = ctx.find('records');
+    if (rules.readsRecords && records === undefined) {
+      ctx.log.warn("some permission rules read records (oldData, _() or a record write's data) but no records plugin is configured: they will fail");
+    }
+    const valve = new Valve(rules, options, ctx.log, records);
     ctx.onClose(() => valve.close());
     ctx.hooks.authorize.tapPromise(ctx.name, (request) => valve.decide(request));
 
@@ -47,11 +47,6 @@ export const permissionsValve = definePlugin<ValveOptions>({
     }
     ctx.provide('permissions', {
       reload: () => (reloader === undefined ? Promise.resolve(false) : reloader.reload('reload()')),
-    });
-    ctx.hooks.ready.tap(ctx.name, () => {
-      if (rules.readsRecords && ctx.find('records') === undefined) {
-        ctx.log.warn('some permission rules read records (oldData, _() or a record write\'s data) but no records plugin is configured: they will fail');
-      }
     });
     ctx.log.info({ source: file ?? 'inline permissions', watch: options.watch }, 'permissions loaded');
   },

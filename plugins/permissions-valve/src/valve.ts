@@ -40,7 +40,7 @@ export class Valve {
     private rules: RuleSet,
     private readonly settings: ValveSettings,
     private readonly log: Logger,
-    private readonly records: () => RecordReader | undefined,
+    private readonly records: RecordReader | undefined,
   ) {
     this.cache = new SelectionCache(settings.cacheEvacuationInterval, settings.maxCachedSelections);
   }
@@ -88,7 +88,7 @@ export class Valve {
 
   private async run(expression: CompiledExpression, selection: Selection, subject: Subject, request: AuthorizationRequest): Promise<unknown> {
     const { usage } = expression;
-    const facts = new Facts(request, subject, usage.data || usage.oldData || usage.crossReferences ? this.records() : undefined, this.settings.recordLoadTimeout);
+    const facts = new Facts(request, subject, usage.data || usage.oldData || usage.crossReferences ? this.records : undefined, this.settings.recordLoadTimeout);
     const loaded = new Map<string, unknown>();
     const scope: Scope = {
       user: userOf(request.session),

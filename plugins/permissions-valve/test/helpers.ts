@@ -49,10 +49,9 @@ export async function startValveServer(options: Partial<ValveOptions>, extra: Pl
     name: 'valve-test-probe',
     version: '1.0.0',
     kernel: '^0.1.0',
+    needs: { records: 'required' },
     setup(ctx) {
-      ctx.hooks.ready.tap(ctx.name, () => {
-        service = ctx.find('records');
-      });
+      service = ctx.use('records');
     },
   });
   const server = await startTestServer({

@@ -73,7 +73,7 @@ function setup(permissions: Record<string, unknown>, records: FakeRecords | null
     rpc: { '*': { provide: true, request: true } },
     ...permissions,
   };
-  const valve = new Valve(compileInlineRules(document, LIMITS), settings, fakeLogger(logs), () => records ?? undefined);
+  const valve = new Valve(compileInlineRules(document, LIMITS), settings, fakeLogger(logs), records ?? undefined);
   valves.push(valve);
   const ask = (who: Session, message: Message, name = message.name ?? '', permission?: string, facts?: AuthorizationFacts) =>
     valve.decide({ session: who, message, name, permission, facts } satisfies AuthorizationRequest);

@@ -1,12 +1,9 @@
-import { createRequire } from 'node:module';
 import { definePlugin } from '@deepstream-ts/core';
 import { LocalOnlineRegistry } from './online-registry.ts';
 import { ClusterOnlineRegistry } from './cluster-registry.ts';
 import { DEFAULT_OPTIONS, checkOptions, type PresenceOptions } from './options.ts';
 import { PresenceService, type PresenceStats } from './presence-service.ts';
 import { RoomPresence, type RoomStats } from './rooms.ts';
-
-const { name, version } = createRequire(import.meta.url)('../package.json') as { name: string; version: string };
 
 /** What other plugins (and tests) may ask presence, through `ctx.use('presence')`. */
 export interface Presence {
@@ -32,9 +29,8 @@ const NO_ROOMS: RoomStats = Object.freeze({ rooms: 0, roomMemberships: 0, occupi
  * last connection, queries; optionally per-room presence over events (`rooms: true`).
  */
 export const presence = definePlugin<PresenceOptions>({
-  name,
-  version,
-  kernel: '^0.1.0',
+  package: import.meta.url,
+  provides: ['presence'],
   defaults: DEFAULT_OPTIONS,
   setup(ctx) {
     checkOptions(ctx.options);

@@ -51,7 +51,7 @@ export function probe(): { plugin: ReturnType<typeof definePlugin>; service(): P
     name: 'presence-probe',
     version: '1.0.0',
     kernel: '^0.1.0',
-    dependencies: { '@deepstream-ts/plugin-presence': '^0.1.0' },
+    needs: { presence: 'required' },
     setup(ctx) {
       service = ctx.use('presence');
     },

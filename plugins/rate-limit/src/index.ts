@@ -1,4 +1,3 @@
-import { createRequire } from 'node:module';
 import { performance } from 'node:perf_hooks';
 import { CONNECTION_ACTION, TOPIC, definePlugin, type Session } from '@deepstream-ts/core';
 import { attachClusterSync } from './cluster-sync.ts';
@@ -7,8 +6,6 @@ import { checkOptions, type RateLimit, type RateLimitOptions, type Scope } from 
 import { TokenBucket } from './token-bucket.ts';
 
 export type { RateLimitOptions, RateLimitSetting } from './options.ts';
-
-const { name, version } = createRequire(import.meta.url)('../package.json') as { name: string; version: string };
 
 /** Marks a session already told and closing: its remaining messages are dropped without a word. */
 const EXCEEDED = 'exceeded';
@@ -30,9 +27,7 @@ function reasons(scope: Scope, limit: RateLimit): { closed: string; dropped: str
  * and never counts; login traffic is bounded by `maxAuthAttempts`.
  */
 export const rateLimit = definePlugin<RateLimitOptions>({
-  name,
-  version,
-  kernel: '^0.1.0',
+  package: import.meta.url,
   defaults: {},
   setup(ctx) {
     const limits = checkOptions(ctx.options);

@@ -10,6 +10,7 @@ import {
   type PluginContext,
   type Session,
   type StoredRecord,
+  type ListeningService,
   type TopicListenerHandler,
 } from '@deepstream-ts/core';
 import type { RecordsOptions } from './options.ts';
@@ -30,14 +31,16 @@ export class RecordsService {
   readonly subscriptions: SubscriptionRegistry;
   readonly queues: WriteQueues;
   private cluster: ClusterBus | undefined;
-  /** Set at boot when a listening plugin is configured. */
-  listeners: TopicListenerHandler | undefined;
+  /** LISTEN traffic goes here when a listening plugin is configured. */
+  readonly listeners: TopicListenerHandler | undefined;
 
   constructor(
     private readonly ctx: PluginContext<RecordsOptions>,
     private readonly store: RecordStore,
+    listening: ListeningService | undefined,
   ) {
     this.subscriptions = new SubscriptionRegistry({ maxPerSession: ctx.config.connection.maxSubscriptionsPerConnection });
+    this.listeners = listening?.forTopic('record', this.subscriptions);
     this.queues = new WriteQueues({
       store,
       log: ctx.log,

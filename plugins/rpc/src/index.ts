@@ -1,9 +1,6 @@
-import { createRequire } from 'node:module';
 import { definePlugin } from '@deepstream-ts/core';
 import { RPC_DEFAULTS, checkOptions, type RpcOptions } from './options.ts';
 import { RpcService, type RpcStats, type RpcView } from './rpc-service.ts';
-
-const { name, version } = createRequire(import.meta.url)('../package.json') as { name: string; version: string };
 
 declare module '@deepstream-ts/core' {
   interface Services {
@@ -14,9 +11,8 @@ declare module '@deepstream-ts/core' {
 
 /** Request-response RPC (EVENTS_RPC_PRESENCE §2): provide, make, accept, respond, reject, timeouts. */
 export const rpc = definePlugin<RpcOptions>({
-  name,
-  version,
-  kernel: '^0.1.0',
+  package: import.meta.url,
+  provides: ['rpc'],
   defaults: RPC_DEFAULTS,
   setup(ctx) {
     checkOptions(ctx.options);

@@ -39,7 +39,7 @@ export async function startRpcServer(options: Partial<RpcOptions> = FAST, extra:
     name: 'rpc-test-probe',
     version: '1.0.0',
     kernel: '^0.1.0',
-    dependencies: { '@deepstream-ts/plugin-rpc': '^0.1.0' },
+    needs: { rpc: 'required' },
     setup(ctx) {
       service = ctx.use('rpc');
     },
