@@ -162,6 +162,7 @@ describe('fuzz: random and mutated frames', { timeout: TEST_TIMEOUT }, () => {
         seed: SEED,
         path: PATH,
         numRuns: RUNS,
+        includeErrorInReport: true,
         asyncReporter: async (details) => {
           if (!details.failed) return;
           const message = fc.defaultReportMessage(details);
