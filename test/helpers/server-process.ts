@@ -68,7 +68,8 @@ export interface ServerProcessOptions {
 
 export async function startServerProcess(options: ServerProcessOptions = {}): Promise<ServerProcess> {
   const child = fork(CHILD, [JSON.stringify({ valve: options.valve })], {
-    execArgv: ['--import', 'tsx', '--expose-gc'],
+    // tsx resolved from here, so that the child starts whatever the current directory is.
+    execArgv: ['--import', import.meta.resolve('tsx'), '--expose-gc'],
     stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
   });
   let stderr = '';
