@@ -370,10 +370,18 @@ export interface Attack {
   closeAtOnce: boolean;
 }
 
+/** With KNOWN.redos: a listener with a backtracking pattern first, so that later subscriptions meet it. */
+const redosListen = fc
+  .tuple(fc.constantFrom(TOPIC.EVENT, TOPIC.RECORD), fc.constantFrom(...REDOS_PATTERNS))
+  .map(([topic, name]) => binary(binaryCodec.encode({ topic, action: topic === TOPIC.EVENT ? E.LISTEN : R.LISTEN, name } as Message), `listen ${JSON.stringify(name)}`));
+const framesArb = knownEnabled(KNOWN.redos)
+  ? fc.tuple(fc.option(redosListen, { freq: 2 }), fc.array(frameArb, { minLength: 1, maxLength: 25 })).map(([listen, frames]) => (listen === null ? frames : [listen, ...frames]))
+  : fc.array(frameArb, { minLength: 1, maxLength: 25 });
+
 export const attackArb: fc.Arbitrary<Attack> = fc.record({
   stage: fc.oneof({ weight: 4, arbitrary: fc.constant<Stage>('loggedIn') }, { weight: 1, arbitrary: fc.constantFrom<Stage>('open', 'challenged') }),
   username: fc.oneof(fc.constantFrom('fuzz', 'backend', 'hidden', 'attacker'), fc.string({ maxLength: 10 })),
-  frames: fc.array(frameArb, { minLength: 1, maxLength: 25 }),
+  frames: framesArb,
   closeAtOnce: fc.boolean(),
 });
 
