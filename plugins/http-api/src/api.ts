@@ -94,7 +94,7 @@ export class HttpApi {
     throw new HttpRefusal(404, 'Endpoint not found.');
   }
 
-  /** POST authPath (§2.4): the whole body is the authData; success issues a token. */
+  /** POST authPath (HTTP_AND_CONFIG §2.4): the whole body is the authData; success issues a token. */
   private async tokenLogin(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const authData = await readJson(request, this.ctx.options.maxMessageSize, this.ctx.options.maxDrainSize);
     if (authData === null || typeof authData !== 'object' || Array.isArray(authData)) {
@@ -117,7 +117,7 @@ export class HttpApi {
     sendJson(response, 200, body);
   }
 
-  /** POST postPath (§2.1-2.3): log in, check every request, run them all, answer in order. */
+  /** POST postPath (HTTP_AND_CONFIG §2.1-2.3): log in, check every request, run them all, answer in order. */
   private async batch(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const { options } = this.ctx;
     const envelope = parseEnvelope(await readJson(request, options.maxMessageSize, options.maxDrainSize), options);

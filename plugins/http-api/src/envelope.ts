@@ -14,7 +14,7 @@ export interface EnvelopeLimits {
 
 const isObject = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === 'object' && !Array.isArray(value);
 
-/** The checks and texts of §2.1, in the reference's order, then the batch size limit. */
+/** The checks and texts of HTTP_AND_CONFIG §2.1, in the reference's order, then the batch size limit. */
 export function parseEnvelope(value: unknown, limits: EnvelopeLimits): Envelope | HttpRefusal {
   const refuse = (text: string) => new HttpRefusal(400, text);
   if (!isObject(value)) return refuse('Invalid message: the request body must be a JSON object.');

@@ -1,9 +1,9 @@
 export interface HttpApiOptions {
   /** Prefix of batched message POSTs (HTTP_AND_CONFIG §2.1). */
   postPath: string;
-  /** Prefix of GET requests, which always answer 400 (§2.6). */
+  /** Prefix of GET requests, which always answer 400 (HTTP_AND_CONFIG §2.6). */
   getPath: string;
-  /** Token login endpoint (§2.4). */
+  /** Token login endpoint (HTTP_AND_CONFIG §2.4). */
   authPath: string;
   enableAuthEndpoint: boolean;
   /** Accept `authData` inside message POSTs. */
@@ -28,7 +28,7 @@ export interface HttpApiOptions {
   tokenExpiry: number;
   /** Most live tokens kept; past it the oldest are forgotten first. */
   maxTokens: number;
-  /** CORS (§1): answer every origin with `Access-Control-Allow-Origin: *`. */
+  /** CORS (HTTP_AND_CONFIG §1): answer every origin with `Access-Control-Allow-Origin: *`. */
   allowAllOrigins: boolean;
   /** CORS: the origins accepted when `allowAllOrigins` is false. */
   origins: string[];

@@ -171,7 +171,10 @@ export class PresenceService {
     session.send(reply);
   }
 
-  /** JOIN_ALL / LEAVE_ALL to everyone-subscribers first, then JOIN / LEAVE to that user's subscribers (§3.2). */
+  /**
+   * JOIN_ALL / LEAVE_ALL to everyone-subscribers first, then JOIN / LEAVE to that user's
+   * subscribers (EVENTS_RPC_PRESENCE §3.2).
+   */
   private announce(user: string, online: boolean): void {
     if (this.everyone.size > 0) {
       const all = new SharedMessage({ topic: TOPIC.PRESENCE, action: online ? PRESENCE_ACTION.PRESENCE_JOIN_ALL : PRESENCE_ACTION.PRESENCE_LEAVE_ALL, name: user });

@@ -15,10 +15,10 @@ const CHECK_FAILED: AuthorizationVerdict = Object.freeze({ allowed: false, error
  * at a time, relays ACCEPT / RESPONSE / REQUEST_ERROR to the requester, re-routes on REJECT and
  * ends calls on their deadlines. Payloads are relayed verbatim.
  *
- * In a cluster (§5) a call with no local provider left goes to another node that has one; that
- * node serves it as its own call from a NodePeer requester, on its own providers and timers, and
- * what it sends that requester comes back here. NO_RPC_PROVIDER from it means "all mine declined":
- * the call moves on to the next node.
+ * In a cluster (EVENTS_RPC_PRESENCE §5) a call with no local provider left goes to another node
+ * that has one; that node serves it as its own call from a NodePeer requester, on its own
+ * providers and timers, and what it sends that requester comes back here. NO_RPC_PROVIDER from it
+ * means "all mine declined": the call moves on to the next node.
  */
 export class Calls {
   readonly pending = new PendingRpcs();
