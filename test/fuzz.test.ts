@@ -13,7 +13,7 @@
  * Deterministic: a fixed seed, printed with the run count and time. Replay a failure with the
  * seed and path fast-check prints: FUZZ_SEED=… FUZZ_PATH=… node --import tsx --test test/fuzz.test.ts
  * Other knobs: FUZZ_RUNS (runs), FUZZ_BOUND_MS (health bound), FUZZ_SHRINK_MS (time given to
- * shrinking a failure), FUZZ_KNOWN (generators of known, still open attacks; see fuzz-frames.ts),
+ * shrinking a failure), FUZZ_KNOWN (which of the hardening issue's attacks to generate, default all; see fuzz-frames.ts),
  * FUZZ_DEBUG (print each run's frames and time). `test/helpers/fuzz-show.ts PATH` prints a
  * counterexample decoded.
  */
