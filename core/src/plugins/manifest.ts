@@ -1,3 +1,4 @@
+import type { Static, TObject } from '@sinclair/typebox';
 import type { PluginContext } from './context.ts';
 import { callerPackageDir, rememberOrigin } from './origin.ts';
 
@@ -14,8 +15,17 @@ export interface PluginManifest<Options extends object = Record<string, never>> 
   readonly kernel: string;
   /** Plugins that must be configured (and are set up first): name → semver range. */
   readonly dependencies?: Readonly<Record<string, string>>;
-  /** Every option with its default; user options are merged over these (shallowly). */
-  readonly defaults?: Options;
+  /**
+   * The options schema (`Type.Object`, re-exported by core) with each option's default: the loader
+   * fills in defaults deeply and refuses unknown keys and wrong types at start. `ctx.options` is
+   * typed from it by `definePlugin`.
+   */
+  readonly options?: TObject;
+  /**
+   * Legacy form, for plugins without a schema: every option with its default, user options merged
+   * over them shallowly and not checked. Not together with `options`.
+   */
+  readonly defaults?: Partial<Options>;
   /** Registers hooks, topics and services. May be async; bounded by `pluginSetupTimeout`. */
   setup(ctx: PluginContext<Options>): void | Promise<void>;
   /** Releases what setup acquired. Plugins close in reverse setup order. */
@@ -25,12 +35,17 @@ export interface PluginManifest<Options extends object = Record<string, never>> 
 /** A plugin with options chosen, as it appears in `plugins: [...]`. */
 export interface PluginWithOptions<Options extends object = object> {
   readonly use: PluginManifest<Options> | string;
-  readonly options?: Partial<Options>;
+  readonly options?: OptionsInput<Options>;
 }
+
+/** Options as a user writes them: every key optional, nested objects too (defaults fill the rest). */
+export type OptionsInput<Options> = {
+  [Key in keyof Options]?: Options[Key] extends readonly unknown[] ? Options[Key] : Options[Key] extends object ? OptionsInput<Options[Key]> : Options[Key];
+};
 
 export interface DefinedPlugin<Options extends object> extends PluginManifest<Options> {
   /** The same plugin with options, typed: `events.with({ ... })`. */
-  with(options: Partial<Options>): PluginWithOptions<Options>;
+  with(options: OptionsInput<Options>): PluginWithOptions<Options>;
 }
 
 /**
@@ -43,13 +58,16 @@ export type PluginEntry =
   | string
   | readonly [string | PluginManifest<any>, object?];
 
-/** Declares a plugin with full typing of its options and context. */
-export function definePlugin<Options extends object = Record<string, never>>(
-  manifest: PluginManifest<Options>,
-): DefinedPlugin<Options> {
+/**
+ * Declares a plugin with full typing of its options and context: with an `options` schema,
+ * `ctx.options` is `Static<typeof schema>`.
+ */
+export function definePlugin<Schema extends TObject>(manifest: PluginManifest<Static<Schema>> & { readonly options: Schema }): DefinedPlugin<Static<Schema>>;
+export function definePlugin<Options extends object = Record<string, never>>(manifest: PluginManifest<Options>): DefinedPlugin<Options>;
+export function definePlugin<Options extends object>(manifest: PluginManifest<Options>): DefinedPlugin<Options> {
   const defined = Object.freeze({
     ...manifest,
-    with: (options: Partial<Options>): PluginWithOptions<Options> => ({ use: manifest, options }),
+    with: (options: OptionsInput<Options>): PluginWithOptions<Options> => ({ use: manifest, options }),
   });
   // `with` hands out the manifest as given, so both objects are remembered.
   const origin = callerPackageDir(definePlugin);
