@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { definePlugin } from '@deepstream-ts/core';
-import { MemoryCache, type MemoryCacheOptions } from './memory-cache.ts';
+import { MemoryCache } from './memory-cache.ts';
+import { MEMORY_CACHE_OPTIONS, type MemoryCacheOptions } from './options.ts';
 
 const { name, version } = createRequire(import.meta.url)('../package.json') as { name: string; version: string };
 
@@ -9,7 +10,7 @@ export const cacheMemory = definePlugin<MemoryCacheOptions>({
   name,
   version,
   kernel: '^0.1.0',
-  defaults: { maxRecords: 100_000, maxBytes: 256 * 1024 * 1024 },
+  options: MEMORY_CACHE_OPTIONS,
   setup(ctx) {
     const cache = new MemoryCache(ctx.options);
     ctx.provide('cache', cache);
@@ -18,4 +19,4 @@ export const cacheMemory = definePlugin<MemoryCacheOptions>({
 });
 
 export default cacheMemory;
-export { MemoryCache, type MemoryCacheOptions };
+export { MemoryCache, MEMORY_CACHE_OPTIONS, type MemoryCacheOptions };

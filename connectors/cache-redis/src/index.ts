@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { definePlugin } from '@deepstream-ts/core';
-import { RedisCache, type RedisCacheOptions } from './redis-cache.ts';
+import { RedisCache } from './redis-cache.ts';
+import { REDIS_CACHE_OPTIONS, type RedisCacheOptions } from './options.ts';
 
 const { name, version } = createRequire(import.meta.url)('../package.json') as { name: string; version: string };
 
@@ -9,16 +10,7 @@ export const cacheRedis = definePlugin<RedisCacheOptions>({
   name,
   version,
   kernel: '^0.1.0',
-  defaults: {
-    mode: 'standalone',
-    url: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
-    sentinels: [],
-    sentinelName: 'mymaster',
-    nodes: [],
-    keyPrefix: 'ds:',
-    ttl: 0,
-    connectTimeout: 5000,
-  },
+  options: REDIS_CACHE_OPTIONS,
   async setup(ctx) {
     const cache = new RedisCache(ctx.options);
     ctx.onClose(() => cache.close());
@@ -29,4 +21,4 @@ export const cacheRedis = definePlugin<RedisCacheOptions>({
 });
 
 export default cacheRedis;
-export { RedisCache, type RedisCacheOptions };
+export { RedisCache, REDIS_CACHE_OPTIONS, type RedisCacheOptions };

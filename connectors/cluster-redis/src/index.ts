@@ -1,17 +1,9 @@
 import { createRequire } from 'node:module';
-import { DeepstreamError, definePlugin, redactUrl } from '@deepstream-ts/core';
+import { definePlugin, redactUrl } from '@deepstream-ts/core';
+import { CLUSTER_REDIS_OPTIONS, checkTiming, type ClusterRedisOptions } from './options.ts';
 import { RedisTransport } from './redis-transport.ts';
 
 const { name, version } = createRequire(import.meta.url)('../package.json') as { name: string; version: string };
-
-export interface ClusterRedisOptions {
-  url: string;
-  channelPrefix: string;
-  /** Milliseconds between heartbeats. */
-  keepAliveInterval: number;
-  /** A node silent for this long is dropped with its subscriptions and providers (spec: 6000). */
-  nodeTimeout: number;
-}
 
 /**
  * Joins this server to a cluster over Redis pub/sub. It provides the `clusterTransport` service;
@@ -22,17 +14,10 @@ export const clusterRedis = definePlugin<ClusterRedisOptions>({
   name,
   version,
   kernel: '^0.1.0',
-  defaults: {
-    url: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
-    channelPrefix: 'ds:cluster:',
-    keepAliveInterval: 2000,
-    nodeTimeout: 6000,
-  },
+  options: CLUSTER_REDIS_OPTIONS,
   setup(ctx) {
     const { url, channelPrefix, keepAliveInterval, nodeTimeout } = ctx.options;
-    if (!(nodeTimeout > keepAliveInterval)) {
-      throw new DeepstreamError('DS_CONFIG_INVALID', `${ctx.name}: nodeTimeout (${nodeTimeout}) must be greater than keepAliveInterval (${keepAliveInterval})`);
-    }
+    checkTiming(ctx.name, ctx.options);
     // The kernel closes the transport when it leaves the cluster.
     ctx.provide('clusterTransport', { transport: new RedisTransport({ url, channelPrefix }), timing: { keepAliveInterval, nodeTimeout } });
     ctx.log.info({ url: redactUrl(url) }, 'clustering over Redis');
@@ -40,4 +25,4 @@ export const clusterRedis = definePlugin<ClusterRedisOptions>({
 });
 
 export default clusterRedis;
-export { RedisTransport };
+export { RedisTransport, CLUSTER_REDIS_OPTIONS, type ClusterRedisOptions };

@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { definePlugin, redactUrl } from '@deepstream-ts/core';
-import { MongodbStorage, type MongodbStorageOptions } from './mongodb-storage.ts';
+import { MongodbStorage } from './mongodb-storage.ts';
+import { MONGODB_STORAGE_OPTIONS, type MongodbStorageOptions } from './options.ts';
 
 const { name, version } = createRequire(import.meta.url)('../package.json') as { name: string; version: string };
 
@@ -9,13 +10,7 @@ export const storageMongodb = definePlugin<MongodbStorageOptions>({
   name,
   version,
   kernel: '^0.1.0',
-  defaults: {
-    url: process.env.MONGODB_URL ?? 'mongodb://127.0.0.1:27017',
-    database: 'deepstream',
-    collection: 'records',
-    collectionPerPrefix: false,
-    serverSelectionTimeout: 5000,
-  },
+  options: MONGODB_STORAGE_OPTIONS,
   async setup(ctx) {
     const storage = new MongodbStorage(ctx.options);
     await storage.connect();
@@ -26,4 +21,4 @@ export const storageMongodb = definePlugin<MongodbStorageOptions>({
 });
 
 export default storageMongodb;
-export { MongodbStorage, type MongodbStorageOptions };
+export { MongodbStorage, MONGODB_STORAGE_OPTIONS, type MongodbStorageOptions };

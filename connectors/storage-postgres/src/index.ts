@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { definePlugin, redactUrl } from '@deepstream-ts/core';
-import { PostgresStorage, type PostgresStorageOptions } from './postgres-storage.ts';
+import { PostgresStorage } from './postgres-storage.ts';
+import { POSTGRES_STORAGE_OPTIONS, type PostgresStorageOptions } from './options.ts';
 
 const { name, version } = createRequire(import.meta.url)('../package.json') as { name: string; version: string };
 
@@ -12,13 +13,7 @@ export const storagePostgres = definePlugin<PostgresStorageOptions>({
   name,
   version,
   kernel: '^0.1.0',
-  defaults: {
-    url: process.env.POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
-    table: 'ds_records',
-    tablePerPrefix: false,
-    poolSize: 10,
-    writeAttempts: 3,
-  },
+  options: POSTGRES_STORAGE_OPTIONS,
   async setup(ctx) {
     const storage = new PostgresStorage(ctx.options);
     ctx.onClose(() => storage.close());
@@ -29,4 +24,4 @@ export const storagePostgres = definePlugin<PostgresStorageOptions>({
 });
 
 export default storagePostgres;
-export { PostgresStorage, type PostgresStorageOptions };
+export { PostgresStorage, POSTGRES_STORAGE_OPTIONS, type PostgresStorageOptions };

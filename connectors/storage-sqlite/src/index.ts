@@ -1,7 +1,8 @@
 import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
 import { definePlugin } from '@deepstream-ts/core';
-import { SqliteStorage, type SqliteStorageOptions } from './sqlite-storage.ts';
+import { SqliteStorage } from './sqlite-storage.ts';
+import { SQLITE_STORAGE_OPTIONS, type SqliteStorageOptions } from './options.ts';
 
 const { name, version } = createRequire(import.meta.url)('../package.json') as { name: string; version: string };
 
@@ -13,7 +14,7 @@ export const storageSqlite = definePlugin<SqliteStorageOptions>({
   name,
   version,
   kernel: '^0.1.0',
-  defaults: { file: './data/records.sqlite' },
+  options: SQLITE_STORAGE_OPTIONS,
   setup(ctx) {
     const file = ctx.options.file === ':memory:' ? ':memory:' : resolve(ctx.config.baseDir, ctx.options.file);
     const storage = new SqliteStorage({ file });
@@ -24,4 +25,4 @@ export const storageSqlite = definePlugin<SqliteStorageOptions>({
 });
 
 export default storageSqlite;
-export { SqliteStorage, type SqliteStorageOptions };
+export { SqliteStorage, SQLITE_STORAGE_OPTIONS, type SqliteStorageOptions };

@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { countAuthenticationStrategies, definePlugin, type AuthenticationResult } from '@deepstream-ts/core';
-import { DEFAULT_HASH, checkOptions, type AuthFileOptions } from './options.ts';
+import { AUTH_FILE_OPTIONS, checkUsersAndHash, type AuthFileOptions } from './options.ts';
 import { verifyPassword } from './password.ts';
 import { parseUsers, readUsersFile } from './users.ts';
 
@@ -20,10 +20,10 @@ export const authFile = definePlugin<AuthFileOptions>({
   name,
   version,
   kernel: '^0.1.0',
-  defaults: { ...DEFAULT_HASH },
+  options: AUTH_FILE_OPTIONS,
   setup(ctx) {
     const options = ctx.options;
-    checkOptions(options);
+    checkUsersAndHash(ctx.name, options);
     const parameters = { hash: options.hash, iterations: options.iterations, keyLength: options.keyLength };
     const { file, content } = options.path !== undefined ? readUsersFile(options.path, ctx.config.baseDir) : { file: 'the users option', content: options.users };
     const users = parseUsers(content, file, parameters);

@@ -11,7 +11,7 @@ import {
   type Session,
   type TopicListenerHandler,
 } from '@deepstream-ts/core';
-import type { EventsOptions } from './index.ts';
+import type { EventsOptions } from './options.ts';
 
 const CLUSTER_CHANNEL = 'event';
 

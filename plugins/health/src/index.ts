@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import type { ServerResponse } from 'node:http';
 import { definePlugin, sendText } from '@deepstream-ts/core';
-import { DEFAULT_OPTIONS, checkOptions, type HealthOptions } from './options.ts';
+import { HEALTH_OPTIONS, type HealthOptions } from './options.ts';
 import { connectorCheck, kernelCheck } from './probes.ts';
 import { HealthRegistry, type HealthCheck, type HealthCheckResult, type HealthChecks, type HealthReport } from './registry.ts';
 
@@ -22,9 +22,8 @@ export const health = definePlugin<HealthOptions>({
   name,
   version,
   kernel: '^0.1.0',
-  defaults: DEFAULT_OPTIONS,
+  options: HEALTH_OPTIONS,
   setup(ctx) {
-    checkOptions(ctx.options);
     const registry = new HealthRegistry(ctx.options.checkTimeout);
     ctx.provide('health', registry);
     const kernel = kernelCheck(ctx.hooks, ctx.name);

@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import { definePlugin } from '@deepstream-ts/core';
 import { HttpApi } from './api.ts';
 import { markDeliveryFailed, markPassedInbound } from './http-session.ts';
-import { DEFAULT_OPTIONS, checkOptions, type HttpApiOptions } from './options.ts';
+import { HTTP_API_OPTIONS, checkPaths, type HttpApiOptions } from './options.ts';
 
 const { name, version } = createRequire(import.meta.url)('../package.json') as { name: string; version: string };
 
@@ -15,9 +15,9 @@ export const httpApi = definePlugin<HttpApiOptions>({
   name,
   version,
   kernel: '^0.1.0',
-  defaults: DEFAULT_OPTIONS,
+  options: HTTP_API_OPTIONS,
   setup(ctx) {
-    checkOptions(ctx.options);
+    checkPaths(ctx.name, ctx.options);
     const api = new HttpApi(ctx);
     // First in the chain, and only for sessions of token logins: the token already stands for an
     // identity. `strategy: false`: it never judges credentials, so strategies that count the

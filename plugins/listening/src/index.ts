@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { definePlugin } from '@deepstream-ts/core';
 import { EVENT_LISTEN_ACTIONS, RECORD_LISTEN_ACTIONS } from './actions.ts';
-import { DEFAULT_LISTENING_OPTIONS, checkOptions, type ListeningOptions } from './options.ts';
+import { LISTENING_OPTIONS, type ListeningOptions } from './options.ts';
 import { TopicListeners } from './topic-listeners.ts';
 
 const { name, version } = createRequire(import.meta.url)('../package.json') as { name: string; version: string };
@@ -15,9 +15,8 @@ export const listening = definePlugin<ListeningOptions>({
   name,
   version,
   kernel: '^0.1.0',
-  defaults: DEFAULT_LISTENING_OPTIONS,
+  options: LISTENING_OPTIONS,
   setup(ctx) {
-    checkOptions(ctx.options);
     const registries: TopicListeners[] = [];
     const cluster = ctx.use('cluster');
     ctx.provide('listening', {

@@ -5,7 +5,7 @@ import { clusterMetrics } from './cluster-metrics.ts';
 import { connectorMetrics } from './connector-metrics.ts';
 import { timeHooks } from './hook-timings.ts';
 import { countMessages } from './message-metrics.ts';
-import { DEFAULT_OPTIONS, checkOptions, type MetricsOptions } from './options.ts';
+import { METRICS_OPTIONS, type MetricsOptions } from './options.ts';
 import { countHookErrors, countSessions } from './session-metrics.ts';
 
 const { name, version } = createRequire(import.meta.url)('../package.json') as { name: string; version: string };
@@ -21,9 +21,8 @@ export const metricsPrometheus = definePlugin<MetricsOptions>({
   name,
   version,
   kernel: '^0.1.0',
-  defaults: DEFAULT_OPTIONS,
+  options: METRICS_OPTIONS,
   setup(ctx) {
-    checkOptions(ctx.options);
     const { prefix } = ctx.options;
     // A registry per server, never prom-client's global one: several servers may share a process.
     const registry = new Registry();

@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import { definePlugin } from '@deepstream-ts/core';
 import { LocalOnlineRegistry } from './online-registry.ts';
 import { ClusterOnlineRegistry } from './cluster-registry.ts';
-import { DEFAULT_OPTIONS, checkOptions, type PresenceOptions } from './options.ts';
+import { PRESENCE_OPTIONS, type PresenceOptions } from './options.ts';
 import { PresenceService, type PresenceStats } from './presence-service.ts';
 import { RoomPresence, type RoomStats } from './rooms.ts';
 
@@ -35,9 +35,8 @@ export const presence = definePlugin<PresenceOptions>({
   name,
   version,
   kernel: '^0.1.0',
-  defaults: DEFAULT_OPTIONS,
+  options: PRESENCE_OPTIONS,
   setup(ctx) {
-    checkOptions(ctx.options);
     // The cluster registry costs nothing on a single node: with no peers it never sends.
     const registry = new ClusterOnlineRegistry(ctx.use('cluster'));
     ctx.onClose(() => registry.close());

@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import { CONNECTION_ACTION, TOPIC, definePlugin, type Session } from '@deepstream-ts/core';
 import { attachClusterSync } from './cluster-sync.ts';
 import { KeyedBuckets } from './keyed-buckets.ts';
-import { checkOptions, type RateLimit, type RateLimitOptions, type Scope } from './options.ts';
+import { RATE_LIMIT_OPTIONS, resolveLimits, type RateLimit, type RateLimitOptions, type Scope } from './options.ts';
 import { TokenBucket } from './token-bucket.ts';
 
 export type { RateLimitOptions, RateLimitSetting } from './options.ts';
@@ -33,9 +33,9 @@ export const rateLimit = definePlugin<RateLimitOptions>({
   name,
   version,
   kernel: '^0.1.0',
-  defaults: {},
+  options: RATE_LIMIT_OPTIONS,
   setup(ctx) {
-    const limits = checkOptions(ctx.options);
+    const limits = resolveLimits(ctx.name, ctx.options);
     const { perConnection } = limits;
     const perUser = limits.perUser && new KeyedBuckets(limits.perUser);
     const perAddress = limits.perAddress && new KeyedBuckets(limits.perAddress);

@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { TOPIC, definePlugin } from '@deepstream-ts/core';
 import { MemoryCache } from '@deepstream-ts/cache-memory';
-import { DEFAULT_RECORDS_OPTIONS, type RecordsOptions } from './options.ts';
+import { RECORDS_OPTIONS, type RecordsOptions } from './options.ts';
 import { RecordStore } from './record-store.ts';
 import { RecordsService } from './records-service.ts';
 
@@ -16,7 +16,7 @@ export const records = definePlugin<RecordsOptions>({
   name,
   version,
   kernel: '^0.1.0',
-  defaults: DEFAULT_RECORDS_OPTIONS,
+  options: RECORDS_OPTIONS,
   setup(ctx) {
     let service: RecordsService | undefined;
     ctx.claim(TOPIC.RECORD, (session, message) => service!.handle(session, message));

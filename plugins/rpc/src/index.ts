@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { definePlugin } from '@deepstream-ts/core';
-import { RPC_DEFAULTS, checkOptions, type RpcOptions } from './options.ts';
+import { RPC_DEFAULTS, RPC_OPTIONS, type RpcOptions } from './options.ts';
 import { RpcService, type RpcStats, type RpcView } from './rpc-service.ts';
 
 const { name, version } = createRequire(import.meta.url)('../package.json') as { name: string; version: string };
@@ -17,9 +17,8 @@ export const rpc = definePlugin<RpcOptions>({
   name,
   version,
   kernel: '^0.1.0',
-  defaults: RPC_DEFAULTS,
+  options: RPC_OPTIONS,
   setup(ctx) {
-    checkOptions(ctx.options);
     const service = new RpcService(ctx);
     ctx.claim(service.topic, (session, message) => service.handle(session, message));
     ctx.hooks.disconnect.tap(ctx.name, (session) => service.forget(session));
