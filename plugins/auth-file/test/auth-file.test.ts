@@ -236,8 +236,11 @@ describe('start-up validation', () => {
   });
 
   it('refuses bad options', async () => {
-    await refused({ plugins: [authFile] }, /exactly one of the options path .* or users/);
-    await refused({ plugins: [authFile.with({ users: { a: { password: 'x' } }, hash: 'sha9000' })] }, /hash must be false or a digest/);
-    await refused({ plugins: [authFile.with({ users: { a: { password: 'x' } }, iterations: 0 })] }, /iterations must be a positive integer/);
+    const badOptions = (config: DeepstreamConfig, pattern: RegExp) =>
+      assert.rejects(startTestServer(config), (error) => isDeepstreamError(error, 'DS_PLUGIN_OPTIONS_INVALID') && pattern.test(error.message));
+    await badOptions({ plugins: [authFile] }, /plugin "@deepstream-ts\/plugin-auth-file": needs exactly one of the options path .* or users/);
+    await badOptions({ plugins: [authFile.with({ users: { a: { password: 'x' } }, hash: 'sha9000' })] }, /option "hash" must be false or a digest .*, got "sha9000"/);
+    await badOptions({ plugins: [authFile.with({ users: { a: { password: 'x' } }, iterations: 0 })] }, /option "iterations" must be a positive integer, got 0/);
+    await badOptions({ plugins: [authFile.with({ users: { a: { password: 'x' } }, hsah: 'md5' } as never)] }, /unknown option "hsah"; known options: path, users, hash/);
   });
 });
