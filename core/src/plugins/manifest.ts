@@ -58,11 +58,18 @@ export type PluginEntry =
   | string
   | readonly [string | PluginManifest<any>, object?];
 
+/** A manifest with an options schema, spelled out so that TypeScript infers the schema from `options`. */
+export type SchemaManifest<Schema extends TObject> = Omit<PluginManifest<object>, 'options' | 'defaults' | 'setup' | 'close'> & {
+  readonly options: Schema;
+  setup(ctx: PluginContext<Static<Schema>>): void | Promise<void>;
+  close?(ctx: PluginContext<Static<Schema>>): void | Promise<void>;
+};
+
 /**
  * Declares a plugin with full typing of its options and context: with an `options` schema,
  * `ctx.options` is `Static<typeof schema>`.
  */
-export function definePlugin<Schema extends TObject>(manifest: PluginManifest<Static<Schema>> & { readonly options: Schema }): DefinedPlugin<Static<Schema>>;
+export function definePlugin<Schema extends TObject>(manifest: SchemaManifest<Schema>): DefinedPlugin<Static<Schema>>;
 export function definePlugin<Options extends object = Record<string, never>>(manifest: PluginManifest<Options>): DefinedPlugin<Options>;
 export function definePlugin<Options extends object>(manifest: PluginManifest<Options>): DefinedPlugin<Options> {
   const defined = Object.freeze({

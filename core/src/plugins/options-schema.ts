@@ -25,7 +25,7 @@ export interface CheckedOptions<T> {
 export function checkOptions<T>(schema: TSchema, given: unknown, noun: OptionsNoun): CheckedOptions<T> {
   const closed = closeObjects(schema);
   const value = fillDefaults(closed, copyPlain(given ?? {})) as T;
-  const error = Value.Errors(closed, value).First();
+  const error = mostTelling([...Value.Errors(closed, value)]);
   return { value, problem: error === undefined ? undefined : describeProblem(error, noun) };
 }
 
@@ -87,8 +87,16 @@ function close(schema: TSchema): TSchema {
   return copy as unknown as TSchema;
 }
 
-function describeProblem(error: ValueError, noun: OptionsNoun): string {
-  const innermost = deepestUnionError(error);
+/**
+ * A typo shows up twice: the misspelt key is unknown and the real one is missing. The unknown key
+ * is the cause, so it is reported first; a union's own failure gives way to the deeper one.
+ */
+function mostTelling(errors: ValueError[]): ValueError | undefined {
+  const resolved = errors.map(insideUnion);
+  return resolved.find((error) => error.type === ValueErrorType.ObjectAdditionalProperties) ?? resolved[0];
+}
+
+function describeProblem(innermost: ValueError, noun: OptionsNoun): string {
   const path = dottedPath(innermost.path);
   const subject = path === '' ? (noun === 'option' ? 'the options' : 'the config') : noun === 'option' ? `option "${path}"` : path;
   if (innermost.type === ValueErrorType.ObjectAdditionalProperties) {
@@ -104,11 +112,11 @@ function describeProblem(error: ValueError, noun: OptionsNoun): string {
  * A union (`false` or an object, say) reports only "no variant matched". When the value has the
  * shape of one variant and fails deeper inside it, that deeper failure is the useful one.
  */
-function deepestUnionError(error: ValueError): ValueError {
+function insideUnion(error: ValueError): ValueError {
   if (error.type !== ValueErrorType.Union) return error;
   for (const variant of error.errors) {
-    const first = variant.First();
-    if (first !== undefined && first.path.length > error.path.length) return deepestUnionError(first);
+    const inner = [...variant];
+    if (inner.length > 0 && inner.every((e) => e.path.length > error.path.length)) return mostTelling(inner)!;
   }
   return error;
 }

@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import { definePlugin } from '@deepstream-ts/core';
+import { Type, definePlugin } from '@deepstream-ts/core';
 
 const { name, version } = createRequire(import.meta.url)('../package.json') as { name: string; version: string };
 
@@ -12,6 +12,7 @@ export const authOpen = definePlugin({
   name,
   version,
   kernel: '^0.1.0',
+  options: Type.Object({}), // none: any option given is a mistake
   setup(ctx) {
     ctx.hooks.authenticate.tap(ctx.name, ({ authData }) => {
       const username = Array.isArray(authData) ? undefined : (authData as Record<string, unknown>).username;
