@@ -94,10 +94,11 @@ describe('options with a typo stop the server at start', () => {
 
   it('the CLI: a YAML config by package names, and an environment override', async () => {
     const refused = async (args: string[], env: NodeJS.ProcessEnv, message: string) =>
-      assert.rejects(run(process.execPath, ['core/bin/deepstream.js', 'start', ...args], { cwd: repositoryRoot, env: { ...process.env, ...env } }), (error: { code: number; stderr: string }) => {
+      assert.rejects(run(process.execPath, ['core/bin/deepstream.js', 'start', ...args], { cwd: repositoryRoot, env: { ...process.env, ...env } }), (error: { code: number; stdout: string; stderr: string }) => {
         assert.equal(error.code, 1);
-        // Plain text when the config itself is refused; a pino JSON line once the logger is up.
-        assert.ok(error.stderr.includes(message) || error.stderr.includes(JSON.stringify(message).slice(1, -1)), error.stderr);
+        // Plain text on stderr when the config itself is refused; a pino JSON line once the logger is up.
+        const output = error.stdout + error.stderr;
+        assert.ok(output.includes(message) || output.includes(JSON.stringify(message).slice(1, -1)), output);
         return true;
       });
     await refused(
