@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Type, definePlugin, isDeepstreamError, optionDefaults, resolveConfig } from '@deepstream-ts/core';
-import { checkOptions } from '../src/plugins/options-schema.ts';
+import { applySchema } from '../src/plugins/options-schema.ts';
 import { pluginOptions } from '../src/plugins/plugin-options.ts';
 import { resolvePlugins } from '../src/plugins/resolve.ts';
 
@@ -18,11 +18,11 @@ const SCHEMA = Type.Object({
   token: Type.Optional(Type.String({ minLength: 40, writeOnly: true })),
 });
 
-const problem = (given: unknown) => checkOptions(SCHEMA, given, 'option').problem;
+const problem = (given: unknown) => applySchema(SCHEMA, given, 'option').problem;
 
 describe('options schema', () => {
   it('fills defaults deeply: a partial nested object keeps the other defaults', () => {
-    const { value, problem } = checkOptions(SCHEMA, { limits: { burst: 5 }, backoff: { max: 3 } }, 'option');
+    const { value, problem } = applySchema(SCHEMA, { limits: { burst: 5 }, backoff: { max: 3 } }, 'option');
     assert.equal(problem, undefined);
     assert.deepEqual(value, { name: 'x', limits: { perSecond: 10, burst: 5 }, backoff: { base: 1, max: 3 } });
     assert.deepEqual(optionDefaults(SCHEMA), { name: 'x', limits: { perSecond: 10, burst: 20 }, backoff: { base: 1, max: 9 } });
@@ -30,7 +30,7 @@ describe('options schema', () => {
 
   it('never changes what it was given', () => {
     const given = Object.freeze({ limits: Object.freeze({ burst: 5 }) });
-    checkOptions(SCHEMA, given, 'option');
+    applySchema(SCHEMA, given, 'option');
     assert.deepEqual(given, { limits: { burst: 5 } });
   });
 
@@ -54,7 +54,7 @@ describe('options schema', () => {
   });
 
   it('words kernel config by key path, plugins by option', () => {
-    assert.equal(checkOptions(SCHEMA, { limits: { burst: 0 } }, 'key').problem, 'limits.burst must be a positive integer, got 0');
+    assert.equal(applySchema(SCHEMA, { limits: { burst: 0 } }, 'key').problem, 'limits.burst must be a positive integer, got 0');
   });
 });
 

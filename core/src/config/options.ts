@@ -5,7 +5,7 @@ import type { LevelWithSilent } from 'pino';
 import { Type, type Static } from '@sinclair/typebox';
 import { DeepstreamError, describeError } from '../errors.ts';
 import type { PluginEntry } from '../plugins/manifest.ts';
-import { checkOptions, optionDefaults } from '../plugins/options-schema.ts';
+import { applySchema, optionDefaults } from '../plugins/options-schema.ts';
 import { CONFIG_SCHEMA, CONNECTION_SCHEMA, type ConnectionOptions, type LoginBackoffOptions, type TlsOptions } from './schema.ts';
 
 export { CONFIG_SCHEMA, CONNECTION_SCHEMA, LOGIN_BACKOFF_SCHEMA, TLS_SCHEMA } from './schema.ts';
@@ -86,7 +86,7 @@ export function resolveConfig(
   // Plugin entries hold manifests (functions, identities the loader remembers): checked by the loader, never copied.
   const connection = overrides.connection === undefined ? config.connection : { ...config.connection, ...overrides.connection };
   const given = { ...settings, connection };
-  const { value, problem } = checkOptions<Static<typeof CONFIG_SCHEMA>>(CONFIG_SCHEMA, given, 'key');
+  const { value, problem } = applySchema<Static<typeof CONFIG_SCHEMA>>(CONFIG_SCHEMA, given, 'key');
   if (problem !== undefined) throw invalid(problem);
   if (plugins !== undefined && !Array.isArray(plugins)) throw invalid(`plugins must be a list, got ${JSON.stringify(plugins)}`);
   if (value.serverName !== undefined && Buffer.byteLength(value.serverName) > 200) throw invalid('serverName must be a non-empty string of at most 200 bytes');
@@ -110,7 +110,7 @@ function environmentOverrides(env: NodeJS.ProcessEnv): DeepstreamConfig {
     const text = env[variable];
     if (!text) continue;
     const value = key === 'port' && /^\d+$/.test(text) ? Number(text) : text;
-    const { problem } = checkOptions(Type.Object({ [key]: CONFIG_SCHEMA.properties[key] }), { [key]: value }, 'key');
+    const { problem } = applySchema(Type.Object({ [key]: CONFIG_SCHEMA.properties[key] }), { [key]: value }, 'key');
     if (problem !== undefined) throw invalid(`${variable}: ${problem}`);
     overrides[key] = value;
   }

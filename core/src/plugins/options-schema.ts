@@ -22,7 +22,7 @@ export interface CheckedOptions<T> {
 }
 
 /** Fills in the schema's defaults and checks the result. `given` is copied, never changed. */
-export function checkOptions<T>(schema: TSchema, given: unknown, noun: OptionsNoun): CheckedOptions<T> {
+export function applySchema<T>(schema: TSchema, given: unknown, noun: OptionsNoun): CheckedOptions<T> {
   const closed = closeObjects(schema);
   const value = fillDefaults(closed, copyPlain(given ?? {})) as T;
   const error = mostTelling([...Value.Errors(closed, value)]);

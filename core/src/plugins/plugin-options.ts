@@ -1,6 +1,6 @@
 import { DeepstreamError } from '../errors.ts';
 import type { PluginManifest } from './manifest.ts';
-import { checkOptions } from './options-schema.ts';
+import { applySchema } from './options-schema.ts';
 
 export { isSchema } from './options-schema.ts';
 
@@ -11,7 +11,7 @@ export { isSchema } from './options-schema.ts';
  */
 export function pluginOptions(manifest: PluginManifest<object>, given: object | undefined): object {
   if (manifest.options === undefined) return Object.freeze({ ...manifest.defaults, ...given });
-  const { value, problem } = checkOptions<object>(manifest.options, given, 'option');
+  const { value, problem } = applySchema<object>(manifest.options, given, 'option');
   if (problem !== undefined) throw invalidOptions(manifest.name, problem);
   return Object.freeze(value);
 }

@@ -25,8 +25,8 @@ export const authFile = definePlugin<AuthFileOptions>({
     const options = ctx.options;
     checkUsersAndHash(ctx.name, options);
     const parameters = { hash: options.hash, iterations: options.iterations, keyLength: options.keyLength };
-    const { file, content } = options.path !== undefined ? readUsersFile(options.path, ctx.config.baseDir) : { file: 'the users option', content: options.users };
-    const users = parseUsers(content, file, parameters);
+    const { file, content } = options.path !== undefined ? readUsersFile(ctx.name, options.path, ctx.config.baseDir) : { file: 'the users option', content: options.users };
+    const users = parseUsers(ctx.name, content, file, parameters);
     // Unknown usernames cost one hash too, so response time does not tell which usernames exist.
     const decoy = parameters.hash === false ? 'decoy' : `${Buffer.alloc(parameters.keyLength).toString('base64')}decoy-salt`;
     let report = options.reportInvalidParameters ?? true;

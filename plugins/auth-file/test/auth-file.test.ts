@@ -199,7 +199,7 @@ describe('several strategies (reportInvalidParameters)', () => {
 
 describe('start-up validation', () => {
   const refused = async (config: DeepstreamConfig, pattern: RegExp) =>
-    assert.rejects(startTestServer(config), (error) => isDeepstreamError(error, 'DS_PLUGIN_SETUP_FAILED') && pattern.test(error.message));
+    assert.rejects(startTestServer(config), (error) => isDeepstreamError(error, 'DS_PLUGIN_OPTIONS_INVALID') && pattern.test(error.message));
 
   it('names the file and the user whose hash is malformed', async () => {
     const path = file('bad-hash.yml', 'good:\n  password: "rCOSZxJrgze2AZdVQh12c6ErDMOG0M+Rx5Yu7S5d91c=GS4SbTQYmoaGwjm2shEobg=="\nmallory:\n  password: "not-a-hash"\n');
