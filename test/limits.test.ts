@@ -319,7 +319,7 @@ describe('limit options are validated like their neighbours', () => {
       [listening.with({ maxListenPatternsPerConnection: -1 }), 'maxListenPatternsPerConnection'],
     ];
     for (const [plugin, named] of bad) {
-      await assert.rejects(startTestServer({ logLevel: 'silent', plugins: [authOpen, plugin] }), (error: unknown) => isDeepstreamError(error) && error.code === 'DS_PLUGIN_SETUP_FAILED' && error.message.includes(named));
+      await assert.rejects(startTestServer({ logLevel: 'silent', plugins: [authOpen, plugin] }), (error: unknown) => isDeepstreamError(error) && error.code === 'DS_PLUGIN_OPTIONS_INVALID' && error.message.includes(`option "${named}"`));
     }
   });
 });

@@ -5,8 +5,9 @@
  */
 export const ERROR_CODES = {
   DS_CONFIG_NOT_FOUND: 'No config file was found, or the file given with --config does not exist.',
-  DS_CONFIG_INVALID: 'The config file could not be loaded, has an unknown top-level key, or a setting has the wrong type.',
+  DS_CONFIG_INVALID: 'The config file could not be loaded, or a setting (nested ones and environment overrides included) is unknown, has the wrong type or is out of range; the message names the key path and quotes the value.',
   DS_PLUGIN_INVALID: 'A plugin entry is not a valid plugin manifest.',
+  DS_PLUGIN_OPTIONS_INVALID: "A plugin's options do not fit its schema (an unknown key, a wrong type, a value out of range) or break a rule the plugin checks itself; the message names the plugin, the key path and the value.",
   DS_PLUGIN_NOT_FOUND: 'A plugin named by package could not be resolved from the config directory.',
   DS_PLUGIN_KERNEL_MISMATCH: "A plugin's supported kernel range does not include this kernel's version.",
   DS_PLUGIN_DUPLICATE: 'Two plugins with the same name were configured.',

@@ -94,8 +94,8 @@ describe('connection.loginBackoff and maxUnauthenticatedPerAddress options', () 
     [{ loginBackoff: { maxTrackedKeys: 1.5 } }, /maxTrackedKeys must be a positive integer/],
     [{ loginBackoff: { window: -1 } }, /window must be a positive number/],
     [{ loginBackoff: { baseDelay: 5_000, maxDelay: 1_000 } }, /maxDelay must be at least baseDelay/],
-    [{ maxUnauthenticatedPerAddress: 0 }, /maxUnauthenticatedPerAddress must be a positive integer, got 0/],
-    [{ maxUnauthenticatedPerAddress: '10' }, /maxUnauthenticatedPerAddress must be a positive integer/],
+    [{ maxUnauthenticatedPerAddress: 0 }, /maxUnauthenticatedPerAddress must be false or a positive integer, got 0/],
+    [{ maxUnauthenticatedPerAddress: '10' }, /maxUnauthenticatedPerAddress must be false or a positive integer, got "10"/],
   ] as const) {
     it(`refuses ${JSON.stringify(connection)}`, () => {
       assert.throws(() => resolve(connection), (error: Error & { code?: string }) => error.code === 'DS_CONFIG_INVALID' && message.test(error.message));

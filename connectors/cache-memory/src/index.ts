@@ -1,11 +1,12 @@
 import { definePlugin } from '@deepstream-ts/core';
-import { MemoryCache, type MemoryCacheOptions } from './memory-cache.ts';
+import { MemoryCache } from './memory-cache.ts';
+import { MEMORY_CACHE_OPTIONS, type MemoryCacheOptions } from './options.ts';
 
 /** Provides the `cache` service: a bounded in-process LRU in front of storage. */
 export const cacheMemory = definePlugin<MemoryCacheOptions>({
   package: import.meta.url,
   provides: ['cache'],
-  defaults: { maxRecords: 100_000, maxBytes: 256 * 1024 * 1024 },
+  options: MEMORY_CACHE_OPTIONS,
   setup(ctx) {
     const cache = new MemoryCache(ctx.options);
     ctx.provide('cache', cache);
@@ -14,4 +15,4 @@ export const cacheMemory = definePlugin<MemoryCacheOptions>({
 });
 
 export default cacheMemory;
-export { MemoryCache, type MemoryCacheOptions };
+export { MemoryCache, MEMORY_CACHE_OPTIONS, type MemoryCacheOptions };

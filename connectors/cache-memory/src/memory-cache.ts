@@ -1,11 +1,5 @@
 import { ConnectorError, type RecordCache, type StoredRecord } from '@deepstream-ts/core';
-
-export interface MemoryCacheOptions {
-  /** Most records kept; the least recently used go first. `Infinity` never evicts. */
-  maxRecords: number;
-  /** Most bytes of record JSON kept (approximate: UTF-16 length of the serialised data). */
-  maxBytes: number;
-}
+import type { MemoryCacheOptions } from './options.ts';
 
 interface Entry {
   record: StoredRecord;

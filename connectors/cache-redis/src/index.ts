@@ -1,20 +1,12 @@
 import { definePlugin } from '@deepstream-ts/core';
-import { RedisCache, type RedisCacheOptions } from './redis-cache.ts';
+import { RedisCache } from './redis-cache.ts';
+import { REDIS_CACHE_OPTIONS, type RedisCacheOptions } from './options.ts';
 
 /** Provides the `cache` service from Redis: standalone, Sentinel or Cluster. */
 export const cacheRedis = definePlugin<RedisCacheOptions>({
   package: import.meta.url,
   provides: ['cache'],
-  defaults: {
-    mode: 'standalone',
-    url: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
-    sentinels: [],
-    sentinelName: 'mymaster',
-    nodes: [],
-    keyPrefix: 'ds:',
-    ttl: 0,
-    connectTimeout: 5000,
-  },
+  options: REDIS_CACHE_OPTIONS,
   async setup(ctx) {
     const cache = new RedisCache(ctx.options);
     ctx.onClose(() => cache.close());
@@ -25,4 +17,4 @@ export const cacheRedis = definePlugin<RedisCacheOptions>({
 });
 
 export default cacheRedis;
-export { RedisCache, type RedisCacheOptions };
+export { RedisCache, REDIS_CACHE_OPTIONS, type RedisCacheOptions };

@@ -1,23 +1,6 @@
 import { Redis, Cluster, type RedisOptions, type ClusterNode } from 'ioredis';
 import { ConnectorError, type RecordCache, type StoredRecord, redactUrl } from '@deepstream-ts/core';
-
-export interface RedisCacheOptions {
-  /** `standalone` (url), `sentinel` (sentinels + sentinelName) or `cluster` (nodes). */
-  mode: 'standalone' | 'sentinel' | 'cluster';
-  /** `redis://[:password@]host:port[/db]` for standalone. */
-  url: string;
-  /** Sentinel mode: `[{ host, port }]` and the monitored master's name. */
-  sentinels: Array<{ host: string; port: number }>;
-  sentinelName: string;
-  /** Cluster mode: seed nodes. */
-  nodes: ClusterNode[];
-  /** Prepended to every key. */
-  keyPrefix: string;
-  /** Seconds a record stays cached after its last write; 0 keeps it until evicted by Redis. */
-  ttl: number;
-  /** Milliseconds to wait for the first connection at start. */
-  connectTimeout: number;
-}
+import type { RedisCacheOptions } from './options.ts';
 
 /**
  * Atomic version check and write of both keys (one slot: they share the hash tag). A missing

@@ -1,7 +1,8 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ConnectorError } from '@deepstream-ts/core';
-import { RedisCache, type RedisCacheOptions } from '../src/redis-cache.ts';
+import { RedisCache } from '../src/redis-cache.ts';
+import type { RedisCacheOptions } from '../src/options.ts';
 import { cacheContract } from '../../../test/contracts/cache.ts';
 import { isSkip, startRedis, type RedisServer } from '../../../test/services/real-servers.ts';
 

@@ -1,17 +1,12 @@
 import { definePlugin, redactUrl } from '@deepstream-ts/core';
-import { MongodbStorage, type MongodbStorageOptions } from './mongodb-storage.ts';
+import { MongodbStorage } from './mongodb-storage.ts';
+import { MONGODB_STORAGE_OPTIONS, type MongodbStorageOptions } from './options.ts';
 
 /** Provides the `storage` service from MongoDB (official driver). */
 export const storageMongodb = definePlugin<MongodbStorageOptions>({
   package: import.meta.url,
   provides: ['storage'],
-  defaults: {
-    url: process.env.MONGODB_URL ?? 'mongodb://127.0.0.1:27017',
-    database: 'deepstream',
-    collection: 'records',
-    collectionPerPrefix: false,
-    serverSelectionTimeout: 5000,
-  },
+  options: MONGODB_STORAGE_OPTIONS,
   async setup(ctx) {
     const storage = new MongodbStorage(ctx.options);
     await storage.connect();
@@ -22,4 +17,4 @@ export const storageMongodb = definePlugin<MongodbStorageOptions>({
 });
 
 export default storageMongodb;
-export { MongodbStorage, type MongodbStorageOptions };
+export { MongodbStorage, MONGODB_STORAGE_OPTIONS, type MongodbStorageOptions };

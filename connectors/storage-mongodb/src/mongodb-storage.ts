@@ -1,17 +1,6 @@
 import { MongoClient, type Collection } from 'mongodb';
 import { ConnectorError, type RecordStorage, type StoredRecord, redactUrl } from '@deepstream-ts/core';
-
-export interface MongodbStorageOptions {
-  /** `mongodb://user:password@host:port/` */
-  url: string;
-  database: string;
-  /** Collection name, or the prefix of the collection names when `collectionPerPrefix` is set. */
-  collection: string;
-  /** One collection per record-name prefix (the part before the first `/`). */
-  collectionPerPrefix: boolean;
-  /** Milliseconds to find a server before an operation fails. */
-  serverSelectionTimeout: number;
-}
+import type { MongodbStorageOptions } from './options.ts';
 
 interface RecordDocument {
   _id: string;

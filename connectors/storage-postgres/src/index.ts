@@ -1,5 +1,6 @@
 import { definePlugin, redactUrl } from '@deepstream-ts/core';
-import { PostgresStorage, type PostgresStorageOptions } from './postgres-storage.ts';
+import { PostgresStorage } from './postgres-storage.ts';
+import { POSTGRES_STORAGE_OPTIONS, type PostgresStorageOptions } from './options.ts';
 
 /**
  * Provides the `storage` service from PostgreSQL. Start-up fails with a message naming the URL
@@ -8,13 +9,7 @@ import { PostgresStorage, type PostgresStorageOptions } from './postgres-storage
 export const storagePostgres = definePlugin<PostgresStorageOptions>({
   package: import.meta.url,
   provides: ['storage'],
-  defaults: {
-    url: process.env.POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
-    table: 'ds_records',
-    tablePerPrefix: false,
-    poolSize: 10,
-    writeAttempts: 3,
-  },
+  options: POSTGRES_STORAGE_OPTIONS,
   async setup(ctx) {
     const storage = new PostgresStorage(ctx.options);
     ctx.onClose(() => storage.close());
@@ -25,4 +20,4 @@ export const storagePostgres = definePlugin<PostgresStorageOptions>({
 });
 
 export default storagePostgres;
-export { PostgresStorage, type PostgresStorageOptions };
+export { PostgresStorage, POSTGRES_STORAGE_OPTIONS, type PostgresStorageOptions };

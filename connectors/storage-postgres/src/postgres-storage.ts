@@ -1,18 +1,6 @@
 import pg from 'pg';
 import { ConnectorError, PendingWrites, redactUrl, type PendingState, type RecordStorage, type StoredRecord } from '@deepstream-ts/core';
-
-export interface PostgresStorageOptions {
-  /** `postgres://user:password@host:port/database` */
-  url: string;
-  /** Table name, or the prefix of the table names when `tablePerPrefix` is set. */
-  table: string;
-  /** One table per record-name prefix (the part before the first `/`), e.g. `ds_records_user`. */
-  tablePerPrefix: boolean;
-  /** Most pooled connections. */
-  poolSize: number;
-  /** Attempts for a write that fails with a connection error, with backoff in between. */
-  writeAttempts: number;
-}
+import type { PostgresStorageOptions } from './options.ts';
 
 const CONNECTION_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03', '08000', '08003', '08006']);
 

@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { definePlugin } from '@deepstream-ts/core';
-import { SqliteStorage, type SqliteStorageOptions } from './sqlite-storage.ts';
+import { SqliteStorage } from './sqlite-storage.ts';
+import { SQLITE_STORAGE_OPTIONS, type SqliteStorageOptions } from './options.ts';
 
 /**
  * Provides the `storage` service from one SQLite file: durable records with nothing to install.
@@ -9,7 +10,7 @@ import { SqliteStorage, type SqliteStorageOptions } from './sqlite-storage.ts';
 export const storageSqlite = definePlugin<SqliteStorageOptions>({
   package: import.meta.url,
   provides: ['storage'],
-  defaults: { file: './data/records.sqlite' },
+  options: SQLITE_STORAGE_OPTIONS,
   setup(ctx) {
     const file = ctx.options.file === ':memory:' ? ':memory:' : resolve(ctx.config.baseDir, ctx.options.file);
     const storage = new SqliteStorage({ file });
@@ -20,4 +21,4 @@ export const storageSqlite = definePlugin<SqliteStorageOptions>({
 });
 
 export default storageSqlite;
-export { SqliteStorage, type SqliteStorageOptions };
+export { SqliteStorage, SQLITE_STORAGE_OPTIONS, type SqliteStorageOptions };

@@ -2,11 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { ConnectorError, PendingWrites, type PendingState, type RecordStorage, type StoredRecord } from '@deepstream-ts/core';
-
-export interface SqliteStorageOptions {
-  /** Database file; created with its directory when missing. `:memory:` for a throwaway store. */
-  file: string;
-}
+import type { SqliteStorageOptions } from './options.ts';
 
 interface Row {
   version: number;

@@ -2,76 +2,17 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { createSecureContext } from 'node:tls';
 import type { LevelWithSilent } from 'pino';
+import { Type, type Static } from '@sinclair/typebox';
 import { DeepstreamError, describeError } from '../errors.ts';
 import type { PluginEntry } from '../plugins/manifest.ts';
+import { applySchema, optionDefaults } from '../plugins/options-schema.ts';
+import { CONFIG_SCHEMA, CONNECTION_SCHEMA, type ConnectionOptions, type LoginBackoffOptions, type TlsOptions } from './schema.ts';
 
-/** How the kernel treats every client connection (PROTOCOL §1, §6). */
-export interface ConnectionOptions {
-  /** The WebSocket path; upgrades to any other path are refused. */
-  path: string;
-  /** Sockets silent for twice this many milliseconds are closed. */
-  heartbeatInterval: number;
-  /** Milliseconds a client has to log in, or `false` for no limit. */
-  unauthenticatedClientTimeout: number | false;
-  /** Failed logins allowed per connection before TOO_MANY_AUTH_ATTEMPTS and close. */
-  maxAuthAttempts: number;
-  /** Largest frame accepted, in bytes; larger frames close the socket with code 1009. */
-  maxMessageSize: number;
-  /** Bytes a connection may have waiting to be sent before it is dropped as a slow consumer. */
-  outgoingBufferLimit: number;
-  /** Milliseconds sockets get to close cleanly at shutdown before they are cut. */
-  closeGracePeriod: number;
-  /** Backoff for usernames and addresses with repeated failed logins (every way in), or `false` for none. */
-  loginBackoff: LoginBackoffOptions | false;
-  /** Connections per remote address that may be open without being logged in, or `false` for no cap. */
-  maxUnauthenticatedPerAddress: number | false;
-  /**
-   * Behind one reverse proxy that appends `X-Forwarded-For`: take the client's address from its
-   * last entry. Off by default, since any client can write the header (and so dodge per-address limits).
-   */
-  trustProxy: boolean;
-  /** Most names one message (a bulk subscribe, provide, head, notify…) may carry; more is refused before routing. */
-  maxNamesPerMessage: number;
-  /** Most names one connection may subscribe to, per topic (events, records, presence users). */
-  maxSubscriptionsPerConnection: number;
-}
+export { CONFIG_SCHEMA, CONNECTION_SCHEMA, LOGIN_BACKOFF_SCHEMA, TLS_SCHEMA } from './schema.ts';
+export type { ConnectionOptions, LoginBackoffOptions, TlsOptions };
 
 /** `connection` as written in a config file: every key optional, `loginBackoff` too. */
 export type ConnectionConfig = Partial<Omit<ConnectionOptions, 'loginBackoff'>> & { loginBackoff?: Partial<LoginBackoffOptions> | false };
-
-/** Repeated failed logins for one username or one address make its next attempts wait, doubling up to a cap. */
-export interface LoginBackoffOptions {
-  /** Failed logins for one username within `window` before its attempts are refused for a while. */
-  failuresPerUsername: number;
-  /**
-   * The same for one remote address; higher, because many users may share one (a NAT, a test
-   * suite on 127.0.0.1). Behind a proxy, set `trustProxy`, or every login shares the proxy's address.
-   */
-  failuresPerAddress: number;
-  /** Milliseconds failures are counted over; a key quiet this long after a block starts afresh. */
-  window: number;
-  /** Milliseconds of the first block; each further failure doubles it. */
-  baseDelay: number;
-  /** Longest block, in milliseconds. */
-  maxDelay: number;
-  /** Usernames, and separately addresses, remembered at once; past it the least recently failed is forgotten. */
-  maxTrackedKeys: number;
-}
-
-/**
- * HTTPS and `wss://` on the one listener. Each value is PEM text (it contains `-----BEGIN`) or the
- * path of a PEM file, relative to the config file's directory; files are read once, at start.
- */
-export interface TlsOptions {
-  /** The private key. */
-  key: string;
-  /** The certificate, optionally followed by its intermediates. */
-  cert: string;
-  /** Extra CA certificates to trust or send in the chain. */
-  ca?: string | string[];
-  /** Decrypts an encrypted `key`. */
-  passphrase?: string;
-}
 
 /** TLS material read and checked, ready for `https.createServer`. */
 export interface TlsMaterial {
@@ -114,30 +55,25 @@ export interface ResolvedConfig {
   baseDir: string;
 }
 
-export const DEFAULT_CONNECTION_OPTIONS: Readonly<ConnectionOptions> = Object.freeze({
-  path: '/deepstream',
-  heartbeatInterval: 30_000,
-  unauthenticatedClientTimeout: 180_000,
-  maxAuthAttempts: 3,
-  maxMessageSize: 1_048_576,
-  outgoingBufferLimit: 16 * 1_048_576,
-  closeGracePeriod: 1_000,
-  loginBackoff: Object.freeze({ failuresPerUsername: 10, failuresPerAddress: 100, window: 60_000, baseDelay: 1_000, maxDelay: 60_000, maxTrackedKeys: 10_000 }),
-  maxUnauthenticatedPerAddress: 1_000,
-  trustProxy: false,
-  maxNamesPerMessage: 10_000,
-  maxSubscriptionsPerConnection: 100_000,
-});
+export const DEFAULT_CONNECTION_OPTIONS: Readonly<ConnectionOptions> = deepFreeze(optionDefaults(CONNECTION_SCHEMA) as ConnectionOptions);
 
-const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
-const TOP_LEVEL_KEYS = new Set(['serverName', 'host', 'port', 'logLevel', 'pluginSetupTimeout', 'connection', 'tls', 'plugins']);
+/** The environment variables that override a setting, as text the schema then checks. */
+const ENV_OVERRIDES = [
+  ['DEEPSTREAM_HOST', 'host'],
+  ['DEEPSTREAM_PORT', 'port'],
+  ['DEEPSTREAM_LOG_LEVEL', 'logLevel'],
+] as const;
 
 /** Identity function that types a config file. */
 export function defineConfig(config: DeepstreamConfig): DeepstreamConfig {
   return config;
 }
 
-/** Applies defaults, then environment overrides, then explicit overrides (CLI flags); validates. */
+/**
+ * Applies defaults, then environment overrides, then explicit overrides (CLI flags), and checks the
+ * result against the schema, nested keys and environment values included: an unknown key or a
+ * wrong type stops the start naming the key path and quoting the value as written.
+ */
 export function resolveConfig(
   config: DeepstreamConfig,
   { baseDir = process.cwd(), env = process.env, overrides = {} }: { baseDir?: string; env?: NodeJS.ProcessEnv; overrides?: DeepstreamConfig } = {},
@@ -145,87 +81,48 @@ export function resolveConfig(
   if (config === null || typeof config !== 'object' || Array.isArray(config)) {
     throw invalid('the config must export an object (use defineConfig)');
   }
-  for (const key of Object.keys(config)) {
-    if (!TOP_LEVEL_KEYS.has(key)) throw invalid(`unknown key "${key}"; known keys: ${[...TOP_LEVEL_KEYS].join(', ')}`);
+  const fromEnv = environmentOverrides(env);
+  const { plugins, ...settings } = { ...config, ...fromEnv, ...overrides };
+  // Plugin entries hold manifests (functions, identities the loader remembers): checked by the loader, never copied.
+  const connection = overrides.connection === undefined ? config.connection : { ...config.connection, ...overrides.connection };
+  const given = { ...settings, connection };
+  const { value, problem } = applySchema<Static<typeof CONFIG_SCHEMA>>(CONFIG_SCHEMA, given, 'key');
+  if (problem !== undefined) throw invalid(problem);
+  if (plugins !== undefined && !Array.isArray(plugins)) throw invalid(`plugins must be a list, got ${JSON.stringify(plugins)}`);
+  if (value.serverName !== undefined && Buffer.byteLength(value.serverName) > 200) throw invalid('serverName must be a non-empty string of at most 200 bytes');
+  const backoff = value.connection.loginBackoff;
+  if (backoff !== false && backoff.maxDelay < backoff.baseDelay) {
+    throw invalid(`connection.loginBackoff.maxDelay must be at least baseDelay (${backoff.baseDelay}), got ${backoff.maxDelay}`);
   }
-  const fromEnv: DeepstreamConfig = {};
-  if (env.DEEPSTREAM_HOST) fromEnv.host = env.DEEPSTREAM_HOST;
-  if (env.DEEPSTREAM_PORT) fromEnv.port = Number(env.DEEPSTREAM_PORT);
-  if (env.DEEPSTREAM_LOG_LEVEL) fromEnv.logLevel = env.DEEPSTREAM_LOG_LEVEL as LevelWithSilent;
-  const merged = { ...config, ...fromEnv, ...overrides };
-  const given = { ...config.connection, ...overrides.connection };
-  const connection: ConnectionOptions = { ...DEFAULT_CONNECTION_OPTIONS, ...given, loginBackoff: mergeLoginBackoff(given.loginBackoff ?? DEFAULT_CONNECTION_OPTIONS.loginBackoff) };
-  const resolved: ResolvedConfig = {
-    serverName: merged.serverName ?? `node-${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
-    host: merged.host ?? '0.0.0.0',
-    port: merged.port ?? 6020,
-    logLevel: merged.logLevel ?? 'info',
-    pluginSetupTimeout: merged.pluginSetupTimeout ?? 10_000,
-    connection,
-    tls: merged.tls,
-    plugins: merged.plugins ?? [],
+  return {
+    ...value,
+    serverName: value.serverName ?? `node-${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
+    tls: value.tls,
+    plugins: plugins ?? [],
     baseDir,
   };
-  validate(resolved);
-  return resolved;
 }
 
-function validate(config: ResolvedConfig): void {
-  if (typeof config.serverName !== 'string' || config.serverName === '' || Buffer.byteLength(config.serverName) > 200) {
-    throw invalid('serverName must be a non-empty string of at most 200 bytes');
+/** DEEPSTREAM_PORT=6020 is a number; anything else that is not one stays text, so the error quotes it. */
+function environmentOverrides(env: NodeJS.ProcessEnv): DeepstreamConfig {
+  const overrides: Record<string, unknown> = {};
+  for (const [variable, key] of ENV_OVERRIDES) {
+    const text = env[variable];
+    if (!text) continue;
+    const value = key === 'port' && /^\d+$/.test(text) ? Number(text) : text;
+    const { problem } = applySchema(Type.Object({ [key]: CONFIG_SCHEMA.properties[key] }), { [key]: value }, 'key');
+    if (problem !== undefined) throw invalid(`${variable}: ${problem}`);
+    overrides[key] = value;
   }
-  if (typeof config.host !== 'string') throw invalid('host must be a string');
-  if (!Number.isInteger(config.port) || config.port < 0 || config.port > 65535) throw invalid(`port must be an integer from 0 to 65535, got ${String(config.port)}`);
-  if (!LOG_LEVELS.includes(config.logLevel)) throw invalid(`logLevel must be one of ${LOG_LEVELS.join(', ')}, got ${String(config.logLevel)}`);
-  positive('pluginSetupTimeout', config.pluginSetupTimeout);
-  if (!Array.isArray(config.plugins)) throw invalid('plugins must be a list');
-  if (config.tls !== undefined) validateTls(config.tls);
-  const c = config.connection;
-  if (typeof c.path !== 'string' || !c.path.startsWith('/')) throw invalid('connection.path must start with "/"');
-  positive('connection.heartbeatInterval', c.heartbeatInterval);
-  if (c.unauthenticatedClientTimeout !== false) positive('connection.unauthenticatedClientTimeout', c.unauthenticatedClientTimeout);
-  positive('connection.maxAuthAttempts', c.maxAuthAttempts);
-  positive('connection.maxMessageSize', c.maxMessageSize);
-  positive('connection.outgoingBufferLimit', c.outgoingBufferLimit);
-  if (!(Number.isFinite(c.closeGracePeriod) && c.closeGracePeriod >= 0)) throw invalid('connection.closeGracePeriod must be a number >= 0');
-  if (c.maxUnauthenticatedPerAddress !== false) positiveInteger('connection.maxUnauthenticatedPerAddress', c.maxUnauthenticatedPerAddress);
-  if (c.loginBackoff !== false) validateLoginBackoff(c.loginBackoff);
-  if (typeof c.trustProxy !== 'boolean') throw invalid(`connection.trustProxy must be true or false, got ${String(c.trustProxy)}`);
-  positive('connection.maxNamesPerMessage', c.maxNamesPerMessage);
-  positive('connection.maxSubscriptionsPerConnection', c.maxSubscriptionsPerConnection);
+  return overrides as DeepstreamConfig;
 }
 
-const LOGIN_BACKOFF_KEYS = ['failuresPerUsername', 'failuresPerAddress', 'window', 'baseDelay', 'maxDelay', 'maxTrackedKeys'] as const;
-
-/** A partial `loginBackoff` object keeps the defaults for what it leaves out. */
-function mergeLoginBackoff(value: unknown): LoginBackoffOptions | false {
-  if (value === false || value === null || typeof value !== 'object' || Array.isArray(value)) return value as LoginBackoffOptions | false;
-  return { ...(DEFAULT_CONNECTION_OPTIONS.loginBackoff as LoginBackoffOptions), ...value };
-}
-
-function validateLoginBackoff(backoff: unknown): void {
-  if (backoff === null || typeof backoff !== 'object' || Array.isArray(backoff)) {
-    throw invalid(`connection.loginBackoff must be false or an object { ${LOGIN_BACKOFF_KEYS.join(', ')} }`);
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object') {
+    for (const inner of Object.values(value)) deepFreeze(inner);
+    Object.freeze(value);
   }
-  const options = backoff as Record<string, unknown>;
-  const unknown = Object.keys(options).find((key) => !(LOGIN_BACKOFF_KEYS as readonly string[]).includes(key));
-  if (unknown !== undefined) throw invalid(`unknown key "connection.loginBackoff.${unknown}"; known keys: ${LOGIN_BACKOFF_KEYS.join(', ')}`);
-  for (const key of ['failuresPerUsername', 'failuresPerAddress', 'maxTrackedKeys'] as const) positiveInteger(`connection.loginBackoff.${key}`, options[key]);
-  for (const key of ['window', 'baseDelay', 'maxDelay'] as const) positive(`connection.loginBackoff.${key}`, options[key]);
-  if ((options.maxDelay as number) < (options.baseDelay as number)) throw invalid('connection.loginBackoff.maxDelay must be at least baseDelay');
-}
-
-function validateTls(tls: unknown): void {
-  if (tls === null || typeof tls !== 'object' || Array.isArray(tls)) throw invalid('tls must be an object { key, cert, ca?, passphrase? }');
-  const { key, cert, ca, passphrase, ...rest } = tls as Record<string, unknown>;
-  const unknown = Object.keys(rest);
-  if (unknown.length > 0) throw invalid(`unknown key "tls.${unknown[0]}"; known keys: key, cert, ca, passphrase`);
-  for (const [name, value] of [['key', key], ['cert', cert]] as const) {
-    if (typeof value !== 'string' || value === '') throw invalid(`tls.${name} must be PEM text or the path of a PEM file`);
-  }
-  const cas = ca === undefined ? [] : Array.isArray(ca) ? ca : [ca];
-  if (cas.some((entry) => typeof entry !== 'string' || entry === '')) throw invalid('tls.ca must be PEM text or a path, or a list of them');
-  if (passphrase !== undefined && typeof passphrase !== 'string') throw invalid('tls.passphrase must be a string');
+  return value;
 }
 
 /**
@@ -252,14 +149,6 @@ export function loadTlsMaterial(tls: TlsOptions, baseDir: string): TlsMaterial {
     throw invalid(`tls: the key, certificate or CA cannot be used: ${describeError(error)}`);
   }
   return material;
-}
-
-function positive(key: string, value: unknown): void {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) throw invalid(`${key} must be a positive number, got ${String(value)}`);
-}
-
-function positiveInteger(key: string, value: unknown): void {
-  if (!Number.isInteger(value) || (value as number) <= 0) throw invalid(`${key} must be a positive integer, got ${String(value)}`);
 }
 
 function invalid(message: string): DeepstreamError {

@@ -1,3 +1,4 @@
+import type { Static, TObject } from '@sinclair/typebox';
 import type { PluginContext } from './context.ts';
 import type { Services } from '../services.ts';
 import { callerPackageDir, rememberOrigin } from './origin.ts';
@@ -30,8 +31,17 @@ export interface PluginManifest<Options extends object = Record<string, never>> 
   readonly provides?: readonly ServiceName[];
   /** Services this plugin uses (`ctx.use`, `ctx.find`); their providers are set up first. Kernel services need no entry. */
   readonly needs?: Readonly<Partial<Record<ServiceName, ServiceNeed>>>;
-  /** Every option with its default; user options are merged over these (shallowly). */
-  readonly defaults?: Options;
+  /**
+   * The options schema (`Type.Object`, re-exported by core) with each option's default: the loader
+   * fills in defaults deeply and refuses unknown keys and wrong types at start. `ctx.options` is
+   * typed from it by `definePlugin`.
+   */
+  readonly options?: TObject;
+  /**
+   * Legacy form, for plugins without a schema: every option with its default, user options merged
+   * over them shallowly and not checked. Not together with `options`.
+   */
+  readonly defaults?: Partial<Options>;
   /** Registers hooks, topics and services. May be async; bounded by `pluginSetupTimeout`. */
   setup(ctx: PluginContext<Options>): void | Promise<void>;
   /** Releases what setup acquired. Plugins close in reverse setup order. */
@@ -41,12 +51,17 @@ export interface PluginManifest<Options extends object = Record<string, never>> 
 /** A plugin with options chosen, as it appears in `plugins: [...]`. */
 export interface PluginWithOptions<Options extends object = object> {
   readonly use: PluginManifest<Options> | string;
-  readonly options?: Partial<Options>;
+  readonly options?: OptionsInput<Options>;
 }
+
+/** Options as a user writes them: every key optional, nested objects too (defaults fill the rest). */
+export type OptionsInput<Options> = {
+  [Key in keyof Options]?: Options[Key] extends readonly unknown[] ? Options[Key] : Options[Key] extends object ? OptionsInput<Options[Key]> : Options[Key];
+};
 
 export interface DefinedPlugin<Options extends object> extends PluginManifest<Options> {
   /** The same plugin with options, typed: `events.with({ ... })`. */
-  with(options: Partial<Options>): PluginWithOptions<Options>;
+  with(options: OptionsInput<Options>): PluginWithOptions<Options>;
 }
 
 /**
@@ -60,30 +75,48 @@ export type PluginEntry =
   | readonly [string | PluginManifest<any>, object?];
 
 /**
- * A manifest as a plugin package writes it: `package: import.meta.url` instead of name, version
- * and kernel range, which are then read from the package's package.json (its peer dependency on
- * `@deepstream-ts/core` is the kernel range), so each is written once.
+ * How a plugin package names itself: `package: import.meta.url`, and name, version and kernel
+ * range are read from its package.json (the peer dependency on `@deepstream-ts/core` is the kernel
+ * range), so each is written once; or, for a plugin without a package of its own, all three.
  */
-export type PluginDefinition<Options extends object> =
-  | PluginManifest<Options>
-  | (Omit<PluginManifest<Options>, 'name' | 'version' | 'kernel'> & { readonly package: string });
+type Identity =
+  | { readonly package: string; readonly name?: never; readonly version?: never; readonly kernel?: never }
+  | { readonly package?: never; readonly name: string; readonly version: string; readonly kernel: string };
 
-/** Declares a plugin with full typing of its options and context. */
-export function definePlugin<Options extends object = Record<string, never>>(definition: PluginDefinition<Options>): DefinedPlugin<Options> {
+type IdentityKeys = 'name' | 'version' | 'kernel';
+
+/** A manifest as a plugin writes it: identity as above, the rest as in `PluginManifest`. */
+export type PluginDefinition<Options extends object> = Omit<PluginManifest<Options>, IdentityKeys> & Identity;
+
+/** A manifest with an options schema, spelled out so that TypeScript infers the schema from `options`. */
+export type SchemaManifest<Schema extends TObject> = Omit<PluginManifest<object>, IdentityKeys | 'options' | 'defaults' | 'setup' | 'close'> &
+  Identity & {
+    readonly options: Schema;
+    setup(ctx: PluginContext<Static<Schema>>): void | Promise<void>;
+    close?(ctx: PluginContext<Static<Schema>>): void | Promise<void>;
+  };
+
+/**
+ * Declares a plugin with full typing of its options and context: with an `options` schema,
+ * `ctx.options` is `Static<typeof schema>`.
+ */
+export function definePlugin<Schema extends TObject>(definition: SchemaManifest<Schema>): DefinedPlugin<Static<Schema>>;
+export function definePlugin<Options extends object = Record<string, never>>(definition: PluginDefinition<Options>): DefinedPlugin<Options>;
+export function definePlugin<Options extends object>(definition: PluginDefinition<Options>): DefinedPlugin<Options> {
   let manifest: PluginManifest<Options>;
   let origin: string | undefined;
-  if ('package' in definition) {
+  if (definition.package !== undefined) {
     const { package: moduleUrl, ...rest } = definition;
     const info = readPackageInfo(moduleUrl);
     manifest = { ...rest, name: info.name, version: info.version, kernel: info.kernel };
     origin = info.dir;
   } else {
-    manifest = definition;
+    manifest = definition as PluginManifest<Options>;
     origin = callerPackageDir(definePlugin);
   }
-  const defined = Object.freeze({
+  const defined: DefinedPlugin<Options> = Object.freeze({
     ...manifest,
-    with: (options: Partial<Options>): PluginWithOptions<Options> => ({ use: defined, options }),
+    with: (options: OptionsInput<Options>): PluginWithOptions<Options> => ({ use: defined, options }),
   });
   rememberOrigin(defined, origin);
   return defined;

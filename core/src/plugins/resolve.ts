@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { DeepstreamError, describeError } from '../errors.ts';
 import type { PluginEntry, PluginManifest, ServiceName, ServiceNeed } from './manifest.ts';
+import { isSchema, pluginOptions } from './plugin-options.ts';
 import { originOf, rememberOrigin } from './origin.ts';
 
 export interface ResolvedPlugin {
@@ -25,7 +26,7 @@ async function resolveEntry(entry: PluginEntry, where: string, baseDir: string):
   assertManifest(manifest, typeof use === 'string' ? use : where);
   return {
     manifest,
-    options: Object.freeze({ ...manifest.defaults, ...options }),
+    options: pluginOptions(manifest, options),
     source: typeof use === 'string' ? use : '(inline)',
   };
 }
@@ -70,6 +71,8 @@ function assertManifest(value: unknown, where: string): asserts value is PluginM
     if (typeof m.version !== 'string') problems.push('"version" must be a semver string');
     if (typeof m.kernel !== 'string') problems.push('"kernel" must be a semver range');
     if (typeof m.setup !== 'function') problems.push('"setup" must be a function');
+    if (m.options !== undefined && !isSchema(m.options)) problems.push('"options" must be a schema made with Type.Object (re-exported by @deepstream-ts/core)');
+    if (m.options !== undefined && m.defaults !== undefined) problems.push('"options" and "defaults" together: put the defaults in the schema');
   }
   if (problems.length > 0) throw new DeepstreamError('DS_PLUGIN_INVALID', `${where} is not a valid plugin: ${problems.join('; ')}`);
 }

@@ -1,5 +1,5 @@
 import { countAuthenticationStrategies, definePlugin, type AuthenticationResult } from '@deepstream-ts/core';
-import { DEFAULT_HASH, checkOptions, type AuthFileOptions } from './options.ts';
+import { AUTH_FILE_OPTIONS, checkUsersAndHash, type AuthFileOptions } from './options.ts';
 import { verifyPassword } from './password.ts';
 import { parseUsers, readUsersFile } from './users.ts';
 
@@ -15,13 +15,13 @@ const MISSING = Object.freeze({ error: 'missing authentication parameter: userna
  */
 export const authFile = definePlugin<AuthFileOptions>({
   package: import.meta.url,
-  defaults: { ...DEFAULT_HASH },
+  options: AUTH_FILE_OPTIONS,
   setup(ctx) {
     const options = ctx.options;
-    checkOptions(options);
+    checkUsersAndHash(ctx.name, options);
     const parameters = { hash: options.hash, iterations: options.iterations, keyLength: options.keyLength };
-    const { file, content } = options.path !== undefined ? readUsersFile(options.path, ctx.config.baseDir) : { file: 'the users option', content: options.users };
-    const users = parseUsers(content, file, parameters);
+    const { file, content } = options.path !== undefined ? readUsersFile(ctx.name, options.path, ctx.config.baseDir) : { file: 'the users option', content: options.users };
+    const users = parseUsers(ctx.name, content, file, parameters);
     // Unknown usernames cost one hash too, so response time does not tell which usernames exist.
     const decoy = parameters.hash === false ? 'decoy' : `${Buffer.alloc(parameters.keyLength).toString('base64')}decoy-salt`;
     let report = options.reportInvalidParameters ?? true;

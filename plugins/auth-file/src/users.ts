@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
 import { YAMLException, load as parseYaml } from 'js-yaml';
-import type { JSONValue } from '@deepstream-ts/core';
 import { malformedHash, type HashParameters } from './password.ts';
+import { invalidOptions, type JSONValue } from '@deepstream-ts/core';
 
 /** One entry of users.yml. */
 export interface User {
@@ -17,20 +17,20 @@ export interface User {
 const USER_KEYS = new Set(['password', 'serverData', 'clientData']);
 
 /** Reads a users file (`.yml`, `.yaml` or `.json`); `path` is relative to `baseDir`. */
-export function readUsersFile(path: string, baseDir: string): { file: string; content: unknown } {
+export function readUsersFile(plugin: string, path: string, baseDir: string): { file: string; content: unknown } {
   const file = resolve(baseDir, path);
   const extension = extname(file).toLowerCase();
-  if (!['.yml', '.yaml', '.json'].includes(extension)) throw new TypeError(`users file ${file}: expected a .yml, .yaml or .json file`);
+  if (!['.yml', '.yaml', '.json'].includes(extension)) throw invalidOptions(plugin, `users file ${file}: expected a .yml, .yaml or .json file`);
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (error) {
-    throw new TypeError(`users file ${file} cannot be read: ${(error as Error).message}`);
+    throw invalidOptions(plugin, `users file ${file} cannot be read: ${(error as Error).message}`);
   }
   try {
     return { file, content: extension === '.json' ? JSON.parse(text) : parseYaml(text, { filename: file }) };
   } catch (error) {
-    throw new TypeError(`users file ${file} is not valid ${extension === '.json' ? 'JSON' : 'YAML'}${where(error)}`);
+    throw invalidOptions(plugin, `users file ${file} is not valid ${extension === '.json' ? 'JSON' : 'YAML'}${where(error)}`);
   }
 }
 
@@ -49,23 +49,23 @@ function where(error: unknown): string {
  * the user. A broken entry stops the start rather than being skipped: an operator who adds a user
  * finds out at once, not at that user's first failed login.
  */
-export function parseUsers(content: unknown, source: string, parameters: HashParameters): Map<string, User> {
+export function parseUsers(plugin: string, content: unknown, source: string, parameters: HashParameters): Map<string, User> {
   if (content === null || typeof content !== 'object' || Array.isArray(content)) {
-    throw new TypeError(`${source}: expected a map of username to { password, serverData?, clientData? }`);
+    throw invalidOptions(plugin, `${source}: expected a map of username to { password, serverData?, clientData? }`);
   }
   const users = new Map<string, User>();
   for (const [username, entry] of Object.entries(content)) {
     const where = `${source}: user "${username}"`;
-    if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) throw new TypeError(`${where} must be a map with a password`);
+    if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) throw invalidOptions(plugin, `${where} must be a map with a password`);
     const unknown = Object.keys(entry).filter((key) => !USER_KEYS.has(key));
-    if (unknown.length > 0) throw new TypeError(`${where} has unknown key "${unknown[0]}"; known keys: password, serverData, clientData`);
+    if (unknown.length > 0) throw invalidOptions(plugin, `${where} has unknown key "${unknown[0]}"; known keys: password, serverData, clientData`);
     const { password, serverData, clientData } = entry as Record<string, unknown>;
-    if (typeof password !== 'string' || password === '') throw new TypeError(`${where} needs a password (a non-empty string)`);
+    if (typeof password !== 'string' || password === '') throw invalidOptions(plugin, `${where} needs a password (a non-empty string)`);
     const malformed = malformedHash(password, parameters);
-    if (malformed !== undefined) throw new TypeError(`${where}: the password ${malformed} (make one with: npx deepstream hash <password>)`);
+    if (malformed !== undefined) throw invalidOptions(plugin, `${where}: the password ${malformed} (make one with: npx deepstream hash <password>)`);
     users.set(username, { password, serverData: toJson(serverData), clientData: toJson(clientData) });
   }
-  if (users.size === 0) throw new TypeError(`${source} has no users`);
+  if (users.size === 0) throw invalidOptions(plugin, `${source} has no users`);
   return users;
 }
 

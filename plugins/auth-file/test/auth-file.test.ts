@@ -199,7 +199,7 @@ describe('several strategies (reportInvalidParameters)', () => {
 
 describe('start-up validation', () => {
   const refused = async (config: DeepstreamConfig, pattern: RegExp) =>
-    assert.rejects(startTestServer(config), (error) => isDeepstreamError(error, 'DS_PLUGIN_SETUP_FAILED') && pattern.test(error.message));
+    assert.rejects(startTestServer(config), (error) => isDeepstreamError(error, 'DS_PLUGIN_OPTIONS_INVALID') && pattern.test(error.message));
 
   it('names the file and the user whose hash is malformed', async () => {
     const path = file('bad-hash.yml', 'good:\n  password: "rCOSZxJrgze2AZdVQh12c6ErDMOG0M+Rx5Yu7S5d91c=GS4SbTQYmoaGwjm2shEobg=="\nmallory:\n  password: "not-a-hash"\n');
@@ -236,8 +236,11 @@ describe('start-up validation', () => {
   });
 
   it('refuses bad options', async () => {
-    await refused({ plugins: [authFile] }, /exactly one of the options path .* or users/);
-    await refused({ plugins: [authFile.with({ users: { a: { password: 'x' } }, hash: 'sha9000' })] }, /hash must be false or a digest/);
-    await refused({ plugins: [authFile.with({ users: { a: { password: 'x' } }, iterations: 0 })] }, /iterations must be a positive integer/);
+    const badOptions = (config: DeepstreamConfig, pattern: RegExp) =>
+      assert.rejects(startTestServer(config), (error) => isDeepstreamError(error, 'DS_PLUGIN_OPTIONS_INVALID') && pattern.test(error.message));
+    await badOptions({ plugins: [authFile] }, /plugin "@deepstream-ts\/plugin-auth-file": needs exactly one of the options path .* or users/);
+    await badOptions({ plugins: [authFile.with({ users: { a: { password: 'x' } }, hash: 'sha9000' })] }, /option "hash" must be false or a digest .*, got "sha9000"/);
+    await badOptions({ plugins: [authFile.with({ users: { a: { password: 'x' } }, iterations: 0 })] }, /option "iterations" must be a positive integer, got 0/);
+    await badOptions({ plugins: [authFile.with({ users: { a: { password: 'x' } }, hsah: 'md5' } as never)] }, /unknown option "hsah"; known options: path, users, hash/);
   });
 });

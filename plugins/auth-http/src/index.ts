@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { countAuthenticationStrategies, definePlugin, type AuthenticationRequest, type AuthenticationResult, type JSONValue } from '@deepstream-ts/core';
 import { interpret, type Verdict } from './answer.ts';
-import { DEFAULT_OPTIONS, checkOptions, type AuthHttpOptions } from './options.ts';
+import { AUTH_HTTP_OPTIONS, checkEndpoint, type AuthHttpOptions } from './options.ts';
 import { InvalidResponse, post } from './request.ts';
 
 export type { AuthHttpOptions } from './options.ts';
@@ -12,11 +12,12 @@ const RETRIES_EXCEEDED = Object.freeze({ error: 'AUTH_RETRY_ATTEMPTS_EXCEEDED' }
  * Webhook authentication (SECURITY §2.3): each login is POSTed to `endpointUrl` as
  * `{ connectionData, authData }`; the status says yes or no, the body carries id and data.
  */
-export const authHttp = definePlugin<Partial<AuthHttpOptions>>({
+export const authHttp = definePlugin<AuthHttpOptions>({
   package: import.meta.url,
-  defaults: DEFAULT_OPTIONS,
+  options: AUTH_HTTP_OPTIONS,
   setup(ctx) {
-    const options = checkOptions(ctx.options);
+    const options = ctx.options;
+    checkEndpoint(ctx.name, options);
     const url = new URL(options.endpointUrl);
     // For logs: no credentials in the userinfo or the query string ever reach a log line.
     const endpoint = `${url.origin}${url.pathname}`;

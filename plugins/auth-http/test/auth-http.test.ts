@@ -208,18 +208,18 @@ describe('auth-http among several strategies', () => {
 
 describe('auth-http options', () => {
   const refused = (config: DeepstreamConfig, pattern: RegExp) =>
-    assert.rejects(startTestServer(config), (error) => isDeepstreamError(error, 'DS_PLUGIN_SETUP_FAILED') && pattern.test(error.message));
+    assert.rejects(startTestServer(config), (error) => isDeepstreamError(error, 'DS_PLUGIN_OPTIONS_INVALID') && pattern.test(error.message));
 
   it('refuses to start without a usable endpointUrl', async () => {
-    await refused({ plugins: [authHttp] }, /endpointUrl must be an http:\/\/ or https:\/\/ URL, got undefined/);
-    await refused({ plugins: [authHttp.with({ endpointUrl: 'ftp://example.com' })] }, /endpointUrl must be/);
+    await refused({ plugins: [authHttp] }, /option "endpointUrl" must be an http:\/\/ or https:\/\/ URL; it is missing/);
+    await refused({ plugins: [authHttp.with({ endpointUrl: 'ftp://example.com' })] }, /option "endpointUrl" must be an http:\/\/ or https:\/\/ URL, got "ftp:\/\/example.com"/);
   });
 
   it('refuses contradictory or malformed settings', async () => {
     const endpointUrl = webhook.url();
     await refused({ plugins: [authHttp.with({ endpointUrl, retryStatusCodes: [200] })] }, /status 200 is in both/);
     await refused({ plugins: [authHttp.with({ endpointUrl, promoteToHeader: ['bad header'] })] }, /"bad header" cannot be an HTTP header name/);
-    await refused({ plugins: [authHttp.with({ endpointUrl, retryAttempts: -1 })] }, /retryAttempts must be an integer >= 0/);
-    await refused({ plugins: [authHttp.with({ endpointUrl, permittedStatusCodes: [2000] })] }, /permittedStatusCodes must be a list of HTTP status codes/);
+    await refused({ plugins: [authHttp.with({ endpointUrl, retryAttempts: -1 })] }, /option "retryAttempts" must be an integer >= 0, got -1/);
+    await refused({ plugins: [authHttp.with({ endpointUrl, permittedStatusCodes: [2000] })] }, /option "permittedStatusCodes\[0\]" must be an integer from 100 to 599, got 2000/);
   });
 });

@@ -2,7 +2,7 @@ import { jwtVerify, type JWTVerifyOptions } from 'jose';
 import { countAuthenticationStrategies, definePlugin, type AuthenticationResult } from '@deepstream-ts/core';
 import { resultFor } from './claims.ts';
 import { verificationKey } from './keys.ts';
-import { DEFAULT_OPTIONS, checkOptions, type AuthJwtOptions } from './options.ts';
+import { AUTH_JWT_OPTIONS, chooseKeySource, type AuthJwtOptions } from './options.ts';
 import { reasonFor } from './reasons.ts';
 
 export type { AuthJwtOptions } from './options.ts';
@@ -13,11 +13,11 @@ export type { AuthJwtOptions } from './options.ts';
  */
 export const authJwt = definePlugin<AuthJwtOptions>({
   package: import.meta.url,
-  defaults: DEFAULT_OPTIONS,
+  options: AUTH_JWT_OPTIONS,
   setup(ctx) {
     const options = ctx.options;
-    const source = checkOptions(options);
-    const key = verificationKey(source, options, ctx.config.baseDir);
+    const source = chooseKeySource(ctx.name, options);
+    const key = verificationKey(ctx.name, source, options, ctx.config.baseDir);
     const verify: JWTVerifyOptions = {
       algorithms: source.algorithms, // never `none`: jose refuses unsecured tokens whenever a key is given
       clockTolerance: options.clockTolerance,

@@ -2,13 +2,14 @@ import { createPublicKey, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { createRemoteJWKSet, type JWTVerifyGetKey } from 'jose';
+import { invalidOptions } from '@deepstream-ts/core';
 import type { AuthJwtOptions, KeySource } from './options.ts';
 
 /** What jose verifies against: a fixed key, or a resolver that picks a JWKS key by `kid`. */
 export type VerificationKey = Uint8Array | KeyObject | JWTVerifyGetKey;
 
 /** Builds the key once at start; a public key that cannot be read or parsed stops the start. */
-export function verificationKey(source: KeySource, options: Readonly<AuthJwtOptions>, baseDir: string): VerificationKey {
+export function verificationKey(plugin: string, source: KeySource, options: Readonly<AuthJwtOptions>, baseDir: string): VerificationKey {
   switch (source.kind) {
     case 'secret':
       return new TextEncoder().encode(source.secret);
@@ -19,7 +20,7 @@ export function verificationKey(source: KeySource, options: Readonly<AuthJwtOpti
         try {
           pem = readFileSync(file, 'utf8');
         } catch (error) {
-          throw new TypeError(`auth-jwt option publicKey: cannot read ${file}: ${(error as Error).message}`);
+          throw invalidOptions(plugin, `option "publicKey": cannot read ${file}: ${(error as Error).message}`);
         }
       }
       try {
@@ -27,7 +28,7 @@ export function verificationKey(source: KeySource, options: Readonly<AuthJwtOpti
         if (key.type !== 'public') throw new Error(`it is a ${key.type} key`);
         return key;
       } catch (error) {
-        throw new TypeError(`auth-jwt option publicKey is not a PEM public key or certificate: ${(error as Error).message}`);
+        throw invalidOptions(plugin, `option "publicKey" is not a PEM public key or certificate: ${(error as Error).message}`);
       }
     }
     case 'jwks':

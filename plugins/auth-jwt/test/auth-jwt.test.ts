@@ -227,7 +227,7 @@ describe('strategies in sequence: jwt, then file, then open', () => {
 
 describe('auth-jwt options', () => {
   const refused = (config: DeepstreamConfig, pattern: RegExp) =>
-    assert.rejects(startTestServer(config), (e) => isDeepstreamError(e, 'DS_PLUGIN_SETUP_FAILED') && pattern.test(e.message));
+    assert.rejects(startTestServer(config), (e) => isDeepstreamError(e, 'DS_PLUGIN_OPTIONS_INVALID') && pattern.test(e.message));
 
   it('needs exactly one key source', async () => {
     await refused({ plugins: [authJwt] }, /exactly one of the options secret, publicKey or jwksUrl; 0 given/);
@@ -235,15 +235,15 @@ describe('auth-jwt options', () => {
   });
 
   it('refuses short secrets, none, and algorithms that do not fit the key', async () => {
-    await refused({ plugins: [authJwt.with({ secret: 'short' })] }, /secret must be a string of at least 32 bytes/);
-    await refused({ plugins: [authJwt.with({ secret: SECRET, algorithms: ['none'] })] }, /algorithms must be a non-empty list from HS256/);
-    await refused({ plugins: [authJwt.with({ secret: SECRET, algorithms: ['RS256'] })] }, /algorithms must be/);
-    await refused({ plugins: [authJwt.with({ jwksUrl: 'https://x.test/jwks', algorithms: ['HS256'] })] }, /algorithms must be a non-empty list from RS256/);
+    await refused({ plugins: [authJwt.with({ secret: 'short' })] }, /option "secret" must be a string of at least 32 bytes$/);
+    await refused({ plugins: [authJwt.with({ secret: SECRET, algorithms: ['none'] })] }, /option "algorithms" must be a non-empty list from HS256/);
+    await refused({ plugins: [authJwt.with({ secret: SECRET, algorithms: ['RS256'] })] }, /option "algorithms" must be/);
+    await refused({ plugins: [authJwt.with({ jwksUrl: 'https://x.test/jwks', algorithms: ['HS256'] })] }, /option "algorithms" must be a non-empty list from RS256/);
   });
 
   it('refuses a plain-http JWKS URL that is not on this machine, and unreadable keys', async () => {
-    await refused({ plugins: [authJwt.with({ jwksUrl: 'http://auth.example.com/jwks' })] }, /jwksUrl must use https/);
-    await refused({ plugins: [authJwt.with({ publicKey: '/nonexistent/key.pem' })] }, /publicKey: cannot read \/nonexistent\/key\.pem/);
-    await refused({ plugins: [authJwt.with({ publicKey: '-----BEGIN PUBLIC KEY-----\ngarbage\n-----END PUBLIC KEY-----\n' })] }, /publicKey is not a PEM public key/);
+    await refused({ plugins: [authJwt.with({ jwksUrl: 'http://auth.example.com/jwks' })] }, /option "jwksUrl" must use https/);
+    await refused({ plugins: [authJwt.with({ publicKey: '/nonexistent/key.pem' })] }, /option "publicKey": cannot read \/nonexistent\/key\.pem/);
+    await refused({ plugins: [authJwt.with({ publicKey: '-----BEGIN PUBLIC KEY-----\ngarbage\n-----END PUBLIC KEY-----\n' })] }, /option "publicKey" is not a PEM public key/);
   });
 });

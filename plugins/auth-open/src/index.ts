@@ -1,4 +1,4 @@
-import { definePlugin } from '@deepstream-ts/core';
+import { Type, definePlugin } from '@deepstream-ts/core';
 
 /**
  * Open authentication (SECURITY §2.1): everyone gets in. The user id is the `username` from the
@@ -7,6 +7,7 @@ import { definePlugin } from '@deepstream-ts/core';
  */
 export const authOpen = definePlugin({
   package: import.meta.url,
+  options: Type.Object({}), // none: any option given is a mistake
   setup(ctx) {
     ctx.hooks.authenticate.tap(ctx.name, ({ authData }) => {
       const username = Array.isArray(authData) ? undefined : (authData as Record<string, unknown>).username;

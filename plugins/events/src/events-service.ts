@@ -12,7 +12,7 @@ import {
   type ListeningService,
   type TopicListenerHandler,
 } from '@deepstream-ts/core';
-import type { EventsOptions } from './index.ts';
+import type { EventsOptions } from './options.ts';
 
 const CLUSTER_CHANNEL = 'event';
 

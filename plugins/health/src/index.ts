@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import { definePlugin, sendText } from '@deepstream-ts/core';
-import { DEFAULT_OPTIONS, checkOptions, type HealthOptions } from './options.ts';
+import { HEALTH_OPTIONS, type HealthOptions } from './options.ts';
 import { connectorCheck, kernelCheck } from './probes.ts';
 import { HealthRegistry, type HealthCheck, type HealthCheckResult, type HealthChecks, type HealthReport } from './registry.ts';
 
@@ -19,9 +19,8 @@ export const health = definePlugin<HealthOptions>({
   package: import.meta.url,
   provides: ['health'],
   needs: { storage: 'optional', cache: 'optional' },
-  defaults: DEFAULT_OPTIONS,
+  options: HEALTH_OPTIONS,
   setup(ctx) {
-    checkOptions(ctx.options);
     const registry = new HealthRegistry(ctx.options.checkTimeout);
     ctx.provide('health', registry);
     const kernel = kernelCheck(ctx.hooks, ctx.name);

@@ -4,7 +4,7 @@ import { HttpRefusal } from './http-io.ts';
 export interface CorsOptions {
   readonly allowAllOrigins: boolean;
   readonly origins: readonly string[];
-  readonly hostUrl: string | undefined;
+  readonly hostUrl?: string | undefined;
 }
 
 const METHODS = ['GET', 'POST', 'OPTIONS'];

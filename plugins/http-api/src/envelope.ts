@@ -9,7 +9,7 @@ export interface Envelope {
 
 export interface EnvelopeLimits {
   readonly allowAuthData: boolean;
-  readonly maxRequestsPerBatch: number | undefined;
+  readonly maxRequestsPerBatch?: number | undefined;
 }
 
 const isObject = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === 'object' && !Array.isArray(value);

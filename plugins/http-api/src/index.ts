@@ -1,7 +1,7 @@
 import { definePlugin } from '@deepstream-ts/core';
 import { HttpApi } from './api.ts';
 import { markDeliveryFailed, markPassedInbound } from './http-session.ts';
-import { DEFAULT_OPTIONS, checkOptions, type HttpApiOptions } from './options.ts';
+import { HTTP_API_OPTIONS, checkPaths, type HttpApiOptions } from './options.ts';
 
 /**
  * deepstream's HTTP API (HTTP_AND_CONFIG §2) on the server's port: batched JSON requests run
@@ -10,9 +10,9 @@ import { DEFAULT_OPTIONS, checkOptions, type HttpApiOptions } from './options.ts
  */
 export const httpApi = definePlugin<HttpApiOptions>({
   package: import.meta.url,
-  defaults: DEFAULT_OPTIONS,
+  options: HTTP_API_OPTIONS,
   setup(ctx) {
-    checkOptions(ctx.options);
+    checkPaths(ctx.name, ctx.options);
     const api = new HttpApi(ctx);
     // First in the chain, and only for sessions of token logins: the token already stands for an
     // identity. `strategy: false`: it never judges credentials, so strategies that count the

@@ -226,7 +226,7 @@ describe('HTTP API options', () => {
   });
 
   it('refuses options that cannot work at start, naming them', async () => {
-    await assert.rejects(startApiServer({ requestTimeout: 0 }), /http-api option "requestTimeout" must be a positive integer, got 0/);
-    await assert.rejects(startApiServer({ postPath: 'api' }), /http-api option "postPath" must be a path starting with "\/"/);
+    await assert.rejects(startApiServer({ requestTimeout: 0 }), /DS_PLUGIN_OPTIONS_INVALID: plugin "@deepstream-ts\/plugin-http-api": option "requestTimeout" must be a positive integer, got 0/);
+    await assert.rejects(startApiServer({ postPath: 'api' }), /option "postPath" must be a path starting with "\/", got "api"/);
   });
 });

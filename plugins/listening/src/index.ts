@@ -1,6 +1,6 @@
 import { definePlugin } from '@deepstream-ts/core';
 import { EVENT_LISTEN_ACTIONS, RECORD_LISTEN_ACTIONS } from './actions.ts';
-import { DEFAULT_LISTENING_OPTIONS, checkOptions, type ListeningOptions } from './options.ts';
+import { LISTENING_OPTIONS, type ListeningOptions } from './options.ts';
 import { TopicListeners } from './topic-listeners.ts';
 
 /**
@@ -11,9 +11,8 @@ import { TopicListeners } from './topic-listeners.ts';
 export const listening = definePlugin<ListeningOptions>({
   package: import.meta.url,
   provides: ['listening'],
-  defaults: DEFAULT_LISTENING_OPTIONS,
+  options: LISTENING_OPTIONS,
   setup(ctx) {
-    checkOptions(ctx.options);
     const registries: TopicListeners[] = [];
     const cluster = ctx.use('cluster');
     ctx.provide('listening', {

@@ -4,7 +4,7 @@ import { clusterMetrics } from './cluster-metrics.ts';
 import { connectorMetrics } from './connector-metrics.ts';
 import { timeHooks } from './hook-timings.ts';
 import { countMessages } from './message-metrics.ts';
-import { DEFAULT_OPTIONS, checkOptions, type MetricsOptions } from './options.ts';
+import { METRICS_OPTIONS, type MetricsOptions } from './options.ts';
 import { countHookErrors, countSessions } from './session-metrics.ts';
 
 /**
@@ -17,9 +17,8 @@ import { countHookErrors, countSessions } from './session-metrics.ts';
 export const metricsPrometheus = definePlugin<MetricsOptions>({
   package: import.meta.url,
   needs: { storage: 'optional', cache: 'optional' },
-  defaults: DEFAULT_OPTIONS,
+  options: METRICS_OPTIONS,
   setup(ctx) {
-    checkOptions(ctx.options);
     const { prefix } = ctx.options;
     // A registry per server, never prom-client's global one: several servers may share a process.
     const registry = new Registry();

@@ -165,7 +165,7 @@ describe('Prometheus metrics options', () => {
   });
 
   it('refuses an invalid prefix at start', async () => {
-    await assert.rejects(startTestServer({ plugins: [metrics.with({ prefix: 'bad-prefix' })] }), /metrics option "prefix" must be a valid Prometheus metric name prefix/);
+    await assert.rejects(startTestServer({ plugins: [metrics.with({ prefix: 'bad-prefix' })] }), /DS_PLUGIN_OPTIONS_INVALID: plugin "@deepstream-ts\/plugin-metrics-prometheus": option "prefix" must be a valid Prometheus metric name prefix, got "bad-prefix"/);
   });
 });
 

@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { definePlugin } from '@deepstream-ts/core';
 import type { ParseLimits } from './expression/parse.ts';
 import type { RecordReader } from './facts.ts';
-import { VALVE_DEFAULTS, checkOptions, type ValveOptions } from './options.ts';
+import { VALVE_DEFAULTS, VALVE_OPTIONS, checkRulesSource, type ValveOptions } from './options.ts';
 import { RulesReloader } from './reload.ts';
 import { PermissionsError } from './rules/compile.ts';
 import { compileInlineRules, loadRulesFile } from './rules/load.ts';
@@ -23,10 +23,10 @@ export const permissionsValve = definePlugin<ValveOptions>({
   package: import.meta.url,
   provides: ['permissions'],
   needs: { records: 'optional' },
-  defaults: VALVE_DEFAULTS,
+  options: VALVE_OPTIONS,
   async setup(ctx) {
     const options = ctx.options;
-    checkOptions(options);
+    checkRulesSource(ctx.name, options);
     const limits: ParseLimits = { maxLength: options.maxRuleLength, maxDepth: options.maxRuleDepth };
     const file = options.path === undefined ? undefined : resolve(ctx.config.baseDir, options.path);
     const rules = file === undefined ? compileInlineRules(options.permissions, limits) : await loadRulesFile(file, limits);

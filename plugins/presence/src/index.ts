@@ -1,7 +1,7 @@
 import { definePlugin } from '@deepstream-ts/core';
 import { LocalOnlineRegistry } from './online-registry.ts';
 import { ClusterOnlineRegistry } from './cluster-registry.ts';
-import { DEFAULT_OPTIONS, checkOptions, type PresenceOptions } from './options.ts';
+import { PRESENCE_OPTIONS, type PresenceOptions } from './options.ts';
 import { PresenceService, type PresenceStats } from './presence-service.ts';
 import { RoomPresence, type RoomStats } from './rooms.ts';
 
@@ -31,9 +31,8 @@ const NO_ROOMS: RoomStats = Object.freeze({ rooms: 0, roomMemberships: 0, occupi
 export const presence = definePlugin<PresenceOptions>({
   package: import.meta.url,
   provides: ['presence'],
-  defaults: DEFAULT_OPTIONS,
+  options: PRESENCE_OPTIONS,
   setup(ctx) {
-    checkOptions(ctx.options);
     // The cluster registry costs nothing on a single node: with no peers it never sends.
     const registry = new ClusterOnlineRegistry(ctx.use('cluster'));
     ctx.onClose(() => registry.close());

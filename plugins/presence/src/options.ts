@@ -1,35 +1,19 @@
-export interface PresenceOptions {
+import { Type, type Static } from '@deepstream-ts/core';
+
+export const PRESENCE_OPTIONS = Type.Object({
   /** Most user names one SUBSCRIBE or QUERY may carry; more is refused with INVALID_PRESENCE_USERS. */
-  maxNamesPerRequest: number;
+  maxNamesPerRequest: Type.Integer({ minimum: 1, default: 10_000 }),
   /** Longest user name (and room id) accepted, in UTF-16 code units. */
-  maxNameLength: number;
+  maxNameLength: Type.Integer({ minimum: 1, default: 512 }),
   /** Per-channel presence driven by event subscriptions under `roomPrefix` (README: Rooms). */
-  rooms: boolean;
+  rooms: Type.Boolean({ default: false }),
   /** Event names starting with this are rooms; clients may subscribe to them but not emit on them. */
-  roomPrefix: string;
+  roomPrefix: Type.String({ minLength: 1, default: 'presence-room/' }),
   /** Most rooms one connection may be in at once. */
-  maxRoomsPerConnection: number;
-}
+  maxRoomsPerConnection: Type.Integer({ minimum: 1, default: 100 }),
+});
 
-export const DEFAULT_OPTIONS: PresenceOptions = {
-  maxNamesPerRequest: 10_000,
-  maxNameLength: 512,
-  rooms: false,
-  roomPrefix: 'presence-room/',
-  maxRoomsPerConnection: 100,
-};
-
-/** Throws, naming the option, when a setting cannot work; the loader reports it as a setup failure. */
-export function checkOptions(options: PresenceOptions): void {
-  for (const key of ['maxNamesPerRequest', 'maxNameLength', 'maxRoomsPerConnection'] as const) {
-    const value = options[key];
-    if (!Number.isInteger(value) || value < 1) throw new TypeError(`presence option ${key} must be a positive integer, got ${String(value)}`);
-  }
-  if (typeof options.rooms !== 'boolean') throw new TypeError(`presence option rooms must be true or false, got ${String(options.rooms)}`);
-  if (typeof options.roomPrefix !== 'string' || options.roomPrefix === '') {
-    throw new TypeError(`presence option roomPrefix must be a non-empty string, got ${JSON.stringify(options.roomPrefix)}`);
-  }
-}
+export type PresenceOptions = Static<typeof PRESENCE_OPTIONS>;
 
 /**
  * Why a list of user names cannot be served, or undefined when it can. Checked before any

@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { CONNECTION_ACTION, TOPIC, definePlugin, type Session } from '@deepstream-ts/core';
 import { attachClusterSync } from './cluster-sync.ts';
 import { KeyedBuckets } from './keyed-buckets.ts';
-import { checkOptions, type RateLimit, type RateLimitOptions, type Scope } from './options.ts';
+import { RATE_LIMIT_OPTIONS, resolveLimits, type RateLimit, type RateLimitOptions, type Scope } from './options.ts';
 import { TokenBucket } from './token-bucket.ts';
 
 export type { RateLimitOptions, RateLimitSetting } from './options.ts';
@@ -28,9 +28,9 @@ function reasons(scope: Scope, limit: RateLimit): { closed: string; dropped: str
  */
 export const rateLimit = definePlugin<RateLimitOptions>({
   package: import.meta.url,
-  defaults: {},
+  options: RATE_LIMIT_OPTIONS,
   setup(ctx) {
-    const limits = checkOptions(ctx.options);
+    const limits = resolveLimits(ctx.name, ctx.options);
     const { perConnection } = limits;
     const perUser = limits.perUser && new KeyedBuckets(limits.perUser);
     const perAddress = limits.perAddress && new KeyedBuckets(limits.perAddress);

@@ -1,26 +1,34 @@
-/** A sustained rate and the burst allowed after a quiet spell. */
-export interface RateLimitSetting {
-  /** Sustained messages per second. */
-  messagesPerSecond: number;
-  /** Messages at once after being quiet (bucket size, ≥ 1); default: `messagesPerSecond`. */
-  burst?: number;
-}
+import { Type, invalidOptions, type Static } from '@deepstream-ts/core';
 
-export interface RateLimitOptions {
+const messagesPerSecond = () => Type.Number({ exclusiveMinimum: 0 });
+const burst = () => Type.Number({ minimum: 1 });
+
+/** A sustained rate and the burst allowed after a quiet spell. */
+const SETTING = Type.Object({
+  /** Sustained messages per second. */
+  messagesPerSecond: messagesPerSecond(),
+  /** Messages at once after being quiet (bucket size, ≥ 1); default: `messagesPerSecond`. */
+  burst: Type.Optional(burst()),
+});
+
+export const RATE_LIMIT_OPTIONS = Type.Object({
   /** Per connection (the first form of this plugin; same as `perConnection`). */
-  messagesPerSecond?: number;
-  burst?: number;
+  messagesPerSecond: Type.Optional(messagesPerSecond()),
+  burst: Type.Optional(burst()),
   /** Each connection (WebSocket) or HTTP request on its own. */
-  perConnection?: RateLimitSetting;
+  perConnection: Type.Optional(SETTING),
   /** All connections and HTTP requests of one user id together, cluster-wide. */
-  perUser?: RateLimitSetting;
+  perUser: Type.Optional(SETTING),
   /** All connections and HTTP requests from one remote address together, cluster-wide. */
-  perAddress?: RateLimitSetting;
+  perAddress: Type.Optional(SETTING),
   /** Milliseconds between sweeps that forget the buckets of quiet users and addresses. */
-  sweepInterval?: number;
+  sweepInterval: Type.Integer({ minimum: 1, default: 10_000 }),
   /** Milliseconds between the counts a node sends the others for perUser and perAddress. */
-  clusterSyncInterval?: number;
-}
+  clusterSyncInterval: Type.Integer({ minimum: 1, default: 250 }),
+});
+
+export type RateLimitSetting = Static<typeof SETTING>;
+export type RateLimitOptions = Static<typeof RATE_LIMIT_OPTIONS>;
 
 export interface RateLimit {
   messagesPerSecond: number;
@@ -37,40 +45,34 @@ export interface RateLimits {
   clusterSyncInterval: number;
 }
 
-export const DEFAULT_SWEEP_INTERVAL = 10_000;
-export const DEFAULT_CLUSTER_SYNC_INTERVAL = 250;
-
-/** Throws, naming the option, unless the limits are usable: a limit nobody set is a mistake, not "no limit". */
-export function checkOptions(options: Readonly<RateLimitOptions>): RateLimits {
-  const { perUser, perAddress, sweepInterval = DEFAULT_SWEEP_INTERVAL, clusterSyncInterval = DEFAULT_CLUSTER_SYNC_INTERVAL } = options;
-  let { perConnection } = options;
+/**
+ * The limits in force. Rules the schema cannot say: the two ways of writing the per-connection
+ * limit exclude each other, and a limit nobody set is a mistake, not "no limit".
+ */
+export function resolveLimits(plugin: string, options: Readonly<RateLimitOptions>): RateLimits {
+  const { perUser, perAddress, sweepInterval, clusterSyncInterval } = options;
+  let perConnection: Partial<RateLimitSetting> | undefined = options.perConnection;
   if (options.messagesPerSecond !== undefined || options.burst !== undefined) {
-    if (perConnection !== undefined) throw new TypeError('rate-limit options messagesPerSecond/burst and perConnection set the same limit: use one of them');
-    perConnection = { messagesPerSecond: options.messagesPerSecond as number, burst: options.burst };
+    if (perConnection !== undefined) throw invalidOptions(plugin, 'options messagesPerSecond/burst and perConnection set the same limit: use one of them');
+    perConnection = { messagesPerSecond: options.messagesPerSecond, burst: options.burst };
   }
   if (perConnection === undefined && perUser === undefined && perAddress === undefined) {
-    throw new TypeError('rate-limit option messagesPerSecond must be a positive number, got undefined (or set perConnection, perUser or perAddress)');
+    throw invalidOptions(plugin, 'option "messagesPerSecond" must be a positive number; it is missing (or set perConnection, perUser or perAddress)');
   }
-  for (const [key, value] of [['sweepInterval', sweepInterval], ['clusterSyncInterval', clusterSyncInterval]] as const) {
-    if (!Number.isInteger(value) || value < 1) throw new TypeError(`rate-limit option ${key} must be a positive integer (milliseconds), got ${String(value)}`);
+  if (perConnection !== undefined && perConnection.messagesPerSecond === undefined) {
+    throw invalidOptions(plugin, 'option "messagesPerSecond" must be a positive number when "burst" is set; it is missing');
   }
   return {
-    perConnection: perConnection && checkSetting(perConnection, options.perConnection === undefined ? '' : 'perConnection.'),
-    perUser: perUser && checkSetting(perUser, 'perUser.'),
-    perAddress: perAddress && checkSetting(perAddress, 'perAddress.'),
+    perConnection: perConnection && limitOf(plugin, options.perConnection === undefined ? '' : 'perConnection.', perConnection as RateLimitSetting),
+    perUser: perUser && limitOf(plugin, 'perUser.', perUser),
+    perAddress: perAddress && limitOf(plugin, 'perAddress.', perAddress),
     sweepInterval,
     clusterSyncInterval,
   };
 }
 
-function checkSetting(setting: RateLimitSetting, prefix: string): RateLimit {
-  if (setting === null || typeof setting !== 'object') throw new TypeError(`rate-limit option ${prefix.slice(0, -1)} must be { messagesPerSecond, burst? }, got ${String(setting)}`);
-  const { messagesPerSecond, burst = messagesPerSecond } = setting;
-  if (typeof messagesPerSecond !== 'number' || !Number.isFinite(messagesPerSecond) || messagesPerSecond <= 0) {
-    throw new TypeError(`rate-limit option ${prefix}messagesPerSecond must be a positive number, got ${String(messagesPerSecond)}`);
-  }
-  if (typeof burst !== 'number' || !Number.isFinite(burst) || burst < 1) {
-    throw new TypeError(`rate-limit option ${prefix}burst must be a number of at least 1, got ${String(burst)}`);
-  }
+/** `burst` defaults to the rate, which may be below the one message a bucket must hold. */
+function limitOf(plugin: string, prefix: string, { messagesPerSecond, burst = messagesPerSecond }: RateLimitSetting): RateLimit {
+  if (burst < 1) throw invalidOptions(plugin, `option "${prefix}burst" must be a number >= 1 (it defaults to messagesPerSecond), got ${burst}`);
   return { messagesPerSecond, burst };
 }

@@ -160,21 +160,21 @@ describe('rate limit over the wire', () => {
 describe('rate limit options', () => {
   it('refuses to start without messagesPerSecond, naming the option', async () => {
     await assert.rejects(startTestServer({ plugins: [authOpen, rateLimit] }), (error) =>
-      isDeepstreamError(error, 'DS_PLUGIN_SETUP_FAILED') && /messagesPerSecond must be a positive number, got undefined/.test(error.message),
+      isDeepstreamError(error, 'DS_PLUGIN_OPTIONS_INVALID') && /option "messagesPerSecond" must be a positive number; it is missing/.test(error.message),
     );
   });
 
   it('names the limit of a bad perUser or perAddress setting, and refuses two per-connection forms', async () => {
-    await assert.rejects(startTestServer({ plugins: [authOpen, rateLimit.with({ perUser: { messagesPerSecond: 5, burst: 0 } })] }), /perUser\.burst must be a number of at least 1, got 0/);
-    await assert.rejects(startTestServer({ plugins: [authOpen, rateLimit.with({ perAddress: { messagesPerSecond: -1 } })] }), /perAddress\.messagesPerSecond must be a positive number, got -1/);
+    await assert.rejects(startTestServer({ plugins: [authOpen, rateLimit.with({ perUser: { messagesPerSecond: 5, burst: 0 } })] }), /option "perUser\.burst" must be a number >= 1, got 0/);
+    await assert.rejects(startTestServer({ plugins: [authOpen, rateLimit.with({ perAddress: { messagesPerSecond: -1 } })] }), /option "perAddress\.messagesPerSecond" must be a positive number, got -1/);
     await assert.rejects(
       startTestServer({ plugins: [authOpen, rateLimit.with({ messagesPerSecond: 5, perConnection: { messagesPerSecond: 5 } })] }),
       /messagesPerSecond\/burst and perConnection set the same limit/,
     );
-    await assert.rejects(startTestServer({ plugins: [authOpen, rateLimit.with({ perUser: { messagesPerSecond: 5 }, sweepInterval: 0 })] }), /sweepInterval must be a positive integer/);
+    await assert.rejects(startTestServer({ plugins: [authOpen, rateLimit.with({ perUser: { messagesPerSecond: 5 }, sweepInterval: 0 })] }), /option "sweepInterval" must be a positive integer, got 0/);
   });
 
   it('refuses a burst below one', async () => {
-    await assert.rejects(startTestServer({ plugins: [authOpen, rateLimit.with({ messagesPerSecond: 5, burst: 0 })] }), /burst must be a number of at least 1, got 0/);
+    await assert.rejects(startTestServer({ plugins: [authOpen, rateLimit.with({ messagesPerSecond: 5, burst: 0 })] }), /option "burst" must be a number >= 1, got 0/);
   });
 });

@@ -1,5 +1,5 @@
 import { TOPIC, definePlugin } from '@deepstream-ts/core';
-import { DEFAULT_RECORDS_OPTIONS, type RecordsOptions } from './options.ts';
+import { RECORDS_OPTIONS, type RecordsOptions } from './options.ts';
 import { RecordStore } from './record-store.ts';
 import { RecordsService } from './records-service.ts';
 
@@ -17,7 +17,7 @@ export const records = definePlugin<RecordsOptions>({
     cache: { default: { use: '@deepstream-ts/cache-memory', options: { maxRecords: Number.MAX_SAFE_INTEGER, maxBytes: Number.MAX_SAFE_INTEGER } } },
     listening: 'optional',
   },
-  defaults: DEFAULT_RECORDS_OPTIONS,
+  options: RECORDS_OPTIONS,
   setup(ctx) {
     const storage = ctx.find('storage');
     const cache = ctx.use('cache');

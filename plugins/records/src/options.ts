@@ -1,38 +1,31 @@
-export interface RecordsOptions {
-  /** Milliseconds a cache read may take before CACHE_RETRIEVAL_TIMEOUT. */
-  cacheRetrievalTimeout: number;
-  /** Milliseconds a storage read may take before STORAGE_RETRIEVAL_TIMEOUT. */
-  storageRetrievalTimeout: number;
-  /** Milliseconds a cache or storage write or delete may take before it counts as failed. */
-  storageWriteTimeout: number;
-  /** Record names starting with these live in the cache only. */
-  storageExclusionPrefixes: string[];
-  /** CREATEANDUPDATE on names starting with these skips versioning (write-mostly data). */
-  storageHotPathPrefixes: string[];
-  /** Longest record name accepted. */
-  maxNameLength: number;
-  /** Longest record path accepted, in characters. */
-  maxPathLength: number;
-  /** Largest array index a path may use. */
-  maxPathIndex: number;
-  /** Most parts a path may have. */
-  maxPathDepth: number;
-  /** Most array elements one patch may create (the sum of its path's indices + 1). */
-  maxArrayGrowth: number;
-  /** Deepest nesting of objects and arrays a write may bring (a patch: its path's depth plus its value's). */
-  maxDataDepth: number;
-}
+import { Type, type Static } from '@deepstream-ts/core';
 
-export const DEFAULT_RECORDS_OPTIONS: RecordsOptions = {
-  cacheRetrievalTimeout: 1000,
-  storageRetrievalTimeout: 2000,
-  storageWriteTimeout: 5000,
-  storageExclusionPrefixes: [],
-  storageHotPathPrefixes: [],
-  maxNameLength: 1024,
-  maxPathLength: 1024,
-  maxPathIndex: 100_000,
-  maxPathDepth: 32,
-  maxArrayGrowth: 100_000,
-  maxDataDepth: 100,
-};
+const prefixes = () => Type.Array(Type.String(), { default: [] });
+
+export const RECORDS_OPTIONS = Type.Object({
+  /** Milliseconds a cache read may take before CACHE_RETRIEVAL_TIMEOUT. */
+  cacheRetrievalTimeout: Type.Number({ exclusiveMinimum: 0, default: 1000 }),
+  /** Milliseconds a storage read may take before STORAGE_RETRIEVAL_TIMEOUT. */
+  storageRetrievalTimeout: Type.Number({ exclusiveMinimum: 0, default: 2000 }),
+  /** Milliseconds a cache or storage write or delete may take before it counts as failed. */
+  storageWriteTimeout: Type.Number({ exclusiveMinimum: 0, default: 5000 }),
+  /** Record names starting with these live in the cache only. */
+  storageExclusionPrefixes: prefixes(),
+  /** CREATEANDUPDATE on names starting with these skips versioning (write-mostly data). */
+  storageHotPathPrefixes: prefixes(),
+  /** Longest record name accepted. */
+  maxNameLength: Type.Integer({ minimum: 1, default: 1024 }),
+  /** Longest record path accepted, in characters. */
+  maxPathLength: Type.Integer({ minimum: 1, default: 1024 }),
+  /** Largest array index a path may use. */
+  maxPathIndex: Type.Integer({ minimum: 0, default: 100_000 }),
+  /** Most parts a path may have. */
+  maxPathDepth: Type.Integer({ minimum: 1, default: 32 }),
+  /** Most array elements one patch may create (the sum of its path's indices + 1). */
+  maxArrayGrowth: Type.Integer({ minimum: 1, default: 100_000 }),
+  /** Deepest nesting of objects and arrays a write may bring (a patch: its path's depth plus its value's). */
+  maxDataDepth: Type.Integer({ minimum: 1, default: 100 }),
+});
+
+export type RecordsOptions = Static<typeof RECORDS_OPTIONS>;
+

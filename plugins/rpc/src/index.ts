@@ -1,5 +1,5 @@
 import { definePlugin } from '@deepstream-ts/core';
-import { RPC_DEFAULTS, checkOptions, type RpcOptions } from './options.ts';
+import { RPC_DEFAULTS, RPC_OPTIONS, type RpcOptions } from './options.ts';
 import { RpcService, type RpcStats, type RpcView } from './rpc-service.ts';
 
 declare module '@deepstream-ts/core' {
@@ -13,9 +13,8 @@ declare module '@deepstream-ts/core' {
 export const rpc = definePlugin<RpcOptions>({
   package: import.meta.url,
   provides: ['rpc'],
-  defaults: RPC_DEFAULTS,
+  options: RPC_OPTIONS,
   setup(ctx) {
-    checkOptions(ctx.options);
     const service = new RpcService(ctx);
     ctx.claim(service.topic, (session, message) => service.handle(session, message));
     ctx.hooks.disconnect.tap(ctx.name, (session) => service.forget(session));

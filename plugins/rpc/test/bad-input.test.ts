@@ -274,7 +274,7 @@ describe('rpc options', () => {
       [{ maxPendingPerSession: 1.5 }, 'maxPendingPerSession'],
       [{ provideRequestorName: 'yes' as unknown as boolean }, 'provideRequestorName'],
     ] as const) {
-      await assert.rejects(startRpcServer(options), (error) => isDeepstreamError(error) && error.code === 'DS_PLUGIN_SETUP_FAILED' && error.message.includes(named));
+      await assert.rejects(startRpcServer(options), (error) => isDeepstreamError(error) && error.code === 'DS_PLUGIN_OPTIONS_INVALID' && error.message.includes(`option "${named}"`));
     }
   });
 });
