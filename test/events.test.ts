@@ -1,7 +1,8 @@
 import { after, afterEach, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { DeepstreamClient } from '@deepstream/client';
-import { EVENT_ACTION, InProcessHub, TOPIC, definePlugin, type DeepstreamConfig } from '@deepstream-ts/core';
+import { EVENT_ACTION, TOPIC, definePlugin, type DeepstreamConfig } from '@deepstream-ts/core';
+import { clusterMemory, MemoryHub } from '@deepstream-ts/cluster-memory';
 import { RawClient, startTestServer, type TestServer } from '@deepstream-ts/core/testing';
 import authOpen from '@deepstream-ts/plugin-auth-open';
 import events from '@deepstream-ts/plugin-events';
@@ -152,11 +153,11 @@ describe('event protocol details', () => {
   });
 });
 
-describe('events across nodes (in-process cluster bus)', () => {
+describe('events across nodes (in one process, over a memory hub)', () => {
   it('delivers an emit on node A to subscribers on node B once, and not back to the sender', async () => {
-    const hub = new InProcessHub();
-    const a = await startTestServer({ serverName: 'a', plugins: [authOpen, events] }, { clusterHub: hub });
-    const b = await startTestServer({ serverName: 'b', plugins: [authOpen, events] }, { clusterHub: hub });
+    const plugins = [authOpen, events, clusterMemory.with({ hub: new MemoryHub() })];
+    const a = await startTestServer({ serverName: 'a', plugins });
+    const b = await startTestServer({ serverName: 'b', plugins });
     try {
       const [onA, onB, senderOnB] = await Promise.all([client(a.url), client(b.url), client(b.url)]);
       const gotA: unknown[] = [];

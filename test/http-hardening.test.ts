@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { Agent, request as httpRequest, type ClientRequest } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { DeepstreamClient } from '@deepstream/client';
-import { InProcessHub, RPC_ACTION, TOPIC, definePlugin, type AuthenticationResult, type PluginEntry } from '@deepstream-ts/core';
+import { RPC_ACTION, TOPIC, definePlugin, type AuthenticationResult, type PluginEntry } from '@deepstream-ts/core';
 import { startTestServer, type TestServer } from '@deepstream-ts/core/testing';
 import authFile from '@deepstream-ts/plugin-auth-file';
 import authJwt from '@deepstream-ts/plugin-auth-jwt';
@@ -20,6 +20,7 @@ import events from '@deepstream-ts/plugin-events';
 import httpApi from '@deepstream-ts/plugin-http-api';
 import presence from '@deepstream-ts/plugin-presence';
 import clusterRedis from '@deepstream-ts/cluster-redis';
+import { clusterMemory, MemoryHub } from '@deepstream-ts/cluster-memory';
 import rateLimit from '@deepstream-ts/plugin-rate-limit';
 import { pause, post, startApiServer, textBody, type ApiServer } from '../plugins/http-api/test/helpers.ts';
 import { isSkip, startRedis } from './services/real-servers.ts';
@@ -375,10 +376,9 @@ describe('rate limits per user and per address, WebSocket and HTTP together', ()
   });
 
   it('is cluster-wide: what a user sent one node counts on another', async () => {
-    const hub = new InProcessHub();
-    const plugins = [authOpen, events, presence, httpApi, rateLimit.with({ perUser: { messagesPerSecond: SLOW, burst: 20 }, clusterSyncInterval: 20 })];
-    const a = await startTestServer({ plugins, serverName: 'a' }, { clusterHub: hub });
-    const b = await startTestServer({ plugins, serverName: 'b' }, { clusterHub: hub });
+    const plugins = [authOpen, events, presence, httpApi, rateLimit.with({ perUser: { messagesPerSecond: SLOW, burst: 20 }, clusterSyncInterval: 20 }), clusterMemory.with({ hub: new MemoryHub() })];
+    const a = await startTestServer({ plugins, serverName: 'a' });
+    const b = await startTestServer({ plugins, serverName: 'b' });
     try {
       const ws = await official(a.url, 'mallet');
       for (let i = 0; i < 15; i++) ws.event.emit('c', i);

@@ -39,7 +39,7 @@ export { clientAddress } from './transport/client-address.ts';
 export { binaryCodec, clusterCodec, SharedMessage, type Codec } from './protocol/codec.ts';
 export * from './protocol/messages.ts';
 export { denialFor } from './protocol/denials.ts';
-export { InProcessHub, type ClusterBus, type ClusterHandler, type MembershipHandler } from './cluster/bus.ts';
+export type { ClusterBus, ClusterHandler, MembershipHandler } from './cluster/bus.ts';
 export { ReplicatedSet, type ReplicatedSetWatcher } from './cluster/replicated-set.ts';
 export { ClusterNode, type ClusterTransport, type ClusterTransportService, type ClusterTiming } from './cluster/node.ts';
 export { SubscriptionRegistry, type SubscriptionObserver, type SubscribeOutcome, type SubscriptionRegistryOptions, type TopicListenerHandler, type ListeningService } from './util/subscriptions.ts';

@@ -5,9 +5,8 @@ import type { Logger } from 'pino';
 import { createHooks, type AuthenticationRequest, type AuthorizationFacts, type HookFailure, type KernelHooks } from './hooks.ts';
 import { Router } from './router.ts';
 import { KERNEL, ServiceRegistry, type Services } from './services.ts';
-import { InProcessHub } from './cluster/bus.ts';
-import { ClusterBusSwitch } from './cluster/switch.ts';
 import { ClusterNode } from './cluster/node.ts';
+import { LOCAL_CLUSTER } from './cluster/local-transport.ts';
 import { DeepstreamError, describeError } from './errors.ts';
 import { HttpRoutes, type HttpHandler } from './http/routes.ts';
 import { loadTlsMaterial, resolveConfig, type DeepstreamConfig, type ResolvedConfig } from './config/options.ts';
@@ -31,8 +30,6 @@ import type { TopicHandler } from './router.ts';
 export interface KernelOptions {
   /** Use this logger instead of creating one from `logLevel`. */
   logger?: Logger;
-  /** Join an existing in-process cluster hub (several servers in one process, for tests). */
-  clusterHub?: InProcessHub;
   /** Directory that plugin package names are resolved from; default: the working directory. */
   baseDir?: string;
   /** Values that win over the config and the environment (CLI flags). */
@@ -72,7 +69,7 @@ export class Kernel {
   private readonly transports: Transport[] = [];
   private readonly teardowns: Array<{ plugin: string; run: Teardown }> = [];
   private readonly environment: SessionEnvironment;
-  private readonly cluster: ClusterBusSwitch;
+  private readonly cluster: ClusterNode;
   private phase = Phase.Created;
   private plugins: ResolvedPlugin[] = [];
   private removeLastResort: (() => void) | undefined;
@@ -86,9 +83,8 @@ export class Kernel {
     this.permissions = new PermissionGate(this.hooks);
     this.sessions = new SessionRegistry(this.log, this.config.connection.maxUnauthenticatedPerAddress);
     this.logins = new LoginGuard(this.hooks, this.config.connection.loginBackoff, this.log);
-    const hub = options.clusterHub ?? new InProcessHub();
-    const handlerThrew = (error: unknown, channel: string, from: string) => this.log.error({ err: error, channel, from }, 'a cluster message handler threw');
-    this.cluster = new ClusterBusSwitch(hub.join(this.config.serverName, handlerThrew), handlerThrew);
+    // Provided now so that plugins subscribe during setup; it joins the cluster before boot.
+    this.cluster = new ClusterNode(this.config.serverName, this.log.child({ plugin: 'cluster' }));
     this.services.provide('cluster', this.cluster, KERNEL);
     this.teardowns.push({ plugin: KERNEL, run: () => this.cluster.close() });
     this.environment = {
@@ -211,20 +207,15 @@ export class Kernel {
     this.removeLastResort = undefined;
   }
 
-  /** With a cluster transport configured, the `cluster` service becomes a real cluster node. */
+  /** Starts the cluster node over the configured cluster transport, or alone over the local one. */
   private async joinCluster(): Promise<void> {
-    const provided = this.services.find('clusterTransport');
-    if (provided === undefined) return;
-    const node = new ClusterNode(this.config.serverName, provided.transport, provided.timing, this.log.child({ plugin: 'cluster' }));
-    // Plugins' handlers move over first: the state peers send in answer to our first heartbeat must find them.
-    await this.cluster.use(node);
+    const provided = this.services.find('clusterTransport') ?? LOCAL_CLUSTER;
     try {
-      await node.start();
+      await this.cluster.start(provided.transport, provided.timing);
     } catch (error) {
-      await provided.transport.close().catch(() => undefined);
       throw new DeepstreamError('DS_CLUSTER_UNAVAILABLE', `cannot join the cluster over ${provided.transport.description}: ${describeError(error)}`, { cause: error });
     }
-    this.log.info({ transport: provided.transport.description, serverName: this.config.serverName }, 'joined the cluster');
+    if (!provided.transport.alone) this.log.info({ transport: provided.transport.description, serverName: this.config.serverName }, 'joined the cluster');
   }
 
   private async listen(): Promise<void> {

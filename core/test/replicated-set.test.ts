@@ -1,27 +1,36 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { InProcessHub, ReplicatedSet, STATE_ACTION, TOPIC, type ClusterBus } from '@deepstream-ts/core';
+import pino from 'pino';
+import { ClusterNode, ReplicatedSet, STATE_ACTION, TOPIC, type ClusterBus } from '@deepstream-ts/core';
+import { MemoryHub } from '@deepstream-ts/cluster-memory';
 
 const tick = () => new Promise((resolve) => setTimeout(resolve, 5));
-const fail = (error: unknown) => {
-  throw error;
+const quiet = pino({ level: 'silent' });
+
+/** A cluster node on `hub`, not started yet: sets made on it now are in place when it joins. */
+const nodeOn = (hub: MemoryHub, name: string) => {
+  const bus = new ClusterNode(name, quiet);
+  return { bus, start: () => bus.start(hub.transport(), { keepAliveInterval: 1000, nodeTimeout: 3000 }) };
 };
 
-/** A set on each of `names` nodes joined by one in-process hub, with what each set's watcher saw. */
-function cluster(...names: string[]) {
-  const hub = new InProcessHub();
-  return names.map((name) => {
-    const bus = hub.join(name, fail);
+/** A set on each of `names` nodes joined by one memory hub, with what each set's watcher saw. */
+async function cluster(...names: string[]) {
+  const hub = new MemoryHub();
+  const nodes = names.map((name) => {
+    const { bus, start } = nodeOn(hub, name);
     const set = new ReplicatedSet(bus, 'test/set');
     const seen: string[] = [];
     set.watch({ added: (n) => seen.push(`+${n}`), removed: (n) => seen.push(`-${n}`) });
-    return { bus, set, seen };
+    return { bus, set, seen, start };
   });
+  for (const node of nodes) await node.start();
+  await tick();
+  return nodes;
 }
 
 describe('ReplicatedSet', () => {
   it('reports a name once when it first appears anywhere and once when its last holder drops it', async () => {
-    const [a, b] = cluster('a', 'b');
+    const [a, b] = await cluster('a', 'b');
     a!.set.add('x');
     await tick();
     b!.set.add('x');
@@ -39,11 +48,15 @@ describe('ReplicatedSet', () => {
   });
 
   it('sends its state to a node that joins later, and forgets the names of a node that leaves', async () => {
-    const hub = new InProcessHub();
-    const a = new ReplicatedSet(hub.join('a', fail), 'test/set');
+    const hub = new MemoryHub();
+    const nodeA = nodeOn(hub, 'a');
+    const a = new ReplicatedSet(nodeA.bus, 'test/set');
+    await nodeA.start();
     a.add('early');
-    const busB = hub.join('b', fail);
+    const nodeB = nodeOn(hub, 'b');
+    const busB = nodeB.bus;
     const b = new ReplicatedSet(busB, 'test/set');
+    await nodeB.start();
     await tick();
     assert.deepEqual([...b.names()], ['early']);
     const removed: string[] = [];
@@ -57,10 +70,8 @@ describe('ReplicatedSet', () => {
   });
 
   it('notices a missed transition by its checksum and recovers the full state', async () => {
-    const hub = new InProcessHub();
-    const busA = hub.join('a', fail);
-    const a = new ReplicatedSet(busA, 'test/set');
-    const b = new ReplicatedSet(hub.join('b', fail), 'test/set');
+    const [nodeA, nodeB] = await cluster('a', 'b');
+    const [busA, a, b] = [nodeA!.bus, nodeA!.set, nodeB!.set];
     a.add('one');
     await tick();
     // b misses a's ADD of "two": the message is lost on the way.
@@ -79,10 +90,13 @@ describe('ReplicatedSet', () => {
   });
 
   it('repeats its checksum, so that a lost last message is repaired without any new change', async () => {
-    const hub = new InProcessHub();
-    const busA = hub.join('a', fail);
+    const hub = new MemoryHub();
+    const [nodeA, nodeB] = [nodeOn(hub, 'a'), nodeOn(hub, 'b')];
+    const busA = nodeA.bus;
     const a = new ReplicatedSet(busA, 'test/set', 20);
-    const b = new ReplicatedSet(hub.join('b', fail), 'test/set', 20);
+    const b = new ReplicatedSet(nodeB.bus, 'test/set', 20);
+    await nodeA.start();
+    await nodeB.start();
     a.add('kept');
     a.add('dropped');
     await tick();
@@ -101,7 +115,7 @@ describe('ReplicatedSet', () => {
   });
 
   it('ignores malformed state messages', async () => {
-    const [a, b] = cluster('a', 'b');
+    const [a, b] = await cluster('a', 'b');
     (a!.bus as ClusterBus).send('test/set', { topic: TOPIC.STATE_REGISTRY, action: STATE_ACTION.ADD });
     await tick();
     assert.equal(b!.set.size, 0);

@@ -4,10 +4,7 @@ import type { ClusterHandler, MembershipHandler } from './bus.ts';
 /** Told about a handler that threw; the other handlers still run. */
 export type ListenerError = (error: unknown, channel: string, from: string) => void;
 
-/**
- * Who listens on a cluster bus: handlers per channel, and membership handlers. Every bus (the
- * in-process one, the cluster node, the switch in front of them) keeps its listeners here.
- */
+/** Who listens on the cluster node: handlers per channel, and membership handlers. */
 export class BusListeners {
   private readonly byChannel = new Map<string, Set<ClusterHandler>>();
   private readonly membership = new Set<MembershipHandler>();
@@ -31,15 +28,6 @@ export class BusListeners {
     return (this.byChannel.get(channel)?.size ?? 0) > 0;
   }
 
-  /** Channels subscribed to at least once. */
-  channels(): IterableIterator<string> {
-    return this.byChannel.keys();
-  }
-
-  hasChannel(channel: string): boolean {
-    return this.byChannel.has(channel);
-  }
-
   deliver(channel: string, message: Message, from: string): void {
     const handlers = this.byChannel.get(channel);
     if (handlers === undefined) return;
@@ -53,7 +41,13 @@ export class BusListeners {
   }
 
   membershipChanged(change: 'join' | 'leave', serverName: string): void {
-    for (const handler of this.membership) handler(change, serverName);
+    for (const handler of this.membership) {
+      try {
+        handler(change, serverName);
+      } catch (error) {
+        this.onError(error, `membership:${change}`, serverName);
+      }
+    }
   }
 
   clear(): void {

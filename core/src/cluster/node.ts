@@ -3,6 +3,7 @@ import { clusterCodec } from '../protocol/codec.ts';
 import type { Message } from '../protocol/messages.ts';
 import type { ClusterBus, ClusterHandler, MembershipHandler } from './bus.ts';
 import { BusListeners } from './listeners.ts';
+import { LOCAL_CLUSTER } from './local-transport.ts';
 
 /**
  * What a cluster connector implements: it only moves bytes between nodes. The kernel's
@@ -11,11 +12,20 @@ import { BusListeners } from './listeners.ts';
 export interface ClusterTransport {
   /** For logs, e.g. `redis:redis://host:6379` (never a password). */
   readonly description: string;
+  /**
+   * True for a transport that can never reach another node (the kernel's single-node default):
+   * the node then sends no heartbeats and keeps no timer.
+   */
+  readonly alone?: boolean;
   /** Starts delivering: broadcasts, and what other nodes send to `serverName` directly. */
   start(serverName: string, receive: (bytes: Uint8Array) => void): Promise<void>;
-  /** To every node (this one may receive it too; the node ignores its own frames). */
+  /**
+   * To every node (this one may receive it too; the node ignores its own frames). The bytes are
+   * the transport's from here on: the node never touches them again, so they need no copy.
+   */
   publish(bytes: Uint8Array): void;
   publishTo(serverName: string, bytes: Uint8Array): void;
+  /** Stops delivering in both directions. */
   close(): Promise<void>;
 }
 
@@ -47,11 +57,15 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 /**
- * A cluster member over any byte transport. Frames are `kind, from, [channel, message]`; a
- * message is encoded once per send, whatever the number of nodes or subscribers. The broadcasts
- * of one event-loop turn leave as one batch frame (one Redis PUBLISH, not one per message), as
- * client sockets get one write per turn. With no peers, `send` does nothing: a lone node pays
- * nothing.
+ * A cluster member over any byte transport; every kernel runs one, over its configured cluster
+ * connector or, with none, over the local transport that reaches nobody. Frames are
+ * `kind, from, [channel, message]`; a message is encoded once per send, whatever the number of
+ * nodes or subscribers. The broadcasts of one event-loop turn leave as one batch frame (one Redis
+ * PUBLISH, not one per message), as client sockets get one write per turn. With no peers, `send`
+ * does nothing: a lone node pays nothing.
+ *
+ * Plugins subscribe during setup, before the node starts: handlers live on the node, so they are
+ * in place when the first peer's state arrives.
  */
 export class ClusterNode implements ClusterBus {
   readonly peers = new Set<string>();
@@ -65,30 +79,39 @@ export class ClusterNode implements ClusterBus {
   private readonly fromBytes: Uint8Array;
   /** Channel names as bytes: a handful of channels carry every message, so encode each once. */
   private readonly channelBytes = new Map<string, Uint8Array>();
+  private transport: ClusterTransport = LOCAL_CLUSTER.transport;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
     readonly serverName: string,
-    private readonly transport: ClusterTransport,
-    private readonly timing: ClusterTiming,
     private readonly log: Logger,
   ) {
     this.fromBytes = encoder.encode(serverName);
-    this.listeners = new BusListeners((error, channel, from) => this.log.error({ err: error, channel, from }, 'a cluster message handler threw'));
+    const threw = (error: unknown, channel: string, from: string) => this.log.error({ err: error, channel, from }, 'a cluster message handler threw');
+    this.listeners = new BusListeners(threw);
   }
 
-  async start(): Promise<void> {
-    await this.transport.start(this.serverName, (bytes) => this.receive(bytes));
-    this.transport.publish(this.heartbeat());
-    const tick = Math.max(50, Math.min(this.timing.keepAliveInterval, this.timing.nodeTimeout / 3));
+  /** Joins the cluster the transport reaches. On failure the transport is closed and the node stays alone. */
+  async start(transport: ClusterTransport, timing: ClusterTiming): Promise<void> {
+    this.transport = transport;
+    try {
+      await transport.start(this.serverName, (bytes) => this.receive(bytes));
+    } catch (error) {
+      this.transport = LOCAL_CLUSTER.transport;
+      await transport.close().catch(() => undefined);
+      throw error;
+    }
+    if (transport.alone) return;
+    transport.publish(this.heartbeat());
+    const tick = Math.max(50, Math.min(timing.keepAliveInterval, timing.nodeTimeout / 3));
     let sinceBeat = 0;
     this.timer = setInterval(() => {
       sinceBeat += tick;
-      if (sinceBeat >= this.timing.keepAliveInterval) {
+      if (sinceBeat >= timing.keepAliveInterval) {
         sinceBeat = 0;
         this.transport.publish(this.heartbeat());
       }
-      this.dropSilentNodes();
+      this.dropSilentNodes(timing.nodeTimeout);
     }, tick);
     this.timer.unref();
   }
@@ -117,13 +140,18 @@ export class ClusterNode implements ClusterBus {
 
   async close(): Promise<void> {
     clearInterval(this.timer);
+    this.timer = undefined;
     try {
       this.flushOutbox();
-      this.transport.publish(this.frame(FrameKind.Leaving));
+      if (!this.transport.alone) this.transport.publish(this.frame(FrameKind.Leaving));
     } catch {
       // the transport may already be gone
     }
     await this.transport.close();
+    // Closed is alone: whatever a plugin still sends goes nowhere.
+    this.transport = LOCAL_CLUSTER.transport;
+    this.peers.clear();
+    this.lastHeard.clear();
     this.listeners.clear();
   }
 
@@ -178,14 +206,17 @@ export class ClusterNode implements ClusterBus {
   }
 
   private receive(bytes: Uint8Array): void {
-    const kind = bytes[0] as FrameKind;
-    const fromLength = bytes[1] ?? 0;
+    const kind = bytes[0];
+    const fromLength = bytes[1];
+    // Anything that is not a whole frame of a known kind is dropped before it can make a peer.
+    if (kind === undefined || kind > FrameKind.Batch || !fromLength || 2 + fromLength > bytes.length) return this.malformed(bytes);
     const from = decoder.decode(bytes.subarray(2, 2 + fromLength));
-    if (from === this.serverName || from === '') return;
+    if (from === this.serverName) return;
     if (kind === FrameKind.Leaving) return this.nodeLeft(from, 'left');
     if (kind === FrameKind.Batch) return this.receiveBatch(bytes, 2 + fromLength);
     let at = 2 + fromLength;
-    const channelLength = bytes[at++] ?? 0;
+    const channelLength = bytes[at++];
+    if (channelLength === undefined || at + channelLength > bytes.length) return this.malformed(bytes);
     const channel = decoder.decode(bytes.subarray(at, at + channelLength));
     if (kind === FrameKind.Heartbeat) {
       const known = this.incarnations.get(from);
@@ -198,6 +229,10 @@ export class ClusterNode implements ClusterBus {
     const message = clusterCodec.decode(bytes.subarray(at + channelLength));
     if (message === undefined) return this.log.warn({ from, channel }, 'undecodable cluster message dropped');
     this.listeners.deliver(channel, message, from);
+  }
+
+  private malformed(bytes: Uint8Array): void {
+    this.log.warn({ bytes: bytes.length }, 'malformed cluster frame dropped');
   }
 
   private receiveBatch(bytes: Uint8Array, start: number): void {
@@ -221,8 +256,8 @@ export class ClusterNode implements ClusterBus {
     this.listeners.membershipChanged('join', from);
   }
 
-  private dropSilentNodes(): void {
-    const limit = Date.now() - this.timing.nodeTimeout;
+  private dropSilentNodes(nodeTimeout: number): void {
+    const limit = Date.now() - nodeTimeout;
     for (const [node, at] of this.lastHeard) if (at < limit) this.nodeLeft(node, 'timed out');
   }
 

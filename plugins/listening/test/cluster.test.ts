@@ -1,11 +1,12 @@
 /**
- * Listening across three nodes joined by the in-process cluster bus: one active provider per name
+ * Listening across three nodes in one process, joined by a memory hub (@deepstream-ts/cluster-memory): one active provider per name
  * cluster-wide, offers to listeners on any node, hand-over when a provider or its node goes away.
  */
 import { after, afterEach, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { DeepstreamClient } from '@deepstream/client';
-import { InProcessHub, RECORD_ACTION, TOPIC, type Message } from '@deepstream-ts/core';
+import { RECORD_ACTION, TOPIC, type Message } from '@deepstream-ts/core';
+import { clusterMemory, MemoryHub } from '@deepstream-ts/cluster-memory';
 import { RawClient, startTestServer, type TestServer } from '@deepstream-ts/core/testing';
 import authOpen from '@deepstream-ts/plugin-auth-open';
 import events from '@deepstream-ts/plugin-events';
@@ -22,12 +23,12 @@ function holding(logs: string[][], name: string): number {
 
 const options = { shuffleProviders: false, responseTimeout: 200, rematchInterval: 60_000 };
 
-/** Nodes on one in-process hub, and official clients for them; `stop` closes it all. */
+/** Nodes on one memory hub, and official clients for them; `stop` closes it all. */
 async function startCluster(names: string[], extra: Partial<ListeningOptions> = {}) {
-  const hub = new InProcessHub();
+  const hub = new MemoryHub();
   const nodes: TestServer[] = [];
   for (const serverName of names) {
-    nodes.push(await startTestServer({ serverName, plugins: [authOpen, events, records, listening.with({ ...options, ...extra })] }, { clusterHub: hub }));
+    nodes.push(await startTestServer({ serverName, plugins: [authOpen, events, records, listening.with({ ...options, ...extra }), clusterMemory.with({ hub })] }));
   }
   const clients: DeepstreamClient[] = [];
   const closeClients = () => {

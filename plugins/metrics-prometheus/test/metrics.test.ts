@@ -4,7 +4,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { DeepstreamClient } from '@deepstream/client';
-import { AUTH_ACTION, CONNECTION_ACTION, EVENT_ACTION, InProcessHub, TOPIC, definePlugin, type PluginEntry } from '@deepstream-ts/core';
+import { AUTH_ACTION, CONNECTION_ACTION, EVENT_ACTION, TOPIC, definePlugin, type PluginEntry } from '@deepstream-ts/core';
+import { clusterMemory, MemoryHub } from '@deepstream-ts/cluster-memory';
 import { RawClient, startTestServer, type TestServer } from '@deepstream-ts/core/testing';
 import authOpen from '@deepstream-ts/plugin-auth-open';
 import events from '@deepstream-ts/plugin-events';
@@ -171,12 +172,12 @@ describe('Prometheus metrics options', () => {
 
 describe('Prometheus metrics of a cluster node', () => {
   it('reports the other nodes it sees, and joins and leaves', async () => {
-    const hub = new InProcessHub();
-    const scraped = await startTestServer({ serverName: 'scraped', plugins: [authOpen, metrics] }, { clusterHub: hub });
+    const onHub = clusterMemory.with({ hub: new MemoryHub() });
+    const scraped = await startTestServer({ serverName: 'scraped', plugins: [authOpen, metrics, onHub] });
     const scrape = async () => (await fetch(`http://127.0.0.1:${scraped.port}/metrics`)).text();
     try {
       assert.equal(value(await scrape(), 'deepstream_cluster_peers'), 0);
-      const other = await startTestServer({ serverName: 'other', plugins: [authOpen] }, { clusterHub: hub });
+      const other = await startTestServer({ serverName: 'other', plugins: [authOpen, onHub] });
       assert.equal(value(await scrape(), 'deepstream_cluster_peers'), 1);
       await other.stop();
       const text = await scrape();

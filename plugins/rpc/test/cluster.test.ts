@@ -1,7 +1,7 @@
-/** RPC across cluster nodes (EVENTS_RPC_PRESENCE §5), nodes joined by the in-process bus. */
+/** RPC across cluster nodes (EVENTS_RPC_PRESENCE §5), nodes in one process joined by a memory hub. */
 import { after, afterEach, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { InProcessHub } from '@deepstream-ts/core';
+import { clusterMemory, MemoryHub } from '@deepstream-ts/cluster-memory';
 import { client, closeClients, pause, providedNames, startRpcServer, until, type RpcServer } from './helpers.ts';
 
 type Client = Awaited<ReturnType<typeof client>>;
@@ -22,8 +22,8 @@ describe('rpc across three nodes', () => {
   let nodes: RpcServer[] = [];
   const options = { ackTimeout: 300, responseTimeout: 1000, provideRequestorName: true };
   before(async () => {
-    const hub = new InProcessHub();
-    for (const serverName of ['a', 'b', 'c']) nodes.push(await startRpcServer(options, [], { serverName }, { clusterHub: hub }));
+    const hub = new MemoryHub();
+    for (const serverName of ['a', 'b', 'c']) nodes.push(await startRpcServer(options, [clusterMemory.with({ hub })], { serverName }));
   });
   afterEach(closeClients);
   after(async () => {
@@ -107,14 +107,14 @@ describe('rpc across three nodes', () => {
 
 describe('rpc when a node joins later', () => {
   it('learns the providers the other nodes already had', async () => {
-    const hub = new InProcessHub();
-    const a = await startRpcServer(FAST_CLUSTER, [], { serverName: 'a' }, { clusterHub: hub });
+    const hub = new MemoryHub();
+    const a = await startRpcServer(FAST_CLUSTER, [clusterMemory.with({ hub })], { serverName: 'a' });
     let late: RpcServer | undefined;
     try {
       const provider = await client(a.url);
       provider.rpc.provide('was-here-first', (_d, response) => response.send('from a'));
       await providedNames(a, 1);
-      late = await startRpcServer(FAST_CLUSTER, [], { serverName: 'late' }, { clusterHub: hub });
+      late = await startRpcServer(FAST_CLUSTER, [clusterMemory.with({ hub })], { serverName: 'late' });
       const caller = await client(late.url);
       await propagated();
       assert.deepEqual(await attempt(caller, 'was-here-first'), { ok: 'from a' });
@@ -127,12 +127,12 @@ describe('rpc when a node joins later', () => {
 
 describe('rpc when a node goes away', () => {
   it('moves a waiting call to a provider on a surviving node, and fails an accepted one', async () => {
-    const hub = new InProcessHub();
+    const onHub = [clusterMemory.with({ hub: new MemoryHub() })];
     const options = { ackTimeout: 5000, responseTimeout: 10_000 };
     const [a, b, c] = [
-      await startRpcServer(options, [], { serverName: 'a' }, { clusterHub: hub }),
-      await startRpcServer(options, [], { serverName: 'b' }, { clusterHub: hub }),
-      await startRpcServer(options, [], { serverName: 'c' }, { clusterHub: hub }),
+      await startRpcServer(options, onHub, { serverName: 'a' }),
+      await startRpcServer(options, onHub, { serverName: 'b' }),
+      await startRpcServer(options, onHub, { serverName: 'c' }),
     ];
     try {
       const [onB, onC, caller] = await Promise.all([client(b.url), client(c.url), client(a.url)]);
