@@ -130,6 +130,7 @@ describe('ClusterNode', () => {
       name: 'broken-cluster',
       version: '1.0.0',
       kernel: '^0.1.0',
+      provides: ['clusterTransport'],
       setup: (ctx) => ctx.provide('clusterTransport', { transport: broken, timing }),
     });
     await assert.rejects(startTestServer({ plugins: [connector] }), (error: unknown) => {

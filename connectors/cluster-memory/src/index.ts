@@ -1,8 +1,5 @@
-import { createRequire } from 'node:module';
 import { DeepstreamError, definePlugin } from '@deepstream-ts/core';
 import { MemoryHub, MemoryTransport } from './memory-hub.ts';
-
-const { name, version } = createRequire(import.meta.url)('../package.json') as { name: string; version: string };
 
 export interface ClusterMemoryOptions {
   /** The hub this node joins: a MemoryHub, or the name of a hub shared by every server in the process that names it. */
@@ -19,9 +16,9 @@ export interface ClusterMemoryOptions {
  * kernel runs the same cluster protocol on top as over Redis.
  */
 export const clusterMemory = definePlugin<ClusterMemoryOptions>({
-  name,
-  version,
-  kernel: '^0.1.0',
+  package: import.meta.url,
+  provides: ['clusterTransport'],
+  // The legacy options form: a MemoryHub instance must reach setup as it is, not cloned by a schema.
   defaults: { hub: 'default', keepAliveInterval: 1000, nodeTimeout: 3000 },
   setup(ctx) {
     const { hub, keepAliveInterval, nodeTimeout } = ctx.options;
