@@ -1,25 +1,10 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { fileURLToPath } from 'node:url';
-import { Kernel, KERNEL_VERSION, TOPIC, isDeepstreamError, type ErrorCode } from '@deepstream-ts/core';
+import { KERNEL_VERSION, TOPIC } from '@deepstream-ts/core';
 import { startTestServer } from '@deepstream-ts/core/testing';
 import authOpen from '@deepstream-ts/plugin-auth-open';
 import events from '@deepstream-ts/plugin-events';
-import { fixturePlugin, topicOwner } from '../../test/fixtures/plugins.ts';
-
-const fixturesDir = fileURLToPath(new URL('../../test/fixtures/', import.meta.url));
-
-async function refusal(plugins: unknown[], extra: object = {}): Promise<{ code: ErrorCode; message: string }> {
-  const kernel = new Kernel({ host: '127.0.0.1', port: 0, logLevel: 'silent', plugins: plugins as never, ...extra }, { baseDir: fixturesDir });
-  try {
-    await kernel.start();
-  } catch (error) {
-    assert.ok(isDeepstreamError(error), `expected a DeepstreamError, got ${String(error)}`);
-    return { code: error.code, message: error.message };
-  }
-  await kernel.stop();
-  assert.fail('the kernel started although it should have refused');
-}
+import { fixturePlugin, fixturesDir, refusal, topicOwner } from '../../test/fixtures/plugins.ts';
 
 describe('plugin loader refusals', () => {
   it('refuses a plugin whose kernel range excludes this kernel, naming plugin, range and kernel', async () => {

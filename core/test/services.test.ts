@@ -4,24 +4,13 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { Kernel, isDeepstreamError, type ErrorCode, type RecordStorage } from '@deepstream-ts/core';
+import type { RecordStorage } from '@deepstream-ts/core';
 import { startTestServer } from '@deepstream-ts/core/testing';
 import records from '@deepstream-ts/plugin-records';
-import { fixturePlugin } from '../../test/fixtures/plugins.ts';
+import { fixturePlugin, refusal } from '../../test/fixtures/plugins.ts';
 
 const storage = { description: 'fake' } as unknown as RecordStorage;
 
-async function refusal(plugins: unknown[]): Promise<{ code: ErrorCode; message: string }> {
-  const kernel = new Kernel({ host: '127.0.0.1', port: 0, logLevel: 'silent', plugins: plugins as never });
-  try {
-    await kernel.start();
-  } catch (error) {
-    assert.ok(isDeepstreamError(error), `expected a DeepstreamError, got ${String(error)}`);
-    return { code: error.code, message: error.message };
-  }
-  await kernel.stop();
-  assert.fail('the kernel started although it should have refused');
-}
 
 describe('declared services', () => {
   it('sets a provider up before the plugins that need it, wherever it is listed; ctx.use works in setup', async () => {
