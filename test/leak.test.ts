@@ -48,7 +48,7 @@ function leftovers(s: ServerStats): number {
     s.sessions + s.eventSubscriptions + s.recordSubscriptions +
     l.reduce((sum, x) => sum + x.patterns + x.providers + x.searches + x.sessions, 0) +
     s.rpc!.providedNames + s.rpc!.providerSessions + s.rpc!.pendingCalls + s.rpc!.trackedRequestors + s.rpc!.trackedProviders +
-    s.presence!.onlineUsers + s.presence!.connections + s.presence!.everyoneSubscribers + s.presence!.userSubscriptions + s.presence!.pendingRequests
+    s.presence!.onlineUsers + s.presence!.connections + s.presence!.everyoneSubscribers + s.presence!.userSubscriptions
   );
 }
 

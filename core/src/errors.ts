@@ -20,6 +20,7 @@ export const ERROR_CODES = {
   DS_SERVICE_ALREADY_PROVIDED: 'Two plugins provide the same service, or a plugin declares a service the kernel provides.',
   DS_SERVICE_MISSING: 'A plugin needs a service that no plugin provides, or did not provide a service it declared.',
   DS_SERVICE_UNDECLARED: "A plugin provided or used a service its manifest does not declare in provides or needs.",
+  DS_PLUGIN_API_REMOVED: 'A plugin called a part of the plugin API that no longer exists (ctx.authorize with a session and a message, ctx.permittedNames); the message names what replaced it.',
   DS_HOOK_TAP_FAILED: 'A plugin threw inside a hook; the kernel reported it and carried on.',
   DS_UNHANDLED_ERROR: 'A rejection nobody handled or an exception nobody caught reached the kernel; it logged it, naming the plugin, and carried on.',
   DS_LISTEN_FAILED: 'The server could not listen on the configured host and port.',

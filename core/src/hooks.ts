@@ -6,7 +6,7 @@ import {
   type Hook,
 } from 'tapable';
 import { DeepstreamError, describeError } from './errors.ts';
-import type { Message, JSONValue } from './protocol/messages.ts';
+import type { JSONValue, Message } from './protocol/messages.ts';
 import type { Session, ConnectionInfo } from './session/session.ts';
 
 /** What an authentication strategy is asked (SECURITY §1). */
@@ -27,27 +27,38 @@ export interface AuthenticationResult {
   readonly serverData?: JSONValue;
 }
 
-/** One permission question: may this session do `action` on `name`? */
+/**
+ * One permission question, feature-neutral: may `session` have `permission` on the `resource`
+ * called `name`? The router asks it for every wire message whose topic owner declared a
+ * permission (`ctx.claim(topic, handler, access)`); features ask it for work that comes from
+ * no message of the asking session (`ctx.authorize`). Bulk messages are asked once per name.
+ */
 export interface AuthorizationRequest {
+  /** The user: `session.userId`, `session.serverData`. */
   readonly session: Session;
-  readonly message: Message;
-  /** The single name being checked; bulk messages are asked once per name. */
+  /** What kind of thing is asked about, named by the feature that owns it: `record`, `event`, `rpc`, `presence`. */
+  readonly resource: string;
+  /** The one name being checked; a nameless request is asked with the name its feature declares (`TopicAccess.nameless`). */
   readonly name: string;
-  /** The rule to check when the message action alone does not say (e.g. `create`, `read`, `write`). */
-  readonly permission?: string;
-  /** What the owning feature knows about the state the message acts on, computed when asked. */
+  /** What the user wants to do, in the feature's words: `read`, `write`, `create`, `publish`, `subscribe`, ... */
+  readonly permission: string;
+  /** The wire action this question stands for, as a number rules may look at; absent when none does. */
+  readonly action?: number;
+  /** What the owning feature knows about the state the request acts on, computed when asked. */
   readonly facts?: AuthorizationFacts;
 }
 
 /**
  * Facts the feature that owns a resource supplies on demand, so that permission plugins judge the
- * exact state a message is applied to (a record write is asked from its write queue, after the
- * writes queued before it). Each is called at most once per check; absent means "not known here".
+ * exact state a request is applied to (a record write is judged at its turn in the record's write
+ * queue, after the writes queued before it). Each may be called more than once and returns the
+ * same answer; absent means "not known here". Either may throw or reject: the check then fails
+ * (MESSAGE_PERMISSION_ERROR).
  */
 export interface AuthorizationFacts {
-  /** The resource's data before the message: `null` when it does not exist. */
+  /** The resource's data before the request: `null` when it does not exist. */
   oldData?(): unknown;
-  /** The resource's data as it will be once the message is applied. */
+  /** The request's data: an event's or RPC's payload, a record as it will be once the write is applied. */
   data?(): unknown;
 }
 
@@ -83,7 +94,7 @@ export interface KernelHooks {
   readonly authenticated: SyncHook<[Session]>;
   /** Every message of an authenticated session before routing. Return `'drop'` to stop it. Keep it cheap. */
   readonly inbound: SyncBailHook<[Session, Message], 'drop' | undefined>;
-  /** Permission plugins; the first verdict wins, no verdict means allowed. A throwing tap denies. */
+  /** Permission plugins; the first verdict wins, no verdict means allowed. A throwing tap denies. Ask it through `ctx.authorize`, never directly. */
   readonly authorize: AsyncSeriesBailHook<[AuthorizationRequest], AuthorizationVerdict | undefined>;
   /** Every message sent to a session, when anything taps it (metrics). Observe only. */
   readonly outbound: SyncHook<[Session, Message]>;

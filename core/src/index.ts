@@ -15,7 +15,7 @@ export { Type, type Static, type TObject, type TSchema } from '@sinclair/typebox
 export { optionDefaults } from './plugins/options-schema.ts';
 export { invalidOptions } from './plugins/plugin-options.ts';
 export type { PluginContext, PluginHttp } from './plugins/context.ts';
-export { ALLOWED } from './permissions.ts';
+export { ALLOWED, CHECK_FAILED, type TopicAccess, type Admission, type Permission, type Permissions, type PermissionRule } from './permissions.ts';
 export { countAuthenticationStrategies } from './hooks.ts';
 export type {
   KernelHooks,
@@ -27,7 +27,7 @@ export type {
   HookFailure,
 } from './hooks.ts';
 export type { TopicHandler } from './router.ts';
-export type { Services } from './services.ts';
+export type { Services, RecordReader, SubscriptionFeed } from './services.ts';
 export { ConnectorError, withDeadline } from './connectors/records.ts';
 export { PendingWrites, type PendingState, type WriteBatch } from './connectors/pending-writes.ts';
 export type { RecordStorage, RecordCache, StoredRecord, RecordData, ConnectorCapabilities, ConnectorErrorKind } from './connectors/records.ts';

@@ -2,7 +2,7 @@ import { createServer, type RequestListener, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import { createHooks, type AuthenticationRequest, type AuthorizationFacts, type HookFailure, type KernelHooks } from './hooks.ts';
+import { createHooks, type AuthenticationRequest, type AuthorizationFacts, type AuthorizationRequest, type HookFailure, type KernelHooks } from './hooks.ts';
 import { Router } from './router.ts';
 import { KERNEL, ServiceRegistry, type Services } from './services.ts';
 import { ClusterNode } from './cluster/node.ts';
@@ -15,7 +15,7 @@ import { resolvePlugins, type ResolvedPlugin } from './plugins/resolve.ts';
 import { orderPlugins, withTimeout } from './plugins/loader.ts';
 import type { PluginContext } from './plugins/context.ts';
 import type { PluginManifest } from './plugins/manifest.ts';
-import { PermissionGate } from './permissions.ts';
+import { PermissionGate, type TopicAccess } from './permissions.ts';
 import { installLastResort } from './process/last-resort.ts';
 import { originOf } from './plugins/origin.ts';
 import { Session, type SessionEnvironment } from './session/session.ts';
@@ -79,8 +79,8 @@ export class Kernel {
     this.log = options.logger ?? createLogger({ level: this.config.logLevel });
     const report = (failure: HookFailure) => this.reportFailure(failure);
     this.hooks = createHooks(report);
-    this.router = new Router(report);
     this.permissions = new PermissionGate(this.hooks);
+    this.router = new Router(this.permissions, report);
     this.sessions = new SessionRegistry(this.log, this.config.connection.maxUnauthenticatedPerAddress);
     this.logins = new LoginGuard(this.hooks, this.config.connection.loginBackoff, this.log);
     // Provided now so that plugins subscribe during setup; it joins the cluster before boot.
@@ -257,11 +257,16 @@ export class Kernel {
       config: this.config,
       serverName: this.config.serverName,
       http: { add: (prefix: string, handler: HttpHandler) => this.http.add(prefix, handler, name) },
-      claim: (topic: TOPIC, handler: TopicHandler) => router.claim(topic, name, handler),
+      claim: <F extends AuthorizationFacts>(topic: TOPIC, handler: TopicHandler<F>, access?: TopicAccess<F>) => router.claim(topic, name, handler, access),
       ...services,
-      authorize: (session: Session, message: Message, target: string, permission?: string, facts?: AuthorizationFacts) =>
-        permissions.authorize(session, message, target, permission, facts),
-      permittedNames: (session: Session, message: Message) => permissions.permittedNames(session, message),
+      authorize: (request: AuthorizationRequest, ...old: unknown[]) => {
+        if (request instanceof Session || old.length > 0 || typeof request?.permission !== 'string') throw removedApi(name, 'ctx.authorize(session, message, name, ...)', 'declare permissions in ctx.claim(topic, handler, access), or pass one request: ctx.authorize({ session, resource, name, permission, facts })');
+        return permissions.authorize(request);
+      },
+      admit: (session: Session, message: Message) => router.verdictFor(session, message),
+      permittedNames: () => {
+        throw removedApi(name, 'ctx.permittedNames', 'declare the permission in ctx.claim(topic, handler, access): the router checks each name and the handler receives the permitted ones');
+      },
       authenticate: (authData: AuthenticationRequest['authData'], connection: ConnectionInfo) => this.authenticate(authData, connection),
       addTransport: (create: TransportFactory) => void this.transportFactories.push({ owner: name, create }),
       onClose: (teardown: Teardown) => teardowns.push(teardown),
@@ -283,6 +288,11 @@ export class Kernel {
     this.log.error({ plugin: failure.plugin, hook: failure.hook, err: failure.error.cause ?? failure.error }, failure.error.message);
     this.hooks.error.call(failure);
   }
+}
+
+/** A call a plugin written for an older kernel makes: say what replaced it. */
+function removedApi(plugin: string, call: string, instead: string): DeepstreamError {
+  return new DeepstreamError('DS_PLUGIN_API_REMOVED', `plugin "${plugin}" called ${call}, which no longer exists: ${instead} (core/README.md, "Permissions")`);
 }
 
 /** Creates and starts a server from a config object. */

@@ -1,55 +1,182 @@
 import { DeepstreamError, describeError } from './errors.ts';
 import { TOPIC, type Message } from './protocol/messages.ts';
-import type { HookFailure } from './hooks.ts';
+import { denialFor } from './protocol/denials.ts';
+import type { AuthorizationFacts, AuthorizationVerdict, HookFailure } from './hooks.ts';
+import { ALLOWED, CHECK_FAILED, type Admission, type PermissionGate, type PermissionRule, type TopicAccess } from './permissions.ts';
 import type { Session } from './session/session.ts';
 
-/** Handles every message of one topic from authenticated sessions. May return a promise. */
-export type TopicHandler = (session: Session, message: Message) => void | Promise<void>;
+/**
+ * Handles every message of one topic from authenticated sessions. May return a promise.
+ * `admission` says what the router's permission checks found; it is `undefined` when nothing was
+ * checked (no permission plugin, or the action needs no permission).
+ */
+export type TopicHandler<F extends AuthorizationFacts = AuthorizationFacts> = (
+  session: Session,
+  message: Message,
+  admission?: Admission<F>,
+) => void | Promise<void>;
 
 /** Topics a plugin may own; CONNECTION, AUTH and PARSER belong to the kernel. */
 const CLAIMABLE = new Set<number>([TOPIC.EVENT, TOPIC.RECORD, TOPIC.RPC, TOPIC.PRESENCE, TOPIC.MONITORING]);
 
-/** Per-topic routing: each topic has exactly one owning plugin, fixed at start. */
+interface Claim {
+  readonly owner: string;
+  readonly handler: TopicHandler;
+  readonly access: TopicAccess | undefined;
+  /** `access.ordered`: per session, the last message still being checked. */
+  readonly waiting: Map<Session, Promise<void>> | undefined;
+  /** `access.bulk`, by action. */
+  readonly bulk: ReadonlySet<number>;
+}
+
+const noop = (): void => undefined;
+
+/**
+ * Per-topic routing: each topic has exactly one owning plugin, fixed at start. The one place wire
+ * messages are authorized: before the owner's handler, with the permissions it declared.
+ */
 export class Router {
-  private readonly handlers: Array<TopicHandler | undefined> = [];
-  private readonly owners: Array<string | undefined> = [];
+  private readonly claims: Array<Claim | undefined> = [];
 
-  constructor(private readonly report: (failure: HookFailure) => void) {}
+  constructor(
+    private readonly gate: PermissionGate,
+    private readonly report: (failure: HookFailure) => void,
+  ) {}
 
-  claim(topic: TOPIC, owner: string, handler: TopicHandler): void {
+  claim<F extends AuthorizationFacts>(topic: TOPIC, owner: string, handler: TopicHandler<F>, access?: TopicAccess<F>): void {
     if (!CLAIMABLE.has(topic)) {
       throw new DeepstreamError('DS_TOPIC_ALREADY_CLAIMED', `plugin "${owner}" cannot claim topic ${TOPIC[topic] ?? topic}: the kernel owns it`);
     }
-    const current = this.owners[topic];
+    const current = this.claims[topic];
     if (current !== undefined) {
       throw new DeepstreamError(
         'DS_TOPIC_ALREADY_CLAIMED',
-        `plugin "${owner}" claimed topic ${TOPIC[topic]}, which plugin "${current}" already owns`,
+        `plugin "${owner}" claimed topic ${TOPIC[topic]}, which plugin "${current.owner}" already owns`,
       );
     }
-    this.owners[topic] = owner;
-    this.handlers[topic] = handler;
+    this.claims[topic] = { owner, handler: handler as TopicHandler, access: access as TopicAccess | undefined, waiting: access?.ordered === true ? new Map() : undefined, bulk: new Set(access?.bulk) };
   }
 
   ownerOf(topic: TOPIC): string | undefined {
-    return this.owners[topic];
+    return this.claims[topic]?.owner;
+  }
+
+  /**
+   * The verdict routing `message` would meet, without answering or handling it: each name on its
+   * own, the first denial wins. Facts made for the question are released at once.
+   */
+  async verdictFor(session: Session, message: Message): Promise<AuthorizationVerdict> {
+    const claim = this.claims[message.topic];
+    const access = claim?.access;
+    const rule = access?.permissions[message.action];
+    if (claim === undefined || access === undefined || rule === undefined || !this.gate.active) return ALLOWED;
+    for (const name of claim.bulk.has(message.action) ? (message.names ?? []) : [message.name ?? access.nameless ?? '']) {
+      let facts: AuthorizationFacts | undefined;
+      let verdict: AuthorizationVerdict;
+      try {
+        facts = access.facts?.(session, message, name);
+        verdict = await this.judge(claim, access, rule, session, message, name, facts);
+      } catch (error) {
+        this.fail(claim, message, error);
+        verdict = CHECK_FAILED;
+      }
+      if (facts !== undefined) access.release?.(facts);
+      if (!verdict.allowed) return verdict;
+    }
+    return ALLOWED;
   }
 
   /** Returns false when no plugin owns the topic. A handler that throws is reported, never rethrown. */
   route(session: Session, message: Message): boolean {
-    const handler = this.handlers[message.topic];
-    if (handler === undefined) return false;
-    try {
-      const pending = handler(session, message);
-      if (pending !== undefined) pending.catch((error: unknown) => this.fail(message, error));
-    } catch (error) {
-      this.fail(message, error);
+    const claim = this.claims[message.topic];
+    if (claim === undefined) return false;
+    const { access, waiting } = claim;
+    const rule = access?.permissions[message.action];
+    const tail = waiting?.get(session);
+    // The hot path: nothing to ask and nothing to wait for, so the handler runs now, with nothing allocated.
+    if ((rule === undefined && tail === undefined) || !this.gate.active) {
+      this.run(claim, session, message, undefined);
+      return true;
+    }
+    const handle = () => (rule === undefined ? this.run(claim, session, message, undefined) : this.admit(claim, access as TopicAccess, rule, session, message));
+    const done = (tail === undefined ? handle() : tail.then(handle)) ?? Promise.resolve();
+    const settled = done.catch((error: unknown) => this.fail(claim, message, error));
+    if (waiting !== undefined) {
+      waiting.set(session, settled);
+      void settled.then(() => {
+        if (waiting.get(session) === settled) waiting.delete(session);
+      }, noop);
     }
     return true;
   }
 
-  private fail(message: Message, error: unknown): void {
-    const plugin = this.owners[message.topic] ?? 'unknown';
+  /**
+   * Asks what the message needs from the permission plugins, answers denials, then runs the
+   * handler. Bulk messages: each name on its own, a denial per denied name, the handler gets the
+   * rest (PROTOCOL §5.4).
+   */
+  private async admit(claim: Claim, access: TopicAccess, rule: PermissionRule, session: Session, message: Message): Promise<void> {
+    if (claim.bulk.has(message.action)) {
+      const names = message.names ?? [];
+      let permitted: string[] | undefined;
+      for (let i = 0; i < names.length; i++) {
+        const name = names[i] as string;
+        let verdict: AuthorizationVerdict;
+        try {
+          verdict = await this.judge(claim, access, rule, session, message, name, access.facts?.(session, message, name));
+        } catch (error) {
+          this.fail(claim, message, error); // the feature's facts could not be made
+          verdict = CHECK_FAILED;
+        }
+        if (verdict.allowed) {
+          permitted?.push(name);
+          continue;
+        }
+        permitted ??= names.slice(0, i);
+        session.send(denialFor(message, name, verdict));
+      }
+      const denied = permitted === undefined ? 0 : names.length - permitted.length;
+      return this.run(claim, session, permitted === undefined ? message : { ...message, names: permitted }, { facts: undefined, denied });
+    }
+    const name = message.name ?? access.nameless ?? '';
+    let facts: AuthorizationFacts | undefined;
+    let verdict: AuthorizationVerdict;
+    try {
+      facts = access.facts?.(session, message, name);
+      verdict = await this.judge(claim, access, rule, session, message, name, facts);
+    } catch (error) {
+      this.fail(claim, message, error);
+      verdict = CHECK_FAILED;
+    }
+    if (verdict.allowed) return this.run(claim, session, message, { facts, denied: 0 });
+    if (facts !== undefined) access.release?.(facts);
+    const reply = denialFor(message, name, verdict);
+    if (message.name === undefined) delete reply.name; // nameless requests get nameless denials
+    session.send(reply);
+  }
+
+  /** One name: the permissions its action needs, asked in order. A rule function that throws fails the check. */
+  private async judge(claim: Claim, access: TopicAccess, rule: PermissionRule, session: Session, message: Message, name: string, facts: AuthorizationFacts | undefined): Promise<AuthorizationVerdict> {
+    try {
+      const needed = typeof rule === 'function' ? await rule(message, name, facts) : rule;
+      return await this.gate.authorizeAll(session, access.resource, name, needed, message.action, facts);
+    } catch (error) {
+      this.fail(claim, message, error);
+      return CHECK_FAILED;
+    }
+  }
+
+  private run(claim: Claim, session: Session, message: Message, admission: Admission | undefined): void {
+    try {
+      const pending = claim.handler(session, message, admission);
+      if (pending !== undefined) pending.catch((error: unknown) => this.fail(claim, message, error));
+    } catch (error) {
+      this.fail(claim, message, error);
+    }
+  }
+
+  private fail(claim: Claim, message: Message, error: unknown): void {
+    const plugin = claim.owner;
     const hook = `route:${TOPIC[message.topic]}`;
     this.report({
       hook,

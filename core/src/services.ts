@@ -2,8 +2,8 @@ import { DeepstreamError } from './errors.ts';
 import type { PluginManifest } from './plugins/manifest.ts';
 import type { ClusterBus } from './cluster/bus.ts';
 import type { ClusterTransportService } from './cluster/node.ts';
-import type { RecordCache, RecordStorage } from './connectors/records.ts';
-import type { ListeningService } from './util/subscriptions.ts';
+import type { RecordCache, RecordStorage, StoredRecord } from './connectors/records.ts';
+import type { ListeningService, SubscriptionObserver } from './util/subscriptions.ts';
 
 /**
  * The typed service directory. A plugin that provides a service adds its type here through
@@ -22,8 +22,22 @@ export interface Services {
   storage: RecordStorage;
   /** The record cache in front of storage, provided by a cache connector. */
   cache: RecordCache;
+  /** Records as stored now, for plugins that judge by records they do not own (permission rules' `_()`); provided by the records plugin. */
+  recordReader: RecordReader;
+  /** Who subscribes to which events, told as it changes; provided by the events plugin (presence rooms follow it). */
+  eventSubscriptions: SubscriptionFeed;
   /** Active providers for event and record names, provided by `@deepstream-ts/plugin-listening`. */
   listening: ListeningService;
+}
+
+/** Reads a record as stored now; `undefined` when it does not exist. Rejects when it cannot be loaded. */
+export interface RecordReader {
+  snapshot(name: string): Promise<StoredRecord | undefined>;
+}
+
+/** A topic owner's subscriptions, for plugins that follow them: observers hear of every subscription that starts or ends. */
+export interface SubscriptionFeed {
+  observe(observer: SubscriptionObserver): void;
 }
 
 /** The owner name of services the kernel registers as defaults. */

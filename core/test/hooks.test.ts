@@ -50,7 +50,7 @@ describe('the hook table', () => {
       throw new Error('bad rule');
     });
     hooks.authorize.tap('allow-all', () => ({ allowed: true }));
-    const verdict = await hooks.authorize.promise({ session: {} as Session, message: { topic: 4, action: 2 }, name: 'x' });
+    const verdict = await hooks.authorize.promise({ session: {} as Session, resource: 'event', name: 'x', permission: 'publish' });
     assert.deepEqual(verdict, { allowed: false, error: true });
   });
 

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
-import type { AuthenticationRequest, AuthorizationFacts, AuthorizationVerdict, KernelHooks } from '../hooks.ts';
+import type { AuthenticationRequest, AuthorizationFacts, AuthorizationRequest, AuthorizationVerdict, KernelHooks } from '../hooks.ts';
+import type { TopicAccess } from '../permissions.ts';
 import type { TopicHandler } from '../router.ts';
 import type { Services } from '../services.ts';
 import type { TOPIC, Message } from '../protocol/messages.ts';
@@ -23,33 +24,31 @@ export interface PluginContext<Options extends object = object> {
   readonly config: Readonly<ResolvedConfig>;
   /** This node's name in a cluster. */
   readonly serverName: string;
-  /** Become the one owner of a topic; a second claim fails at start, naming both plugins. */
-  claim(topic: TOPIC, handler: TopicHandler): void;
+  /**
+   * Become the one owner of a topic; a second claim fails at start, naming both plugins. `access`
+   * declares which permission each action needs and the facts the feature offers about its
+   * resource: the router asks the permission plugins before `handler` runs (SECURITY §3). A claim
+   * without `access` is never asked about.
+   */
+  claim<F extends AuthorizationFacts = AuthorizationFacts>(topic: TOPIC, handler: TopicHandler<F>, access?: TopicAccess<F>): void;
   /** Offer a typed service to other plugins. */
   provide<K extends keyof Services>(name: K, service: Services[K]): void;
   /** Use a service another plugin (set up earlier: declare it as a dependency) or the kernel provides. */
   use<K extends keyof Services>(name: K): Services[K];
-  /** Like `use`, but `undefined` when no plugin provides the service. Call it in `boot` or later. */
+  /** Like `use`, but `undefined` when no plugin provides the service (an optional need). */
   find<K extends keyof Services>(name: K): Services[K] | undefined;
   /**
-   * Asks the permission plugins whether `session` may send `message` for `name` (bulk messages are
-   * asked per name). `permission` names the rule when the message action alone does not imply it
-   * (a record subscription that creates needs `create`, then `read`). With no permission plugin
-   * configured the answer is `ALLOWED`, synchronously. `facts` offers what the feature knows about
-   * the state the message acts on (a record write's data before and after), computed when a rule asks.
+   * Asks the permission plugins about work that comes from no wire message of `request.session`
+   * (an HTTP batch's checks, a listener offered a name, a write judged again after another node
+   * won): the same door the router uses. Resolves `ALLOWED` when no permission plugin is configured.
    */
-  authorize(
-    session: Session,
-    message: Message,
-    name: string,
-    permission?: string,
-    facts?: AuthorizationFacts,
-  ): AuthorizationVerdict | Promise<AuthorizationVerdict>;
+  authorize(request: AuthorizationRequest): Promise<AuthorizationVerdict>;
   /**
-   * Checks each of `message.names` separately (PROTOCOL §5.4), replies MESSAGE_DENIED for each
-   * denied name, and returns the permitted ones in order. Synchronous when nothing checks permissions.
+   * Asks, as the router would, whether `session` may send `message`: the permissions the topic's
+   * owner declared, each name of a bulk message on its own (the first denial wins). For a caller
+   * that must answer before the message is delivered (the HTTP API's event emits).
    */
-  permittedNames(session: Session, message: Message): readonly string[] | Promise<readonly string[]>;
+  admit(session: Session, message: Message): Promise<AuthorizationVerdict>;
   /**
    * Checks credentials as every login is checked: the login backoff (`connection.loginBackoff`),
    * then the `authenticate` strategies. Use it instead of calling `hooks.authenticate` directly, so

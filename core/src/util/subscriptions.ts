@@ -6,6 +6,8 @@ export interface SubscriptionObserver {
   onFirstSubscriber?(name: string): void;
   /** Every new subscription, after `onFirstSubscriber` when it is the first. */
   onSubscribe?(name: string, session: Session): void;
+  /** Every subscription that ends (unsubscribe or the session gone), before `onLastSubscriber` when it was the last. */
+  onUnsubscribe?(name: string, session: Session): void;
   onLastSubscriber?(name: string): void;
 }
 
@@ -104,6 +106,7 @@ export class SubscriptionRegistry {
   private detach(name: string, session: Session): void {
     const sessions = this.byName.get(name);
     if (sessions === undefined || !sessions.delete(session)) return;
+    for (const o of this.observers) o.onUnsubscribe?.(name, session);
     if (sessions.size === 0) {
       this.byName.delete(name);
       for (const o of this.observers) o.onLastSubscriber?.(name);

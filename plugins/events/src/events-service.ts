@@ -4,12 +4,14 @@ import {
   SubscriptionRegistry,
   TOPIC,
   denialFor,
-  type AuthorizationVerdict,
+  type Admission,
+  type AuthorizationFacts,
   type ClusterBus,
   type Message,
   type PluginContext,
   type Session,
   type ListeningService,
+  type TopicAccess,
   type TopicListenerHandler,
 } from '@deepstream-ts/core';
 import type { EventsOptions } from './options.ts';
@@ -48,12 +50,34 @@ export class EventsService {
     this.subscriptions.removeSession(session);
   }
 
-  handle(session: Session, message: Message): void | Promise<void> {
+  /**
+   * What the router asks the permission plugins before `handle` runs (SECURITY §3): emits need
+   * `publish` (their payload is the rule's `data`), subscriptions `subscribe` per name, listening
+   * `listen`. Messages `handle` refuses anyway (no name, too long, payload not JSON) are not asked.
+   * A session's messages stay in order while checks wait: subscribe-then-unsubscribe ends unsubscribed.
+   */
+  access(): TopicAccess {
+    const { maxNameLength, validatePayloads } = this.ctx.options;
+    return {
+      resource: 'event',
+      ordered: true,
+      bulk: [EVENT_ACTION.SUBSCRIBE],
+      permissions: {
+        [EVENT_ACTION.EMIT]: ({ name, data }) =>
+          name === undefined || name === '' || name.length > maxNameLength || (data !== undefined && validatePayloads && !isJson(data)) ? undefined : 'publish',
+        [EVENT_ACTION.SUBSCRIBE]: (_message, name) => (name.length > maxNameLength ? undefined : 'subscribe'),
+        [EVENT_ACTION.LISTEN]: 'listen',
+      },
+      facts: (_session, message) => (message.action === EVENT_ACTION.EMIT ? payloadFacts(message.data) : undefined),
+    };
+  }
+
+  handle(session: Session, message: Message, admission?: Admission): void | Promise<void> {
     switch (message.action) {
       case EVENT_ACTION.EMIT:
         return this.emit(session, message);
       case EVENT_ACTION.SUBSCRIBE:
-        return this.subscribe(session, message);
+        return this.subscribe(session, message, admission?.denied ?? 0);
       case EVENT_ACTION.UNSUBSCRIBE:
         return this.unsubscribe(session, message);
       default:
@@ -63,21 +87,14 @@ export class EventsService {
     }
   }
 
-  private emit(session: Session, message: Message): void | Promise<void> {
+  private emit(session: Session, message: Message): void {
     const { name, data } = message;
     if (name === undefined || name === '') return this.rejectData(session, message, 'emit without an event name');
     if (name.length > this.ctx.options.maxNameLength) return this.rejectData(session, message, this.tooLong(name), true);
     if (data !== undefined && this.ctx.options.validatePayloads && !isJson(data)) {
       return this.rejectData(session, message, 'emit payload is not valid JSON');
     }
-    const verdict = this.ctx.authorize(session, message, name);
-    if (verdict instanceof Promise) return verdict.then((v) => this.publishIfAllowed(session, message, name, data, v));
-    this.publishIfAllowed(session, message, name, data, verdict);
-  }
-
-  private publishIfAllowed(session: Session, message: Message, name: string, data: string | undefined, verdict: AuthorizationVerdict): void {
-    if (verdict.allowed) this.publish(session, name, data);
-    else session.send(denialFor(message, name, verdict));
+    this.publish(session, name, data);
   }
 
   private publish(sender: Session, name: string, data: string | undefined): void {
@@ -93,11 +110,10 @@ export class EventsService {
     }
   }
 
-  private subscribe(session: Session, message: Message): void | Promise<void> {
+  /** `denied`: names the router denied (and answered) before. */
+  private subscribe(session: Session, message: Message, denied: number): void {
     const request = this.withValidNames(session, message);
-    const permitted = this.ctx.permittedNames(session, request);
-    if (permitted instanceof Promise) return permitted.then((names) => this.applySubscribe(session, request, names));
-    this.applySubscribe(session, request, permitted);
+    this.applySubscribe(session, request, request.names ?? [], denied);
   }
 
   /** Names over `maxNameLength` are answered with INVALID_MESSAGE_DATA each and never stored or checked. */
@@ -119,7 +135,7 @@ export class EventsService {
     return `maxNameLength (${this.ctx.options.maxNameLength}) exceeded: an event name of ${name.length} characters`;
   }
 
-  private applySubscribe(session: Session, message: Message, names: readonly string[]): void {
+  private applySubscribe(session: Session, message: Message, names: readonly string[], denied: number): void {
     if (session.isClosed) return;
     for (const name of names) {
       const outcome = this.subscriptions.add(name, session);
@@ -130,7 +146,7 @@ export class EventsService {
       }
     }
     // Every name denied: no ack (the client cleared its timers on the denials).
-    if (names.length === 0 && (message.names?.length ?? 0) > 0) return;
+    if (names.length === 0 && denied > 0) return;
     this.ack(session, message);
   }
 
@@ -161,6 +177,18 @@ export class EventsService {
     if (message.correlationId !== undefined) reply.correlationId = message.correlationId;
     session.send(reply);
   }
+}
+
+/** An emit's payload as rules see it (`data`), parsed once when first asked; undefined without one. */
+function payloadFacts(text: string | undefined): AuthorizationFacts {
+  let parsed: { value: unknown } | undefined;
+  return {
+    data() {
+      if (text === undefined) return undefined;
+      parsed ??= { value: JSON.parse(text) as unknown }; // invalid JSON fails the check
+      return parsed.value;
+    },
+  };
 }
 
 /**

@@ -7,14 +7,15 @@ export type { EventsOptions } from './options.ts';
 /** Pub-sub events (EVENTS_RPC_PRESENCE §1): subscribe, unsubscribe, emit, across the cluster. */
 export const events = definePlugin<EventsOptions>({
   package: import.meta.url,
-  provides: ['events'],
+  provides: ['events', 'eventSubscriptions'],
   needs: { listening: 'optional' },
   options: EVENTS_OPTIONS,
   setup(ctx) {
     // Listening is optional: when a plugin provides it, LISTEN traffic goes there.
     const service = new EventsService(ctx, ctx.find('listening'));
     ctx.provide('events', service);
-    ctx.claim(service.topic, (session, message) => service.handle(session, message));
+    ctx.provide('eventSubscriptions', { observe: (observer) => service.subscriptions.observe(observer) });
+    ctx.claim(service.topic, (session, message, admission) => service.handle(session, message, admission), service.access());
     ctx.hooks.disconnect.tap(ctx.name, (session) => service.forget(session));
     ctx.onClose(service.attachCluster(ctx.use('cluster')));
   },

@@ -155,7 +155,7 @@ export class HttpApi {
         if (typeof parsed === 'string') throw new HttpRefusal(400, `Failed to parse JIF object at index ${index}. Reason: ${parsed}.`);
         operations.push(toOperation(parsed, `http-${index}`));
       }
-      const batch = (entry.batch = new Batch(this.ctx.authorize, entry.http, operations));
+      const batch = (entry.batch = new Batch(this.ctx.admit, entry.http, operations));
       timer = setTimeout(() => batch.end(REQUEST_TIMEOUT), Math.max(0, deadline - Date.now()));
       const results = await batch.start();
       // Every request refused by a rate limit: the whole request was, say so in the status too.

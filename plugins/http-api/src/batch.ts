@@ -22,7 +22,7 @@ export class Batch {
   readonly done: Promise<JifResult[]>;
 
   constructor(
-    private readonly authorize: PluginContext['authorize'],
+    private readonly admit: PluginContext['admit'],
     private readonly http: HttpSession,
     private readonly operations: readonly Operation[],
   ) {
@@ -62,13 +62,15 @@ export class Batch {
 
   /**
    * Requests the protocol never acknowledges (event emit): the API asks the permission plugins
-   * first, as the reference does, and answers once the message was handled without an error.
+   * first, as the router would (the reference does the same), and answers once the message was
+   * handled without an error. The router asks again when it routes the message; rules are pure,
+   * so both answers agree unless the rules were reloaded in between.
    */
   private async sendChecked(index: number, operation: Operation): Promise<void> {
     const { message } = operation;
     let verdict: AuthorizationVerdict;
     try {
-      verdict = await this.authorize(this.http.session, message, message.name as string);
+      verdict = await this.admit(this.http.session, message);
     } catch {
       verdict = CHECK_FAILED;
     }

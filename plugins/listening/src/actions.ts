@@ -12,8 +12,8 @@ export interface ListenActions {
   readonly INVALID_LISTEN_REGEX: number;
   readonly LISTEN_RESPONSE_TIMEOUT: number;
   readonly MULTIPLE_SUBSCRIPTIONS: number;
-  /** What a subscriber of a name is checked for; a listener is offered only names it may read (README: Permissions). */
-  readonly readCheck: { readonly action: number; readonly permission?: string };
+  /** The message a listener would send to read a name: it is offered only names it may read (README: Permissions). */
+  readonly readCheck: { readonly action: number };
   /** Records only: subscribers are told whether someone provides the record. */
   readonly providerNotices?: { readonly HAS_PROVIDER: number; readonly HAS_NO_PROVIDER: number };
 }
@@ -43,6 +43,6 @@ export const RECORD_LISTEN_ACTIONS: ListenActions = {
   INVALID_LISTEN_REGEX: RECORD_ACTION.INVALID_LISTEN_REGEX,
   LISTEN_RESPONSE_TIMEOUT: RECORD_ACTION.LISTEN_RESPONSE_TIMEOUT,
   MULTIPLE_SUBSCRIPTIONS: RECORD_ACTION.MULTIPLE_SUBSCRIPTIONS,
-  readCheck: { action: RECORD_ACTION.READ, permission: 'read' },
+  readCheck: { action: RECORD_ACTION.READ },
   providerNotices: { HAS_PROVIDER: RECORD_ACTION.SUBSCRIPTION_HAS_PROVIDER, HAS_NO_PROVIDER: RECORD_ACTION.SUBSCRIPTION_HAS_NO_PROVIDER },
 };

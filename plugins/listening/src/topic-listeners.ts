@@ -1,7 +1,6 @@
 import {
   ReplicatedSet,
   SharedMessage,
-  denialFor,
   type ClusterBus,
   type Logger,
   type Message,
@@ -143,16 +142,13 @@ export class TopicListeners {
 
   // ---- listen / unlisten -------------------------------------------------------------------
 
-  private async listen(session: Session, message: Message): Promise<void> {
+  private listen(session: Session, message: Message): void {
     const pattern = message.name;
     if (pattern === undefined) return session.warn('LISTEN without a pattern');
     const compiled = this.overLimit(session) ?? compilePattern(pattern, this.ctx.options);
     if (typeof compiled === 'string') return this.refuse(session, pattern, compiled);
-    const verdict = await this.ctx.authorize(session, message, pattern, 'listen');
-    if (!verdict.allowed) return session.send(denialFor(message, pattern, verdict));
+    // `listen` was asked by the router, before the topic's owner handed the message here.
     if (session.isClosed) return;
-    const over = this.overLimit(session); // again: LISTENs pipelined behind a slow check all passed the first one
-    if (over !== undefined) return this.refuse(session, pattern, over);
     if (this.patternsBySession.get(session)?.has(pattern)) {
       // The reference server crashes here; the official client never does it.
       return session.send({ topic: this.actions.topic, action: this.actions.MULTIPLE_SUBSCRIPTIONS, name: pattern, originalAction: message.action });
@@ -265,10 +261,9 @@ export class TopicListeners {
       return this.updateClaim(name); // other nodes' listeners get their turn
     }
     // A listener is offered only names it may read (a deliberate difference, README: Permissions).
-    const verdict = this.ctx.authorize(next.session, this.readRequest(name), name, this.actions.readCheck.permission);
+    // Asked as the router would ask the listener's own read of the name, with the owner's facts.
     const candidate = next;
-    if (!(verdict instanceof Promise)) return verdict.allowed ? this.offer(name, search, candidate) : this.offerNext(name, search);
-    void verdict.then((v) => {
+    void this.ctx.admit(next.session, this.readRequest(name)).then((v) => {
       // The search may have ended (last subscriber gone, a provider found elsewhere) while the rule ran.
       if (this.searches.get(name) !== search) return;
       if (v.allowed && this.isListening(candidate)) this.offer(name, search, candidate);

@@ -1,7 +1,6 @@
 import { resolve } from 'node:path';
 import { definePlugin } from '@deepstream-ts/core';
 import type { ParseLimits } from './expression/parse.ts';
-import type { RecordReader } from './facts.ts';
 import { VALVE_DEFAULTS, VALVE_OPTIONS, checkRulesSource, type ValveOptions } from './options.ts';
 import { RulesReloader } from './reload.ts';
 import { PermissionsError } from './rules/compile.ts';
@@ -22,7 +21,8 @@ export interface PermissionsService {
 export const permissionsValve = definePlugin<ValveOptions>({
   package: import.meta.url,
   provides: ['permissions'],
-  needs: { records: 'optional' },
+  // `_()` reads records through this kernel-declared interface, whoever provides it.
+  needs: { recordReader: 'optional' },
   options: VALVE_OPTIONS,
   async setup(ctx) {
     const options = ctx.options;
@@ -30,10 +30,10 @@ export const permissionsValve = definePlugin<ValveOptions>({
     const limits: ParseLimits = { maxLength: options.maxRuleLength, maxDepth: options.maxRuleDepth };
     const file = options.path === undefined ? undefined : resolve(ctx.config.baseDir, options.path);
     const rules = file === undefined ? compileInlineRules(options.permissions, limits) : await loadRulesFile(file, limits);
-    // A declared optional need: the records plugin, when configured, is set up before this one.
-    const records: RecordReader | undefined = ctx.find('records');
+    // A declared optional need: its provider (the records plugin), when configured, is set up first.
+    const records = ctx.find('recordReader');
     if (rules.readsRecords && records === undefined) {
-      ctx.log.warn("some permission rules read records (oldData, _() or a record write's data) but no records plugin is configured: they will fail");
+      ctx.log.warn('some permission rules read records with _() but no plugin provides the recordReader service (the records plugin does): they will fail');
     }
     const valve = new Valve(rules, options, ctx.log, records);
     ctx.onClose(() => valve.close());

@@ -1,11 +1,17 @@
-import { ALLOWED, type AuthorizationRequest, type AuthorizationVerdict, type Logger, type Session } from '@deepstream-ts/core';
+import { ALLOWED, type AuthorizationRequest, type AuthorizationVerdict, type Logger, type RecordReader, type Session } from '@deepstream-ts/core';
 import type { CompiledExpression } from './expression/compile.ts';
 import { NeedsRecord, RuleError, evaluate, type Scope } from './expression/evaluate.ts';
-import { Facts, type RecordReader } from './facts.ts';
+import { Facts } from './facts.ts';
 import type { CompiledRule } from './rules/compile.ts';
 import type { RuleSet, Selection } from './rules/ruleset.ts';
 import { SelectionCache } from './rules/selection-cache.ts';
-import { subjectOf, type Subject } from './subject.ts';
+import { RULE_TYPES, isRuleType, type RuleType, type Section } from './rules/sections.ts';
+
+/** Which rule decides a request: the section is the request's resource, the rule type its permission. */
+interface Subject {
+  readonly section: Section;
+  readonly type: RuleType;
+}
 
 const DENIED: AuthorizationVerdict = Object.freeze({ allowed: false });
 const FAILED: AuthorizationVerdict = Object.freeze({ allowed: false, error: true });
@@ -40,6 +46,7 @@ export class Valve {
     private rules: RuleSet,
     private readonly settings: ValveSettings,
     private readonly log: Logger,
+    /** For `_()`: the `recordReader` service, when a plugin provides it. */
     private readonly records: RecordReader | undefined,
   ) {
     this.cache = new SelectionCache(settings.cacheEvacuationInterval, settings.maxCachedSelections);
@@ -88,14 +95,14 @@ export class Valve {
 
   private async run(expression: CompiledExpression, selection: Selection, subject: Subject, request: AuthorizationRequest): Promise<unknown> {
     const { usage } = expression;
-    const facts = new Facts(request, subject, usage.data || usage.oldData || usage.crossReferences ? this.records : undefined, this.settings.recordLoadTimeout);
+    const facts = new Facts(request, usage.crossReferences ? this.records : undefined, this.settings.recordLoadTimeout);
     const loaded = new Map<string, unknown>();
     const scope: Scope = {
       user: userOf(request.session),
       data: usage.data ? await facts.data() : undefined,
       oldData: usage.oldData ? await facts.oldData() : undefined,
       now: Date.now(),
-      action: subject.action,
+      action: request.action,
       name: request.name,
       variables: selection.variables,
       crossReference(name) {
@@ -133,12 +140,23 @@ export class Valve {
   }
 
   private reportUnmapped(request: AuthorizationRequest): void {
-    const { topic, action } = request.message;
-    const key = `${topic}/${action}/${request.permission ?? ''}`;
+    const { resource, permission } = request;
+    const key = `${resource}\u0000${permission}`;
     if (this.unmappedRequests.has(key) || this.unmappedRequests.size >= MAX_REPORTED_REQUESTS) return;
     this.unmappedRequests.add(key);
-    this.log.warn({ topic, action, permission: request.permission }, 'no permission rule type applies to this request: denied');
+    this.log.warn({ resource, permission }, 'no section and rule type of permissions.yml apply to this request: denied');
   }
+}
+
+/** The rule a request asks for, or undefined when permissions.yml has no such section and rule type (then: deny). */
+function subjectOf(request: AuthorizationRequest): Subject | undefined {
+  const { resource, permission } = request;
+  if (!isSection(resource) || !isRuleType(resource, permission)) return undefined;
+  return { section: resource, type: permission };
+}
+
+function isSection(resource: string): resource is Section {
+  return Object.hasOwn(RULE_TYPES, resource);
 }
 
 function userOf(session: Session): Scope['user'] {

@@ -1,6 +1,8 @@
 /**
- * The valve without sockets: which rule a request meets, what `data` and `oldData` are for each
- * action, cross-references, and how failures are answered and logged.
+ * The valve without sockets: which rule a request meets, what `data` and `oldData` are, cross-
+ * references, and how failures are answered and logged. The valve sees only feature-neutral
+ * requests (resource, name, permission, facts); `fromWire` below builds them as the feature
+ * plugins declare them, so that the cases read as the messages users send.
  */
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,17 +12,16 @@ import {
   RECORD_ACTION,
   RPC_ACTION,
   TOPIC,
-  CONNECTION_ACTION,
   type AuthorizationFacts,
   type AuthorizationRequest,
   type Logger,
   type Message,
+  type RecordReader,
   type Session,
   type StoredRecord,
 } from '@deepstream-ts/core';
 import { compileInlineRules } from '../src/rules/load.ts';
 import { Valve, type ValveSettings } from '../src/valve.ts';
-import type { RecordReader } from '../src/facts.ts';
 
 const LIMITS = { maxLength: 4096, maxDepth: 64 };
 const SETTINGS: ValveSettings = { maxRuleIterations: 3, recordLoadTimeout: 200, cacheEvacuationInterval: 60_000, maxCachedSelections: 1000 };
@@ -75,9 +76,44 @@ function setup(permissions: Record<string, unknown>, records: FakeRecords | null
   };
   const valve = new Valve(compileInlineRules(document, LIMITS), settings, fakeLogger(logs), records ?? undefined);
   valves.push(valve);
+  const reader = records ?? new FakeRecords();
   const ask = (who: Session, message: Message, name = message.name ?? '', permission?: string, facts?: AuthorizationFacts) =>
-    valve.decide({ session: who, message, name, permission, facts } satisfies AuthorizationRequest);
-  return { valve, logs, records: records ?? new FakeRecords(), ask };
+    valve.decide(fromWire(who, message, name, permission, facts, reader));
+  return { valve, logs, records: reader, ask, decide: (request: AuthorizationRequest) => valve.decide(request) };
+}
+
+const RESOURCES: Partial<Record<number, string>> = { [TOPIC.RECORD]: 'record', [TOPIC.EVENT]: 'event', [TOPIC.RPC]: 'rpc', [TOPIC.PRESENCE]: 'presence' };
+/** The permission each plugin declares for an action that needs one on its own. */
+const DECLARED: Record<string, Partial<Record<number, string>>> = {
+  record: {
+    [RECORD_ACTION.SUBSCRIBE]: 'read',
+    [RECORD_ACTION.READ]: 'read',
+    [RECORD_ACTION.UPDATE]: 'write',
+    [RECORD_ACTION.PATCH]: 'write',
+    [RECORD_ACTION.ERASE]: 'delete',
+    [RECORD_ACTION.DELETE]: 'delete',
+  },
+  event: { [EVENT_ACTION.EMIT]: 'publish', [EVENT_ACTION.SUBSCRIBE]: 'subscribe' },
+  rpc: { [RPC_ACTION.PROVIDE]: 'provide', [RPC_ACTION.REQUEST]: 'request' },
+  presence: { [PRESENCE_ACTION.SUBSCRIBE]: 'allow', [PRESENCE_ACTION.QUERY_ALL]: 'allow' },
+};
+const STAGE_ACTION: Record<string, number> = { create: RECORD_ACTION.CREATE, read: RECORD_ACTION.READ, write: RECORD_ACTION.UPDATE };
+
+/**
+ * The request a feature plugin makes of a message: events and RPC offer the payload as `data`;
+ * records the stored record as `oldData` and, for a whole-record write, the new one as `data`.
+ * Compound record requests show rules the action of their stage.
+ */
+function fromWire(session: Session, message: Message, name: string, permission: string | undefined, facts: AuthorizationFacts | undefined, records: RecordReader): AuthorizationRequest {
+  const resource = RESOURCES[message.topic] ?? 'none';
+  const asked = permission ?? DECLARED[resource]?.[message.action] ?? 'none';
+  const compound = resource === 'record' && (message.action === RECORD_ACTION.SUBSCRIBECREATEANDREAD || message.action === RECORD_ACTION.CREATEANDUPDATE);
+  const action = compound ? STAGE_ACTION[asked] : message.action;
+  const payload = () => (message.data === undefined ? undefined : (JSON.parse(message.data) as unknown));
+  const stored = { oldData: async () => (await records.snapshot(name))?.data ?? null };
+  const offered: AuthorizationFacts | undefined =
+    facts ?? (resource === 'record' ? (asked === 'write' && message.path === undefined ? { ...stored, data: payload } : stored) : resource === 'none' ? undefined : { data: payload });
+  return { session, resource, name, permission: asked, action, facts: offered };
 }
 
 const emit = (name: string, data?: unknown): Message => ({ topic: TOPIC.EVENT, action: EVENT_ACTION.EMIT, name, ...(data === undefined ? {} : { data: JSON.stringify(data) }) });
@@ -154,55 +190,38 @@ describe('valve: deciding', () => {
     assert.deepEqual(await ask(a, record(RECORD_ACTION.CREATEANDUPDATE, 'r', { data: '{}' }), 'r', 'write'), ALLOWED);
   });
 
-  it('maps every checked action to its rule type (SECURITY §3.4) and denies what it cannot map', async () => {
-    const { ask, logs } = setup({
+  it('decides by resource and permission alone, and denies what permissions.yml has no rule type for', async () => {
+    const { decide, logs } = setup({
       record: { '*': { create: "name === 'create'", read: "name === 'read'", write: "name === 'write'", delete: "name === 'delete'", listen: "name === 'listen'", notify: "name === 'notify'" } },
       event: { '*': { publish: "name === 'publish'", subscribe: "name === 'subscribe'", listen: "name === 'listen'" } },
       rpc: { '*': { provide: "name === 'provide'", request: "name === 'request'" } },
-      presence: { '*': { allow: "name === 'allow' || name === 'undefined'" } },
+      presence: { '*': { allow: "name === 'allow'" } },
     });
     const a = session('a');
-    const cases: Array<[TOPIC, number, string, string?]> = [
-      [TOPIC.RECORD, RECORD_ACTION.SUBSCRIBE, 'read'],
-      [TOPIC.RECORD, RECORD_ACTION.SUBSCRIBEANDHEAD, 'read'],
-      [TOPIC.RECORD, RECORD_ACTION.SUBSCRIBEANDREAD, 'read'],
-      [TOPIC.RECORD, RECORD_ACTION.READ, 'read'],
-      [TOPIC.RECORD, RECORD_ACTION.HEAD, 'read'],
-      [TOPIC.RECORD, RECORD_ACTION.UPDATE, 'write'],
-      [TOPIC.RECORD, RECORD_ACTION.ERASE, 'delete'],
-      [TOPIC.RECORD, RECORD_ACTION.DELETE, 'delete'],
-      [TOPIC.RECORD, RECORD_ACTION.LISTEN, 'listen'],
-      [TOPIC.RECORD, RECORD_ACTION.NOTIFY, 'notify'],
-      [TOPIC.RECORD, RECORD_ACTION.SUBSCRIBECREATEANDREAD, 'create', 'create'],
-      [TOPIC.RECORD, RECORD_ACTION.CREATEANDUPDATE, 'write', 'write'],
-      [TOPIC.EVENT, EVENT_ACTION.EMIT, 'publish'],
-      [TOPIC.EVENT, EVENT_ACTION.SUBSCRIBE, 'subscribe'],
-      [TOPIC.EVENT, EVENT_ACTION.LISTEN, 'listen', 'listen'],
-      [TOPIC.RPC, RPC_ACTION.PROVIDE, 'provide'],
-      [TOPIC.RPC, RPC_ACTION.REQUEST, 'request'],
-      [TOPIC.PRESENCE, PRESENCE_ACTION.SUBSCRIBE, 'allow'],
-      [TOPIC.PRESENCE, PRESENCE_ACTION.QUERY, 'allow'],
-      [TOPIC.PRESENCE, PRESENCE_ACTION.QUERY_ALL, 'undefined'],
-      [TOPIC.PRESENCE, PRESENCE_ACTION.SUBSCRIBE_ALL, 'undefined'],
+    const cases: Array<[string, string]> = [
+      ...['create', 'read', 'write', 'delete', 'listen', 'notify'].map((p): [string, string] => ['record', p]),
+      ...['publish', 'subscribe', 'listen'].map((p): [string, string] => ['event', p]),
+      ['rpc', 'provide'],
+      ['rpc', 'request'],
+      ['presence', 'allow'],
     ];
-    for (const [topic, action, name, permission] of cases) {
-      const message = { topic, action, name, data: '{}' } as Message;
-      assert.deepEqual(await ask(a, message, name, permission), ALLOWED, `${TOPIC[topic]} ${action} ${name}`);
-      assert.deepEqual(await ask(a, message, `not-${name}`, permission), DENIED, `${TOPIC[topic]} ${action} not-${name}`);
+    for (const [resource, permission] of cases) {
+      assert.deepEqual(await decide({ session: a, resource, name: permission, permission }), ALLOWED, `${resource} ${permission}`);
+      assert.deepEqual(await decide({ session: a, resource, name: `not-${permission}`, permission }), DENIED, `${resource} ${permission} not-`);
     }
-    // Not in the table: denied, logged once per kind.
-    const odd: Array<[Message, string?]> = [
-      [{ topic: TOPIC.CONNECTION, action: CONNECTION_ACTION.PING }],
-      [{ topic: TOPIC.EVENT, action: EVENT_ACTION.UNSUBSCRIBE }],
-      [{ topic: TOPIC.RECORD, action: RECORD_ACTION.READ }, 'publish'],
-      [{ topic: TOPIC.EVENT, action: EVENT_ACTION.EMIT }, 'no-such-permission'],
-      [{ topic: TOPIC.EVENT, action: EVENT_ACTION.EMIT }, 'constructor'],
+    // No such section or rule type: denied, logged once per kind.
+    const odd: Array<[string, string]> = [
+      ['connection', 'ping'],
+      ['record', 'publish'],
+      ['event', 'no-such-permission'],
+      ['event', 'constructor'],
+      ['constructor', 'read'],
     ];
-    for (const [message, permission] of odd) {
-      assert.deepEqual(await ask(a, message, 'x', permission), DENIED);
-      assert.deepEqual(await ask(a, message, 'x', permission), DENIED);
+    for (const [resource, permission] of odd) {
+      assert.deepEqual(await decide({ session: a, resource, name: 'x', permission }), DENIED);
+      assert.deepEqual(await decide({ session: a, resource, name: 'x', permission }), DENIED);
     }
-    assert.equal(logs.filter((entry) => /no permission rule type applies/.test(entry.msg)).length, odd.length);
+    assert.equal(logs.filter((entry) => /no section and rule type/.test(entry.msg)).length, odd.length);
   });
 
   it('takes new rules on replace() and forgets cached selections', async () => {
@@ -261,11 +280,11 @@ describe('valve: data and oldData', () => {
     assert.deepEqual(records.loads, [], 'facts are used as given: the stored record is not read');
   });
 
-  it('a record patch asked without facts is a rule error: the valve never applies writes itself', async () => {
-    const { ask } = setup({ record: { '*': { write: 'data.a === 1' } } });
-    assert.deepEqual(await ask(session('a'), record(RECORD_ACTION.PATCH, 'n', { version: 2, path: 'a', data: '1' })), FAILED);
-    // A whole-record UPDATE still carries its data in the message.
-    assert.deepEqual(await ask(session('a'), record(RECORD_ACTION.UPDATE, 'n', { version: 2, data: '{"a":1}' })), ALLOWED);
+  it('a rule reading facts the feature does not offer sees undefined or null: the valve never computes them itself', async () => {
+    const { decide } = setup({ record: { '*': { write: 'data.a === 1', read: 'oldData === null' } } });
+    assert.deepEqual(await decide({ session: session('a'), resource: 'record', name: 'n', permission: 'write' }), FAILED, 'reading .a of undefined');
+    assert.deepEqual(await decide({ session: session('a'), resource: 'record', name: 'n', permission: 'read' }), ALLOWED);
+    assert.deepEqual(await decide({ session: session('a'), resource: 'record', name: 'n', permission: 'write', facts: { data: () => ({ a: 1 }) } }), ALLOWED);
   });
 
   it('loads the record once per check, and only when the rule reads it', async () => {
@@ -279,8 +298,8 @@ describe('valve: data and oldData', () => {
     assert.deepEqual(records.loads, ['both/1']);
   });
 
-  it('fails the check when the record cannot be loaded, in time or at all, or there is no records plugin', async () => {
-    const { ask, records } = setup({ record: { '*': { read: 'oldData === null' } } });
+  it('fails the check when the facts or a record cannot be loaded, in time or at all, or nothing reads records', async () => {
+    const { ask, records } = setup({ record: { '*': { read: 'oldData === null' }, 'x/*': { read: "_('other') === null" } } });
     records.failing.add('broken');
     records.hanging.add('slow');
     const a = session('a');
@@ -288,9 +307,9 @@ describe('valve: data and oldData', () => {
     const started = Date.now();
     assert.deepEqual(await ask(a, record(RECORD_ACTION.READ, 'slow')), FAILED);
     assert.ok(Date.now() - started < 1000);
-    const without = setup({ record: { '*': { read: 'oldData === null' } } }, null);
-    assert.deepEqual(await without.ask(a, record(RECORD_ACTION.READ, 'x')), FAILED);
-    assert.match(String(without.logs[0]!.fields.reason), /no records plugin is configured/);
+    const without = setup({ record: { '*': { read: "_('other') === null" } } }, null);
+    assert.deepEqual(await without.decide({ session: a, resource: 'record', name: 'x', permission: 'read' }), FAILED);
+    assert.match(String(without.logs[0]!.fields.reason), /no plugin provides the recordReader service/);
   });
 
   it('handles deeply nested payloads', async () => {

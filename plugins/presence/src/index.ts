@@ -1,4 +1,4 @@
-import { definePlugin } from '@deepstream-ts/core';
+import { definePlugin, invalidOptions, type PluginContext, type SubscriptionFeed } from '@deepstream-ts/core';
 import { LocalOnlineRegistry } from './online-registry.ts';
 import { ClusterOnlineRegistry } from './cluster-registry.ts';
 import { PRESENCE_OPTIONS, type PresenceOptions } from './options.ts';
@@ -22,7 +22,14 @@ declare module '@deepstream-ts/core' {
   }
 }
 
-const NO_ROOMS: RoomStats = Object.freeze({ rooms: 0, roomMemberships: 0, occupiedRooms: 0, pendingJoins: 0 });
+const NO_ROOMS: RoomStats = Object.freeze({ rooms: 0, roomMemberships: 0, occupiedRooms: 0 });
+
+/** Rooms need the events plugin: without it there are no subscriptions to follow. */
+function eventSubscriptions(ctx: PluginContext<PresenceOptions>): SubscriptionFeed {
+  const feed = ctx.find('eventSubscriptions');
+  if (feed === undefined) throw invalidOptions(ctx.name, 'option "rooms" needs the events plugin (a service "eventSubscriptions"): rooms follow event subscriptions');
+  return feed;
+}
 
 /**
  * Presence (EVENTS_RPC_PRESENCE §3): who is online, join/leave notifications on a user's first and
@@ -31,15 +38,17 @@ const NO_ROOMS: RoomStats = Object.freeze({ rooms: 0, roomMemberships: 0, occupi
 export const presence = definePlugin<PresenceOptions>({
   package: import.meta.url,
   provides: ['presence'],
+  // Rooms follow the events plugin's subscriptions.
+  needs: { eventSubscriptions: 'optional' },
   options: PRESENCE_OPTIONS,
   setup(ctx) {
     // The cluster registry costs nothing on a single node: with no peers it never sends.
     const registry = new ClusterOnlineRegistry(ctx.use('cluster'));
     ctx.onClose(() => registry.close());
     const service = new PresenceService(ctx, registry);
-    // Rooms tap `inbound`, which otherwise costs nothing: only when asked for.
-    const rooms = ctx.options.rooms ? new RoomPresence(ctx) : undefined;
-    ctx.claim(service.topic, (session, message) => service.handle(session, message));
+    // Rooms tap `inbound` (for emits), which otherwise costs nothing: only when asked for.
+    const rooms = ctx.options.rooms ? new RoomPresence(ctx, eventSubscriptions(ctx)) : undefined;
+    ctx.claim(service.topic, (session, message, admission) => service.handle(session, message, admission), service.access());
     ctx.hooks.authenticated.tap(ctx.name, (session) => service.join(session));
     ctx.hooks.disconnect.tap(ctx.name, (session) => {
       rooms?.leaveAll(session);

@@ -4,15 +4,16 @@ import {
   SubscriptionRegistry,
   TOPIC,
   denialFor,
-  type AuthorizationVerdict,
+  type Admission,
   type Message,
   type PluginContext,
+  type PermissionRule,
   type Session,
+  type TopicAccess,
 } from '@deepstream-ts/core';
 import type { OnlineRegistry } from './online-registry.ts';
 import { invalidNames, type PresenceOptions } from './options.ts';
-import { ALREADY_SUBSCRIBED_TO_EVERYONE, SUBSCRIBE_ALL_ACK, UNSUBSCRIBE_ALL_ACK, ack, invalidUsers, namelessDenial } from './replies.ts';
-import { SessionOrder } from './session-order.ts';
+import { ALREADY_SUBSCRIBED_TO_EVERYONE, SUBSCRIBE_ALL_ACK, UNSUBSCRIBE_ALL_ACK, ack, invalidUsers } from './replies.ts';
 
 /**
  * The server's fallback id for a login that gave none: never shown as online. The open
@@ -39,8 +40,6 @@ export interface PresenceStats {
   readonly watchedUsers: number;
   /** Individual subscriptions, summed over connections. */
   readonly userSubscriptions: number;
-  /** Connections with a presence request waiting for a permission check. */
-  readonly pendingRequests: number;
 }
 
 /**
@@ -54,7 +53,6 @@ export class PresenceService {
   private readonly counted = new Map<Session, string>();
   private readonly everyone = new Set<Session>();
   private readonly byUser: SubscriptionRegistry;
-  private readonly order = new SessionOrder();
 
   constructor(
     private readonly ctx: PluginContext<PresenceOptions>,
@@ -85,7 +83,6 @@ export class PresenceService {
       everyoneSubscribers: this.everyone.size,
       watchedUsers,
       userSubscriptions,
-      pendingRequests: this.order.pending,
     };
   }
 
@@ -107,27 +104,54 @@ export class PresenceService {
     this.registry.disconnected(user);
   }
 
-  handle(session: Session, message: Message): void | Promise<void> {
-    return this.order.run(session, () => this.dispatch(session, message));
+  /**
+   * What the router asks the permission plugins before `handle` runs (SECURITY §3): `allow`, per
+   * name, for subscriptions and queries; nameless requests are asked as "undefined". A request
+   * whose names break a limit is refused whole by `handle`, so it is not asked. Each session's
+   * requests stay in arrival order while some wait for a check.
+   */
+  access(): TopicAccess {
+    const options = this.ctx.options;
+    // Asked per name: the limits are checked once per message.
+    let checked: Message | undefined;
+    let valid = false;
+    const named: PermissionRule = (message) => {
+      if (checked !== message) valid = invalidNames(message.names ?? [], options) === undefined;
+      checked = message;
+      return valid ? 'allow' : undefined;
+    };
+    return {
+      resource: 'presence',
+      ordered: true,
+      nameless: NAMELESS,
+      bulk: [PRESENCE_ACTION.SUBSCRIBE, PRESENCE_ACTION.QUERY],
+      permissions: {
+        [PRESENCE_ACTION.SUBSCRIBE_ALL]: 'allow',
+        [PRESENCE_ACTION.QUERY_ALL]: 'allow',
+        [PRESENCE_ACTION.SUBSCRIBE]: named,
+        [PRESENCE_ACTION.QUERY]: named,
+      },
+    };
   }
 
-  private dispatch(session: Session, message: Message): void | Promise<void> {
+  handle(session: Session, message: Message, admission?: Admission): void {
+    if (session.isClosed) return; // closed while a check ran
     switch (message.action) {
       case PRESENCE_ACTION.SUBSCRIBE_ALL:
-        return this.ifAllowed(session, message, () => this.subscribeAll(session));
+        return this.subscribeAll(session);
       case PRESENCE_ACTION.UNSUBSCRIBE_ALL:
         this.everyone.delete(session);
         return session.send(UNSUBSCRIBE_ALL_ACK);
       case PRESENCE_ACTION.QUERY_ALL:
-        return this.ifAllowed(session, message, () => this.queryAll(session));
+        return this.queryAll(session);
       case PRESENCE_ACTION.SUBSCRIBE:
-        return this.withPermittedNames(session, message, (names) => this.subscribe(session, message, names));
+        return this.withValidNames(session, message, admission, (names) => this.subscribe(session, message, names));
       case PRESENCE_ACTION.UNSUBSCRIBE:
         // No permission check, no limit: unknown names cost a lookup each and are skipped.
         for (const name of message.names ?? []) this.byUser.unsubscribe(name, session);
         return session.send(ack(message));
       case PRESENCE_ACTION.QUERY:
-        return this.withPermittedNames(session, message, (names) => this.query(session, message, names));
+        return this.withValidNames(session, message, admission, (names) => this.query(session, message, names));
       default:
         // Replies and notifications are server-to-client only; ignored as the reference does (PROTOCOL §5.6).
         session.warn('unsupported presence action ignored', { action: message.action });
@@ -187,34 +211,16 @@ export class PresenceService {
     }
   }
 
-  /** Requests without names: one permission check, a nameless denial. */
-  private ifAllowed(session: Session, message: Message, apply: () => void): void | Promise<void> {
-    const decide = (verdict: AuthorizationVerdict): void => {
-      if (session.isClosed) return;
-      if (verdict.allowed) apply();
-      else session.send(namelessDenial(message, verdict));
-    };
-    const verdict = this.ctx.authorize(session, message, NAMELESS);
-    if (verdict instanceof Promise) return verdict.then(decide);
-    decide(verdict);
-  }
-
-  /** Requests with names: limits first, then the per-name rule of PROTOCOL §5.4. */
-  private withPermittedNames(session: Session, message: Message, apply: (names: readonly string[]) => void): void | Promise<void> {
-    const requested = message.names ?? [];
-    const problem = invalidNames(requested, this.ctx.options);
+  /** Requests with names: the limits, then the names the router let through (PROTOCOL §5.4). */
+  private withValidNames(session: Session, message: Message, admission: Admission | undefined, apply: (names: readonly string[]) => void): void {
+    const names = message.names ?? [];
+    const problem = invalidNames(names, this.ctx.options);
     if (problem !== undefined) {
-      session.warn(`presence request refused: ${problem}`, { action: PRESENCE_ACTION[message.action], names: requested.length });
+      session.warn(`presence request refused: ${problem}`, { action: PRESENCE_ACTION[message.action], names: names.length });
       return session.send(invalidUsers(message));
     }
-    const decide = (names: readonly string[]): void => {
-      if (session.isClosed) return;
-      // Every name denied: no reply, the denials already settled the client's request.
-      if (names.length === 0 && requested.length > 0) return;
-      apply(names);
-    };
-    const permitted = this.ctx.permittedNames(session, message);
-    if (permitted instanceof Promise) return permitted.then(decide);
-    decide(permitted);
+    // Every name denied: no reply, the denials already settled the client's request.
+    if (names.length === 0 && (admission?.denied ?? 0) > 0) return;
+    apply(names);
   }
 }

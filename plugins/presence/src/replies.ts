@@ -1,4 +1,4 @@
-import { PRESENCE_ACTION, SharedMessage, TOPIC, denialFor, type AuthorizationVerdict, type Message } from '@deepstream-ts/core';
+import { PRESENCE_ACTION, SharedMessage, TOPIC, type Message } from '@deepstream-ts/core';
 
 /** The name MULTIPLE_SUBSCRIPTIONS carries for a second SUBSCRIBE_ALL (EVENTS_RPC_PRESENCE §3.3). */
 export const EVERYONE = '%_EVERYONE_%';
@@ -17,13 +17,6 @@ export const ALREADY_SUBSCRIBED_TO_EVERYONE = new SharedMessage({
 export function ack(request: Message): Message {
   const reply: Message = { topic: TOPIC.PRESENCE, action: request.action, isAck: true };
   if (request.correlationId !== undefined) reply.correlationId = request.correlationId;
-  return reply;
-}
-
-/** Denial of SUBSCRIBE_ALL / QUERY_ALL: no name, as observed on the reference server. */
-export function namelessDenial(request: Message, verdict: AuthorizationVerdict): Message {
-  const reply = denialFor(request, '', verdict);
-  delete reply.name;
   return reply;
 }
 

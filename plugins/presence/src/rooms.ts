@@ -8,13 +8,15 @@ import {
   type Message,
   type PluginContext,
   type Session,
+  type SubscriptionFeed,
 } from '@deepstream-ts/core';
 import { ConnectionCounter } from './connection-counter.ts';
 import type { PresenceOptions } from './options.ts';
 import { UNTRACKED_USER } from './presence-service.ts';
-import { SessionOrder } from './session-order.ts';
 
 const REFUSED: AuthorizationVerdict = Object.freeze({ allowed: false });
+/** What a refused room join answers: the event subscription it came from. */
+const ROOM_SUBSCRIPTION: Message = Object.freeze({ topic: TOPIC.EVENT, action: EVENT_ACTION.SUBSCRIBE });
 
 export interface RoomStats {
   /** Rooms with at least one connection in them. */
@@ -23,8 +25,6 @@ export interface RoomStats {
   readonly roomMemberships: number;
   /** Rooms with at least one counted (visible) user. */
   readonly occupiedRooms: number;
-  /** Connections with a room join waiting for a permission check. */
-  readonly pendingJoins: number;
 }
 
 /**
@@ -33,20 +33,31 @@ export interface RoomStats {
  * `{"members": [...]}` to a connection when it joins, then `{"join": user}` / `{"leave": user}` on a
  * user's first and last connection in the room. Only the server speaks on room events.
  *
- * The subscriptions are seen on the kernel's `inbound` hook, before the events plugin handles them;
- * that plugin still subscribes, acks and denies as usual. Permission is asked with the same question
- * it asks (`subscribe` on the event name), so a denied subscription joins no room.
+ * Rooms follow the events plugin's subscriptions (its `eventSubscriptions` service): a connection
+ * joins when the events plugin has subscribed it, after the router's permission check, so a denied
+ * subscription joins no room and no question is asked twice. Emits on room events are refused on
+ * the kernel's `inbound` hook, before any plugin handles them.
  */
 export class RoomPresence {
   /** Event name → connections in the room, both ways round. */
   private readonly members = new SubscriptionRegistry();
   /** Event name → connections per visible user in the room; dropped when empty. */
   private readonly users = new Map<string, ConnectionCounter>();
-  private readonly order = new SessionOrder();
   private readonly prefix: string;
 
-  constructor(private readonly ctx: PluginContext<PresenceOptions>) {
+  constructor(
+    private readonly ctx: PluginContext<PresenceOptions>,
+    subscriptions: SubscriptionFeed,
+  ) {
     this.prefix = ctx.options.roomPrefix;
+    subscriptions.observe({
+      onSubscribe: (name, session) => {
+        if (name.startsWith(this.prefix)) this.join(session, name);
+      },
+      onUnsubscribe: (name, session) => {
+        if (name.startsWith(this.prefix)) this.leave(session, name);
+      },
+    });
   }
 
   /** Visible users in a room (by room id, without the prefix). */
@@ -61,24 +72,13 @@ export class RoomPresence {
       rooms++;
       roomMemberships += this.members.subscribers(name).size;
     }
-    return { rooms, roomMemberships, occupiedRooms: this.users.size, pendingJoins: this.order.pending };
+    return { rooms, roomMemberships, occupiedRooms: this.users.size };
   }
 
-  /** Kernel `inbound` hook: cheap for everything but EVENT subscribe, unsubscribe and emit. */
+  /** Kernel `inbound` hook: cheap for everything but EVENT emit. */
   inspect(session: Session, message: Message): 'drop' | undefined {
-    if (message.topic !== TOPIC.EVENT) return undefined;
-    switch (message.action) {
-      case EVENT_ACTION.SUBSCRIBE:
-      case EVENT_ACTION.UNSUBSCRIBE: {
-        const rooms = this.roomsIn(message.names);
-        if (rooms !== undefined) this.schedule(session, message, rooms);
-        return undefined;
-      }
-      case EVENT_ACTION.EMIT:
-        return message.name !== undefined && message.name.startsWith(this.prefix) ? this.refuseEmit(session, message, message.name) : undefined;
-      default:
-        return undefined;
-    }
+    if (message.topic !== TOPIC.EVENT || message.action !== EVENT_ACTION.EMIT) return undefined;
+    return message.name !== undefined && message.name.startsWith(this.prefix) ? this.refuseEmit(session, message, message.name) : undefined;
   }
 
   /** Kernel `disconnect` hook. */
@@ -86,44 +86,17 @@ export class RoomPresence {
     for (const room of this.members.removeSession(session)) this.uncount(session, room);
   }
 
-  private roomsIn(names: readonly string[] | undefined): string[] | undefined {
-    let rooms: string[] | undefined;
-    for (const name of names ?? []) if (name.startsWith(this.prefix)) (rooms ??= []).push(name);
-    return rooms;
-  }
-
-  private schedule(session: Session, message: Message, rooms: string[]): void {
-    const task = message.action === EVENT_ACTION.SUBSCRIBE ? () => this.join(session, message, rooms, 0) : () => this.leave(session, rooms);
-    const pending = this.order.run(session, task);
-    // The inbound hook cannot wait: report a failure of a deferred join here, never as an unhandled rejection.
-    pending?.catch((error: unknown) => this.ctx.log.error({ err: error, session: session.id }, 'room join failed'));
-  }
-
-  /**
-   * Each room in turn: the limits first (they need no rule, so an absurd list costs no checks),
-   * then permission, synchronously when no permission plugin waits.
-   */
-  private join(session: Session, message: Message, rooms: readonly string[], from: number): void | Promise<void> {
-    for (let i = from; i < rooms.length; i++) {
-      const room = rooms[i] as string;
-      if (session.isClosed) return;
-      if (this.members.isSubscribed(room, session)) continue; // the events plugin answers the repeat
-      const problem = this.overLimit(session, room);
-      if (problem !== undefined) {
-        // MESSAGE_DENIED makes the official client drop its callbacks for the room: it waits for nothing.
-        session.warn(`room join refused: ${problem}`, { room: room.slice(0, 100) });
-        session.send(denialFor(message, room, REFUSED));
-        continue;
-      }
-      const verdict = this.ctx.authorize(session, message, room);
-      if (verdict instanceof Promise) {
-        return verdict.then((v) => {
-          this.admit(session, room, v);
-          return this.join(session, message, rooms, i + 1);
-        });
-      }
-      this.admit(session, room, verdict);
+  /** The events plugin subscribed `session` to the room's event: the limits first (they need no rule), then in. */
+  private join(session: Session, room: string): void {
+    if (session.isClosed || this.members.isSubscribed(room, session)) return;
+    const problem = this.overLimit(session, room);
+    if (problem !== undefined) {
+      // MESSAGE_DENIED makes the official client drop its callbacks for the room: it waits for nothing.
+      session.warn(`room join refused: ${problem}`, { room: room.slice(0, 100) });
+      session.send(denialFor(ROOM_SUBSCRIPTION, room, REFUSED));
+      return;
     }
+    this.admit(session, room);
   }
 
   private overLimit(session: Session, room: string): string | undefined {
@@ -133,9 +106,7 @@ export class RoomPresence {
     return undefined;
   }
 
-  private admit(session: Session, room: string, verdict: AuthorizationVerdict): void {
-    // A denied subscription is answered by the events plugin, which asks the same question.
-    if (!verdict.allowed || session.isClosed || this.members.isSubscribed(room, session)) return;
+  private admit(session: Session, room: string): void {
     this.members.subscribe(room, session);
     const user = visibleUser(session);
     let counter = this.users.get(room);
@@ -147,8 +118,8 @@ export class RoomPresence {
     if (counter.add(user)) this.tell(room, { join: user }, session);
   }
 
-  private leave(session: Session, rooms: readonly string[]): void {
-    for (const room of rooms) if (this.members.unsubscribe(room, session)) this.uncount(session, room);
+  private leave(session: Session, room: string): void {
+    if (this.members.unsubscribe(room, session)) this.uncount(session, room);
   }
 
   /** The session has already left `room`'s connection set. */

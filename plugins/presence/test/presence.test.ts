@@ -146,11 +146,9 @@ describe('presence with the official client', () => {
       everyoneSubscribers: 0,
       watchedUsers: 0,
       userSubscriptions: 0,
-      pendingRequests: 0,
       rooms: 0,
       roomMemberships: 0,
       occupiedRooms: 0,
-      pendingJoins: 0,
     });
     assert.deepEqual(clientWarnings.filter((w) => w.includes('ACK_TIMEOUT')), []);
     assert.deepEqual(server().warnings(), []);

@@ -10,7 +10,7 @@ import { RecordsService } from './records-service.ts';
  */
 export const records = definePlugin<RecordsOptions>({
   package: import.meta.url,
-  provides: ['records'],
+  provides: ['records', 'recordReader'],
   // Without a cache connector, an unbounded in-process cache (with no storage it holds the only copy).
   needs: {
     storage: 'optional',
@@ -25,7 +25,8 @@ export const records = definePlugin<RecordsOptions>({
     const store = new RecordStore(cache, storage, ctx.options, ctx.log);
     const service = new RecordsService(ctx, store, ctx.find('listening'));
     ctx.provide('records', service);
-    ctx.claim(TOPIC.RECORD, (session, message) => service.handle(session, message));
+    ctx.provide('recordReader', { snapshot: (name) => service.snapshot(name) });
+    ctx.claim(TOPIC.RECORD, (session, message, admission) => service.handle(session, message, admission), service.access());
     ctx.hooks.disconnect.tap(ctx.name, (session) => service.forget(session));
     ctx.onClose(service.attachCluster(ctx.use('cluster')));
     // Clients are gone by now; let every accepted write reach storage before it closes.

@@ -4,6 +4,7 @@ import {
   SubscriptionRegistry,
   TOPIC,
   denialFor,
+  type Admission,
   type AuthorizationFacts,
   type ClusterBus,
   type Message,
@@ -11,12 +12,14 @@ import {
   type Session,
   type StoredRecord,
   type ListeningService,
+  type TopicAccess,
   type TopicListenerHandler,
 } from '@deepstream-ts/core';
 import type { RecordsOptions } from './options.ts';
 import { LoadFailure, type RecordStore } from './record-store.ts';
 import { ackOf, readResponse, recordError } from './replies.ts';
-import { WriteQueues } from './write-queue.ts';
+import { recordAccess, writePermissions, type RecordFacts, type Stage } from './record-access.ts';
+import { WriteQueues, WriteTicket } from './write-queue.ts';
 import { WRITE_ACTIONS, isRefusal, parseWrite, type Refusal } from './writes.ts';
 
 const CLUSTER_CHANNEL = 'record';
@@ -45,11 +48,15 @@ export class RecordsService {
       store,
       log: ctx.log,
       broadcast: (name, message, except) => this.broadcast(name, message, except),
-      // ERASE is checked against delete (upstream v10); a write that creates the record, also against create.
-      authorize: (write, creates, facts) => {
-        const rule = write.request.action === RECORD_ACTION.ERASE ? 'delete' : 'write';
-        return this.permitted(write.session, write.request, write.name, creates || write.checkCreate ? ['create', rule] : [rule], facts);
-      },
+      reauthorize: (write, creates, facts) => this.reauthorize(write.session, write.request, write.name, writePermissions(write.request.action, creates || write.checkCreate), facts),
+    });
+  }
+
+  /** What the router asks the permission plugins before `handle` runs, and the facts it offers them. */
+  access(): TopicAccess<RecordFacts> {
+    return recordAccess(this.ctx.options, {
+      prepareWrite: (session, message) => this.prepareWrite(session, message),
+      load: (name) => this.store.load(name, false),
     });
   }
 
@@ -62,14 +69,14 @@ export class RecordsService {
     this.subscriptions.removeSession(session);
   }
 
-  /** A record as stored now (undefined when missing), for plugins that decide on it (permission rules). */
+  /** A record as stored now (undefined when missing), for plugins that decide on it (the `recordReader` service). */
   snapshot(name: string): Promise<StoredRecord | undefined> {
     return this.store.load(name, false);
   }
 
-  handle(session: Session, message: Message): void | Promise<void> {
+  handle(session: Session, message: Message, admission?: Admission<RecordFacts>): void | Promise<void> {
     const { action } = message;
-    if (WRITE_ACTIONS.has(action)) return this.write(session, message);
+    if (WRITE_ACTIONS.has(action)) return this.write(session, message, admission?.facts);
     switch (action) {
       case RECORD_ACTION.SUBSCRIBECREATEANDREAD:
         return this.subscribeAndRead(session, message, true);
@@ -88,7 +95,7 @@ export class RecordsService {
       case RECORD_ACTION.DELETE:
         return this.delete(session, message);
       case RECORD_ACTION.NOTIFY:
-        return this.notify(session, message);
+        return this.notify(session, message, admission?.denied ?? 0);
       default:
         if (this.listeners?.handles(action)) return this.listeners.handle(session, message);
         // Unknown actions, and LISTEN without a listening plugin, are ignored (PROTOCOL §5.6).
@@ -112,29 +119,18 @@ export class RecordsService {
   }
 
   /**
-   * Checks each permission in turn, replying MESSAGE_DENIED for the first refusal.
-   * Synchronous (a boolean) when no permission plugin is configured.
+   * A write allowed before is judged again, through the kernel's door, against the record another
+   * node's write left (cluster); replies MESSAGE_DENIED for the first refusal.
    */
-  private permitted(session: Session, request: Message, name: string, permissions: readonly string[], facts?: AuthorizationFacts): boolean | Promise<boolean> {
-    for (let i = 0; i < permissions.length; i++) {
-      const verdict = this.ctx.authorize(session, request, name, permissions[i], facts);
-      if (verdict instanceof Promise) {
-        return (async () => {
-          for (const permission of permissions.slice(i)) {
-            const v = await this.ctx.authorize(session, request, name, permission, facts);
-            if (!v.allowed) return this.deny(session, request, name, v.error === true);
-          }
-          return true;
-        })();
+  private async reauthorize(session: Session, request: Message, name: string, permissions: readonly Stage[], facts: AuthorizationFacts): Promise<boolean> {
+    for (const { permission, action } of permissions) {
+      const verdict = await this.ctx.authorize({ session, resource: 'record', name, permission, action, facts });
+      if (!verdict.allowed) {
+        session.send(denialFor(request, name, verdict));
+        return false;
       }
-      if (!verdict.allowed) return this.deny(session, request, name, verdict.error === true);
     }
     return true;
-  }
-
-  private deny(session: Session, request: Message, name: string, error: boolean): false {
-    session.send(denialFor(request, name, { allowed: false, error }));
-    return false;
   }
 
   // ---- subscriptions -----------------------------------------------------------------------
@@ -150,14 +146,11 @@ export class RecordsService {
     let record: StoredRecord | undefined;
     try {
       record = await this.store.load(name, true);
-      if (record === undefined && create) {
-        if (!(await this.permitted(session, request, name, ['create']))) return;
-        record = await this.queues.create(name);
-      }
+      // Permission to create was asked before (by the router) when the record was missing then.
+      if (record === undefined && create) record = await this.queues.create(name);
     } catch (error) {
       return this.replyLoadFailure(session, request, name, error, RECORD_ACTION.RECORD_CREATE_ERROR);
     }
-    if (!(await this.permitted(session, request, name, ['read']))) return;
     if (!this.subscribeOne(session, request, name, RECORD_ACTION.SUBSCRIBE)) return;
     if (record !== undefined) {
       // Read again now that the session is subscribed: a write landing meanwhile is not missed.
@@ -167,7 +160,7 @@ export class RecordsService {
   }
 
   private async subscribeAndHead(session: Session, request: Message): Promise<void> {
-    const names = await this.ctx.permittedNames(session, { ...request, names: this.validNames(session, request) });
+    const names = this.validNames(session, request);
     let cached: Map<string, number>;
     try {
       cached = await this.store.headCached(names);
@@ -194,8 +187,8 @@ export class RecordsService {
     }
   }
 
-  private async subscribe(session: Session, request: Message): Promise<void> {
-    const names = await this.ctx.permittedNames(session, { ...request, names: this.validNames(session, request) });
+  private subscribe(session: Session, request: Message): void {
+    const names = this.validNames(session, request);
     for (const name of names) this.subscribeOne(session, request, name, RECORD_ACTION.SUBSCRIBE);
     session.send(ackOf(request, false));
   }
@@ -227,7 +220,7 @@ export class RecordsService {
 
   private async read(session: Session, request: Message): Promise<void> {
     const name = request.name;
-    if (!this.checkName(session, request, name) || !(await this.permitted(session, request, name, ['read']))) return;
+    if (!this.checkName(session, request, name)) return;
     let record: StoredRecord | undefined;
     try {
       record = await this.store.load(name, true);
@@ -239,7 +232,7 @@ export class RecordsService {
 
   private async head(session: Session, request: Message): Promise<void> {
     const name = request.name;
-    if (!this.checkName(session, request, name) || !(await this.permitted(session, request, name, ['read']))) return;
+    if (!this.checkName(session, request, name)) return;
     await this.replyHead(session, request, name);
   }
 
@@ -258,7 +251,10 @@ export class RecordsService {
 
   // ---- writes ------------------------------------------------------------------------------
 
-  private write(session: Session, request: Message): void | Promise<void> {
+  /** `facts`: what the router judged the write with, when a permission plugin did. */
+  private write(session: Session, request: Message, facts: RecordFacts | undefined): void | Promise<void> {
+    // Allowed at its place in the queue: it goes ahead at its turn.
+    if (facts instanceof WriteTicket) return facts.admit();
     const name = request.name;
     if (!this.checkName(session, request, name)) return;
     if (this.isHotPath(name) && (request.action === RECORD_ACTION.CREATEANDUPDATE || request.action === RECORD_ACTION.CREATEANDPATCH)) {
@@ -266,8 +262,22 @@ export class RecordsService {
     }
     const write = parseWrite(session, request, this.ctx.options, this.queues.has(name));
     if (isRefusal(write)) return this.refuse(session, request, name, write);
-    // Permissions are asked inside the queue, against the state the write is applied to.
     this.queues.submit(write);
+  }
+
+  /**
+   * A write as the router sees it before judging it: refused (the handler will say why), a hot-path
+   * write, or a ticket in its record's queue, taken now so that writes keep their arrival order.
+   */
+  private prepareWrite(session: Session, request: Message): RecordFacts | undefined {
+    const name = request.name;
+    if (typeof name !== 'string' || name === '' || name.length > this.ctx.options.maxNameLength) return undefined;
+    const hot = this.isHotPath(name) && (request.action === RECORD_ACTION.CREATEANDUPDATE || request.action === RECORD_ACTION.CREATEANDPATCH);
+    if (hot && request.action === RECORD_ACTION.CREATEANDPATCH) return undefined;
+    const write = parseWrite(session, hot ? { ...request, version: -1 } : request, this.ctx.options, this.queues.has(name));
+    if (isRefusal(write)) return undefined;
+    if (hot) return { kind: 'hot', data: () => write.value };
+    return this.queues.reserve(write);
   }
 
   private refuse(session: Session, request: Message, name: string, refusal: Refusal): void {
@@ -287,7 +297,6 @@ export class RecordsService {
     if (request.action === RECORD_ACTION.CREATEANDPATCH) return session.send(recordError(RECORD_ACTION.INVALID_PATCH_ON_HOTPATH, request, name));
     const write = parseWrite(session, { ...request, version: -1 }, this.ctx.options, false);
     if (isRefusal(write)) return this.refuse(session, request, name, write);
-    if (!(await this.permitted(session, request, name, ['create', 'write'], { data: () => write.value }))) return;
     const { cache, durable } = this.store.write(name, { version: 0, data: write.value as StoredRecord['data'] });
     try {
       await cache;
@@ -303,7 +312,7 @@ export class RecordsService {
 
   private async delete(session: Session, request: Message): Promise<void> {
     const name = request.name;
-    if (!this.checkName(session, request, name) || !(await this.permitted(session, request, name, ['delete']))) return;
+    if (!this.checkName(session, request, name)) return;
     this.queues.abort(name);
     try {
       await this.store.delete(name);
@@ -325,9 +334,10 @@ export class RecordsService {
     }
   }
 
-  private async notify(session: Session, request: Message): Promise<void> {
-    const names = await this.ctx.permittedNames(session, { ...request, names: this.validNames(session, request) });
-    if (names.length === 0 && (request.names?.length ?? 0) > 0) return;
+  /** `denied`: names the router denied (and answered); with none left there is nothing to do. */
+  private async notify(session: Session, request: Message, denied: number): Promise<void> {
+    const names = this.validNames(session, request);
+    if (names.length === 0 && (denied > 0 || (request.names?.length ?? 0) > 0)) return;
     try {
       await this.store.evict(names);
     } catch (error) {

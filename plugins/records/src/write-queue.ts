@@ -31,10 +31,11 @@ export interface QueueEnvironment {
   readonly store: RecordStore;
   readonly log: Logger;
   /**
-   * Asks the permission plugins about a write, judged against the state it will be applied to;
-   * replies MESSAGE_DENIED itself. `creates`: the write would create the record.
+   * Asks the permission plugins again about a write already allowed, after another node's write
+   * won and the record changed under it; replies MESSAGE_DENIED itself. `creates`: the write would
+   * create the record.
    */
-  authorize(write: Write, creates: boolean, facts: AuthorizationFacts): boolean | Promise<boolean>;
+  reauthorize(write: Write, creates: boolean, facts: AuthorizationFacts): Promise<boolean>;
   /** Sends to every subscriber of the record except `except`, and to other nodes. */
   broadcast(name: string, message: Message, except: Session | undefined): void;
 }
@@ -56,8 +57,20 @@ export class WriteQueues {
     return this.queues.has(name);
   }
 
+  /** A write nothing needs to judge first (no permission plugin is configured). */
   submit(write: Write): void {
     this.queueFor(write.name).admit(write);
+  }
+
+  /**
+   * Takes a place in the record's queue for a write that is still to be judged: its facts resolve
+   * when the writes queued before it are applied, and the queue waits there until the ticket is
+   * admitted (allowed) or released (denied).
+   */
+  reserve(write: Write): WriteTicket {
+    const ticket = new WriteTicket(write);
+    this.queueFor(write.name).enqueue(ticket);
+    return ticket;
   }
 
   private queueFor(name: string): RecordQueue {
@@ -101,7 +114,7 @@ interface Conflict {
   readonly kind: 'conflict';
   readonly write: Write;
 }
-type Step = Write | Creation | Conflict;
+type Step = Write | Creation | Conflict | WriteTicket;
 
 class RecordQueue {
   private readonly steps: Step[] = [];
@@ -140,10 +153,14 @@ class RecordQueue {
 
   abort(): void {
     this.aborted = true;
-    for (const step of this.steps.splice(0)) if ('kind' in step && step.kind === 'create') step.settle(new Error('the record was deleted'));
+    for (const step of this.steps.splice(0)) {
+      if (!('kind' in step)) continue;
+      if (step.kind === 'create') step.settle(new Error('the record was deleted'));
+      else if (step.kind === 'ticket') step.drop();
+    }
   }
 
-  private enqueue(step: Step): void {
+  enqueue(step: Step): void {
     this.steps.push(step);
     if (!this.running) void this.run();
   }
@@ -186,20 +203,40 @@ class RecordQueue {
   private async applyStep(step: Step): Promise<boolean> {
     if (!('kind' in step)) return this.apply(step);
     if (step.kind === 'create') return this.applyCreation(step);
-    // A stale write is judged like any other before the reply shows it the current data.
-    if (this.current === null || this.current === undefined) {
-      step.write.session.send(updateError(step.write));
-      return true;
-    }
-    if (await this.env.authorize(step.write, false, new WriteFacts(step.write, this.current))) this.replyVersionExists(step.write);
-    return !this.aborted;
+    if (step.kind === 'ticket') return this.applyTicket(step);
+    if (this.current === null || this.current === undefined) step.write.session.send(updateError(step.write));
+    else this.replyVersionExists(step.write);
+    return true;
   }
 
-  private async apply(write: Write): Promise<boolean> {
+  /**
+   * The turn of a write being judged: its facts now see the record as every write before it left
+   * it, and the queue waits for the verdict. Allowed, it is admitted here, at its turn: the
+   * version checks of `admit` apply to the state it will really meet.
+   */
+  private async applyTicket(ticket: WriteTicket): Promise<boolean> {
+    if (!(await ticket.reach(this.current ?? null))) return !this.aborted;
+    if (this.aborted) return false;
+    const { write } = ticket;
+    const v = write.version;
+    if (v !== -1 && this.lastVersion !== undefined && v <= this.lastVersion) {
+      this.replyVersionExists(write);
+      return true;
+    }
+    if (v !== -1 && this.lastVersion !== undefined && v > this.lastVersion + 1) {
+      write.session.send({ ...echo(write), action: RECORD_ACTION.INVALID_VERSION, originalAction: write.request.action });
+      return true;
+    }
+    if (v !== -1) this.lastVersion = v;
+    return this.apply(write, true);
+  }
+
+  /** `judged`: the write was allowed against the current state (or nothing judges writes). */
+  private async apply(write: Write, judged = true): Promise<boolean> {
     // Another node may win the cache's version check; then the record is reloaded and the write
     // judged again against what won (a -1 write simply goes on top).
     for (let attempt = 0; attempt < MAX_COMMIT_ATTEMPTS; attempt++) {
-      const outcome = await this.tryApply(write);
+      const outcome = await this.tryApply(write, judged && attempt === 0);
       if (outcome !== 'lost') return outcome;
       if (!(await this.reload())) return false;
     }
@@ -207,7 +244,7 @@ class RecordQueue {
     return true;
   }
 
-  private async tryApply(write: Write): Promise<boolean | 'lost'> {
+  private async tryApply(write: Write, judged: boolean): Promise<boolean | 'lost'> {
     if (this.current === null && !write.upsert) {
       // Only setData and acknowledged writes create records (RECORDS §5.2); a plain update of a
       // missing (e.g. deleted) record is refused.
@@ -216,9 +253,10 @@ class RecordQueue {
     }
     const previous = this.current ?? undefined;
     const facts = new WriteFacts(write, previous);
-    const allowed = this.env.authorize(write, previous === undefined, facts);
-    if (!(typeof allowed === 'boolean' ? allowed : await allowed)) return true;
-    if (this.aborted) return false;
+    if (!judged) {
+      if (!(await this.env.reauthorize(write, previous === undefined, facts))) return true;
+      if (this.aborted) return false;
+    }
     const current = previous ?? EMPTY;
     const version = write.version === -1 ? current.version + 1 : write.version;
     if (version > current.version + 1) {
@@ -325,6 +363,7 @@ class RecordQueue {
     for (const step of this.steps.splice(0)) {
       if (!('kind' in step)) step.session.send(updateError(step));
       else if (step.kind === 'create') step.settle(cause);
+      else if (step.kind === 'ticket') step.fail(cause);
       else step.write.session.send(updateError(step.write));
     }
     this.aborted = true;
@@ -357,11 +396,106 @@ class WriteFacts implements AuthorizationFacts {
     return this.previous?.data ?? null;
   }
 
-  /** The record's data once the write is applied; stored versions are never mutated. */
+  /** The record's data once the write is applied. */
   data(): RecordData {
-    const { path, value } = this.write;
-    this.after ??= (path === undefined ? value : setPath((this.previous ?? EMPTY).data, path.tokens, value)) as RecordData;
+    this.after ??= dataAfter(this.write, this.previous);
     return this.after;
+  }
+}
+
+/** The record's data once `write` is applied to `previous`; stored versions are never mutated. */
+function dataAfter(write: Write, previous: StoredRecord | undefined): RecordData {
+  const { path, value } = write;
+  return (path === undefined ? value : setPath((previous ?? EMPTY).data, path.tokens, value)) as RecordData;
+}
+
+const enum TicketState {
+  Waiting,
+  Admitted,
+  Released,
+  /** The queue gave up (a load or write failed) or the record was deleted: the write will not happen. */
+  Gone,
+}
+
+/**
+ * A write's place in its record's queue, taken when the message is routed and before it is judged
+ * (SECURITY §3.5). Its facts resolve once the queue reaches it, against the record exactly as the
+ * writes before it left it; the queue then waits for `admit` (allowed) or `release` (denied).
+ */
+export class WriteTicket implements AuthorizationFacts {
+  readonly kind = 'ticket';
+  private state = TicketState.Waiting;
+  private readonly previous: Promise<StoredRecord | null>;
+  private reached!: (record: StoredRecord | null) => void;
+  private lost!: (error: Error) => void;
+  private verdict: ((admitted: boolean) => void) | undefined;
+  private after: Promise<RecordData> | undefined;
+  /** Gone because the queue failed: an admission still owes the writer an error reply. */
+  private failed = false;
+
+  constructor(readonly write: Write) {
+    this.previous = new Promise((resolve, reject) => {
+      this.reached = resolve;
+      this.lost = reject;
+    });
+    this.previous.catch(() => undefined); // a check that never asks must not leave it unhandled
+  }
+
+  /** The record before this write, null when it does not exist yet. */
+  oldData(): Promise<unknown> {
+    return this.previous.then((record) => record?.data ?? null);
+  }
+
+  /** The record as this write will leave it. */
+  data(): Promise<RecordData> {
+    this.after ??= this.previous.then((record) => dataAfter(this.write, record ?? undefined));
+    return this.after;
+  }
+
+  /** Whether the write would create the record. */
+  creates(): Promise<boolean> {
+    return this.previous.then((record) => record === null, () => true);
+  }
+
+  /** Allowed: the write goes ahead at its turn. */
+  admit(): void {
+    this.settle(TicketState.Admitted);
+  }
+
+  /** Denied (and answered): the queue moves on. */
+  release(): void {
+    this.settle(TicketState.Released);
+  }
+
+  /** For the queue, at the ticket's turn: resolves true when the write was admitted. */
+  reach(record: StoredRecord | null): Promise<boolean> {
+    this.reached(record);
+    if (this.state !== TicketState.Waiting) return Promise.resolve(this.state === TicketState.Admitted);
+    return new Promise((resolve) => (this.verdict = resolve));
+  }
+
+  /** The queue failed before the ticket's turn: its writer learns the write did not happen. */
+  fail(cause: Error): void {
+    this.lost(cause);
+    if (this.state === TicketState.Admitted) this.write.session.send(updateError(this.write));
+    this.failed = true;
+    this.state = TicketState.Gone;
+  }
+
+  /** The record was deleted: the write is dropped without a reply, as queued writes are (RECORDS §8). */
+  drop(): void {
+    this.reached(null);
+    this.state = TicketState.Gone;
+  }
+
+  private settle(state: TicketState.Admitted | TicketState.Released): void {
+    if (this.state === TicketState.Gone) {
+      if (state === TicketState.Admitted && this.failed) this.write.session.send(updateError(this.write));
+      return;
+    }
+    if (this.state !== TicketState.Waiting) return;
+    this.state = state;
+    this.verdict?.(state === TicketState.Admitted);
   }
 }
 

@@ -1,4 +1,4 @@
-import { RPC_ACTION, denialFor, type AuthorizationVerdict, type Message, type PluginContext, type Session } from '@deepstream-ts/core';
+import { RPC_ACTION, type Message, type PluginContext, type Session } from '@deepstream-ts/core';
 import { nameTooLong, type RpcOptions } from './options.ts';
 import type { ClusterProviders } from './cluster-providers.ts';
 import type { NodePeer } from './node-peer.ts';
@@ -7,8 +7,6 @@ import { PendingRpcs } from './pending.ts';
 import { Rpc, RpcState, type Peer } from './rpc.ts';
 import { CallTimers, type TimeoutAction } from './timers.ts';
 import { invalidCorrelationId, invalidMessageData, multipleAccept, refusedRequest, toProvider, toRequester, tooManyPending } from './replies.ts';
-
-const CHECK_FAILED: AuthorizationVerdict = Object.freeze({ allowed: false, error: true });
 
 /**
  * Requests and provider replies (EVENTS_RPC_PRESENCE §2.2–2.5): routes each call to one provider
@@ -35,35 +33,62 @@ export class Calls {
     this.timers = new CallTimers(ackTimeout, responseTimeout, (rpc, action) => this.onTimeout(rpc, action));
   }
 
-  request(session: Session, message: Message): void | Promise<void> {
+  /**
+   * A REQUEST: `rpc` is the call the router judged (and `prepare` registered); without one, nothing
+   * judged it, so it is checked and registered here.
+   */
+  request(session: Session, message: Message, rpc?: Rpc): void {
+    rpc ??= this.admit(session, message, true);
+    if (rpc === undefined || rpc.state !== RpcState.Authorizing) return; // refused, or the requester left during the check
+    this.route(rpc);
+  }
+
+  /**
+   * For the router, before the permission check: the call registered as pending, so that
+   * `maxPendingPerSession` also bounds calls awaiting their check; undefined (and nothing sent)
+   * when `request` will refuse the message.
+   */
+  prepare(session: Session, message: Message): Rpc | undefined {
+    return this.admit(session, message, false);
+  }
+
+  /** The call was denied (and answered) or will not be handled: it is no longer pending. */
+  release(rpc: Rpc): void {
+    if (rpc.state === RpcState.Authorizing) this.end(rpc);
+  }
+
+  /** Validates a REQUEST and registers its call; `reply`: say why when refusing. */
+  private admit(session: Session, message: Message, reply: boolean): Rpc | undefined {
     const { name, correlationId, data } = message;
     if (name === undefined || name === '' || correlationId === undefined || correlationId === '') {
-      return this.refuseMalformed(session, message, 'REQUEST without an RPC name or correlationId');
+      if (reply) this.refuseMalformed(session, message, 'REQUEST without an RPC name or correlationId');
+      return undefined;
     }
     const tooLong = nameTooLong(name, this.ctx.options);
     if (tooLong !== undefined) {
-      session.warn(`RPC request refused: ${tooLong}`, { name: name.slice(0, 100) });
-      return session.send(refusedRequest(message, tooLong));
+      if (reply) {
+        session.warn(`RPC request refused: ${tooLong}`, { name: name.slice(0, 100) });
+        session.send(refusedRequest(message, tooLong));
+      }
+      return undefined;
     }
     if (data !== undefined && this.ctx.options.validatePayloads && !isJson(data)) {
-      return this.refuseMalformed(session, message, 'REQUEST arguments are not valid JSON');
+      if (reply) this.refuseMalformed(session, message, 'REQUEST arguments are not valid JSON');
+      return undefined;
     }
-    if (this.pending.countOf(session) >= this.ctx.options.maxPendingPerSession) return this.overLimit(session, message);
+    if (this.pending.countOf(session) >= this.ctx.options.maxPendingPerSession) {
+      if (reply) this.overLimit(session, message);
+      return undefined;
+    }
     const rpc = new Rpc(session, name, correlationId, data, this.requestorName(session), this.requestorData(session));
-    // Registered before the permission check, so that the limit also bounds calls awaiting it.
     if (!this.pending.add(rpc)) {
-      session.warn('REQUEST reuses the correlationId of a pending call', { name, correlationId });
-      return session.send(invalidCorrelationId(message));
+      if (reply) {
+        session.warn('REQUEST reuses the correlationId of a pending call', { name, correlationId });
+        session.send(invalidCorrelationId(message));
+      }
+      return undefined;
     }
-    const verdict = this.ctx.authorize(session, message, name);
-    if (verdict instanceof Promise) {
-      // A check that fails outright denies (as the kernel does for a throwing tap) rather than leaving the call stuck.
-      return verdict.then(
-        (v) => this.start(rpc, message, v),
-        () => this.start(rpc, message, CHECK_FAILED),
-      );
-    }
-    this.start(rpc, message, verdict);
+    return rpc;
   }
 
   /** ACCEPT, RESPONSE, REQUEST_ERROR or REJECT from a provider. */
@@ -149,13 +174,6 @@ export class Calls {
   /** Shutdown: no timer may outlive the server. */
   close(): void {
     for (const rpc of [...this.pending.all()]) this.end(rpc);
-  }
-
-  private start(rpc: Rpc, message: Message, verdict: AuthorizationVerdict): void {
-    if (rpc.state !== RpcState.Authorizing) return; // the requester left during the check
-    if (verdict.allowed) return this.route(rpc);
-    this.end(rpc);
-    rpc.requestor.send(denialFor(message, rpc.name, verdict));
   }
 
   /**

@@ -16,7 +16,7 @@ export const rpc = definePlugin<RpcOptions>({
   options: RPC_OPTIONS,
   setup(ctx) {
     const service = new RpcService(ctx);
-    ctx.claim(service.topic, (session, message) => service.handle(session, message));
+    ctx.claim(service.topic, (session, message, admission) => service.handle(session, message, admission), service.access());
     ctx.hooks.disconnect.tap(ctx.name, (session) => service.forget(session));
     ctx.provide('rpc', service);
     ctx.onClose(() => service.close());

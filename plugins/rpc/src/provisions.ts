@@ -10,11 +10,10 @@ export class Provisions {
     private readonly providers: ProviderRegistry,
   ) {}
 
-  provide(session: Session, message: Message): void | Promise<void> {
+  /** `denied`: names the router denied (and answered) before. */
+  provide(session: Session, message: Message, denied: number): void {
     const request = this.withValidNames(session, message);
-    const permitted = this.ctx.permittedNames(session, request);
-    if (permitted instanceof Promise) return permitted.then((names) => this.register(session, message, names));
-    this.register(session, message, permitted);
+    this.register(session, message, request.names ?? [], denied);
   }
 
   unprovide(session: Session, message: Message): void {
@@ -23,14 +22,14 @@ export class Provisions {
     session.send(ack(message));
   }
 
-  private register(session: Session, message: Message, names: readonly string[]): void {
+  private register(session: Session, message: Message, names: readonly string[], denied: number): void {
     // Closed during an asynchronous permission check: the disconnect cleanup has already run.
     if (session.isClosed) return;
     for (const name of names) {
       if (!this.providers.add(name, session)) session.send(multipleProviders(name));
     }
     // No name left (all denied or invalid): no ack; the client cleared its timer on the errors.
-    if (names.length === 0 && (message.names?.length ?? 0) > 0) return;
+    if (names.length === 0 && (denied > 0 || (message.names?.length ?? 0) > 0)) return;
     session.send(ack(message));
   }
 

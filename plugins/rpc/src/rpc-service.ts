@@ -1,8 +1,10 @@
-import { RPC_ACTION, TOPIC, type Message, type PluginContext, type Session } from '@deepstream-ts/core';
+import { RPC_ACTION, TOPIC, type Admission, type AuthorizationFacts, type Message, type PluginContext, type Session, type TopicAccess } from '@deepstream-ts/core';
 import { Calls } from './calls.ts';
 import type { RpcOptions } from './options.ts';
 import { ClusterProviders } from './cluster-providers.ts';
+import { nameTooLong, type RpcOptions as Options } from './options.ts';
 import { ProviderRegistry } from './providers.ts';
+import type { Rpc } from './rpc.ts';
 import { Provisions } from './provisions.ts';
 
 /** What the RPC plugin holds, for tests and monitoring: every count is 0 once all clients are gone. */
@@ -23,6 +25,11 @@ export interface RpcView {
   readonly stats: RpcStats;
 }
 
+/** A call being judged: registered as pending, its arguments the rule's `data`. */
+export interface CallFacts extends AuthorizationFacts {
+  readonly rpc: Rpc;
+}
+
 /** Owns the RPC topic: dispatches each action to provisions (PROVIDE/UNPROVIDE) or calls. */
 export class RpcService implements RpcView {
   readonly topic = TOPIC.RPC;
@@ -31,7 +38,7 @@ export class RpcService implements RpcView {
   private readonly calls: Calls;
   private readonly detachCluster: () => void;
 
-  constructor(ctx: PluginContext<RpcOptions>) {
+  constructor(private readonly ctx: PluginContext<RpcOptions>) {
     // Costs nothing on a single node: with no peers nothing is sent and no node is ever picked.
     const cluster = new ClusterProviders(ctx.use('cluster'));
     this.providers = new ProviderRegistry((name, provided) => cluster.localProviderChange(name, provided));
@@ -44,17 +51,40 @@ export class RpcService implements RpcView {
     });
   }
 
-  handle(session: Session, message: Message): void | Promise<void> {
+  /**
+   * What the router asks the permission plugins before `handle` runs (SECURITY §3): `request` for a
+   * call (its arguments are the rule's `data`), `provide` per name. Messages `handle` refuses
+   * anyway are not asked. Provider replies need no permission: they answer calls already allowed.
+   */
+  access(): TopicAccess<CallFacts> {
+    const options: Options = this.ctx.options;
+    return {
+      resource: 'rpc',
+      bulk: [RPC_ACTION.PROVIDE],
+      permissions: {
+        [RPC_ACTION.REQUEST]: (_message, _name, facts) => (facts === undefined ? undefined : 'request'),
+        [RPC_ACTION.PROVIDE]: (_message, name) => (name === '' || nameTooLong(name, options) !== undefined ? undefined : 'provide'),
+      },
+      facts: (session, message) => {
+        if (message.action !== RPC_ACTION.REQUEST) return undefined;
+        const rpc = this.calls.prepare(session, message);
+        return rpc === undefined ? undefined : callFacts(rpc);
+      },
+      release: (facts) => this.calls.release(facts.rpc),
+    };
+  }
+
+  handle(session: Session, message: Message, admission?: Admission<CallFacts>): void | Promise<void> {
     switch (message.action) {
       case RPC_ACTION.REQUEST:
-        return this.calls.request(session, message);
+        return this.calls.request(session, message, admission?.facts?.rpc);
       case RPC_ACTION.ACCEPT:
       case RPC_ACTION.RESPONSE:
       case RPC_ACTION.REQUEST_ERROR:
       case RPC_ACTION.REJECT:
         return this.calls.reply(session, message);
       case RPC_ACTION.PROVIDE:
-        return this.provisions.provide(session, message);
+        return this.provisions.provide(session, message, admission?.denied ?? 0);
       case RPC_ACTION.UNPROVIDE:
         return this.provisions.unprovide(session, message);
       default:
@@ -85,4 +115,17 @@ export class RpcService implements RpcView {
     this.detachCluster();
     this.calls.close();
   }
+}
+
+/** The call's arguments, parsed when a rule first reads them (invalid JSON fails the check). */
+function callFacts(rpc: Rpc): CallFacts {
+  let parsed: { value: unknown } | undefined;
+  return {
+    rpc,
+    data() {
+      if (rpc.data === undefined) return undefined;
+      parsed ??= { value: JSON.parse(rpc.data) as unknown };
+      return parsed.value;
+    },
+  };
 }

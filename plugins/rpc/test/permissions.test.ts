@@ -16,15 +16,15 @@ const guard = definePlugin({
   version: '1.0.0',
   kernel: '^0.1.0',
   setup(ctx) {
-    ctx.hooks.authorize.tapPromise(ctx.name, async ({ message, name }) => {
-      if (message.topic !== TOPIC.RPC) return undefined;
-      asked.push([message.action, name]);
+    ctx.hooks.authorize.tapPromise(ctx.name, async ({ resource, permission, action, name, facts }) => {
+      if (resource !== 'rpc') return undefined;
+      asked.push([action as number, name]);
       if (name.startsWith('slow/')) await pause(100);
       if (name.startsWith('broken/')) return { allowed: false, error: true };
-      if (message.action === PROVIDE && name.startsWith('secret/')) return { allowed: false };
-      if (message.action === REQUEST && name.startsWith('forbidden/')) return { allowed: false };
-      if (message.action === REQUEST && name === 'checked-args') {
-        const args = message.data === undefined ? undefined : (JSON.parse(message.data) as { ok?: boolean });
+      if (permission === 'provide' && name.startsWith('secret/')) return { allowed: false };
+      if (permission === 'request' && name.startsWith('forbidden/')) return { allowed: false };
+      if (permission === 'request' && name === 'checked-args') {
+        const args = (await facts?.data?.()) as { ok?: boolean } | undefined;
         return { allowed: args?.ok === true };
       }
       return undefined;

@@ -7,7 +7,7 @@ export interface Scope {
   readonly data: unknown;
   readonly oldData: unknown;
   readonly now: number;
-  readonly action: number;
+  readonly action: number | undefined;
   readonly name: string;
   /** Path variables by their name with `$`. */
   readonly variables: ReadonlyMap<string, string>;

@@ -22,7 +22,7 @@ export interface Selection {
  */
 export class RuleSet {
   private readonly candidates = new Map<string, PathRule[]>();
-  /** Whether any rule reads records (`oldData`, `_()`, or `data` of a record write). */
+  /** Whether any rule reads other records with `_()` (which needs the `recordReader` service). */
   readonly readsRecords: boolean;
 
   constructor(rules: readonly PathRule[]) {
@@ -33,7 +33,7 @@ export class RuleSet {
       if (list === undefined) this.candidates.set(key, (list = []));
       list.push(entry);
       const { rule } = entry.rule;
-      if (typeof rule !== 'boolean' && (rule.usage.oldData || rule.usage.crossReferences || (rule.usage.data && entry.rule.section === 'record'))) readsRecords = true;
+      if (typeof rule !== 'boolean' && rule.usage.crossReferences) readsRecords = true;
     }
     for (const list of this.candidates.values()) list.sort((a, b) => b.path.length - a.path.length || b.order - a.order);
     this.readsRecords = readsRecords;
