@@ -58,6 +58,8 @@ export interface TopicAccess<F extends AuthorizationFacts = AuthorizationFacts> 
 export interface Admission<F extends AuthorizationFacts = AuthorizationFacts> {
   /** The facts the single name was judged with. */
   readonly facts: F | undefined;
+  /** Bulk messages: the facts each permitted name was judged with, in the order of `message.names`. */
+  readonly each: ReadonlyArray<F | undefined> | undefined;
   /** Bulk messages: names denied and already answered; the message the handler sees carries the rest. */
   readonly denied: number;
 }

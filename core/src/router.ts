@@ -118,25 +118,29 @@ export class Router {
   private async admit(claim: Claim, access: TopicAccess, rule: PermissionRule, session: Session, message: Message): Promise<void> {
     if (claim.bulk.has(message.action)) {
       const names = message.names ?? [];
-      let permitted: string[] | undefined;
-      for (let i = 0; i < names.length; i++) {
-        const name = names[i] as string;
+      const permitted: string[] = [];
+      // Only a feature that offers facts gets them back, one per permitted name.
+      const each: Array<AuthorizationFacts | undefined> | undefined = access.facts === undefined ? undefined : [];
+      for (const name of names) {
+        let facts: AuthorizationFacts | undefined;
         let verdict: AuthorizationVerdict;
         try {
-          verdict = await this.judge(claim, access, rule, session, message, name, access.facts?.(session, message, name));
+          facts = access.facts?.(session, message, name);
+          verdict = await this.judge(claim, access, rule, session, message, name, facts);
         } catch (error) {
           this.fail(claim, message, error); // the feature's facts could not be made
           verdict = CHECK_FAILED;
         }
         if (verdict.allowed) {
-          permitted?.push(name);
+          permitted.push(name);
+          each?.push(facts);
           continue;
         }
-        permitted ??= names.slice(0, i);
+        if (facts !== undefined) access.release?.(facts);
         session.send(denialFor(message, name, verdict));
       }
-      const denied = permitted === undefined ? 0 : names.length - permitted.length;
-      return this.run(claim, session, permitted === undefined ? message : { ...message, names: permitted }, { facts: undefined, denied });
+      const denied = names.length - permitted.length;
+      return this.run(claim, session, denied === 0 ? message : { ...message, names: permitted }, { facts: undefined, each, denied });
     }
     const name = message.name ?? access.nameless ?? '';
     let facts: AuthorizationFacts | undefined;
@@ -148,7 +152,7 @@ export class Router {
       this.fail(claim, message, error);
       verdict = CHECK_FAILED;
     }
-    if (verdict.allowed) return this.run(claim, session, message, { facts, denied: 0 });
+    if (verdict.allowed) return this.run(claim, session, message, { facts, each: undefined, denied: 0 });
     if (facts !== undefined) access.release?.(facts);
     const reply = denialFor(message, name, verdict);
     if (message.name === undefined) delete reply.name; // nameless requests get nameless denials

@@ -14,6 +14,8 @@ export type RecordFacts = WriteTicket | HotPathWrite | StoredState;
 export class StoredState implements AuthorizationFacts {
   readonly kind = 'stored';
   private loaded: Promise<StoredRecord | undefined> | undefined;
+  /** `exists()` found no record (so `create` was asked). */
+  missing = false;
 
   constructor(private readonly load: () => Promise<StoredRecord | undefined>) {}
 
@@ -23,7 +25,15 @@ export class StoredState implements AuthorizationFacts {
 
   /** Whether the record exists; a record that cannot be loaded counts as missing, so `create` is asked too. */
   exists(): Promise<boolean> {
-    return this.record().then((record) => record !== undefined, () => false);
+    return this.record().then(
+      (record) => this.found(record !== undefined),
+      () => this.found(false),
+    );
+  }
+
+  private found(exists: boolean): boolean {
+    this.missing = !exists;
+    return exists;
   }
 
   private record(): Promise<StoredRecord | undefined> {
@@ -42,6 +52,7 @@ const WRITE_STAGE: Stage = { permission: 'write', action: RECORD_ACTION.UPDATE }
 const WRITE: Stage = { permission: 'write' };
 const DELETE: Stage = { permission: 'delete' };
 const CREATE_THEN_READ: readonly Stage[] = [CREATE, READ_STAGE];
+export const CREATE_ONLY: readonly Stage[] = [CREATE];
 
 /**
  * The permissions a write needs: ERASE is a `delete` (upstream v10); a write that creates the

@@ -18,7 +18,7 @@ import {
 import type { RecordsOptions } from './options.ts';
 import { LoadFailure, type RecordStore } from './record-store.ts';
 import { ackOf, readResponse, recordError } from './replies.ts';
-import { recordAccess, writePermissions, type RecordFacts, type Stage } from './record-access.ts';
+import { CREATE_ONLY, StoredState, recordAccess, writePermissions, type RecordFacts, type Stage } from './record-access.ts';
 import { WriteQueues, WriteTicket } from './write-queue.ts';
 import { WRITE_ACTIONS, isRefusal, parseWrite, type Refusal } from './writes.ts';
 
@@ -79,7 +79,7 @@ export class RecordsService {
     if (WRITE_ACTIONS.has(action)) return this.write(session, message, admission?.facts);
     switch (action) {
       case RECORD_ACTION.SUBSCRIBECREATEANDREAD:
-        return this.subscribeAndRead(session, message, true);
+        return this.subscribeAndRead(session, message, true, admission);
       case RECORD_ACTION.SUBSCRIBEANDREAD:
         return this.subscribeAndRead(session, message, false);
       case RECORD_ACTION.SUBSCRIBEANDHEAD:
@@ -113,14 +113,19 @@ export class RecordsService {
     return false;
   }
 
+  private isValidName(name: string): boolean {
+    return name !== '' && name.length <= this.ctx.options.maxNameLength;
+  }
+
   /** Valid names of a bulk request; each invalid one is answered on its own. */
   private validNames(session: Session, request: Message): string[] {
     return (request.names ?? []).filter((name) => this.checkName(session, request, name));
   }
 
   /**
-   * A write allowed before is judged again, through the kernel's door, against the record another
-   * node's write left (cluster); replies MESSAGE_DENIED for the first refusal.
+   * Asks again, through the kernel's door, when the state changed after the router's check: a write
+   * allowed before, against the record another node's write left (cluster); a subscription's
+   * create of a record that existed when it was checked. Replies MESSAGE_DENIED for the first refusal.
    */
   private async reauthorize(session: Session, request: Message, name: string, permissions: readonly Stage[], facts: AuthorizationFacts): Promise<boolean> {
     for (const { permission, action } of permissions) {
@@ -135,19 +140,31 @@ export class RecordsService {
 
   // ---- subscriptions -----------------------------------------------------------------------
 
-  private subscribeAndRead(session: Session, request: Message, create: boolean): void {
-    const names = this.validNames(session, request);
+  /** `admission`: what the router checked, with the facts each name was judged with. */
+  private subscribeAndRead(session: Session, request: Message, create: boolean, admission?: Admission<RecordFacts>): void {
+    const names = request.names ?? [];
+    this.validNames(session, request); // each invalid one answered
     session.send(ackOf(request, true)); // acked before any record is loaded (RECORDS §2.1)
-    for (const name of names) void this.open(session, request, name, create);
+    for (let i = 0; i < names.length; i++) {
+      const name = names[i] as string;
+      if (this.isValidName(name)) void this.open(session, request, name, create, admission === undefined ? undefined : (admission.each?.[i] ?? null));
+    }
   }
 
-  /** One record of a subscription: load, create if allowed, check read, subscribe, send the data. */
-  private async open(session: Session, request: Message, name: string, create: boolean): Promise<void> {
+  /**
+   * One record of a subscription: load, create if missing, subscribe, send the data. `judged`: the
+   * facts the router judged the name with (null: it judged without); undefined when nothing judges.
+   */
+  private async open(session: Session, request: Message, name: string, create: boolean, judged?: RecordFacts | null): Promise<void> {
     let record: StoredRecord | undefined;
     try {
       record = await this.store.load(name, true);
-      // Permission to create was asked before (by the router) when the record was missing then.
-      if (record === undefined && create) record = await this.queues.create(name);
+      if (record === undefined && create) {
+        // The router asked `create` only if the record was missing when it checked.
+        const createAsked = judged instanceof StoredState && judged.missing;
+        if (judged !== undefined && !createAsked && !(await this.reauthorize(session, request, name, CREATE_ONLY, judged ?? {}))) return;
+        record = await this.queues.create(name);
+      }
     } catch (error) {
       return this.replyLoadFailure(session, request, name, error, RECORD_ACTION.RECORD_CREATE_ERROR);
     }

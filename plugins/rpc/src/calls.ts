@@ -38,7 +38,7 @@ export class Calls {
    * judged it, so it is checked and registered here.
    */
   request(session: Session, message: Message, rpc?: Rpc): void {
-    rpc ??= this.admit(session, message, true);
+    rpc ??= this.register(session, message, true);
     if (rpc === undefined || rpc.state !== RpcState.Authorizing) return; // refused, or the requester left during the check
     this.route(rpc);
   }
@@ -49,7 +49,7 @@ export class Calls {
    * when `request` will refuse the message.
    */
   prepare(session: Session, message: Message): Rpc | undefined {
-    return this.admit(session, message, false);
+    return this.register(session, message, false);
   }
 
   /** The call was denied (and answered) or will not be handled: it is no longer pending. */
@@ -58,7 +58,7 @@ export class Calls {
   }
 
   /** Validates a REQUEST and registers its call; `reply`: say why when refusing. */
-  private admit(session: Session, message: Message, reply: boolean): Rpc | undefined {
+  private register(session: Session, message: Message, reply: boolean): Rpc | undefined {
     const { name, correlationId, data } = message;
     if (name === undefined || name === '' || correlationId === undefined || correlationId === '') {
       if (reply) this.refuseMalformed(session, message, 'REQUEST without an RPC name or correlationId');

@@ -1,8 +1,7 @@
 import { RPC_ACTION, TOPIC, type Admission, type AuthorizationFacts, type Message, type PluginContext, type Session, type TopicAccess } from '@deepstream-ts/core';
 import { Calls } from './calls.ts';
-import type { RpcOptions } from './options.ts';
+import { nameTooLong, type RpcOptions } from './options.ts';
 import { ClusterProviders } from './cluster-providers.ts';
-import { nameTooLong, type RpcOptions as Options } from './options.ts';
 import { ProviderRegistry } from './providers.ts';
 import type { Rpc } from './rpc.ts';
 import { Provisions } from './provisions.ts';
@@ -57,7 +56,7 @@ export class RpcService implements RpcView {
    * anyway are not asked. Provider replies need no permission: they answer calls already allowed.
    */
   access(): TopicAccess<CallFacts> {
-    const options: Options = this.ctx.options;
+    const options = this.ctx.options;
     return {
       resource: 'rpc',
       bulk: [RPC_ACTION.PROVIDE],
