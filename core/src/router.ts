@@ -91,14 +91,18 @@ export class Router {
     const claim = this.claims[message.topic];
     if (claim === undefined) return false;
     const { access, waiting } = claim;
-    const rule = access?.permissions[message.action];
-    const tail = waiting?.get(session);
-    // The hot path: nothing to ask and nothing to wait for, so the handler runs now, with nothing allocated.
-    if ((rule === undefined && tail === undefined) || !this.gate.active) {
+    // The hot path: no permission plugin, so the handler runs now, with nothing allocated.
+    if (access === undefined || !this.gate.active) {
       this.run(claim, session, message, undefined);
       return true;
     }
-    const handle = () => (rule === undefined ? this.run(claim, session, message, undefined) : this.admit(claim, access as TopicAccess, rule, session, message));
+    const rule = access.permissions[message.action];
+    const tail = waiting?.get(session);
+    if (rule === undefined && tail === undefined) {
+      this.run(claim, session, message, undefined);
+      return true;
+    }
+    const handle = () => (rule === undefined ? this.run(claim, session, message, undefined) : this.admit(claim, access, rule, session, message));
     const done = (tail === undefined ? handle() : tail.then(handle)) ?? Promise.resolve();
     const settled = done.catch((error: unknown) => this.fail(claim, message, error));
     if (waiting !== undefined) {
