@@ -112,6 +112,8 @@ describe('rooms: per-channel presence over events (official client)', () => {
 });
 
 describe('rooms on the wire, with limits and permissions', () => {
+  /** Every name the guard was asked about. */
+  const asked: string[] = [];
   // Denies event subscriptions to one room after a short wait, as a rule that loads data would.
   const guard = definePlugin({
     name: 'room-guard',
@@ -119,6 +121,7 @@ describe('rooms on the wire, with limits and permissions', () => {
     kernel: '^0.1.0',
     setup(ctx) {
       ctx.hooks.authorize.tapPromise(ctx.name, async ({ name }) => {
+        asked.push(name);
         await pause(5);
         return name === ROOM + 'private' ? { allowed: false } : undefined;
       });
@@ -159,6 +162,15 @@ describe('rooms on the wire, with limits and permissions', () => {
     a.send({ topic: E, action: EVENT_ACTION.SUBSCRIBE, names: [ROOM + 'private'], correlationId: '1' });
     assert.equal((await a.next(eventsOnly)).action, EVENT_ACTION.MESSAGE_DENIED);
     assert.deepEqual(service().roomMembers('private'), []);
+  });
+
+  it('asks each room subscription once: rooms follow the events plugin, they do not ask again', async () => {
+    const a = await raw(server().url, 'a');
+    asked.length = 0;
+    a.send({ topic: E, action: EVENT_ACTION.SUBSCRIBE, names: [ROOM + 'once'], correlationId: '1' });
+    assert.equal((await a.next(eventsOnly)).data, '{"members":[]}');
+    assert.deepEqual(asked, [ROOM + 'once']);
+    assert.deepEqual(service().roomMembers('once'), ['a']);
   });
 
   it('keeps join and leave in order while permission checks wait', async () => {
