@@ -24,7 +24,7 @@ export class Macros {
 
   /** `${NAME}` in a file's text, the way deepstream replaces it (unset: empty). */
   substitute(text: string): string {
-    for (const name of variablesIn(withoutCommentLines(text))) if (!this.env[name]) this.missing.add(name);
+    for (const name of variablesIn(text)) if (!this.env[name]) this.missing.add(name);
     // deepstream tests `process.env[name] || ''`: a variable set to the empty string is empty too.
     return substituteVariables(text, { env: this.env, missing: () => '' });
   }
@@ -74,14 +74,6 @@ export function parseMacro(value: string): { kind: 'file' | 'fileLoad'; path: st
   const match = /^\s*(file|fileLoad)\((.+)\)\s*$/.exec(value);
   if (match === null) return undefined;
   return { kind: match[1] as 'file' | 'fileLoad', path: match[2]!.trim().replace(/^(['"])(.*)\1$/, '$2') };
-}
-
-/** deepstream drops comments before it looks for variables: a commented-out `${REDIS_HOST}` is no reference. */
-function withoutCommentLines(text: string): string {
-  return text
-    .split('\n')
-    .filter((line) => !line.trimStart().startsWith('#'))
-    .join('\n');
 }
 
 export function invalid(message: string): DeepstreamError {
