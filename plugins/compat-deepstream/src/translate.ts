@@ -242,7 +242,7 @@ class Translator {
         useJsonb: 'data is always stored as JSONB',
         notifications: 'no Postgres NOTIFY triggers are created',
       });
-      this.notes.push("storage postgres: storage-postgres does not read the tables deepstream's postgres connector wrote (schema \"ds\", a table per name prefix); copy them once with: npx tsx plugins/compat-deepstream/src/import-postgres.ts --from <url> (see MIGRATION.md)");
+      this.notes.push("storage postgres: storage-postgres does not read the tables deepstream's postgres connector wrote (schema \"ds\", a table per name prefix); copy them once with: npx tsx node_modules/@deepstream-ts/storage-postgres/src/import-deepstream-cli.ts --from <url> (see MIGRATION.md)");
     } else if (storage.name === 'mongodb') {
       const out: Json = {};
       if (options.connectionString !== undefined) out.url = options.connectionString;
