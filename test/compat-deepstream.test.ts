@@ -116,6 +116,18 @@ async function everyFeature(url: string, authA: Record<string, unknown>, authB: 
   return outcome;
 }
 
+/** The HTTP side of config.yml: the health check and the http endpoint's POST /api. */
+async function overHttp(wsUrl: string): Promise<unknown> {
+  const base = wsUrl.replace(/^ws/, 'http').replace(/\/deepstream$/, '');
+  const health = (await fetch(`${base}/health-check`)).status;
+  const response = await fetch(`${base}/api`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ body: [{ topic: 'event', action: 'emit', eventName: 'compat/http', data: { via: 'http' } }] }),
+  });
+  return { health, api: { status: response.status, body: await response.json() } };
+}
+
 /** The same scenario against our server and, when it can run, deepstream 7.0.2, from the same file. */
 async function compare(config: string, scenario: (url: string) => Promise<unknown>, env: NodeJS.ProcessEnv = {}): Promise<{ ours: unknown; server: ConfigServer }> {
   const server = await startOurs(config, env);
@@ -140,7 +152,15 @@ describe("deepstream 7.0.2's own conf/, unchanged", { timeout: 120_000 }, () => 
   if (skipReference !== undefined) it(`compared with deepstream 7.0.2 itself (skipped: ${skipReference})`, { skip: skipReference }, () => undefined);
 
   it('starts: INFO log level, a generated serverName for UUID, one warning per dropped key', async () => {
-    const { ours, server } = await compare(join(CONF, 'config.yml'), (url) => everyFeature(url, { username: 'userA' }, { username: 'userB' }));
+    const { ours, server } = await compare(join(CONF, 'config.yml'), async (url) => ({
+      ...(await everyFeature(url, { username: 'userA' }, { username: 'userB' })),
+      http: await overHttp(url),
+    }));
+    assert.deepEqual((ours as { http: unknown }).http, {
+      health: 200,
+      api: { status: 200, body: { result: 'SUCCESS', body: [{ success: true }] } },
+    });
+    delete (ours as { http?: unknown }).http;
     assert.deepEqual(ours, {
       loginA: { ok: null },
       loginB: { ok: null },
