@@ -149,10 +149,11 @@ class Translator {
     const seen = new Set<string>();
     entries.forEach((entry, index) => {
       const where = `auth[${index}]`;
-      if (entry?.name !== undefined || entry?.path !== undefined) {
+      if (entry === null || typeof entry !== 'object') throw invalid(`${where} must be a map with a type (none, file or http)`);
+      if (entry.name !== undefined || entry.path !== undefined) {
         throw invalid(`${where}: the custom authentication plugin ${JSON.stringify(entry.name ?? entry.path)} cannot run here; write it as a deepstream-ts plugin on the authenticate hook`);
       }
-      const type = entry?.type;
+      const type = entry.type;
       if (seen.has(String(type))) throw invalid(`${where}: a second "${String(type)}" strategy; one is loaded per type here`);
       seen.add(String(type));
       const options = (entry.options ?? {}) as Json;
@@ -229,11 +230,12 @@ class Translator {
     if (storage === undefined || (storage.type === 'default' && storage.name === undefined && storage.path === undefined)) return; // deepstream's default stores nothing: neither do we
     const options = (storage.options ?? {}) as Json;
     if (storage.name === 'postgres') {
-      const url = urlOf('postgres', options, 5432, options.database);
+      // The options go to node-postgres, which also takes a connection string.
+      const url = typeof options.connectionString === 'string' ? options.connectionString : urlOf('postgres', options, 5432, options.database);
       const out: Json = { url };
       if (options.max !== undefined) out.poolSize = options.max;
       this.plugins.push({ use: P.storagePostgres, options: out, from: 'storage' });
-      this.rest('storage.options', options, ['user', 'password', 'host', 'port', 'database', 'max'], {
+      this.rest('storage.options', options, ['connectionString', 'user', 'password', 'host', 'port', 'database', 'max'], {
         schema: 'records live in one table (ds_records) of the database\'s default schema',
         table: 'records live in one table (ds_records)',
         defaultTable: 'records live in one table (ds_records)',

@@ -89,6 +89,7 @@ describe('each section', () => {
     assert.equal(plugin(translated('auth:\n  - type: none\n').translation.plugins, 'auth-open')?.use, '@deepstream-ts/plugin-auth-open');
     assert.throws(() => translated('auth:\n  - type: storage\n'), /type: storage\) has no equivalent/);
     assert.throws(() => translated('auth:\n  - name: my-auth\n'), /custom authentication plugin "my-auth" cannot run here/);
+    assert.throws(() => translated('auth:\n  - null\n'), /auth\[0\] must be a map with a type/);
   });
 
   it('permission: config (a file, or rules inline) and none', async () => {
@@ -122,6 +123,9 @@ describe('each section', () => {
     assert.equal(pgOptions.poolSize, 4);
     assert.ok(pg.warnings.some((w) => /storage\.options\.schema dropped/.test(w)));
     assert.ok(pg.warnings.some((w) => /import-deepstream-cli\.ts --from/.test(w)), 'says how to move the data');
+
+    const pgString = translated('storage:\n  name: postgres\n  options: { connectionString: "postgres://u@h/d" }\n').translation;
+    assert.deepEqual(plugin(pgString.plugins, 'storage-postgres')!.options, { url: 'postgres://u@h/d' });
 
     const mongo = translated('storage:\n  name: mongodb\n  options: { connectionString: "mongodb://m:27017", db: app, defaultCollection: recs, splitChar: / }\n');
     assert.deepEqual(plugin(mongo.translation.plugins, 'storage-mongodb')!.options, { url: 'mongodb://m:27017', database: 'app', collection: 'recs' });
