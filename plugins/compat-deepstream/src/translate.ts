@@ -99,7 +99,7 @@ class Translator {
     this.cache(rest('cache'));
     this.clusterNode(rest('clusterNode'), rest('clusterRegistry'));
     const http = this.endpoints(rest('connectionEndpoints'));
-    const httpServer = this.httpServer(rest('httpServer'), http);
+    const httpServer = this.httpServer(doc.httpServer as Json | undefined, http);
     if (this.features.event) this.plugins.push({ use: P.events, from: 'enabledFeatures.event' });
     if (this.features.record) this.plugins.push(this.sameNames(P.records, 'record', rest('record'), SAME_NAMES.record));
     if (this.features.rpc) this.plugins.push(this.sameNames(P.rpc, 'rpc', rest('rpc'), SAME_NAMES.rpc));
@@ -350,26 +350,30 @@ class Translator {
     });
   }
 
-  private httpServer(server: Json | undefined, http: Json | undefined): { healthCheckPath?: string; api: Json } {
+  private httpServer(raw: Json | undefined, http: Json | undefined): { healthCheckPath?: string; api: Json } {
     // deepstream's default httpServer serves the health check at /health-check.
-    if (server === undefined) return { healthCheckPath: '/health-check', api: {} };
+    if (raw === undefined || raw === null) return { healthCheckPath: '/health-check', api: {} };
+    const { options: rawOptions, ...rest } = raw;
+    const server = this.macros.resolve(rest) as Json;
     if (server.name !== undefined || server.path !== undefined) throw invalid(`httpServer: the custom server ${JSON.stringify(server.name ?? server.path)} cannot run here`);
     if (server.type === 'uws') this.drop('httpServer.type (uws)', 'served by Node\'s own http module; the same options apply');
-    const options = (server.options ?? {}) as Json;
+    const { ssl: rawSsl, ...plain } = (rawOptions ?? {}) as Json;
+    const options = this.macros.resolve(plain) as Json;
     if (options.host !== undefined) this.settings.host = options.host;
     if (options.port !== undefined) this.settings.port = Number(options.port);
     const api: Json = {};
     for (const key of ['allowAllOrigins', 'origins', 'maxMessageSize'] as const) if (options[key] !== undefined) api[key] = options[key];
     if (http === undefined && Object.keys(api).length > 0) this.drop('httpServer.options (CORS, maxMessageSize)', 'they apply to the http endpoint, which is not configured');
-    const ssl = options.ssl as Json | undefined;
-    if (ssl !== undefined && ssl !== null) {
+    // Key material stays in its files: fileLoad(key.pem) becomes the path, which tls reads at start.
+    const ssl = rawSsl === undefined || rawSsl === null ? undefined : (this.macros.resolve(pemPaths(rawSsl as Json, this.macros)) as Json);
+    if (ssl !== undefined) {
       const tls: Json = { key: ssl.key, cert: ssl.cert };
       if (ssl.ca !== undefined) tls.ca = ssl.ca;
       if (ssl.passphrase !== undefined) tls.passphrase = ssl.passphrase;
       if (ssl.dhParams !== undefined) this.drop('httpServer.options.ssl.dhParams', 'TLS 1.3 and ECDHE key exchange need no DH parameters');
       this.settings.tls = tls;
     }
-    this.rest('httpServer.options', options, ['host', 'port', 'allowAllOrigins', 'origins', 'maxMessageSize', 'ssl', 'healthCheckPath'], {
+    this.rest('httpServer.options', options, ['host', 'port', 'allowAllOrigins', 'origins', 'maxMessageSize', 'healthCheckPath'], {
       headers: 'the CORS allowed headers are fixed to those the HTTP API reads',
     });
     const path = options.healthCheckPath ?? '/health-check';
@@ -421,6 +425,16 @@ class Translator {
   private drop(key: string, why: string): void {
     this.dropped.push({ key, why });
   }
+}
+
+/** `fileLoad(x.pem)` values as `file(x.pem)`: the same PEM, read by `tls` from the path. */
+function pemPaths(ssl: Json, macros: Macros): Json {
+  const out: Json = {};
+  for (const [key, value] of Object.entries(ssl)) {
+    const macro = typeof value === 'string' ? parseMacro(value) : undefined;
+    out[key] = macro?.kind === 'fileLoad' && !/\.(ya?ml|json)$/i.test(macro.path) ? macros.path(macro.path) : value;
+  }
+  return out;
 }
 
 function pick(options: Json, names: readonly string[]): Json {

@@ -177,10 +177,11 @@ httpServer:
     assert.throws(() => translated('connectionEndpoints:\n  - type: http\n'), /no ws-binary endpoint/);
   });
 
-  it('httpServer.ssl: fileLoad() gives the PEM text, file() the path', () => {
-    const loaded = translated('httpServer:\n  type: default\n  options:\n    ssl: { key: fileLoad(key.pem), cert: file(key.pem) }\n').translation;
-    assert.deepEqual(loaded.settings.tls, { key: '-----BEGIN PRIVATE KEY-----\nabc\n-----END PRIVATE KEY-----\n', cert: join(dir, 'key.pem') });
-    assert.throws(() => translated('httpServer:\n  options:\n    ssl: { key: fileLoad(missing.pem) }\n'), /fileLoad\(missing\.pem\): cannot read/);
+  it('httpServer.ssl: fileLoad() and file() both become the path, so key material stays in its file', () => {
+    const loaded = translated('httpServer:\n  type: default\n  options:\n    ssl: { key: fileLoad(key.pem), cert: file(key.pem), passphrase: ${KEY_PASS} }\n', { KEY_PASS: 'pw' }).translation;
+    assert.deepEqual(loaded.settings.tls, { key: join(dir, 'key.pem'), cert: join(dir, 'key.pem'), passphrase: 'pw' });
+    const inline = translated('httpServer:\n  options:\n    ssl: { key: "-----BEGIN PRIVATE KEY-----", cert: file(key.pem) }\n').translation;
+    assert.equal((inline.settings.tls as { key: string }).key, '-----BEGIN PRIVATE KEY-----', 'PEM text written inline stays text');
   });
 
   it('record, rpc and listen options carry over by name', async () => {
