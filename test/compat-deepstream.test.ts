@@ -9,6 +9,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { DeepstreamClient } from '@deepstream/client';
 import { repositoryRoot } from './helpers/cli-server.ts';
@@ -194,6 +196,38 @@ describe("deepstream 7.0.2's own conf/, unchanged", { timeout: 120_000 }, () => 
     assert.deepEqual(wrong, { refused: 'INVALID_AUTHENTICATION_DETAILS' });
     assert.deepEqual(stranger, { refused: 'INVALID_AUTHENTICATION_DETAILS' });
     assert.doesNotMatch(server.output(), /option \\"(hash|keyLength)\\"/, 'no hash-settings warning: they match the users file');
+  });
+
+  it('logs in through an http webhook (auth type http), as deepstream does', async () => {
+    const hook = createServer((request, response) => {
+      let body = '';
+      request.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      request.on('end', () => {
+        const { authData } = JSON.parse(body) as { authData: { user?: string; password?: string } };
+        if (authData.password !== 'open sesame') return response.writeHead(401).end();
+        response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ id: authData.user, clientData: { via: 'hook' }, serverData: { role: 'user' } }));
+      });
+    });
+    await new Promise<void>((resolve) => hook.listen(0, '127.0.0.1', resolve));
+    const { port } = hook.address() as AddressInfo;
+    try {
+      const config = confCopy('http-auth', {
+        config: (text) =>
+          withFileAuthType('http')(text).replace(
+            /^auth:\n  - type: http\n/m,
+            `auth:\n  - type: http\n    options:\n      endpointUrl: http://127.0.0.1:${port}/check\n      permittedStatusCodes: [200]\n      requestTimeout: 2000\n      retryStatusCodes: [503]\n      retryAttempts: 1\n      retryInterval: 100\n`,
+          ),
+      });
+      const { ours } = await compare(config, async (url) => {
+        const right = await login(client(url), { user: 'ada', password: 'open sesame' });
+        const wrong = await login(client(url), { user: 'ada', password: 'guess' });
+        closeClients();
+        return { right, wrong };
+      });
+      assert.deepEqual(ours, { right: { ok: { via: 'hook' } }, wrong: { refused: 'INVALID_AUTHENTICATION_DETAILS' } });
+    } finally {
+      hook.close();
+    }
   });
 
   it('replaces ${ADMIN_USER} in permissions.yml: the admin may write, anyone else is denied, as on deepstream', async () => {
