@@ -35,7 +35,7 @@ export function startOurs(config: string, env: NodeJS.ProcessEnv = {}, extra: st
 }
 
 export function startReference(config: string, env: NodeJS.ProcessEnv = {}): Promise<ConfigServer> {
-  return start('deepstream 7.0.2', (port) => ['test/helpers/deepstream-7.cjs', config, String(port)], env, 'listening ');
+  return start('deepstream 7.0.2', (port) => ['bench/compare/deepstream-server.cjs', String(port), config], env, 'listening ');
 }
 
 async function start(name: string, args: (port: number) => string[], env: NodeJS.ProcessEnv, ready: string): Promise<ConfigServer> {
