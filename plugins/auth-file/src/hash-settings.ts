@@ -1,4 +1,4 @@
-import { keyCharacters, type HashParameters } from './password.ts';
+import type { HashParameters } from './password.ts';
 
 /** What `deepstream hash` and deepstream itself append: base64 of 16 random bytes. */
 const SALT = /^[A-Za-z0-9+/]{22}==$/;
@@ -28,10 +28,8 @@ export function hashSettingsMismatch(passwords: readonly string[], parameters: H
     }
     return undefined;
   }
-  const chars = keyCharacters(parameters.keyLength);
-  if (passwords.some((password) => password.length > chars && storedKeyLength(password) === parameters.keyLength)) return undefined;
   const found = new Set(lengths);
-  if (found.size === 1 && !found.has(undefined)) {
+  if (found.size === 1 && !found.has(undefined) && !found.has(parameters.keyLength)) {
     return `option "keyLength" is ${parameters.keyLength}, but every password hash in ${source} has a ${[...found][0]}-byte key: set keyLength to ${[...found][0]}; until then none of these users can log in`;
   }
   return undefined;

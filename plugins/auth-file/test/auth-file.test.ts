@@ -81,6 +81,7 @@ describe('the shipped users.yml through the official client', () => {
     assert.deepEqual(await c.login({ username: 'userA', password: 'password' }), { favouriteColor: 'red' });
     assert.deepEqual(sessionOf(s, 'userA').serverData, { someOptional: 'auth-data' });
     assert.deepEqual(sessionOf(s, 'userA').clientData, { favouriteColor: 'red' });
+    assert.deepEqual(s.warnings(), [], 'settings that match the hashes: nothing to warn about');
   });
 });
 
