@@ -3,7 +3,7 @@ import { extname, resolve } from 'node:path';
 import { YAMLException, load as parseYaml } from 'js-yaml';
 import { hashSettingsMismatch } from './hash-settings.ts';
 import { malformedHash, type HashParameters } from './password.ts';
-import { invalidOptions, type JSONValue } from '@deepstream-ts/core';
+import { MissingVariableError, invalidOptions, substituteVariables, type JSONValue } from '@deepstream-ts/core';
 
 /** One entry of users.yml. */
 export interface User {
@@ -19,7 +19,10 @@ export interface User {
 
 const USER_KEYS = new Set(['password', 'serverData', 'clientData']);
 
-/** Reads a users file (`.yml`, `.yaml` or `.json`); `path` is relative to `baseDir`. */
+/**
+ * Reads a users file (`.yml`, `.yaml` or `.json`); `path` is relative to `baseDir`. `${NAME}` is
+ * replaced by the environment variable first, as deepstream does; an unset one is an error naming it.
+ */
 export function readUsersFile(plugin: string, path: string, baseDir: string): { file: string; content: unknown } {
   const file = resolve(baseDir, path);
   const extension = extname(file).toLowerCase();
@@ -29,6 +32,12 @@ export function readUsersFile(plugin: string, path: string, baseDir: string): { 
     text = readFileSync(file, 'utf8');
   } catch (error) {
     throw invalidOptions(plugin, `users file ${file} cannot be read: ${(error as Error).message}`);
+  }
+  try {
+    text = substituteVariables(text);
+  } catch (error) {
+    if (error instanceof MissingVariableError) throw invalidOptions(plugin, `users file ${file}: ${error.message}`);
+    throw error;
   }
   try {
     return { file, content: extension === '.json' ? JSON.parse(text) : parseYaml(text, { filename: file }) };

@@ -207,6 +207,20 @@ describe('start-up validation', () => {
     await refused({ plugins: [authFile.with({ path, hash: 'md5', iterations: 100, keyLength: 32 })] }, /bad-hash\.yml: user "mallory": the password .*npx deepstream hash/);
   });
 
+  it('replaces ${NAME} in the users file with the environment variable; an unset one is refused, named', async () => {
+    const path = file('env-users.yml', 'ops:\n  password: "${AUTH_FILE_TEST_PASSWORD}"\n  clientData: { team: "${AUTH_FILE_TEST_TEAM}" }\n');
+    await refused({ plugins: [authFile.with({ path, hash: false })] }, /env-users\.yml: environment variable AUTH_FILE_TEST_PASSWORD is not set/);
+    process.env.AUTH_FILE_TEST_PASSWORD = 'from-env';
+    process.env.AUTH_FILE_TEST_TEAM = 'night';
+    try {
+      const s = await server({ plugins: [authFile.with({ path, hash: false })] });
+      assert.deepEqual(await official(s.url).login({ username: 'ops', password: 'from-env' }), { team: 'night' });
+    } finally {
+      delete process.env.AUTH_FILE_TEST_PASSWORD;
+      delete process.env.AUTH_FILE_TEST_TEAM;
+    }
+  });
+
   it('refuses one hash made for another key length among good ones', async () => {
     const users = {
       gus: { password: await hashPassword('x', { hash: 'sha256', iterations: 1, keyLength: 16 }) },

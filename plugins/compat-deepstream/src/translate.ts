@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { Macros, invalid, parseMacro } from './macros.ts';
 
 /** One plugin of the translated config, by package name (resolved like any YAML config's). */
@@ -171,19 +170,9 @@ class Translator {
     const out: Json = {};
     const users = options.users ?? (options.path === undefined ? undefined : `fileLoad(${String(options.path)})`);
     const macro = typeof users === 'string' ? parseMacro(users) : undefined;
-    if (macro?.kind === 'fileLoad' && !/\.js$/i.test(macro.path)) {
-      const file = this.macros.path(macro.path);
-      // A file without variables is named, so auth-file reads and reports it by name; one with
-      // variables is read here, where they are replaced as deepstream replaces them.
-      let text: string | undefined;
-      try {
-        text = readFileSync(file, 'utf8');
-      } catch {
-        text = undefined; // reported by whoever reads it
-      }
-      if (text !== undefined && text.includes('${')) out.users = this.macros.load(macro.path);
-      else out.path = file;
-    } else if (users !== undefined && users !== null && typeof users === 'object') out.users = this.macros.resolve(users);
+    // auth-file reads the file itself (reporting problems by file and user) and replaces ${NAME} in it.
+    if (macro?.kind === 'fileLoad' && !/\.js$/i.test(macro.path)) out.path = this.macros.path(macro.path);
+    else if (users !== undefined && users !== null && typeof users === 'object') out.users = this.macros.resolve(users);
     else throw invalid(`${where}.options.users must be fileLoad(users.yml) or a map of users`);
     // deepstream compares plain text unless `hash` is set; then iterations and keyLength are required.
     if (options.hash === undefined || options.hash === false || options.hash === '') out.hash = false;

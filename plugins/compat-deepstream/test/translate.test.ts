@@ -16,7 +16,6 @@ let dir: string;
 before(() => {
   dir = mkdtempSync(join(tmpdir(), 'ds-compat-translate-'));
   writeFileSync(join(dir, 'users.yml'), 'alice:\n  password: secret\n');
-  writeFileSync(join(dir, 'users-env.yml'), 'alice:\n  password: ${ALICE_PASSWORD}\n');
   writeFileSync(join(dir, 'permissions.yml'), 'record: { "*": { read: true } }\n');
   writeFileSync(join(dir, 'key.pem'), '-----BEGIN PRIVATE KEY-----\nabc\n-----END PRIVATE KEY-----\n');
 });
@@ -73,8 +72,6 @@ describe('each section', () => {
     assert.deepEqual(plugin(file.plugins, 'auth-file')!.options, { path: join(dir, 'users.yml'), hash: 'sha512', iterations: 10, keyLength: 64 });
     const plain = translated('auth:\n  - type: file\n    options: { users: fileLoad(users.yml) }\n').translation;
     assert.deepEqual(plugin(plain.plugins, 'auth-file')!.options, { path: join(dir, 'users.yml'), hash: false });
-    const withEnv = translated('auth:\n  - type: file\n    options: { users: fileLoad(users-env.yml) }\n', { ALICE_PASSWORD: 'pw' }).translation;
-    assert.deepEqual(plugin(withEnv.plugins, 'auth-file')!.options, { users: { alice: { password: 'pw' } }, hash: false }, 'variables in users.yml replaced as deepstream does');
     assert.throws(() => translated('auth:\n  - type: file\n    options: { users: fileLoad(users.yml), hash: md5 }\n'), /auth\[0\]\.options\.iterations is required with hash/);
 
     const http = translated(
