@@ -7,6 +7,11 @@
  * in memory); log level WARN; no telemetry, no logo, no HTTP or MQTT endpoints.
  *
  *   node bench/compare/deepstream-server.cjs <port>
+ *   node bench/compare/deepstream-server.cjs <port> <config.yml>
+ *
+ * With a config file (test/compat-*.test.ts), deepstream starts from that file instead, as
+ * `deepstream start -c <config.yml> --host 127.0.0.1 --port <port>` would: its CLI hands host and
+ * port over the same way.
  *
  * Plain CommonJS run by plain node, so that it resolves @deepstream/server from this directory's
  * node_modules and nothing from the workspace. Prints "listening <port>" once started.
@@ -14,6 +19,7 @@
 const { Deepstream } = require('@deepstream/server');
 
 const port = Number(process.argv[2] || 6020);
+const configFile = process.argv[3];
 const endpointOptions = {
   urlPath: '/deepstream',
   heartbeatInterval: 30000,
@@ -26,7 +32,8 @@ const endpointOptions = {
   maxMessageSize: 1048576,
 };
 
-const server = new Deepstream({
+if (configFile !== undefined) global.deepstreamCLI = { host: '127.0.0.1', port };
+const server = configFile !== undefined ? new Deepstream(configFile) : new Deepstream({
   serverName: 'bench-deepstream',
   showLogo: false,
   logLevel: 2, // LOG_LEVEL.WARN; the std-out logger wants the number here

@@ -1,7 +1,7 @@
 import { getHashes, pbkdf2, randomBytes } from 'node:crypto';
 import { parseArgs, promisify } from 'node:util';
 import { Kernel } from './kernel.ts';
-import { loadConfig } from './config/load.ts';
+import { loadConfig, migrateConfig } from './config/load.ts';
 import { isDeepstreamError, describeError } from './errors.ts';
 import { KERNEL_VERSION } from './version.ts';
 import type { DeepstreamConfig } from './config/options.ts';
@@ -19,6 +19,8 @@ Usage:
   deepstream start [options]   start the server
   deepstream hash [PASSWORD]   print a password hash for a users file (plugin auth-file);
                                without PASSWORD, the password is read from standard input
+  deepstream migrate FILE      print a deepstream 7 config.yml as the equivalent deepstream.config.ts
+                               (--yaml: as our YAML config), with a comment for each dropped key
   deepstream --version         print the version
   deepstream --help            print this help
 
@@ -48,6 +50,7 @@ async function main(argv: string[]): Promise<number> {
         algorithm: { type: 'string' },
         iterations: { type: 'string' },
         'key-length': { type: 'string' },
+        yaml: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -67,6 +70,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (command === 'hash') return hash(positionals[1], values);
+  if (command === 'migrate') return migrate(positionals[1], values.yaml === true);
   if (command !== 'start') {
     process.stderr.write(`${command === undefined ? 'missing command' : `unknown command "${command}"`}\n\n${HELP}`);
     return 2;
@@ -79,8 +83,10 @@ async function main(argv: string[]): Promise<number> {
 
   let kernel: Kernel;
   try {
-    const { config, baseDir } = await loadConfig({ path: values.config });
+    const { config, baseDir, filepath, format, warnings } = await loadConfig({ path: values.config });
     kernel = new Kernel(config, { baseDir, overrides });
+    if (format !== undefined) kernel.log.info({ config: filepath }, `config read as a ${format} config`);
+    for (const warning of warnings) kernel.log.warn({ config: filepath }, warning);
   } catch (error) {
     process.stderr.write(`deepstream: ${describeError(error)}\n`);
     return 1;
@@ -143,6 +149,21 @@ async function hash(password: string | undefined, flags: { algorithm?: string; i
   process.stdout.write(`${key.toString('base64')}${salt}\n`);
   process.stderr.write(`PBKDF2 ${algorithm}, ${iterations} iterations, ${keyLength}-byte key: use the same hash, iterations and keyLength in the auth-file options\n`);
   return 0;
+}
+
+/** `deepstream migrate FILE [--yaml]`: the translation itself belongs to the package of the file's format. */
+async function migrate(path: string | undefined, yaml: boolean): Promise<number> {
+  if (path === undefined) {
+    process.stderr.write('deepstream migrate: name the config file, e.g. deepstream migrate conf/config.yml\n');
+    return 2;
+  }
+  try {
+    process.stdout.write(await migrateConfig(path, yaml ? 'yaml' : 'ts'));
+    return 0;
+  } catch (error) {
+    process.stderr.write(`deepstream migrate: ${describeError(error)}\n`);
+    return 1;
+  }
 }
 
 async function readStdin(): Promise<string> {

@@ -7,7 +7,9 @@ export { KERNEL_VERSION } from './version.ts';
 export { defineConfig, resolveConfig, DEFAULT_CONNECTION_OPTIONS } from './config/options.ts';
 export type { DeepstreamConfig, ResolvedConfig, ConnectionOptions } from './config/options.ts';
 export type { LoginBackoffOptions, ConnectionConfig } from './config/options.ts';
-export { loadConfig, type LoadedConfig } from './config/load.ts';
+export { loadConfig, migrateConfig, type LoadedConfig } from './config/load.ts';
+export { defineConfigFormat, type ConfigFormat, type ForeignConfig, type TranslatedConfig } from './config/formats.ts';
+export { substituteVariables, variablesIn, MissingVariableError } from './config/variables.ts';
 export { definePlugin } from './plugins/manifest.ts';
 export type { PluginManifest, PluginEntry, PluginWithOptions, DefinedPlugin, OptionsInput } from './plugins/manifest.ts';
 // Options schemas: plugins depend on core alone, and every plugin uses the same TypeBox.

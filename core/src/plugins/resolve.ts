@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { DeepstreamError, describeError } from '../errors.ts';
 import type { PluginEntry, PluginManifest, ServiceName, ServiceNeed } from './manifest.ts';
 import { isSchema, pluginOptions } from './plugin-options.ts';
@@ -83,7 +83,8 @@ function assertManifest(value: unknown, where: string): asserts value is PluginM
  * Its default export (or a named `plugin` export) is the manifest.
  */
 async function importPlugin(name: string, baseDir: string): Promise<unknown> {
-  const packageDir = findPackage(name, baseDir);
+  // Then next to the kernel: a config kept outside the project (/etc/deepstream/conf) still finds the project's plugins.
+  const packageDir = findPackage(name, baseDir) ?? findPackage(name, KERNEL_DIR);
   if (packageDir === undefined) {
     throw new DeepstreamError('DS_PLUGIN_NOT_FOUND', `plugin package "${name}" is not installed (searched node_modules from ${baseDir} upwards)`);
   }
@@ -98,6 +99,8 @@ async function importPlugin(name: string, baseDir: string): Promise<unknown> {
   if (manifest !== null && typeof manifest === 'object') rememberOrigin(manifest, packageDir);
   return manifest;
 }
+
+const KERNEL_DIR = fileURLToPath(new URL('../..', import.meta.url));
 
 function findPackage(name: string, from: string): string | undefined {
   for (let dir = from; ; dir = dirname(dir)) {

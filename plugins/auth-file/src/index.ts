@@ -21,7 +21,8 @@ export const authFile = definePlugin<AuthFileOptions>({
     checkUsersAndHash(ctx.name, options);
     const parameters = { hash: options.hash, iterations: options.iterations, keyLength: options.keyLength };
     const { file, content } = options.path !== undefined ? readUsersFile(ctx.name, options.path, ctx.config.baseDir) : { file: 'the users option', content: options.users };
-    const users = parseUsers(ctx.name, content, file, parameters);
+    const { users, mismatch } = parseUsers(ctx.name, content, file, parameters);
+    if (mismatch !== undefined) ctx.log.warn(mismatch);
     // Unknown usernames cost one hash too, so response time does not tell which usernames exist.
     const decoy = parameters.hash === false ? 'decoy' : `${Buffer.alloc(parameters.keyLength).toString('base64')}decoy-salt`;
     let report = options.reportInvalidParameters ?? true;
@@ -34,8 +35,9 @@ export const authFile = definePlugin<AuthFileOptions>({
       const { username, password } = Array.isArray(authData) ? {} : (authData as Record<string, unknown>);
       if (typeof username !== 'string' || typeof password !== 'string') return report ? { isValid: false, clientData: MISSING } : undefined;
       const user = users.get(username);
-      if (user === undefined) {
+      if (user === undefined || !user.usable) {
         await verifyPassword(password, decoy, parameters);
+        if (user !== undefined) return report ? { isValid: false } : undefined;
         return undefined; // never logged: a password typed into the username field would end up in the log
       }
       if (await verifyPassword(password, user.password, parameters)) {

@@ -81,6 +81,7 @@ describe('the shipped users.yml through the official client', () => {
     assert.deepEqual(await c.login({ username: 'userA', password: 'password' }), { favouriteColor: 'red' });
     assert.deepEqual(sessionOf(s, 'userA').serverData, { someOptional: 'auth-data' });
     assert.deepEqual(sessionOf(s, 'userA').clientData, { favouriteColor: 'red' });
+    assert.deepEqual(s.warnings(), [], 'settings that match the hashes: nothing to warn about');
   });
 });
 
@@ -206,9 +207,42 @@ describe('start-up validation', () => {
     await refused({ plugins: [authFile.with({ path, hash: 'md5', iterations: 100, keyLength: 32 })] }, /bad-hash\.yml: user "mallory": the password .*npx deepstream hash/);
   });
 
-  it('refuses a hash made for another key length', async () => {
-    const users = { gus: { password: await hashPassword('x', { hash: 'sha256', iterations: 1, keyLength: 16 }) } };
+  it('replaces ${NAME} in the users file with the environment variable; an unset one is refused, named', async () => {
+    const path = file('env-users.yml', 'ops:\n  password: "${AUTH_FILE_TEST_PASSWORD}"\n  clientData: { team: "${AUTH_FILE_TEST_TEAM}" }\n');
+    await refused({ plugins: [authFile.with({ path, hash: false })] }, /env-users\.yml: environment variable AUTH_FILE_TEST_PASSWORD is not set/);
+    process.env.AUTH_FILE_TEST_PASSWORD = 'from-env';
+    process.env.AUTH_FILE_TEST_TEAM = 'night';
+    try {
+      const s = await server({ plugins: [authFile.with({ path, hash: false })] });
+      assert.deepEqual(await official(s.url).login({ username: 'ops', password: 'from-env' }), { team: 'night' });
+    } finally {
+      delete process.env.AUTH_FILE_TEST_PASSWORD;
+      delete process.env.AUTH_FILE_TEST_TEAM;
+    }
+  });
+
+  it('refuses one hash made for another key length among good ones', async () => {
+    const users = {
+      gus: { password: await hashPassword('x', { hash: 'sha256', iterations: 1, keyLength: 16 }) },
+      hal: { password: await hashPassword('x', FAST) },
+    };
     await refused({ plugins: [authFile.with({ users, ...FAST })] }, /user "gus": the password/);
+  });
+
+  it('warns naming keyLength when every hash was made for another key length, and logs nobody in', async () => {
+    const users = { gus: { password: await hashPassword('x', { hash: 'sha256', iterations: 1, keyLength: 16 }) } };
+    const s = await server({ plugins: [authFile.with({ users, ...FAST })] });
+    assert.ok(
+      s.warnings().some((line) => /option "keyLength" is 32, but every password hash in the users option has a 16-byte key: set keyLength to 16/.test(String(line.msg))),
+      JSON.stringify(s.warnings()),
+    );
+    assert.equal(await refusal(official(s.url), { username: 'gus', password: 'x' }), 'INVALID_AUTHENTICATION_DETAILS');
+  });
+
+  it("warns naming hash when passwords are compared as plain text but are all hashes (deepstream's users.yml without hash settings)", async () => {
+    const s = await server({ plugins: [authFile.with({ path: file('shipped-plain.yml', SHIPPED_USERS_YML), hash: false })] });
+    assert.ok(s.warnings().some((line) => /option "hash" is false .* every password in .*shipped-plain\.yml is a PBKDF2 hash/.test(String(line.msg))), JSON.stringify(s.warnings()));
+    assert.equal(await refusal(official(s.url), { username: 'userA', password: 'password' }), 'INVALID_AUTHENTICATION_DETAILS');
   });
 
   it('refuses invalid YAML or JSON, naming the file and the place but never quoting it', async () => {

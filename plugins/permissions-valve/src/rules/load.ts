@@ -1,17 +1,29 @@
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import yaml from 'js-yaml';
+import { MissingVariableError, substituteVariables } from '@deepstream-ts/core';
 import type { ParseLimits } from '../expression/parse.ts';
 import { PermissionsError, compileRules } from './compile.ts';
 import type { RuleSet } from './ruleset.ts';
 
-/** Reads and compiles a permissions file (YAML, or JSON which is YAML too). Throws PermissionsError. */
-export async function loadRulesFile(file: string, limits: ParseLimits): Promise<RuleSet> {
+/**
+ * Reads and compiles a permissions file (YAML, or JSON which is YAML too). `${NAME}` is replaced
+ * by the environment variable first, as deepstream does (`user.id === '${ADMIN_USER}'`); an unset
+ * one is refused rather than replaced by nothing, which would quietly change what a rule allows.
+ * Throws PermissionsError.
+ */
+export async function loadRulesFile(file: string, limits: ParseLimits, env: NodeJS.ProcessEnv = process.env): Promise<RuleSet> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
   } catch (error) {
     throw new PermissionsError(file, [`${file}: cannot be read: ${(error as Error).message}`]);
+  }
+  try {
+    text = substituteVariables(text, { env });
+  } catch (error) {
+    if (error instanceof MissingVariableError) throw new PermissionsError(file, [`${file}: ${error.message}`]);
+    throw error;
   }
   const { document, lineOf } = parseYaml(text, file);
   return compileRules(document, { name: basename(file), lineOf }, limits);
