@@ -46,6 +46,12 @@ export const presence = definePlugin<PresenceOptions>({
       service.leave(session);
     });
     if (rooms !== undefined) ctx.hooks.inbound.tap(ctx.name, (session, message) => rooms.inspect(session, message));
+    ctx.onClose(
+      ctx.use('gauges').register(
+        { name: 'presence_online_users', help: 'Users online in the whole cluster, as presence sees them', read: () => service.stats.onlineUsers },
+        { name: 'presence_subscriptions', help: 'Presence subscriptions on this node (to one user, or to everyone)', read: () => service.stats.userSubscriptions + service.stats.everyoneSubscribers },
+      ),
+    );
     ctx.provide('presence', {
       isOnline: (user) => service.isOnline(user),
       onlineUsers: () => service.onlineUsers(),

@@ -19,6 +19,13 @@ export const rpc = definePlugin<RpcOptions>({
     ctx.claim(service.topic, (session, message) => service.handle(session, message));
     ctx.hooks.disconnect.tap(ctx.name, (session) => service.forget(session));
     ctx.provide('rpc', service);
+    ctx.onClose(
+      ctx.use('gauges').register(
+        { name: 'rpc_provided_names', help: 'RPC names with a provider on this node', read: () => service.stats.providedNames },
+        { name: 'rpc_provider_sessions', help: 'Sessions on this node providing at least one RPC', read: () => service.stats.providerSessions },
+        { name: 'rpc_pending_calls', help: 'RPCs in flight through this node', read: () => service.stats.pendingCalls },
+      ),
+    );
     ctx.onClose(() => service.close());
   },
 });
