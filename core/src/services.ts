@@ -4,7 +4,7 @@ import type { ClusterBus } from './cluster/bus.ts';
 import type { ClusterTransportService } from './cluster/node.ts';
 import type { RecordCache, RecordStorage } from './connectors/records.ts';
 import type { ListeningService } from './util/subscriptions.ts';
-import type { GaugeRegistry } from './util/gauges.ts';
+import type { Inspection } from './util/inspection.ts';
 
 /**
  * The typed service directory. A plugin that provides a service adds its type here through
@@ -25,8 +25,8 @@ export interface Services {
   cache: RecordCache;
   /** Active providers for event and record names, provided by `@deepstream-ts/plugin-listening`. */
   listening: ListeningService;
-  /** Live counts features register and monitors read (metrics, console); the kernel provides it. */
-  gauges: GaugeRegistry;
+  /** Live state features register and monitors read (metrics, console); the kernel provides it. */
+  inspection: Inspection;
 }
 
 /** The owner name of services the kernel registers as defaults. */

@@ -11,7 +11,7 @@ export const cacheMemory = definePlugin<MemoryCacheOptions>({
     const cache = new MemoryCache(ctx.options);
     ctx.provide('cache', cache);
     ctx.onClose(
-      ctx.use('gauges').register(
+      ctx.use('inspection').addGauges(
         { name: 'cached_records', help: 'Records held in the in-process record cache', read: () => cache.size.records },
         { name: 'cache_bytes', help: 'Bytes of record data held in the in-process record cache', read: () => cache.size.bytes },
       ),

@@ -1,4 +1,4 @@
-import { definePlugin, subscriptionGauges } from '@deepstream-ts/core';
+import { definePlugin } from '@deepstream-ts/core';
 import { EventsService } from './events-service.ts';
 import { EVENTS_OPTIONS, type EventsOptions } from './options.ts';
 
@@ -17,7 +17,7 @@ export const events = definePlugin<EventsOptions>({
     ctx.claim(service.topic, (session, message) => service.handle(session, message));
     ctx.hooks.disconnect.tap(ctx.name, (session) => service.forget(session));
     ctx.onClose(service.attachCluster(ctx.use('cluster')));
-    ctx.onClose(ctx.use('gauges').register(...subscriptionGauges('event', service.subscriptions)));
+    ctx.onClose(ctx.use('inspection').addSubscriptions('event', service.subscriptions));
   },
 });
 

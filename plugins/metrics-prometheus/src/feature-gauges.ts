@@ -1,17 +1,17 @@
 import { Gauge, type Registry } from 'prom-client';
-import type { GaugeRegistry, Logger } from '@deepstream-ts/core';
+import type { Inspection, Logger } from '@deepstream-ts/core';
 
 /**
- * The counts feature plugins register on the kernel's `gauges` service (subscriptions per topic,
+ * The counts feature plugins register on the kernel's `inspection` service (subscriptions per topic,
  * RPC providers and pending calls, listen providers, cached records, ...), one gauge family per
  * reading name. Plugins may be set up after this one, so families are made at the first scrape
  * that sees a name; `refresh` runs before every scrape and reads each count once.
  */
-export function featureGauges(gauges: GaugeRegistry, registry: Registry, prefix: string, log: Logger): () => void {
+export function featureGauges(inspection: Inspection, registry: Registry, prefix: string, log: Logger): () => void {
   const families = new Map<string, Gauge | null>();
   return () => {
     for (const family of families.values()) family?.reset();
-    for (const sample of gauges.sample()) {
+    for (const sample of inspection.gauges()) {
       let family = families.get(sample.name);
       if (family === undefined) {
         try {

@@ -31,7 +31,7 @@ export const metricsPrometheus = definePlugin<MetricsOptions>({
     countHookErrors(ctx.hooks, ctx.name, registry, prefix);
     ctx.onClose(clusterMetrics(ctx.use('cluster'), registry, prefix));
     new Gauge({ name: `${prefix}build_info`, help: 'Always 1; the labels say which kernel version runs', labelNames: ['version'], registers: [registry] }).set({ version: KERNEL_VERSION }, 1);
-    const refreshFeatureGauges = featureGauges(ctx.use('gauges'), registry, prefix, ctx.log);
+    const refreshFeatureGauges = featureGauges(ctx.use('inspection'), registry, prefix, ctx.log);
     if (ctx.options.hookTimings) timeHooks(ctx.hooks, registry, prefix);
     if (ctx.options.connectorMetrics) {
       const connectors = connectorMetrics(registry, prefix);

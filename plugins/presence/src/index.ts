@@ -47,7 +47,7 @@ export const presence = definePlugin<PresenceOptions>({
     });
     if (rooms !== undefined) ctx.hooks.inbound.tap(ctx.name, (session, message) => rooms.inspect(session, message));
     ctx.onClose(
-      ctx.use('gauges').register(
+      ctx.use('inspection').addGauges(
         { name: 'presence_online_users', help: 'Users online in the whole cluster, as presence sees them', read: () => service.stats.onlineUsers },
         { name: 'presence_subscriptions', help: 'Presence subscriptions on this node (to one user, or to everyone)', read: () => service.stats.userSubscriptions + service.stats.everyoneSubscribers },
       ),

@@ -1,4 +1,4 @@
-import { TOPIC, definePlugin, subscriptionGauges } from '@deepstream-ts/core';
+import { TOPIC, definePlugin } from '@deepstream-ts/core';
 import { RECORDS_OPTIONS, type RecordsOptions } from './options.ts';
 import { RecordStore } from './record-store.ts';
 import { RecordsService } from './records-service.ts';
@@ -28,7 +28,7 @@ export const records = definePlugin<RecordsOptions>({
     ctx.claim(TOPIC.RECORD, (session, message) => service.handle(session, message));
     ctx.hooks.disconnect.tap(ctx.name, (session) => service.forget(session));
     ctx.onClose(service.attachCluster(ctx.use('cluster')));
-    ctx.onClose(ctx.use('gauges').register(...subscriptionGauges('record', service.subscriptions)));
+    ctx.onClose(ctx.use('inspection').addSubscriptions('record', service.subscriptions));
     // Clients are gone by now; let every accepted write reach storage before it closes.
     ctx.onClose(() => service.queues.drain());
     ctx.log.info({ cache: cache.description, storage: storage?.description ?? 'none' }, 'records ready');

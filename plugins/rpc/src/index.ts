@@ -20,7 +20,7 @@ export const rpc = definePlugin<RpcOptions>({
     ctx.hooks.disconnect.tap(ctx.name, (session) => service.forget(session));
     ctx.provide('rpc', service);
     ctx.onClose(
-      ctx.use('gauges').register(
+      ctx.use('inspection').addGauges(
         { name: 'rpc_provided_names', help: 'RPC names with a provider on this node', read: () => service.stats.providedNames },
         { name: 'rpc_provider_sessions', help: 'Sessions on this node providing at least one RPC', read: () => service.stats.providerSessions },
         { name: 'rpc_pending_calls', help: 'RPCs in flight through this node', read: () => service.stats.pendingCalls },

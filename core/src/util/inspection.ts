@@ -1,0 +1,92 @@
+import type { Session } from '../session/session.ts';
+
+/**
+ * What feature plugins let operators see of their live state, without anyone importing them: the
+ * `inspection` service. Features register readings once (counts, and which names a session holds);
+ * readers (a Prometheus exporter, the operator console) ask when they need to (a scrape, a
+ * once-a-second view), so nothing is counted between reads.
+ */
+export interface GaugeReading {
+  /** A metric-style name without prefix, e.g. `subscriptions`; the same name must keep the same label keys. */
+  readonly name: string;
+  /** One line saying what is counted, where. */
+  readonly help: string;
+  /** Fixed labels telling this reading from others of the same name, e.g. `{ topic: 'event' }`. */
+  readonly labels?: Readonly<Record<string, string>>;
+  read(): number;
+}
+
+export interface GaugeSample {
+  readonly name: string;
+  readonly help: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly value: number;
+}
+
+/** The names one session holds on one topic (events, records, presence, ...). */
+export interface SessionSubscriptions {
+  readonly topic: string;
+  readonly names: readonly string[];
+}
+
+interface SubscriptionSource {
+  readonly size: { names: number; subscriptions: number };
+  namesOf(session: Session): ReadonlySet<string>;
+}
+
+const NO_LABELS: Readonly<Record<string, string>> = Object.freeze({});
+
+export class Inspection {
+  private readonly readings = new Set<GaugeReading>();
+  private readonly subscriptionSources = new Map<string, SubscriptionSource>();
+
+  /** Adds count readings; returns the function that removes them again (call it from `onClose`). */
+  addGauges(...readings: GaugeReading[]): () => void {
+    for (const reading of readings) this.readings.add(reading);
+    return () => {
+      for (const reading of readings) this.readings.delete(reading);
+    };
+  }
+
+  /**
+   * A topic's subscription registry: its totals become the `subscriptions` and `subscribed_names`
+   * gauges (label `topic`), and `subscriptionsOf` lists a session's names on it.
+   */
+  addSubscriptions(topic: string, source: SubscriptionSource): () => void {
+    const labels = { topic };
+    const removeGauges = this.addGauges(
+      { name: 'subscriptions', help: 'Subscriptions held on this node (one session on one name), by topic', labels, read: () => source.size.subscriptions },
+      { name: 'subscribed_names', help: 'Names with at least one subscriber on this node, by topic', labels, read: () => source.size.names },
+    );
+    this.subscriptionSources.set(topic, source);
+    return () => {
+      removeGauges();
+      if (this.subscriptionSources.get(topic) === source) this.subscriptionSources.delete(topic);
+    };
+  }
+
+  /** Every reading's current value; a reading that throws is left out rather than failing the others. */
+  gauges(): GaugeSample[] {
+    const samples: GaugeSample[] = [];
+    for (const reading of this.readings) {
+      let value: number;
+      try {
+        value = reading.read();
+      } catch {
+        continue;
+      }
+      samples.push({ name: reading.name, help: reading.help, labels: reading.labels ?? NO_LABELS, value });
+    }
+    return samples;
+  }
+
+  /** The names `session` holds, per topic that has any. */
+  subscriptionsOf(session: Session): SessionSubscriptions[] {
+    const held: SessionSubscriptions[] = [];
+    for (const [topic, source] of this.subscriptionSources) {
+      const names = source.namesOf(session);
+      if (names.size > 0) held.push({ topic, names: [...names] });
+    }
+    return held;
+  }
+}
