@@ -1,0 +1,124 @@
+import { CONNECTION_ACTION, EVENT_ACTION, RECORD_ACTION, RPC_ACTION, TOPIC, definePlugin, invalidOptions, type Message, type Session } from '@deepstream-ts/core';
+import { Agent } from './agent.ts';
+import { takeFigures, type NodeFigures } from './figures.ts';
+import { HELLO_RPC, STATS_EVENT, disconnectRpc, sessionsRpc } from './names.ts';
+import { CONSOLE_OPTIONS, type ConsoleOptions } from './options.ts';
+import { Operators } from './operators.ts';
+import { consoleRoutes } from './page.ts';
+import { SessionTable } from './sessions.ts';
+import { Traffic } from './traffic.ts';
+
+/** What an operator does that is logged: the writes and calls, not the reads and subscriptions. */
+const LOGGED_ACTIONS: Partial<Record<TOPIC, ReadonlySet<number>>> = {
+  [TOPIC.EVENT]: new Set([EVENT_ACTION.EMIT]),
+  [TOPIC.RECORD]: new Set([RECORD_ACTION.UPDATE, RECORD_ACTION.PATCH, RECORD_ACTION.ERASE, RECORD_ACTION.CREATEANDUPDATE, RECORD_ACTION.CREATEANDPATCH, RECORD_ACTION.DELETE]),
+  [TOPIC.RPC]: new Set([RPC_ACTION.REQUEST]),
+};
+const ACTION_NAMES: Partial<Record<TOPIC, Record<number, string>>> = { [TOPIC.EVENT]: EVENT_ACTION, [TOPIC.RECORD]: RECORD_ACTION, [TOPIC.RPC]: RPC_ACTION };
+const MAX_LOGGED_DATA = 500;
+const MAX_REASON = 200;
+
+/**
+ * The operator console (issue 21): a page under `path` that is itself a deepstream client, and the
+ * server side it talks to: per-node figures published as an event, RPCs to list and disconnect
+ * sessions, all on a reserved name prefix only operators may use. Edits, emits and calls from the
+ * page are ordinary client messages, so permissions, versions and subscribers apply as for anyone.
+ */
+export const operatorConsole = definePlugin<ConsoleOptions>({
+  package: import.meta.url,
+  options: CONSOLE_OPTIONS,
+  setup(ctx) {
+    const { options, serverName } = ctx;
+    if (options.operators.length === 0 && options.operatorToken === undefined) {
+      throw invalidOptions(ctx.name, 'names no operator: set "operators" (user ids) or "operatorToken", or nobody can use the console');
+    }
+    const operators = new Operators(options.operators, options.operatorToken, options.tokenOperator);
+    const agent = new Agent(ctx.log);
+    operators.setAgent(agent.info);
+    const inspection = ctx.use('inspection');
+    const cluster = ctx.use('cluster');
+    const sessions = new SessionTable(inspection, (session) => operators.isOperator(session), (session) => operators.isAgent(session));
+    const traffic = new Traffic(options.maxTrackedNames);
+    /** Logged-in operator sessions, decided once at login, so the per-message check is one lookup. */
+    const operatorSessions = new WeakSet<Session>();
+
+    // Before the other strategies: the agent's login, and `{ operatorToken }` when a token is set.
+    // Without a token it judges no credentials, so strategies that count the others leave it out.
+    const authenticationTap = { name: ctx.name, stage: -200, strategy: options.operatorToken !== undefined };
+    ctx.hooks.authenticate.tap(authenticationTap, (request) => operators.authenticate(request));
+    // First of all permission rules: the prefix is the console's, whatever other rules say.
+    ctx.hooks.authorize.tap({ name: ctx.name, stage: -1000 }, ({ session, name }) => operators.authorize(session, name));
+    ctx.hooks.connection.tap(ctx.name, (session) => sessions.opened(session));
+    ctx.hooks.authenticated.tap(ctx.name, (session) => {
+      sessions.loggedIn(session);
+      if (operators.isOperator(session) && !operators.isAgent(session)) {
+        operatorSessions.add(session);
+        ctx.log.info({ operator: operators.identity(session), session: session.id, remoteAddress: session.info.remoteAddress }, 'operator logged in');
+      }
+    });
+    ctx.hooks.disconnect.tap(ctx.name, (session) => sessions.closed(session));
+    ctx.hooks.inbound.tap(ctx.name, (session, message) => {
+      traffic.inbound(message);
+      if (operatorSessions.has(session) && LOGGED_ACTIONS[message.topic as TOPIC]?.has(message.action) === true) logAction(session, message);
+      return undefined;
+    });
+    ctx.hooks.outbound.tap(ctx.name, (_session, message) => traffic.outbound(message));
+
+    function logAction(session: Session, message: Message): void {
+      const action = ACTION_NAMES[message.topic as TOPIC]?.[message.action];
+      const data = message.data !== undefined && message.data.length > MAX_LOGGED_DATA ? `${message.data.slice(0, MAX_LOGGED_DATA)}…` : message.data;
+      ctx.log.info({ operator: operators.identity(session), session: session.id, topic: TOPIC[message.topic], action, name: message.name, path: message.path, data }, 'operator action');
+    }
+
+    agent.answer(HELLO_RPC, () => ({ server: serverName, interval: options.interval }));
+    agent.answer(sessionsRpc(serverName), (data) => {
+      const query = typeof (data as { query?: unknown })?.query === 'string' ? (data as { query: string }).query : '';
+      return { server: serverName, ...sessions.search(query, options.maxSessionsListed) };
+    });
+    agent.answer(disconnectRpc(serverName), (data) => {
+      const { session: id, reason } = (data ?? {}) as { session?: unknown; reason?: unknown };
+      if (typeof id !== 'string') throw new Error('disconnect needs { session: "<id>", reason?: "<text>" }');
+      const target = sessions.find(id);
+      if (target === undefined) throw new Error(`no session ${id} on ${serverName} (it may have left already)`);
+      const why = typeof reason === 'string' && reason.trim() !== '' ? reason.trim().slice(0, MAX_REASON) : 'no reason given';
+      ctx.log.warn({ session: id, user: target.userId, remoteAddress: target.info.remoteAddress, reason: why }, 'session disconnected from the console');
+      // One CONNECTION ERROR with the reason, then a clean close. The data is JSON (a string): the
+      // official client parses every message's data and throws on anything else.
+      target.send({ topic: TOPIC.CONNECTION, action: CONNECTION_ACTION.ERROR, isError: true, data: JSON.stringify(`DISCONNECTED_BY_OPERATOR: ${why}`) });
+      target.close();
+      return { disconnected: id, user: target.userId ?? null };
+    });
+
+    const startedAt = Date.now();
+    const figures = (delay: number) => takeFigures({ server: serverName, interval: options.interval, startedAt, cluster, inspection, sessions, traffic }, delay);
+    let timer: NodeJS.Timeout | undefined;
+    let last: NodeFigures | undefined;
+    ctx.hooks.ready.tap(ctx.name, () => {
+      let due = performance.now() + options.interval;
+      timer = setInterval(() => {
+        const now = performance.now();
+        last = figures(now - due);
+        agent.emit(STATS_EVENT, last);
+        due = now + options.interval;
+      }, options.interval);
+      timer.unref();
+    });
+    ctx.onClose(() => clearInterval(timer));
+
+    ctx.addTransport((host) => ({
+      name: 'console',
+      start: () => agent.start(host.open),
+      stop: async () => agent.close(),
+    }));
+    ctx.http.add(
+      options.path,
+      consoleRoutes(options.path, ctx.config.connection.path, options.operatorToken, () => ({ figures: last ?? null, sessions: sessions.search('', options.maxSessionsListed) })),
+    );
+  },
+});
+
+export default operatorConsole;
+export type { ConsoleOptions };
+export type { NodeFigures } from './figures.ts';
+export type { SessionRow } from './sessions.ts';
+export { PREFIX, STATS_EVENT, HELLO_RPC, sessionsRpc, disconnectRpc } from './names.ts';
