@@ -58,6 +58,7 @@ export const operatorConsole = definePlugin<ConsoleOptions>({
     });
     ctx.hooks.disconnect.tap(ctx.name, (session) => sessions.closed(session));
     ctx.hooks.inbound.tap(ctx.name, (session, message) => {
+      if (operators.isAgent(session)) return undefined; // the console's own figures are not traffic worth showing
       traffic.inbound(message);
       if (operatorSessions.has(session) && LOGGED_ACTIONS[message.topic as TOPIC]?.has(message.action) === true) logAction(session, message);
       return undefined;

@@ -1,4 +1,5 @@
 import { EVENT_ACTION, RECORD_ACTION, RPC_ACTION, TOPIC, type Message } from '@deepstream-ts/core';
+import { PREFIX } from './names.ts';
 
 /** Topics counted for the rates; anything else (a number the protocol does not name) is "other". */
 const TOPICS = [TOPIC.CONNECTION, TOPIC.AUTH, TOPIC.EVENT, TOPIC.RECORD, TOPIC.RPC, TOPIC.PRESENCE, TOPIC.MONITORING] as const;
@@ -42,7 +43,8 @@ export class Traffic {
   inbound(message: Message): void {
     this.received[SLOT_OF.get(message.topic) ?? OTHER]!++;
     const { name } = message;
-    if (name === undefined) return;
+    // The console's own calls are not what an operator looks for among the busiest names.
+    if (name === undefined || name.startsWith(PREFIX)) return;
     if (message.topic === TOPIC.EVENT && message.action === EVENT_ACTION.EMIT) this.count(this.events, name);
     else if (message.topic === TOPIC.RECORD && RECORD_WRITES.has(message.action)) this.count(this.records, name);
     else if (message.topic === TOPIC.RPC && message.action === RPC_ACTION.REQUEST) this.count(this.rpcs, name);
