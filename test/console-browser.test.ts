@@ -2,8 +2,9 @@
  * The operator console (plugins/console) in headless Chromium against an in-process server: an
  * operator logs in from the page, sees a session appear when an official client connects, cuts it
  * off from the page (the client sees its connection go), and edits a record that another client
- * sees change; a non-operator who logs in from the page is refused. Writes the README screenshot
- * (plugins/console/screenshot.png). On a failure, screenshots go to test-artifacts/.
+ * sees change; a non-operator who logs in from the page is refused. Takes the README screenshot:
+ * into test-artifacts/, or over plugins/console/screenshot.png with UPDATE_SCREENSHOTS=1. On a
+ * failure, screenshots go to test-artifacts/.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -183,7 +184,9 @@ describe('the operator console in Chromium', { skip: skip ?? false }, () => {
     await new Promise((resolve) => setTimeout(resolve, 1600));
     clearInterval(traffic);
     await page().locator('#busy-events li', { hasText: 'chat/general' }).waitFor();
-    await page().screenshot({ path: join(root, 'plugins/console/screenshot.png'), fullPage: true });
+    const target = process.env.UPDATE_SCREENSHOTS === '1' ? join(root, 'plugins/console/screenshot.png') : join(artifacts, 'console.png');
+    await mkdir(artifacts, { recursive: true });
+    await page().screenshot({ path: target, fullPage: true });
     assert.deepEqual(consoleErrors, []);
   });
 });
