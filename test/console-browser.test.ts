@@ -168,6 +168,7 @@ describe('the operator console in Chromium', { skip: skip ?? false }, () => {
     await page().fill('#rpc-data', '{ "a": 2, "b": 3 }');
     await page().click('#rpc button');
     await page().locator('#rpc-result', { hasText: '5' }).waitFor();
+    await page().locator('#providers tr[data-provider="add"]', { hasText: 'listener' }).waitFor();
   });
 
   step('the README screenshot', async () => {

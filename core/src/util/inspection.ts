@@ -23,11 +23,13 @@ export interface GaugeSample {
   readonly value: number;
 }
 
-/** The names one session holds on one topic (events, records, presence, ...). */
-export interface SessionSubscriptions {
-  readonly topic: string;
+/** The names one session holds of one kind: `event` subscriptions, `rpc provides`, `record listens`, ... */
+export interface SessionNames {
+  readonly kind: string;
   readonly names: readonly string[];
 }
+
+export type NamesOfSession = (session: Session) => ReadonlySet<string> | undefined;
 
 interface SubscriptionSource {
   readonly size: { names: number; subscriptions: number };
@@ -38,7 +40,7 @@ const NO_LABELS: Readonly<Record<string, string>> = Object.freeze({});
 
 export class Inspection {
   private readonly readings = new Set<GaugeReading>();
-  private readonly subscriptionSources = new Map<string, SubscriptionSource>();
+  private readonly sessionNames = new Map<string, NamesOfSession>();
 
   /** Adds count readings; returns the function that removes them again (call it from `onClose`). */
   addGauges(...readings: GaugeReading[]): () => void {
@@ -50,7 +52,7 @@ export class Inspection {
 
   /**
    * A topic's subscription registry: its totals become the `subscriptions` and `subscribed_names`
-   * gauges (label `topic`), and `subscriptionsOf` lists a session's names on it.
+   * gauges (label `topic`), and `namesOf` lists a session's subscriptions under the topic's name.
    */
   addSubscriptions(topic: string, source: SubscriptionSource): () => void {
     const labels = { topic };
@@ -58,10 +60,18 @@ export class Inspection {
       { name: 'subscriptions', help: 'Subscriptions held on this node (one session on one name), by topic', labels, read: () => source.size.subscriptions },
       { name: 'subscribed_names', help: 'Names with at least one subscriber on this node, by topic', labels, read: () => source.size.names },
     );
-    this.subscriptionSources.set(topic, source);
+    const removeNames = this.addSessionNames(topic, (session) => source.namesOf(session));
     return () => {
       removeGauges();
-      if (this.subscriptionSources.get(topic) === source) this.subscriptionSources.delete(topic);
+      removeNames();
+    };
+  }
+
+  /** Names sessions hold of one kind (RPCs provided, listen patterns), for `namesOf`. */
+  addSessionNames(kind: string, namesOf: NamesOfSession): () => void {
+    this.sessionNames.set(kind, namesOf);
+    return () => {
+      if (this.sessionNames.get(kind) === namesOf) this.sessionNames.delete(kind);
     };
   }
 
@@ -80,12 +90,12 @@ export class Inspection {
     return samples;
   }
 
-  /** The names `session` holds, per topic that has any. */
-  subscriptionsOf(session: Session): SessionSubscriptions[] {
-    const held: SessionSubscriptions[] = [];
-    for (const [topic, source] of this.subscriptionSources) {
-      const names = source.namesOf(session);
-      if (names.size > 0) held.push({ topic, names: [...names] });
+  /** The names `session` holds, per kind that has any. */
+  namesOf(session: Session): SessionNames[] {
+    const held: SessionNames[] = [];
+    for (const [kind, namesOf] of this.sessionNames) {
+      const names = namesOf(session);
+      if (names !== undefined && names.size > 0) held.push({ kind, names: [...names] });
     }
     return held;
   }

@@ -174,6 +174,7 @@ function renderSessions() {
   $('#session-count').textContent = `(${total})`;
   if (signature === state.lastSessionsHtml) return; // unchanged: keep the DOM, and the button under the pointer
   state.lastSessionsHtml = signature;
+  renderProviders(rows);
   $('#sessions tbody').replaceChildren(
     ...rows.map((row) =>
       el(
@@ -185,10 +186,30 @@ function renderSessions() {
         el('td', {}, row.address),
         el('td', {}, row.transport),
         el('td', {}, new Date(row.since).toLocaleTimeString()),
-        el('td', { class: 'subscriptions' }, row.subscriptions.map(({ topic, names }) => `${topic}: ${names.join(', ')}`).join('; ') || '–'),
+        el('td', { class: 'subscriptions' }, row.subscriptions.map(({ kind, names }) => `${kind}: ${names.join(', ')}`).join('; ') || '–'),
         el('td', {}, el('button', { class: 'disconnect', onclick: () => disconnect(row) }, 'Disconnect')),
       ),
     ),
+  );
+}
+
+/** Who provides which RPC and listens to which pattern, from the session rows of every node. */
+function renderProviders(rows) {
+  const providers = new Map();
+  for (const row of rows) {
+    for (const { kind, names } of row.subscriptions) {
+      if (!kind.endsWith(' provides') && !kind.endsWith(' listens')) continue;
+      for (const name of names) {
+        const key = `${kind}\u0000${name}`;
+        providers.set(key, [...(providers.get(key) || []), row.user ?? row.id]);
+      }
+    }
+  }
+  $('#providers tbody').replaceChildren(
+    ...[...providers].sort().map(([key, users]) => {
+      const [kind, name] = key.split('\u0000');
+      return el('tr', { 'data-provider': name }, el('td', {}, kind), el('td', {}, name), el('td', {}, users.join(', ')));
+    }),
   );
 }
 

@@ -1,4 +1,4 @@
-import type { Inspection, Session, SessionSubscriptions } from '@deepstream-ts/core';
+import type { Inspection, Session, SessionNames } from '@deepstream-ts/core';
 
 /** One row of the session list, as the page shows it. */
 export interface SessionRow {
@@ -10,7 +10,7 @@ export interface SessionRow {
   readonly since: number;
   readonly loggedIn: boolean;
   readonly operator: boolean;
-  readonly subscriptions: readonly SessionSubscriptions[];
+  readonly subscriptions: readonly SessionNames[];
 }
 
 /**
@@ -71,7 +71,7 @@ export class SessionTable {
     const rows: SessionRow[] = [];
     let total = 0;
     for (const [session, since] of this.since) {
-      const subscriptions = this.inspection.subscriptionsOf(session);
+      const subscriptions = this.inspection.namesOf(session);
       if (needle !== '' && !matches(session, subscriptions, needle)) continue;
       total++;
       if (rows.length < limit) rows.push(this.row(session, since, subscriptions));
@@ -80,13 +80,13 @@ export class SessionTable {
     return { total, rows };
   }
 
-  private row(session: Session, since: number, subscriptions: SessionSubscriptions[]): SessionRow {
+  private row(session: Session, since: number, subscriptions: SessionNames[]): SessionRow {
     const { remoteAddress, transport } = session.info;
     return { id: session.id, user: session.userId ?? null, address: remoteAddress, transport, since, loggedIn: session.isAuthenticated, operator: this.isOperator(session), subscriptions };
   }
 }
 
-function matches(session: Session, subscriptions: readonly SessionSubscriptions[], needle: string): boolean {
+function matches(session: Session, subscriptions: readonly SessionNames[], needle: string): boolean {
   const { remoteAddress, transport } = session.info;
   for (const field of [session.id, session.userId ?? '', remoteAddress, transport]) if (field.toLowerCase().includes(needle)) return true;
   return subscriptions.some(({ names }) => names.some((name) => name.toLowerCase().includes(needle)));

@@ -13,6 +13,7 @@ import events from '@deepstream-ts/plugin-events';
 import records from '@deepstream-ts/plugin-records';
 import rpc from '@deepstream-ts/plugin-rpc';
 import presence from '@deepstream-ts/plugin-presence';
+import listening from '@deepstream-ts/plugin-listening';
 import operatorConsole, { HELLO_RPC, STATS_EVENT, disconnectRpc, sessionsRpc, type NodeFigures, type SessionRow } from '@deepstream-ts/plugin-console';
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -62,7 +63,7 @@ const make = <T>(client: DeepstreamClient, name: string, data: unknown): Promise
 const consoleConfig = (extra: Partial<DeepstreamConfig> = {}, plugins: DeepstreamConfig['plugins'] = []): DeepstreamConfig => ({
   serverName: 'node-a',
   ...extra,
-  plugins: [passwords, events, records, rpc, presence, operatorConsole.with({ operators: ['alice'], operatorToken: TOKEN, interval: 200 }), ...(plugins ?? [])],
+  plugins: [passwords, listening, events, records, rpc, presence, operatorConsole.with({ operators: ['alice'], operatorToken: TOKEN, interval: 200 }), ...(plugins ?? [])],
 });
 
 after(() => {
@@ -180,6 +181,8 @@ describe('console: live figures, sessions, disconnect and the action log', () =>
     const alice = await as(server.url, 'alice');
     const dave = await as(server.url, 'dave');
     dave.event.subscribe('dave/inbox', () => undefined);
+    dave.rpc.provide('dave/ask', (_data, response) => response.send('yes'));
+    dave.record.listen('dave/.*', () => undefined);
     await pause(150);
     const all = await make<{ total: number; rows: SessionRow[] }>(alice, sessionsRpc('node-a'), {});
     const row = all.rows.find((r) => r.user === 'dave');
@@ -187,7 +190,14 @@ describe('console: live figures, sessions, disconnect and the action log', () =>
     assert.equal(row.address, '127.0.0.1');
     assert.equal(row.transport, 'websocket');
     assert.ok(Date.now() - row.since < 10_000);
-    assert.deepEqual(row.subscriptions, [{ topic: 'event', names: ['dave/inbox'] }]);
+    assert.deepEqual(
+      [...row.subscriptions].sort((a, b) => a.kind.localeCompare(b.kind)),
+      [
+        { kind: 'event', names: ['dave/inbox'] },
+        { kind: 'record listens', names: ['dave/.*'] },
+        { kind: 'rpc provides', names: ['dave/ask'] },
+      ],
+    );
     assert.ok(all.rows.some((r) => r.user === 'alice' && r.operator));
     assert.ok(!all.rows.some((r) => r.transport === 'console'), "the console's own session is not listed");
     const found = await make<{ total: number; rows: SessionRow[] }>(alice, sessionsRpc('node-a'), { query: 'INBOX' });

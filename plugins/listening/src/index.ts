@@ -28,6 +28,7 @@ export const listening = definePlugin<ListeningOptions>({
             { name: 'listen_active_providers', help: 'Names with an active listen provider on this node, by topic', labels, read: () => registry.stats.providers },
           ),
         );
+        ctx.onClose(inspection.addSessionNames(`${topic} listens`, (session) => registry.patternsOf(session)));
         return registry;
       },
     });

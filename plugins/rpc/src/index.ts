@@ -26,6 +26,7 @@ export const rpc = definePlugin<RpcOptions>({
         { name: 'rpc_pending_calls', help: 'RPCs in flight through this node', read: () => service.stats.pendingCalls },
       ),
     );
+    ctx.onClose(ctx.use('inspection').addSessionNames('rpc provides', (session) => service.providedBy(session)));
     ctx.onClose(() => service.close());
   },
 });
