@@ -10,6 +10,7 @@ import { EVENT_ACTION, TOPIC, type DeepstreamConfig } from '@deepstream-ts/core'
 import { RawClient, startTestServer } from '@deepstream-ts/core/testing';
 import authOpen from '@deepstream-ts/plugin-auth-open';
 import events from '@deepstream-ts/plugin-events';
+import rpc from '@deepstream-ts/plugin-rpc';
 import operatorConsole from '@deepstream-ts/plugin-console';
 
 const burst = Number(process.argv[2] ?? 20_000);
@@ -37,8 +38,8 @@ async function rate(config: DeepstreamConfig): Promise<number> {
 }
 
 const setups: Record<string, DeepstreamConfig> = {
-  'events only': { plugins: [authOpen, events] },
-  'events + console': { plugins: [authOpen, events, operatorConsole.with({ operators: ['ops'] })] },
+  'events only': { plugins: [authOpen, events, rpc] },
+  'events + console': { plugins: [authOpen, events, rpc, operatorConsole.with({ operators: ['ops'] })] },
 };
 const results: Record<string, number[]> = Object.fromEntries(Object.keys(setups).map((name) => [name, []]));
 for (let round = 0; round < rounds; round++) for (const [name, config] of Object.entries(setups)) results[name]!.push(await rate(config));

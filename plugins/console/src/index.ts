@@ -26,6 +26,8 @@ const MAX_REASON = 200;
  */
 export const operatorConsole = definePlugin<ConsoleOptions>({
   package: import.meta.url,
+  // The agent speaks through them: without events no figures arrive, without RPC no session list.
+  dependencies: { '@deepstream-ts/plugin-events': '^0.1.0', '@deepstream-ts/plugin-rpc': '^0.1.0' },
   options: CONSOLE_OPTIONS,
   setup(ctx) {
     const { options, serverName } = ctx;

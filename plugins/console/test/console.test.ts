@@ -78,7 +78,8 @@ describe('console: who may use it', () => {
   after(() => server.stop());
 
   it('refuses to start when it names no operator', async () => {
-    await assert.rejects(startTestServer({ plugins: [passwords, operatorConsole] }), /DS_PLUGIN_OPTIONS_INVALID: plugin "@deepstream-ts\/plugin-console": names no operator/);
+    await assert.rejects(startTestServer({ plugins: [passwords, events, rpc, operatorConsole] }), /DS_PLUGIN_OPTIONS_INVALID: plugin "@deepstream-ts\/plugin-console": names no operator/);
+    await assert.rejects(startTestServer({ plugins: [passwords, events, operatorConsole.with({ operators: ['alice'] })] }), /DS_PLUGIN_DEPENDENCY_MISSING.*@deepstream-ts\/plugin-rpc/);
   });
 
   it('denies a normal user every reserved name: figures, RPCs, providing them, emitting on them, records', async () => {
