@@ -176,6 +176,9 @@ describe('console: live figures, sessions, disconnect and the action log', () =>
     assert.equal(gauge('subscriptions', 'record'), 1);
     assert.equal(gauge('rpc_provided_names'), 4, "echo, and the console's hello, sessions and disconnect");
     assert.equal(gauge('presence_online_users'), 2);
+    const bytes = JSON.stringify(figures).length;
+    console.log(`# figures of one node: ${bytes} bytes of JSON per interval`);
+    assert.ok(bytes < 4096, `figures are ${bytes} bytes: every node sends them to the cluster each interval`);
   });
 
   it('lists and searches sessions with user, address, transport, since and subscriptions', async () => {
@@ -226,6 +229,8 @@ describe('console: live figures, sessions, disconnect and the action log', () =>
     await pause(200);
     assert.ok(states.includes('RECONNECTING'), `the official client saw its connection go: ${states.join(' → ')}`);
     await assert.rejects(make(alice, disconnectRpc('node-a'), { session: 'nobody' }), /no session nobody on node-a/);
+    await assert.rejects(make(alice, disconnectRpc('node-a'), 'garbage'), /disconnect needs \{ session/);
+    assert.deepEqual(await make(alice, HELLO_RPC, null), { server: 'node-a', interval: 200 }, 'still serving after bad input');
 
     alice.event.emit('announcements', { text: 'maintenance at noon' });
     await alice.record.setDataWithAck('settings/motd', { text: 'hi' });
