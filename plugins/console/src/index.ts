@@ -1,22 +1,14 @@
-import { CONNECTION_ACTION, EVENT_ACTION, RECORD_ACTION, RPC_ACTION, TOPIC, definePlugin, invalidOptions, type Message, type Session } from '@deepstream-ts/core';
+import { definePlugin, invalidOptions, type Session } from '@deepstream-ts/core';
+import { actionLog } from './action-log.ts';
 import { Agent } from './agent.ts';
 import { takeFigures, type NodeFigures } from './figures.ts';
-import { HELLO_RPC, STATS_EVENT, disconnectRpc, sessionsRpc } from './names.ts';
+import { STATS_EVENT } from './names.ts';
 import { CONSOLE_OPTIONS, type ConsoleOptions } from './options.ts';
 import { Operators } from './operators.ts';
 import { consoleRoutes } from './page.ts';
+import { provideRpcs } from './rpcs.ts';
 import { SessionTable } from './sessions.ts';
 import { Traffic } from './traffic.ts';
-
-/** What an operator does that is logged: the writes and calls, not the reads and subscriptions. */
-const LOGGED_ACTIONS: Partial<Record<TOPIC, ReadonlySet<number>>> = {
-  [TOPIC.EVENT]: new Set([EVENT_ACTION.EMIT]),
-  [TOPIC.RECORD]: new Set([RECORD_ACTION.UPDATE, RECORD_ACTION.PATCH, RECORD_ACTION.ERASE, RECORD_ACTION.CREATEANDUPDATE, RECORD_ACTION.CREATEANDPATCH, RECORD_ACTION.DELETE]),
-  [TOPIC.RPC]: new Set([RPC_ACTION.REQUEST]),
-};
-const ACTION_NAMES: Partial<Record<TOPIC, Record<number, string>>> = { [TOPIC.EVENT]: EVENT_ACTION, [TOPIC.RECORD]: RECORD_ACTION, [TOPIC.RPC]: RPC_ACTION };
-const MAX_LOGGED_DATA = 500;
-const MAX_REASON = 200;
 
 /**
  * The operator console (issue 21): a page under `path` that is itself a deepstream client, and the
@@ -43,6 +35,7 @@ export const operatorConsole = definePlugin<ConsoleOptions>({
     const traffic = new Traffic(options.maxTrackedNames);
     /** Logged-in operator sessions, decided once at login, so the per-message check is one lookup. */
     const operatorSessions = new WeakSet<Session>();
+    const logAction = actionLog(ctx.log, operators);
 
     // Before the other strategies: the agent's login, and `{ operatorToken }` when a token is set.
     // Without a token it judges no credentials, so strategies that count the others leave it out.
@@ -62,35 +55,12 @@ export const operatorConsole = definePlugin<ConsoleOptions>({
     ctx.hooks.inbound.tap(ctx.name, (session, message) => {
       if (operators.isAgent(session)) return undefined; // the console's own figures are not traffic worth showing
       traffic.inbound(message);
-      if (operatorSessions.has(session) && LOGGED_ACTIONS[message.topic as TOPIC]?.has(message.action) === true) logAction(session, message);
+      if (operatorSessions.has(session)) logAction(session, message);
       return undefined;
     });
     ctx.hooks.outbound.tap(ctx.name, (_session, message) => traffic.outbound(message));
 
-    function logAction(session: Session, message: Message): void {
-      const action = ACTION_NAMES[message.topic as TOPIC]?.[message.action];
-      const data = message.data !== undefined && message.data.length > MAX_LOGGED_DATA ? `${message.data.slice(0, MAX_LOGGED_DATA)}…` : message.data;
-      ctx.log.info({ operator: operators.identity(session), session: session.id, topic: TOPIC[message.topic], action, name: message.name, path: message.path, data }, 'operator action');
-    }
-
-    agent.answer(HELLO_RPC, () => ({ server: serverName, interval: options.interval }));
-    agent.answer(sessionsRpc(serverName), (data) => {
-      const query = typeof (data as { query?: unknown })?.query === 'string' ? (data as { query: string }).query : '';
-      return { server: serverName, ...sessions.search(query, options.maxSessionsListed) };
-    });
-    agent.answer(disconnectRpc(serverName), (data) => {
-      const { session: id, reason } = (data ?? {}) as { session?: unknown; reason?: unknown };
-      if (typeof id !== 'string') throw new Error('disconnect needs { session: "<id>", reason?: "<text>" }');
-      const target = sessions.find(id);
-      if (target === undefined) throw new Error(`no session ${id} on ${serverName} (it may have left already)`);
-      const why = typeof reason === 'string' && reason.trim() !== '' ? reason.trim().slice(0, MAX_REASON) : 'no reason given';
-      ctx.log.warn({ session: id, user: target.userId, remoteAddress: target.info.remoteAddress, reason: why }, 'session disconnected from the console');
-      // One CONNECTION ERROR with the reason, then a clean close. The data is JSON (a string): the
-      // official client parses every message's data and throws on anything else.
-      target.send({ topic: TOPIC.CONNECTION, action: CONNECTION_ACTION.ERROR, isError: true, data: JSON.stringify(`DISCONNECTED_BY_OPERATOR: ${why}`) });
-      target.close();
-      return { disconnected: id, user: target.userId ?? null };
-    });
+    provideRpcs(agent, { serverName, interval: options.interval, maxSessionsListed: options.maxSessionsListed, sessions, log: ctx.log });
 
     const startedAt = Date.now();
     const figures = (delay: number) => takeFigures({ server: serverName, interval: options.interval, startedAt, cluster, inspection, sessions, traffic }, delay);
