@@ -187,6 +187,7 @@ describe('console: live figures, sessions, disconnect and the action log', () =>
     dave.event.subscribe('dave/inbox', () => undefined);
     dave.rpc.provide('dave/ask', (_data, response) => response.send('yes'));
     dave.record.listen('dave/.*', () => undefined);
+    dave.presence.subscribe('alice', () => undefined);
     await pause(150);
     const all = await make<{ total: number; rows: SessionRow[] }>(alice, sessionsRpc('node-a'), {});
     const row = all.rows.find((r) => r.user === 'dave');
@@ -198,6 +199,7 @@ describe('console: live figures, sessions, disconnect and the action log', () =>
       [...row.subscriptions].sort((a, b) => a.kind.localeCompare(b.kind)),
       [
         { kind: 'event', names: ['dave/inbox'] },
+        { kind: 'presence', names: ['alice'] },
         { kind: 'record listens', names: ['dave/.*'] },
         { kind: 'rpc provides', names: ['dave/ask'] },
       ],

@@ -52,6 +52,7 @@ export const presence = definePlugin<PresenceOptions>({
         { name: 'presence_subscriptions', help: 'Presence subscriptions on this node (to one user, or to everyone)', read: () => service.stats.userSubscriptions + service.stats.everyoneSubscribers },
       ),
     );
+    ctx.onClose(ctx.use('inspection').addSessionNames('presence', (session) => service.watchedBy(session)));
     ctx.provide('presence', {
       isOnline: (user) => service.isOnline(user),
       onlineUsers: () => service.onlineUsers(),
