@@ -14,6 +14,7 @@ import records from '@deepstream-ts/plugin-records';
 import rpc from '@deepstream-ts/plugin-rpc';
 import presence from '@deepstream-ts/plugin-presence';
 import listening from '@deepstream-ts/plugin-listening';
+import valve from '@deepstream-ts/plugin-permissions-valve';
 import operatorConsole, { HELLO_RPC, STATS_EVENT, disconnectRpc, sessionsRpc, type NodeFigures, type SessionRow } from '@deepstream-ts/plugin-console';
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -269,5 +270,35 @@ describe('console: a cluster seen from one node', () => {
       await b.stop();
       await a.stop();
     }
+  });
+});
+
+describe('console: with a permission plugin that denies almost everything', () => {
+  let server: TestServer;
+  before(async () => {
+    const permissions = {
+      record: {
+        '*': { create: true, read: true, write: false, delete: false, listen: false, notify: false },
+        'settings/*': { create: "user.id === 'alice'", read: true, write: "user.id === 'alice'", delete: false, listen: false, notify: false },
+      },
+      event: { '*': { publish: false, subscribe: false, listen: false } },
+      rpc: { '*': { provide: false, request: false } },
+      presence: { '*': { allow: false } },
+    };
+    server = await startTestServer(consoleConfig({}, [valve.with({ permissions })]));
+  });
+  after(() => server.stop());
+
+  it('still serves operators on the reserved names, and holds them to the rules elsewhere', async () => {
+    const alice = await as(server.url, 'alice');
+    const figures = await nextFigures(alice);
+    assert.equal(figures.server, 'node-a', 'the rules do not decide the reserved names');
+    assert.equal((await make<{ total: number }>(alice, sessionsRpc('node-a'), {})).total, 1);
+    const write = (client: DeepstreamClient, name: string, data: object) => client.record.setDataWithAck(name, data as never) as Promise<unknown>;
+    await write(alice, 'settings/motd', { text: 'allowed for alice' });
+    await assert.rejects(write(alice, 'doc/other', { text: 'denied to everyone' }), /MESSAGE_DENIED/);
+    const bob = await as(server.url, 'bob');
+    await assert.rejects(write(bob, 'settings/motd', { text: 'bob may not' }), /MESSAGE_DENIED/);
+    await assert.rejects(make(bob, HELLO_RPC, null), /MESSAGE_DENIED/);
   });
 });
