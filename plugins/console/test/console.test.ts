@@ -81,6 +81,11 @@ describe('console: who may use it', () => {
   it('refuses to start when it names no operator', async () => {
     await assert.rejects(startTestServer({ plugins: [passwords, events, rpc, operatorConsole] }), /DS_PLUGIN_OPTIONS_INVALID: plugin "@deepstream-ts\/plugin-console": names no operator/);
     await assert.rejects(startTestServer({ plugins: [passwords, events, operatorConsole.with({ operators: ['alice'] })] }), /DS_PLUGIN_DEPENDENCY_MISSING.*@deepstream-ts\/plugin-rpc/);
+    await assert.rejects(startTestServer({ plugins: [passwords, events, rpc, operatorConsole.with({ operatorToken: 'short' })] }), (error: Error) => {
+      assert.match(error.message, /option "operatorToken" must be a secret of at least 16 characters/);
+      assert.doesNotMatch(error.message, /short/, 'the secret is not quoted');
+      return true;
+    });
   });
 
   it('denies a normal user every reserved name: figures, RPCs, providing them, emitting on them, records', async () => {
