@@ -159,6 +159,24 @@ describe('console: who may use it', () => {
   });
 });
 
+describe('console: another path and WebSocket path', () => {
+  it('serves the page under its path and tells it where the WebSocket endpoint is', async () => {
+    const server = await startTestServer({
+      connection: { path: '/realtime' },
+      plugins: [passwords, events, rpc, operatorConsole.with({ operators: ['alice'], path: '/ops/console' })],
+    });
+    try {
+      const base = `http://127.0.0.1:${server.port}`;
+      const page = await fetch(`${base}/ops/console/`);
+      assert.match(await page.text(), /data-websocket-path="\/realtime"/);
+      assert.equal((await fetch(`${base}/ops/console/console.js`)).status, 200);
+      assert.equal((await fetch(`${base}/console/`)).status, 404);
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
 describe('console: live figures, sessions, disconnect and the action log', () => {
   let server: TestServer;
   before(async () => {
