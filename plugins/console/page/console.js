@@ -31,6 +31,8 @@ const state = {
   sessions: new Map(),
   online: new Set(),
   record: undefined,
+  /** The operator has typed into the record since it was loaded or saved. */
+  recordDirty: false,
   timers: [],
   lastSessionsHtml: '',
 };
@@ -248,14 +250,19 @@ $('#record-load').addEventListener('click', async () => {
   const record = state.client.record.getRecord(name);
   state.record = record;
   await record.whenReady();
+  state.recordDirty = false;
   const fill = () => {
-    $('#record-data').value = JSON.stringify(record.get(), null, 2);
     $('#record-version').textContent = String(record.version);
+    // Others' writes show as they happen, unless the operator is editing: then they are told.
+    if (state.recordDirty) return show(`${name} changed to version ${record.version} while you were editing: Load shows it`, true);
+    $('#record-data').value = JSON.stringify(record.get(), null, 2);
   };
   fill();
-  record.subscribe(fill); // others' writes show as they happen
+  record.subscribe(fill);
   show(`loaded ${name} at version ${record.version}`);
 });
+
+$('#record-data').addEventListener('input', () => (state.recordDirty = true));
 
 $('#record').addEventListener('submit', async (event) => {
   event.preventDefault();
@@ -263,6 +270,7 @@ $('#record').addEventListener('submit', async (event) => {
   if (record === undefined || record.name !== $('#record-name').value) return show('load the record first', true);
   try {
     await record.setWithAck(parseJson($('#record-data').value, 'the record data') ?? {});
+    state.recordDirty = false;
     $('#record-version').textContent = String(record.version);
     show(`saved ${record.name}, now version ${record.version}`);
   } catch (error) {
