@@ -7,12 +7,10 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import type { Browser, Page } from 'playwright-core';
 import { DeepstreamClient } from '@deepstream/client';
 import { startTestServer, type TestServer } from '@deepstream-ts/core/testing';
@@ -22,37 +20,10 @@ import records from '@deepstream-ts/plugin-records';
 import presence from '@deepstream-ts/plugin-presence';
 import { startStaticServer, type StaticServer } from '../examples/collab-todo/serve.ts';
 import { freePort } from './services/real-servers.ts';
+import { CHROMIUM, CHROMIUM_ARGS, browserUnavailable } from './helpers/chromium.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const artifacts = join(root, 'test-artifacts');
-const CHROMIUM = '/usr/bin/chromium';
-const run = promisify(execFile);
-
-/** Undefined when the browser suite can run; otherwise why not. Installs Chromium if it may. */
-async function browserUnavailable(): Promise<string | undefined> {
-  try {
-    await import('playwright-core');
-  } catch {
-    return 'playwright-core is not installed (npm install)';
-  }
-  if (existsSync(CHROMIUM)) return undefined;
-  if (process.platform !== 'linux' || process.getuid?.() !== 0) return `${CHROMIUM} is missing and only root can install it (apt-get install chromium)`;
-  try {
-    await run('sh', ['-c', 'command -v apt-get']);
-  } catch {
-    return `${CHROMIUM} is missing and there is no apt-get to install it`;
-  }
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  try {
-    await run('apt-get', ['update', '-qq'], { env, timeout: 300_000, maxBuffer: 64 * 1024 * 1024 });
-    await run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'chromium'], { env, timeout: 600_000, maxBuffer: 64 * 1024 * 1024 });
-  } catch (error) {
-    const { stderr, message } = error as { stderr?: string; message: string };
-    return `${CHROMIUM} is missing and apt-get could not install it: ${(stderr || message).trim().split('\n').slice(-3).join(' / ')}`;
-  }
-  return existsSync(CHROMIUM) ? undefined : `apt-get installed chromium but ${CHROMIUM} is still missing`;
-}
-
 const skip = await browserUnavailable();
 
 describe('the collab-todo example in Chromium', { skip: skip ?? false }, () => {
@@ -92,7 +63,7 @@ describe('the collab-todo example in Chromium', { skip: skip ?? false }, () => {
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic'],
+      args: CHROMIUM_ARGS,
     });
     const url = `${web.url}?server=${encodeURIComponent(server.url)}`;
     for (const user of ['A', 'B'] as const) {

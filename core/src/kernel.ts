@@ -7,6 +7,7 @@ import { Router } from './router.ts';
 import { KERNEL, ServiceRegistry, type Services } from './services.ts';
 import { ClusterNode } from './cluster/node.ts';
 import { LOCAL_CLUSTER } from './cluster/local-transport.ts';
+import { Inspection } from './util/inspection.ts';
 import { DeepstreamError, describeError } from './errors.ts';
 import { HttpRoutes, type HttpHandler } from './http/routes.ts';
 import { loadTlsMaterial, resolveConfig, type DeepstreamConfig, type ResolvedConfig } from './config/options.ts';
@@ -86,6 +87,7 @@ export class Kernel {
     // Provided now so that plugins subscribe during setup; it joins the cluster before boot.
     this.cluster = new ClusterNode(this.config.serverName, this.log.child({ plugin: 'cluster' }));
     this.services.provide('cluster', this.cluster, KERNEL);
+    this.services.provide('inspection', new Inspection(), KERNEL);
     this.teardowns.push({ plugin: KERNEL, run: () => this.cluster.close() });
     this.environment = {
       hooks: this.hooks,

@@ -4,6 +4,7 @@ import type { ClusterBus } from './cluster/bus.ts';
 import type { ClusterTransportService } from './cluster/node.ts';
 import type { RecordCache, RecordStorage, StoredRecord } from './connectors/records.ts';
 import type { ListeningService, SubscriptionObserver } from './util/subscriptions.ts';
+import type { Inspection } from './util/inspection.ts';
 
 /**
  * The typed service directory. A plugin that provides a service adds its type here through
@@ -28,6 +29,8 @@ export interface Services {
   eventSubscriptions: SubscriptionFeed;
   /** Active providers for event and record names, provided by `@deepstream-ts/plugin-listening`. */
   listening: ListeningService;
+  /** Live state features register and monitors read (metrics, console); the kernel provides it. */
+  inspection: Inspection;
 }
 
 /** Reads a record as stored now; `undefined` when it does not exist. Rejects when it cannot be loaded. */

@@ -10,6 +10,12 @@ export const cacheMemory = definePlugin<MemoryCacheOptions>({
   setup(ctx) {
     const cache = new MemoryCache(ctx.options);
     ctx.provide('cache', cache);
+    ctx.onClose(
+      ctx.use('inspection').addGauges(
+        { name: 'cached_records', help: 'Records held in the in-process record cache', read: () => cache.size.records },
+        { name: 'cache_bytes', help: 'Bytes of record data held in the in-process record cache', read: () => cache.size.bytes },
+      ),
+    );
     ctx.onClose(() => cache.close());
   },
 });

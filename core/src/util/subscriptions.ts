@@ -32,6 +32,8 @@ export class SubscriptionRegistry {
   private readonly observers: SubscriptionObserver[] = [];
   /** Names one session may hold; checked against the size of its set, one comparison. */
   readonly maxPerSession: number;
+  /** (session, name) pairs held, kept as they change so that monitors read it in O(1). */
+  private pairs = 0;
 
   constructor({ maxPerSession = Infinity }: SubscriptionRegistryOptions = {}) {
     this.maxPerSession = maxPerSession;
@@ -56,6 +58,7 @@ export class SubscriptionRegistry {
     let sessions = this.byName.get(name);
     if (sessions === undefined) this.byName.set(name, (sessions = new Set()));
     sessions.add(session);
+    this.pairs++;
     if (names === undefined) this.bySession.set(session, (names = new Set()));
     names.add(name);
     if (sessions.size === 1) for (const o of this.observers) o.onFirstSubscriber?.(name);
@@ -99,6 +102,11 @@ export class SubscriptionRegistry {
     return this.byName.keys();
   }
 
+  /** Names with a subscriber, and subscriptions (a session on a name) in all. */
+  get size(): { names: number; subscriptions: number } {
+    return { names: this.byName.size, subscriptions: this.pairs };
+  }
+
   namesOf(session: Session): ReadonlySet<string> {
     return this.bySession.get(session) ?? new Set();
   }
@@ -106,6 +114,7 @@ export class SubscriptionRegistry {
   private detach(name: string, session: Session): void {
     const sessions = this.byName.get(name);
     if (sessions === undefined || !sessions.delete(session)) return;
+    this.pairs--;
     for (const o of this.observers) o.onUnsubscribe?.(name, session);
     if (sessions.size === 0) {
       this.byName.delete(name);

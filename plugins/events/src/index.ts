@@ -18,6 +18,7 @@ export const events = definePlugin<EventsOptions>({
     ctx.claim(service.topic, (session, message, admission) => service.handle(session, message, admission), service.access());
     ctx.hooks.disconnect.tap(ctx.name, (session) => service.forget(session));
     ctx.onClose(service.attachCluster(ctx.use('cluster')));
+    ctx.onClose(ctx.use('inspection').addSubscriptions('event', service.subscriptions));
   },
 });
 

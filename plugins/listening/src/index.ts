@@ -15,10 +15,20 @@ export const listening = definePlugin<ListeningOptions>({
   setup(ctx) {
     const registries: TopicListeners[] = [];
     const cluster = ctx.use('cluster');
+    const inspection = ctx.use('inspection');
     ctx.provide('listening', {
       forTopic(topic, subscriptions) {
         const registry = new TopicListeners(topic === 'event' ? EVENT_LISTEN_ACTIONS : RECORD_LISTEN_ACTIONS, subscriptions, ctx, cluster);
         registries.push(registry);
+        const labels = { topic };
+        ctx.onClose(
+          inspection.addGauges(
+            { name: 'listen_patterns', help: 'Listen patterns registered on this node, by topic', labels, read: () => registry.stats.patterns },
+            { name: 'listen_sessions', help: 'Sessions on this node listening to at least one pattern, by topic', labels, read: () => registry.stats.sessions },
+            { name: 'listen_active_providers', help: 'Names with an active listen provider on this node, by topic', labels, read: () => registry.stats.providers },
+          ),
+        );
+        ctx.onClose(inspection.addSessionNames(`${topic} listens`, (session) => registry.patternsOf(session)));
         return registry;
       },
     });

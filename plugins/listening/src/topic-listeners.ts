@@ -107,6 +107,11 @@ export class TopicListeners {
     return { patterns: this.patterns.size, providers: this.providers.size, searches: this.searches.size, sessions: this.patternsBySession.size };
   }
 
+  /** The patterns a session listens to (for inspection). */
+  patternsOf(session: Session): ReadonlySet<string> | undefined {
+    return this.patternsBySession.get(session);
+  }
+
   handles(action: number): boolean {
     const a = this.actions;
     return action === a.LISTEN || action === a.UNLISTEN || action === a.LISTEN_ACCEPT || action === a.LISTEN_REJECT;

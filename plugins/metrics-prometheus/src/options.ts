@@ -11,6 +11,8 @@ export const METRICS_OPTIONS = Type.Object({
   hookTimings: Type.Boolean({ default: false }),
   /** Time the `storage` and `cache` connectors' operations and count their errors. */
   connectorMetrics: Type.Boolean({ default: true }),
+  /** When set, scrapes must send `Authorization: Bearer <token>`; others get 401. */
+  token: Type.Optional(Type.String({ minLength: 1, writeOnly: true })),
 });
 
 export type MetricsOptions = Static<typeof METRICS_OPTIONS>;

@@ -9,6 +9,16 @@ export function countSessions(hooks: KernelHooks, tapName: string, registry: Reg
   const opened = new Counter({ name: `${prefix}connections_opened_total`, help: 'Connections opened, by transport', labelNames: ['transport'], registers: [registry] });
   const open = new Gauge({ name: `${prefix}connections`, help: 'Connections open now, by transport', labelNames: ['transport'], registers: [registry] });
   const authenticated = new Gauge({ name: `${prefix}sessions_authenticated`, help: 'Logged-in sessions open now', registers: [registry] });
+  // Sessions per user id, kept as they log in and leave, so the distinct count costs nothing to read.
+  const users = new Map<string, number>();
+  new Gauge({
+    name: `${prefix}online_users`,
+    help: 'Distinct user ids with a logged-in connection on this node (HTTP API requests not counted)',
+    registers: [registry],
+    collect() {
+      this.set(users.size);
+    },
+  });
   const loggedIn = new WeakSet<Session>();
   hooks.connection.tap(tapName, (session) => {
     opened.inc({ transport: session.info.transport });
@@ -17,10 +27,18 @@ export function countSessions(hooks: KernelHooks, tapName: string, registry: Reg
   hooks.authenticated.tap(tapName, (session) => {
     loggedIn.add(session);
     authenticated.inc();
+    const user = session.userId;
+    if (user !== undefined && session.info.ephemeral !== true) users.set(user, (users.get(user) ?? 0) + 1);
   });
   hooks.disconnect.tap(tapName, (session) => {
     open.dec({ transport: session.info.transport });
-    if (loggedIn.delete(session)) authenticated.dec();
+    if (!loggedIn.delete(session)) return;
+    authenticated.dec();
+    const user = session.userId;
+    if (user === undefined || session.info.ephemeral === true) return;
+    const left = (users.get(user) ?? 1) - 1;
+    if (left > 0) users.set(user, left);
+    else users.delete(user);
   });
 }
 

@@ -11,6 +11,11 @@ import authOpen from '@deepstream-ts/plugin-auth-open';
 import events from '@deepstream-ts/plugin-events';
 import records from '@deepstream-ts/plugin-records';
 import httpApi from '@deepstream-ts/plugin-http-api';
+import rpc from '@deepstream-ts/plugin-rpc';
+import presence from '@deepstream-ts/plugin-presence';
+import listening from '@deepstream-ts/plugin-listening';
+import { KERNEL_VERSION } from '@deepstream-ts/core';
+import { readFile } from 'node:fs/promises';
 import storageSqlite from '@deepstream-ts/storage-sqlite';
 import metrics, { type MetricsOptions } from '@deepstream-ts/plugin-metrics-prometheus';
 
@@ -186,6 +191,82 @@ describe('Prometheus metrics of a cluster node', () => {
       assert.equal(value(text, 'deepstream_cluster_membership_changes_total', { change: 'leave' }), 1);
     } finally {
       await scraped.stop();
+    }
+  });
+});
+
+describe('Prometheus gauges of live state, behind a bearer token', () => {
+  const token = 'scrape-secret';
+  let server: TestServer;
+  const scrape = async (headers: Record<string, string> = { Authorization: `Bearer ${token}` }) => fetch(`http://127.0.0.1:${server.port}/metrics`, { headers });
+  const scrapeText = async () => {
+    const response = await scrape();
+    assert.equal(response.status, 200);
+    return response.text();
+  };
+  before(async () => {
+    server = await startTestServer({ plugins: [authOpen, listening, events, records, rpc, presence, metrics.with({ token, processMetrics: false })] });
+  });
+  after(() => server.stop());
+
+  it('answers 401 without the token, or with a wrong one', async () => {
+    for (const headers of [{} as Record<string, string>, { Authorization: 'Bearer wrong' }, { Authorization: `Basic ${token}` }]) {
+      const response = await scrape(headers);
+      assert.equal(response.status, 401);
+      assert.equal(response.headers.get('www-authenticate'), 'Bearer realm="metrics"');
+      assert.doesNotMatch(await response.text(), /deepstream_/);
+    }
+  });
+
+  it('reports subscriptions per topic, online users, RPC and listen providers, pending RPCs, cached records and the build', async () => {
+    const alice = new DeepstreamClient(server.url);
+    await alice.login({ username: 'alice' });
+    const bob = new DeepstreamClient(server.url);
+    await bob.login({ username: 'bob' });
+    const bobAgain = new DeepstreamClient(server.url);
+    await bobAgain.login({ username: 'bob' });
+    try {
+      alice.event.subscribe('chat', () => undefined);
+      bob.event.subscribe('chat', () => undefined);
+      await alice.record.getRecord('doc/1').whenReady();
+      bob.rpc.provide('slow', () => undefined); // never answers: the call stays pending
+      bob.event.listen('news/.*', () => undefined);
+      await pause(200);
+      void alice.rpc.make('slow', {}).catch(() => undefined);
+      await pause(150);
+      let text = await scrapeText();
+      assert.equal(value(text, 'deepstream_subscriptions', { topic: 'event' }), 2);
+      assert.equal(value(text, 'deepstream_subscribed_names', { topic: 'event' }), 1);
+      assert.equal(value(text, 'deepstream_subscriptions', { topic: 'record' }), 1);
+      assert.equal(value(text, 'deepstream_online_users'), 2, 'bob twice is one user');
+      assert.equal(value(text, 'deepstream_presence_online_users'), 2);
+      assert.equal(value(text, 'deepstream_rpc_provided_names'), 1);
+      assert.equal(value(text, 'deepstream_rpc_provider_sessions'), 1);
+      assert.equal(value(text, 'deepstream_rpc_pending_calls'), 1);
+      assert.equal(value(text, 'deepstream_listen_patterns', { topic: 'event' }), 1);
+      assert.equal(value(text, 'deepstream_listen_patterns', { topic: 'record' }), 0);
+      assert.equal(value(text, 'deepstream_cached_records'), 1);
+      assert.equal(value(text, 'deepstream_build_info', { version: KERNEL_VERSION }), 1);
+      // Every metric the shipped Grafana dashboard queries exists (its TYPE line is there even before a sample).
+      const dashboard = await readFile(new URL('../grafana/deepstream.json', import.meta.url), 'utf8');
+      const queried = new Set([...dashboard.matchAll(/\b(deepstream_[a-z_]+?)(?:_bucket)?\{/g)].map((m) => m[1]!));
+      assert.ok(queried.size >= 15, `the dashboard queries ${queried.size} metrics`);
+      const missing = [...queried].filter((name) => !text.includes(`# TYPE ${name} `));
+      assert.deepEqual(missing, [], 'metrics the dashboard queries but /metrics does not export');
+
+      alice.close();
+      bob.close();
+      bobAgain.close();
+      await pause(200);
+      text = await scrapeText();
+      assert.equal(value(text, 'deepstream_subscriptions', { topic: 'event' }), 0);
+      assert.equal(value(text, 'deepstream_online_users'), 0);
+      assert.equal(value(text, 'deepstream_rpc_provided_names'), 0);
+      assert.equal(value(text, 'deepstream_listen_patterns', { topic: 'event' }), 0);
+    } finally {
+      alice.close();
+      bob.close();
+      bobAgain.close();
     }
   });
 });

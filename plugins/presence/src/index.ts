@@ -55,6 +55,13 @@ export const presence = definePlugin<PresenceOptions>({
       service.leave(session);
     });
     if (rooms !== undefined) ctx.hooks.inbound.tap(ctx.name, (session, message) => rooms.inspect(session, message));
+    ctx.onClose(
+      ctx.use('inspection').addGauges(
+        { name: 'presence_online_users', help: 'Users online in the whole cluster, as presence sees them', read: () => service.stats.onlineUsers },
+        { name: 'presence_subscriptions', help: 'Presence subscriptions on this node (to one user, or to everyone)', read: () => service.stats.userSubscriptions + service.stats.everyoneSubscribers },
+      ),
+    );
+    ctx.onClose(ctx.use('inspection').addSessionNames('presence', (session) => service.watchedBy(session)));
     ctx.provide('presence', {
       isOnline: (user) => service.isOnline(user),
       onlineUsers: () => service.onlineUsers(),

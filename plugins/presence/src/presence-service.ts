@@ -70,6 +70,13 @@ export class PresenceService {
     return [...this.registry.users()];
   }
 
+  /** The users a session watches, `*` for everyone (for inspection: the operator console's session list). */
+  watchedBy(session: Session): ReadonlySet<string> | undefined {
+    const users = this.byUser.namesOf(session);
+    if (!this.everyone.has(session)) return users;
+    return new Set(['*', ...users]);
+  }
+
   get stats(): PresenceStats {
     let userSubscriptions = 0;
     let watchedUsers = 0;

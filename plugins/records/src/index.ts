@@ -29,6 +29,7 @@ export const records = definePlugin<RecordsOptions>({
     ctx.claim(TOPIC.RECORD, (session, message, admission) => service.handle(session, message, admission), service.access());
     ctx.hooks.disconnect.tap(ctx.name, (session) => service.forget(session));
     ctx.onClose(service.attachCluster(ctx.use('cluster')));
+    ctx.onClose(ctx.use('inspection').addSubscriptions('record', service.subscriptions));
     // Clients are gone by now; let every accepted write reach storage before it closes.
     ctx.onClose(() => service.queues.drain());
     ctx.log.info({ cache: cache.description, storage: storage?.description ?? 'none' }, 'records ready');

@@ -19,6 +19,14 @@ export const rpc = definePlugin<RpcOptions>({
     ctx.claim(service.topic, (session, message, admission) => service.handle(session, message, admission), service.access());
     ctx.hooks.disconnect.tap(ctx.name, (session) => service.forget(session));
     ctx.provide('rpc', service);
+    ctx.onClose(
+      ctx.use('inspection').addGauges(
+        { name: 'rpc_provided_names', help: 'RPC names with a provider on this node', read: () => service.stats.providedNames },
+        { name: 'rpc_provider_sessions', help: 'Sessions on this node providing at least one RPC', read: () => service.stats.providerSessions },
+        { name: 'rpc_pending_calls', help: 'RPCs in flight through this node', read: () => service.stats.pendingCalls },
+      ),
+    );
+    ctx.onClose(ctx.use('inspection').addSessionNames('rpc provides', (session) => service.providedBy(session)));
     ctx.onClose(() => service.close());
   },
 });

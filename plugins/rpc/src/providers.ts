@@ -74,6 +74,11 @@ export class ProviderRegistry {
   }
 
   /** Names with at least one provider, and sessions providing at least one name. */
+  /** The names a session provides (for inspection). */
+  namesOf(session: Session): ReadonlySet<string> | undefined {
+    return this.bySession.get(session);
+  }
+
   get size(): { names: number; sessions: number } {
     return { names: this.byName.size, sessions: this.bySession.size };
   }

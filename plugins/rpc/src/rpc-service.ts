@@ -98,6 +98,11 @@ export class RpcService implements RpcView {
     this.calls.forget(session);
   }
 
+  /** The RPC names a session provides, for the operator console. */
+  providedBy(session: Session): ReadonlySet<string> | undefined {
+    return this.providers.namesOf(session);
+  }
+
   get stats(): RpcStats {
     const providers = this.providers.size;
     const pending = this.calls.pending.size;
