@@ -35,13 +35,18 @@ export class Router {
     return this.owners[topic];
   }
 
-  /** Returns false when no plugin owns the topic. A handler that throws is reported, never rethrown. */
-  route(session: Session, message: Message): boolean {
+  /**
+   * Returns false when no plugin owns the topic; true when the handler finished; a promise (truthy
+   * too) when it is still at work, settling once it is done and never rejecting, so that a
+   * transport can tell when a message was handled (MQTT acknowledges a publish then). A handler
+   * that throws is reported, never rethrown.
+   */
+  route(session: Session, message: Message): boolean | Promise<void> {
     const handler = this.handlers[message.topic];
     if (handler === undefined) return false;
     try {
       const pending = handler(session, message);
-      if (pending !== undefined) pending.catch((error: unknown) => this.fail(message, error));
+      if (pending !== undefined) return pending.catch((error: unknown) => this.fail(message, error));
     } catch (error) {
       this.fail(message, error);
     }

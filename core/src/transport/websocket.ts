@@ -81,7 +81,7 @@ export class WebSocketTransport implements Transport {
 
 function onMessage(this: WebSocket, data: Buffer, isBinary: boolean): void {
   const session = (this as PatchedWebSocket)[kConnection].session;
-  if (isBinary) return session.receive(data);
+  if (isBinary) return void session.receive(data);
   session.warn('text frame on the binary endpoint; closing');
   this.close();
 }
