@@ -1,0 +1,19 @@
+import { Type, type Static } from '@deepstream-ts/core';
+
+/** The MQTT endpoint's options, with their defaults; `MqttOptions` is typed from it. */
+export const MQTT_OPTIONS = Type.Object({
+  /** TCP port of the MQTT listener (1883 is MQTT's registered port; 0 picks a free one). */
+  port: Type.Integer({ minimum: 0, maximum: 65535, default: 1883 }),
+  /** Interface to listen on; default: the server's `host`. */
+  host: Type.Optional(Type.String({ minLength: 1 })),
+  /** Largest packet accepted, in bytes; default: the server's `connection.maxMessageSize`. */
+  maxPacketSize: Type.Optional(Type.Integer({ minimum: 64, maximum: 268435455 })),
+  /** Milliseconds a new connection has to send CONNECT. */
+  connectTimeout: Type.Integer({ minimum: 1, default: 10000 }),
+  /** QoS 1 and 2 publishes a client may have unacknowledged at once (MQTT 5 Receive Maximum; MQTT 3.1.1 clients are held to it too). */
+  receiveMaximum: Type.Integer({ minimum: 1, maximum: 65535, default: 1000 }),
+  /** Bridge to records: retained PUBLISH writes (or deletes) the record of the topic, exact subscriptions follow it. */
+  records: Type.Boolean({ default: true }),
+});
+
+export type MqttOptions = Static<typeof MQTT_OPTIONS>;

@@ -1,0 +1,142 @@
+import { createServer, type Server, type Socket } from 'node:net';
+import type { AuthorizationVerdict, Message, Session, SharedMessage, Transport, TransportHost } from '@deepstream-ts/core';
+import { MqttConnection, type MqttEnvironment } from './connection.ts';
+import { RC } from './reason-codes.ts';
+import { TopicTree, invalidTopicName } from './topics.ts';
+
+export interface MqttTransportOptions {
+  port: number;
+  host: string;
+  maxPacketSize: number;
+  connectTimeout: number;
+  receiveMaximum: number;
+  records: boolean;
+  closeGracePeriod: number;
+  authorize(session: Session, message: Message, name: string): AuthorizationVerdict | Promise<AuthorizationVerdict>;
+}
+
+/** How often keep-alives and CONNECT deadlines are checked: one timer for every connection. */
+const SWEEP_MS = 1000;
+
+/**
+ * The MQTT listener on its own port. Each socket becomes an `MqttConnection` with a kernel session
+ * (`host.open`); wildcard filters live here, in one tree, fed by the events plugin's `eventEmits`.
+ */
+export class MqttTransport implements Transport, MqttEnvironment {
+  readonly name = 'mqtt';
+  readonly maxPacketSize: number;
+  readonly records: boolean;
+  readonly receiveMaximum: number;
+  private readonly server: Server;
+  private readonly connections = new Set<MqttConnection>();
+  private readonly byClientId = new Map<string, MqttConnection>();
+  private readonly wildcards = new TopicTree<MqttConnection>();
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private readonly visit = (connection: MqttConnection) => connection.deliverWildcard(this.delivering!, this.deliveringName!);
+  private delivering: SharedMessage | undefined;
+  private deliveringName: string | undefined;
+
+  constructor(
+    private readonly host: TransportHost,
+    private readonly options: MqttTransportOptions,
+  ) {
+    this.maxPacketSize = options.maxPacketSize;
+    this.records = options.records;
+    this.receiveMaximum = options.receiveMaximum;
+    this.server = createServer({ noDelay: true }, (socket) => this.accept(socket));
+  }
+
+  /** The port actually listened on (for `port: 0`). */
+  get port(): number {
+    const address = this.server.address();
+    return typeof address === 'object' && address !== null ? address.port : this.options.port;
+  }
+
+  async start(): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(this.options.port, this.options.host, () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+    this.sweepTimer = setInterval(() => this.sweep(), SWEEP_MS);
+    this.sweepTimer.unref();
+    this.host.log.info({ host: this.options.host, port: this.port }, 'MQTT endpoint listening');
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.sweepTimer);
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    for (const connection of this.connections) connection.disconnect(RC.SERVER_SHUTTING_DOWN);
+    const grace = new Promise<void>((resolve) => setTimeout(resolve, this.options.closeGracePeriod).unref());
+    await Promise.race([closed, grace]);
+    for (const connection of this.connections) connection.terminate();
+  }
+
+  private accept(socket: Socket): void {
+    const connection = new MqttConnection(socket, this, socket.remoteAddress ?? 'unknown');
+    this.connections.add(connection);
+    connection.start(this.host.open(connection));
+  }
+
+  /** An event delivered on this node: to every wildcard filter matching its name. */
+  onEmit(emit: SharedMessage): void {
+    if (this.wildcards.size === 0) return;
+    const name = emit.message.name;
+    if (name === undefined || invalidTopicName(name) !== undefined) return;
+    this.delivering = emit;
+    this.deliveringName = name;
+    try {
+      this.wildcards.match(name, this.visit);
+    } finally {
+      this.delivering = undefined;
+      this.deliveringName = undefined;
+    }
+  }
+
+  /** Keep-alive (MQTT §3.1.2.10: 1.5 × the client's interval) and the CONNECT deadline. */
+  private sweep(): void {
+    const now = Date.now();
+    for (const connection of this.connections) {
+      if (!connection.isOpen) {
+        if (connection.awaitingConnect && now - connection.openedAt > this.options.connectTimeout) {
+          connection.protocolError(RC.MALFORMED_PACKET, `no CONNECT within connectTimeout (${this.options.connectTimeout} ms)`);
+        }
+        continue;
+      }
+      if (connection.keepAlive > 0 && now - connection.lastPacket > connection.keepAlive * 1500) {
+        connection.protocolError(RC.KEEP_ALIVE_TIMEOUT, `silent for 1.5 × its keep-alive (${connection.keepAlive} s)`);
+        continue;
+      }
+      // The MQTT keep-alive decides; the kernel's heartbeat sweep must not take a live client for a silent one.
+      connection.session.lastSeen = now;
+    }
+  }
+
+  authorize(session: Session, message: Message, name: string): AuthorizationVerdict | Promise<AuthorizationVerdict> {
+    return this.options.authorize(session, message, name);
+  }
+
+  addFilter(filter: string, connection: MqttConnection): void {
+    this.wildcards.add(filter, connection);
+  }
+
+  removeFilter(filter: string, connection: MqttConnection): void {
+    this.wildcards.remove(filter, connection);
+  }
+
+  claimClientId(clientId: string, connection: MqttConnection): void {
+    const previous = this.byClientId.get(clientId);
+    this.byClientId.set(clientId, connection);
+    if (previous !== undefined && previous !== connection) previous.protocolError(RC.SESSION_TAKEN_OVER, 'another connection logged in with its client id');
+  }
+
+  releaseClientId(clientId: string, connection: MqttConnection): void {
+    if (this.byClientId.get(clientId) === connection) this.byClientId.delete(clientId);
+  }
+
+  closed(connection: MqttConnection): void {
+    this.connections.delete(connection);
+  }
+}
