@@ -171,13 +171,16 @@ export class MqttConnection implements Connection {
     this.parser.parse(chunk);
     // mqtt-packet buffers a packet until it is whole: the announced length is checked first.
     const parser = this.parser as unknown as { packet: { length: number }; _list: { length: number } };
-    if ((this.state as State) !== State.Closed && (parser.packet.length > this.env.maxPacketSize || parser._list.length > this.env.maxPacketSize)) {
-      this.protocolError(RC.PACKET_TOO_LARGE, `packet larger than maxPacketSize (${this.env.maxPacketSize} bytes)`);
-    }
+    if ((this.state as State) !== State.Closed && (parser.packet.length > this.env.maxPacketSize || parser._list.length > this.env.maxPacketSize)) this.tooLarge();
+  }
+
+  private tooLarge(): void {
+    this.protocolError(RC.PACKET_TOO_LARGE, `packet larger than maxPacketSize (${this.env.maxPacketSize} bytes)`);
   }
 
   private onPacket(packet: mqtt.Packet): void {
     if (this.state === State.Closed) return;
+    if ((packet.length ?? 0) > this.env.maxPacketSize) return this.tooLarge();
     if (this.state === State.AwaitingConnect) {
       if (packet.cmd !== 'connect') return this.protocolError(RC.PROTOCOL_ERROR, `${packet.cmd} before CONNECT`);
       return this.onConnect(packet);

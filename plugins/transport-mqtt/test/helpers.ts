@@ -3,7 +3,9 @@ import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_proces
 import { DeepstreamClient } from '@deepstream/client';
 import { definePlugin, type DeepstreamConfig } from '@deepstream-ts/core';
 import { startTestServer, type TestServer } from '@deepstream-ts/core/testing';
+import { createConnection, type Socket } from 'node:net';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import mqttPacket from 'mqtt-packet';
 
 export const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -126,4 +128,56 @@ export function mosquittoSub(args: string[]): { lines: string[]; process: ChildP
   });
   closers.push(() => child.kill());
   return { lines, process: child };
+}
+
+/** An MQTT client packet by packet, on a plain socket: for exact replies and bad input. */
+export class RawMqtt {
+  readonly packets: mqttPacket.Packet[] = [];
+  closed = false;
+  private readonly parser: ReturnType<typeof mqttPacket.parser>;
+
+  private constructor(
+    readonly socket: Socket,
+    private readonly version: 4 | 5,
+  ) {
+    this.parser = mqttPacket.parser({ protocolVersion: version });
+    this.parser.on('packet', (p: mqttPacket.Packet) => this.packets.push(p));
+    socket.on('data', (chunk: Buffer) => this.parser.parse(chunk));
+    socket.on('close', () => void (this.closed = true));
+    socket.on('error', () => undefined);
+    closers.push(() => socket.destroy());
+  }
+
+  static async open(port: number, version: 4 | 5 = 4): Promise<RawMqtt> {
+    const socket = createConnection({ port, host: '127.0.0.1' });
+    await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+    return new RawMqtt(socket, version);
+  }
+
+  /** Opens, sends CONNECT and waits for CONNACK. */
+  static async connect(port: number, version: 4 | 5 = 4, connect: Partial<mqttPacket.IConnectPacket> = {}): Promise<RawMqtt> {
+    const c = await RawMqtt.open(port, version);
+    c.send({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: version, clientId: '', clean: true, keepalive: 0, ...connect } as mqttPacket.IConnectPacket);
+    await c.next('connack');
+    return c;
+  }
+
+  send(packet: mqttPacket.Packet): void {
+    this.socket.write(mqttPacket.generate(packet, { protocolVersion: this.version }));
+  }
+
+  write(bytes: Buffer): void {
+    this.socket.write(bytes);
+  }
+
+  /** The next packet of that kind (earlier ones of other kinds are skipped and kept). */
+  async next<C extends mqttPacket.PacketCmd>(cmd: C, ms = 3000): Promise<Extract<mqttPacket.Packet, { cmd: C }>> {
+    await until(() => this.packets.some((p) => p.cmd === cmd), `a ${cmd} packet`, ms);
+    const index = this.packets.findIndex((p) => p.cmd === cmd);
+    return this.packets.splice(index, 1)[0] as Extract<mqttPacket.Packet, { cmd: C }>;
+  }
+
+  async whenClosed(ms = 3000): Promise<void> {
+    await until(() => this.closed, 'the server to close the connection', ms);
+  }
 }

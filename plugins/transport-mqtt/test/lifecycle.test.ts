@@ -1,0 +1,91 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import authOpen from '@deepstream-ts/plugin-auth-open';
+import events from '@deepstream-ts/plugin-events';
+import records from '@deepstream-ts/plugin-records';
+import mqtt from '../src/index.ts';
+import { RawMqtt, collect, deepstream, mqttClient, pause, server, until } from './helpers.ts';
+
+const endpoint = mqtt.with({ port: 0 });
+
+describe('MQTT sessions', () => {
+  for (const protocolVersion of [4, 5] as const) {
+    it(`the will is published when an MQTT ${protocolVersion === 4 ? '3.1.1' : '5'} client vanishes, not after a clean DISCONNECT`, async () => {
+      const s = await server({ plugins: [authOpen, events, records, endpoint] });
+      const ds = await deepstream(s.url);
+      const statuses: unknown[] = [];
+      ds.event.subscribe('status/dev1', (d: unknown) => statuses.push(d));
+      await pause(200);
+      const will = { topic: 'status/dev1', payload: Buffer.from('{"online":false}'), qos: 0 as const, retain: false };
+
+      const polite = await mqttClient(s.mqttUrl, { protocolVersion, will });
+      await polite.endAsync();
+      await pause(200);
+      assert.deepEqual(statuses, [], 'no will after DISCONNECT');
+
+      const vanishing = await mqttClient(s.mqttUrl, { protocolVersion, will });
+      vanishing.stream.destroy(); // the network goes away
+      await until(() => statuses.length === 1, 'the will');
+      assert.deepEqual(statuses, [{ online: false }]);
+    });
+  }
+
+  it('PINGREQ keeps a client alive; silence past 1.5 × keep-alive closes it (MQTT 5: DISCONNECT 0x8D)', async () => {
+    const s = await server({ plugins: [authOpen, events, endpoint] });
+    const pinging = await RawMqtt.connect(s.mqttPort, 5, { keepalive: 1 });
+    const silent = await RawMqtt.connect(s.mqttPort, 5, { keepalive: 1 });
+    const timer = setInterval(() => pinging.send({ cmd: 'pingreq' }), 500);
+    try {
+      await pinging.next('pingresp');
+      await silent.whenClosed(4000);
+      const disconnect = silent.packets.find((p) => p.cmd === 'disconnect');
+      assert.equal(disconnect?.reasonCode, 0x8d);
+      assert.equal(pinging.closed, false);
+    } finally {
+      clearInterval(timer);
+    }
+  });
+
+  it('a second connection with the same client id takes over (MQTT 5: DISCONNECT 0x8E to the first)', async () => {
+    const s = await server({ plugins: [authOpen, events, endpoint] });
+    const first = await RawMqtt.connect(s.mqttPort, 5, { clientId: 'pump-7' });
+    const second = await RawMqtt.connect(s.mqttPort, 5, { clientId: 'pump-7' });
+    await first.whenClosed();
+    assert.equal(first.packets.find((p) => p.cmd === 'disconnect')?.reasonCode, 0x8e);
+    assert.equal(second.closed, false);
+  });
+
+  it('sessions are clean: CONNACK says no session present, and MQTT 5 gets an assigned client id when it sent none', async () => {
+    const s = await server({ plugins: [authOpen, events, endpoint] });
+    const v4 = await RawMqtt.open(s.mqttPort, 4);
+    v4.send({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clientId: 'persistent', clean: false, keepalive: 0 });
+    const connack = await v4.next('connack');
+    assert.equal(connack.returnCode, 0);
+    assert.equal(connack.sessionPresent, false);
+    const v5 = await RawMqtt.open(s.mqttPort, 5);
+    v5.send({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 5, clientId: '', clean: true, keepalive: 0 });
+    const connack5 = await v5.next('connack');
+    assert.equal(connack5.reasonCode, 0);
+    assert.match(connack5.properties?.assignedClientIdentifier ?? '', /^ds-mqtt-/);
+    assert.equal(connack5.properties?.sessionExpiryInterval, 0);
+  });
+
+  it('stopping the server tells MQTT 5 clients it is shutting down (DISCONNECT 0x8B)', async () => {
+    const s = await server({ plugins: [authOpen, events, endpoint] });
+    const c = await RawMqtt.connect(s.mqttPort, 5);
+    await s.stop();
+    await c.whenClosed();
+    assert.equal(c.packets.find((p) => p.cmd === 'disconnect')?.reasonCode, 0x8b);
+  });
+
+  it('a deepstream client and an MQTT client of the same user see each other in one exchange', async () => {
+    const s = await server({ plugins: [authOpen, events, records, endpoint] });
+    const device = await mqttClient(s.mqttUrl, { username: 'alice' });
+    const seen = collect(device);
+    await device.subscribeAsync('chat');
+    const ds = await deepstream(s.url, { username: 'alice' });
+    ds.event.emit('chat', { text: 'hi from the browser' });
+    await until(() => seen.length === 1, 'the event');
+    assert.equal(seen[0]!.payload, '{"text":"hi from the browser"}');
+  });
+});
