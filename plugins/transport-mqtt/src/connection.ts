@@ -457,7 +457,8 @@ export class MqttConnection implements Connection {
     const { topic, action } = message;
     if (topic === TOPIC.AUTH) return this.onLoginResult(message);
     if (topic === TOPIC.CONNECTION) {
-      if (action === CONNECTION_ACTION.REJECT) return this.refuseConnect(RC.CONNECTION_RATE_EXCEEDED, V4_CONNACK.SERVER_UNAVAILABLE, 'too many connections from this address are not logged in');
+      // Turned away at open (maxUnauthenticatedPerAddress): before CONNECT there is nothing to answer.
+      if (action === CONNECTION_ACTION.REJECT) return this.end();
       // An inbound filter (a rate limit) dropped the message being handed over.
       if (action === CONNECTION_ACTION.ERROR && this.current !== undefined) this.answer(this.current.entry, this.current.correlationId, message);
       return;
@@ -545,8 +546,9 @@ export class MqttConnection implements Connection {
   // ---- wildcard deliveries -----------------------------------------------------------------
 
   /** An event matched one of this client's wildcard filters: delivered if it may subscribe to that very name. */
-  deliverWildcard(emit: SharedMessage, name: string): void {
-    if (this.lastWildcardDelivery === emit || this.state !== State.Open) return;
+  deliverWildcard(emit: SharedMessage, name: string, sender: Session | undefined): void {
+    // Never back to the sender, as for exact subscriptions (deepstream's rule: MQTT 5's No Local, always).
+    if (this.lastWildcardDelivery === emit || this.state !== State.Open || this.session === sender) return;
     this.lastWildcardDelivery = emit;
     if (this.filters.get(name) === false) return; // the exact subscription delivered it already
     const verdict = this.wildcardVerdicts.get(name);

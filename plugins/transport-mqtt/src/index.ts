@@ -1,5 +1,6 @@
 import { definePlugin } from '@deepstream-ts/core';
 import type {} from '@deepstream-ts/plugin-events'; // the `eventEmits` service's type
+import type {} from '@deepstream-ts/plugin-records'; // the `records` service's type
 import { MQTT_OPTIONS, type MqttOptions } from './options.ts';
 import { MqttTransport } from './transport.ts';
 
@@ -12,7 +13,8 @@ export type { MqttOptions } from './options.ts';
 export const mqtt = definePlugin<MqttOptions>({
   package: import.meta.url,
   // Wildcard filters are fed every delivered event; exact ones subscribe like any client.
-  needs: { eventEmits: 'required' },
+  // Retained messages are records only when the records plugin is there.
+  needs: { eventEmits: 'required', records: 'optional' },
   options: MQTT_OPTIONS,
   setup(ctx) {
     const { options, config } = ctx;
@@ -24,13 +26,13 @@ export const mqtt = definePlugin<MqttOptions>({
         maxPacketSize: options.maxPacketSize ?? config.connection.maxMessageSize,
         connectTimeout: options.connectTimeout,
         receiveMaximum: options.receiveMaximum,
-        records: options.records,
+        records: options.records && ctx.find('records') !== undefined,
         closeGracePeriod: config.connection.closeGracePeriod,
         authorize: (session, message, name) => ctx.authorize(session, message, name),
       });
       return transport;
     });
-    ctx.onClose(ctx.use('eventEmits').observe((emit) => transport?.onEmit(emit)));
+    ctx.onClose(ctx.use('eventEmits').observe((emit, sender) => transport?.onEmit(emit, sender)));
   },
 });
 

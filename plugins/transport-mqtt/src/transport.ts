@@ -32,9 +32,10 @@ export class MqttTransport implements Transport, MqttEnvironment {
   private readonly byClientId = new Map<string, MqttConnection>();
   private readonly wildcards = new TopicTree<MqttConnection>();
   private sweepTimer: NodeJS.Timeout | undefined;
-  private readonly visit = (connection: MqttConnection) => connection.deliverWildcard(this.delivering!, this.deliveringName!);
+  private readonly visit = (connection: MqttConnection) => connection.deliverWildcard(this.delivering!, this.deliveringName!, this.deliveringSender);
   private delivering: SharedMessage | undefined;
   private deliveringName: string | undefined;
+  private deliveringSender: Session | undefined;
 
   constructor(
     private readonly host: TransportHost,
@@ -81,17 +82,19 @@ export class MqttTransport implements Transport, MqttEnvironment {
   }
 
   /** An event delivered on this node: to every wildcard filter matching its name. */
-  onEmit(emit: SharedMessage): void {
+  onEmit(emit: SharedMessage, sender: Session | undefined): void {
     if (this.wildcards.size === 0) return;
     const name = emit.message.name;
     if (name === undefined || invalidTopicName(name) !== undefined) return;
     this.delivering = emit;
     this.deliveringName = name;
+    this.deliveringSender = sender;
     try {
       this.wildcards.match(name, this.visit);
     } finally {
       this.delivering = undefined;
       this.deliveringName = undefined;
+      this.deliveringSender = undefined;
     }
   }
 

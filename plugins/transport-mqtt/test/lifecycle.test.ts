@@ -88,4 +88,29 @@ describe('MQTT sessions', () => {
     await until(() => seen.length === 1, 'the event');
     assert.equal(seen[0]!.payload, '{"text":"hi from the browser"}');
   });
+
+  it('without the records plugin a retained PUBLISH is an event like any other, and MQTT 5 is told retain is unavailable', async () => {
+    const s = await server({ plugins: [authOpen, events, endpoint] });
+    const ds = await deepstream(s.url);
+    const got: unknown[] = [];
+    ds.event.subscribe('state', (d: unknown) => got.push(d));
+    await pause(200);
+    const raw = await RawMqtt.open(s.mqttPort, 5);
+    raw.send({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 5, clientId: 'r', clean: true, keepalive: 0 });
+    assert.equal((await raw.next('connack')).properties?.retainAvailable, false);
+    raw.send({ cmd: 'publish', topic: 'state', payload: Buffer.from('{"on":1}'), qos: 1, messageId: 9, retain: true, dup: false });
+    assert.equal((await raw.next('puback')).messageId, 9);
+    await until(() => got.length === 1, 'the event');
+    assert.deepEqual(got, [{ on: 1 }]);
+  });
+
+  it('connection.maxUnauthenticatedPerAddress applies to MQTT sockets too', async () => {
+    const s = await server({ connection: { maxUnauthenticatedPerAddress: 1 }, plugins: [authOpen, events, endpoint] });
+    const first = await RawMqtt.open(s.mqttPort); // open, no CONNECT yet: not logged in
+    const second = await RawMqtt.open(s.mqttPort);
+    await second.whenClosed();
+    assert.equal(first.closed, false);
+    first.send({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clientId: 'a', clean: true, keepalive: 0 });
+    assert.equal((await first.next('connack')).returnCode, 0);
+  });
 });

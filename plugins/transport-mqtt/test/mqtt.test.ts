@@ -61,6 +61,11 @@ for (const protocolVersion of [4, 5] as const) {
         ['sensors/8/humidity', '55'],
       ]);
 
+      // Like deepstream clients, a publisher does not get its own events back (MQTT 5's No Local, always).
+      await sub.publishAsync('sensors/3/temp', 'my own');
+      await pause(100);
+      assert.equal(seen.length, 3);
+
       await sub.unsubscribeAsync('sensors/#');
       ds.event.emit('sensors/8/humidity', 'gone');
       ds.event.emit('sensors/9/temp', 'still');
