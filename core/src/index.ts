@@ -4,8 +4,8 @@
  */
 export { Kernel, startServer, type KernelOptions } from './kernel.ts';
 export { KERNEL_VERSION } from './version.ts';
-export { defineConfig, resolveConfig, DEFAULT_CONNECTION_OPTIONS } from './config/options.ts';
-export type { DeepstreamConfig, ResolvedConfig, ConnectionOptions } from './config/options.ts';
+export { defineConfig, resolveConfig, loadTlsMaterial, DEFAULT_CONNECTION_OPTIONS } from './config/options.ts';
+export type { DeepstreamConfig, ResolvedConfig, ConnectionOptions, TlsMaterial } from './config/options.ts';
 export type { LoginBackoffOptions, ConnectionConfig } from './config/options.ts';
 export { loadConfig, type LoadedConfig } from './config/load.ts';
 export { definePlugin } from './plugins/manifest.ts';

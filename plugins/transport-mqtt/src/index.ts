@@ -1,4 +1,4 @@
-import { definePlugin } from '@deepstream-ts/core';
+import { definePlugin, loadTlsMaterial } from '@deepstream-ts/core';
 import type {} from '@deepstream-ts/plugin-events'; // the `eventEmits` service's type
 import type {} from '@deepstream-ts/plugin-records'; // the `records` service's type
 import { MQTT_OPTIONS, type MqttOptions } from './options.ts';
@@ -18,6 +18,8 @@ export const mqtt = definePlugin<MqttOptions>({
   options: MQTT_OPTIONS,
   setup(ctx) {
     const { options, config } = ctx;
+    // Read now, so that a start with a TLS problem fails in setup, naming the setting.
+    const tls = options.tls && config.tls !== undefined ? loadTlsMaterial(config.tls, config.baseDir) : undefined;
     let transport: MqttTransport | undefined;
     ctx.addTransport((host) => {
       transport = new MqttTransport(host, {
@@ -28,6 +30,7 @@ export const mqtt = definePlugin<MqttOptions>({
         receiveMaximum: options.receiveMaximum,
         records: options.records && ctx.find('records') !== undefined,
         closeGracePeriod: config.connection.closeGracePeriod,
+        tls,
         authorize: (session, message, name) => ctx.authorize(session, message, name),
       });
       return transport;

@@ -1,5 +1,6 @@
 import { createServer, type Server, type Socket } from 'node:net';
-import type { AuthorizationVerdict, Message, Session, SharedMessage, Transport, TransportHost } from '@deepstream-ts/core';
+import { createServer as createTlsServer } from 'node:tls';
+import type { AuthorizationVerdict, Message, Session, SharedMessage, TlsMaterial, Transport, TransportHost } from '@deepstream-ts/core';
 import { MqttConnection, type MqttEnvironment } from './connection.ts';
 import { RC } from './reason-codes.ts';
 import { TopicTree, invalidTopicName } from './topics.ts';
@@ -12,6 +13,8 @@ export interface MqttTransportOptions {
   receiveMaximum: number;
   records: boolean;
   closeGracePeriod: number;
+  /** Listen with TLS (the server's key and certificate). */
+  tls: TlsMaterial | undefined;
   authorize(session: Session, message: Message, name: string): AuthorizationVerdict | Promise<AuthorizationVerdict>;
 }
 
@@ -44,7 +47,8 @@ export class MqttTransport implements Transport, MqttEnvironment {
     this.maxPacketSize = options.maxPacketSize;
     this.records = options.records;
     this.receiveMaximum = options.receiveMaximum;
-    this.server = createServer({ noDelay: true }, (socket) => this.accept(socket));
+    const accept = (socket: Socket) => this.accept(socket);
+    this.server = options.tls === undefined ? createServer({ noDelay: true }, accept) : createTlsServer({ ...options.tls, noDelay: true }, accept);
   }
 
   /** The port actually listened on (for `port: 0`). */
@@ -63,7 +67,7 @@ export class MqttTransport implements Transport, MqttEnvironment {
     });
     this.sweepTimer = setInterval(() => this.sweep(), SWEEP_MS);
     this.sweepTimer.unref();
-    this.host.log.info({ host: this.options.host, port: this.port }, 'MQTT endpoint listening');
+    this.host.log.info({ host: this.options.host, port: this.port, tls: this.options.tls !== undefined }, 'MQTT endpoint listening');
   }
 
   async stop(): Promise<void> {
