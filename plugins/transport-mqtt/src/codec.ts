@@ -40,7 +40,7 @@ export function mqttCodec(version: ProtocolVersion): Codec {
 
 export const CODECS = { 4: mqttCodec(4), 5: mqttCodec(5) } as const;
 
-/** A QoS 0 PUBLISH (MQTT §3.3): fixed header, topic, (MQTT 5: no properties), payload. */
+/** A QoS 0 PUBLISH (MQTT section 3.3): fixed header, topic, (MQTT 5: no properties), payload. */
 export function publishPacket(version: ProtocolVersion, topic: string, payload: Buffer, retain: boolean): Buffer {
   const topicBytes = Buffer.byteLength(topic, 'utf8');
   const remaining = 2 + topicBytes + (version === 5 ? 1 : 0) + payload.length;

@@ -86,12 +86,12 @@ export class MqttConnection implements Connection {
   private readonly parser = mqtt.parser({ protocolVersion: 4 });
   private will: mqtt.IConnectPacket['will'];
   private nextCorrelation = 0;
-  /** Acknowledgements leave in the order their packets came (MQTT §4.6). */
+  /** Acknowledgements leave in the order their packets came (MQTT section 4.6). */
   private readonly pending: Pending[] = [];
   private readonly byCorrelation = new Map<string, Pending>();
   /** The message being handed to the session right now: kernel replies sent meanwhile without a correlation id belong to it. */
   private current: { entry: Pending; correlationId: string } | undefined;
-  /** Packets that came after CONNECT, before its answer (allowed by MQTT §3.1.4); handled once logged in. */
+  /** Packets that came after CONNECT, before its answer (allowed by MQTT section 3.1.4); handled once logged in. */
   private early: mqtt.Packet[] | undefined;
   private assignedClientId: string | undefined;
   /** QoS 2 publishes received and acknowledged with PUBREC, awaiting PUBREL: a resend is not delivered twice. */
@@ -236,7 +236,7 @@ export class MqttConnection implements Connection {
     }
     let clientId = packet.clientId;
     if (clientId === '') {
-      // MQTT 3.1.1 §3.1.3.1: an empty id needs a clean session.
+      // MQTT 3.1.1 section 3.1.3.1: an empty id needs a clean session.
       if (version === 4 && packet.clean === false) return this.refuseConnect(RC.CLIENT_IDENTIFIER_NOT_VALID, V4_CONNACK.IDENTIFIER_REJECTED, 'empty client id without clean session');
       clientId = `ds-mqtt-${process.pid.toString(36)}-${(nextClientNumber++).toString(36)}`;
       this.assignedClientId = clientId;
@@ -414,7 +414,7 @@ export class MqttConnection implements Connection {
 
   /**
    * MQTT 5 says why in the PUBACK (or PUBREC). MQTT 3.1.1 has no negative acknowledgement: the
-   * connection is closed instead (§3.3.5), so a refused write is never acknowledged as done.
+   * connection is closed instead (MQTT 3.1.1 section 3.3.5), so a refused write is never acknowledged as done.
    */
   private refusePublish(packetId: number, qos: number, reasonCode: number): void {
     if (this.version === 5) {

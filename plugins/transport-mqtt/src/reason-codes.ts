@@ -1,4 +1,4 @@
-/** The MQTT 5 reason codes this endpoint sends (MQTT 5 §2.4), and MQTT 3.1.1's CONNACK return codes. */
+/** The MQTT 5 reason codes this endpoint sends (MQTT 5 section 2.4), and MQTT 3.1.1's CONNACK return codes. */
 export const RC = {
   SUCCESS: 0x00,
   NO_SUBSCRIPTION_EXISTED: 0x11,
@@ -26,7 +26,7 @@ export const RC = {
   CONNECTION_RATE_EXCEEDED: 0x9f,
 } as const;
 
-/** MQTT 3.1.1 CONNACK return codes (§3.2.2.3). */
+/** MQTT 3.1.1 CONNACK return codes (section 3.2.2.3). */
 export const V4_CONNACK = {
   ACCEPTED: 0,
   UNACCEPTABLE_PROTOCOL_VERSION: 1,
@@ -36,5 +36,5 @@ export const V4_CONNACK = {
   NOT_AUTHORIZED: 5,
 } as const;
 
-/** MQTT 3.1.1 SUBACK failure (§3.9.3). */
+/** MQTT 3.1.1 SUBACK failure (section 3.9.3). */
 export const V4_SUBACK_FAILURE = 0x80;

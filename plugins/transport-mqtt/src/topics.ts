@@ -1,5 +1,5 @@
 /**
- * MQTT topic names and filters (MQTT 3.1.1 §4.7, MQTT 5 §4.7): checks, and a tree that finds the
+ * MQTT topic names and filters (section 4.7 of MQTT 3.1.1 and of MQTT 5): checks, and a tree that finds the
  * wildcard filters matching a name in one walk down its levels.
  */
 
@@ -53,7 +53,7 @@ const node = <T>(): Node<T> => ({ children: undefined, here: undefined, rest: un
 /**
  * Wildcard filters and who holds them. `match` costs one map lookup per level and wildcard branch,
  * whatever the number of filters. Names starting with `$` are not matched by a leading wildcard
- * (MQTT §4.7.2).
+ * (MQTT section 4.7.2).
  */
 export class TopicTree<T> {
   private readonly root = node<T>();

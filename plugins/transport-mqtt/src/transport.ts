@@ -102,7 +102,7 @@ export class MqttTransport implements Transport, MqttEnvironment {
     }
   }
 
-  /** Keep-alive (MQTT §3.1.2.10: 1.5 × the client's interval) and the CONNECT deadline. */
+  /** Keep-alive (MQTT section 3.1.2.10: 1.5 × the client's interval) and the CONNECT deadline. */
   private sweep(): void {
     const now = Date.now();
     for (const connection of this.connections) {
