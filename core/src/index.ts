@@ -34,7 +34,7 @@ export type { RecordStorage, RecordCache, StoredRecord, RecordData, ConnectorCap
 export { DeepstreamError, ERROR_CODES, isDeepstreamError, type ErrorCode } from './errors.ts';
 export { Session } from './session/session.ts';
 export type { LoginResult, BackoffRefusal } from './session/login-guard.ts';
-export type { Connection, ConnectionInfo, Transport, TransportHost, TransportFactory } from './transport/transport.ts';
+export type { Connection, ConnectionInfo, Transport, TransportHost, TransportFactory, UpgradeHandler } from './transport/transport.ts';
 export { clientAddress } from './transport/client-address.ts';
 export { binaryCodec, clusterCodec, SharedMessage, type Codec } from './protocol/codec.ts';
 export * from './protocol/messages.ts';
