@@ -1,4 +1,4 @@
-import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import {
   AUTH_ACTION,
   CONNECTION_ACTION,
@@ -106,12 +106,13 @@ export class MqttConnection implements Connection {
   private readonly wildcardVerdicts = new Map<string, boolean | SharedMessage[]>();
   private corked = false;
 
+  /** `socket`: a TCP or TLS socket, or a WebSocket as a stream (MQTT over WebSocket). */
   constructor(
-    private readonly socket: Socket,
+    private readonly socket: Duplex,
     private readonly env: MqttEnvironment,
-    remoteAddress: string,
+    info: ConnectionInfo,
   ) {
-    this.info = { transport: 'mqtt', remoteAddress, headers: {} };
+    this.info = info;
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', () => undefined); // 'close' follows; nothing to add
     socket.on('close', () => this.onClose());

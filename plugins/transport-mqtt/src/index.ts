@@ -31,6 +31,8 @@ export const mqtt = definePlugin<MqttOptions>({
         records: options.records && ctx.find('records') !== undefined,
         closeGracePeriod: config.connection.closeGracePeriod,
         tls,
+        websocketPath: options.websocketPath,
+        trustProxy: config.connection.trustProxy,
         authorize: (session, message, name) => ctx.authorize(session, message, name),
       });
       return transport;

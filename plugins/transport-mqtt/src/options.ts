@@ -12,6 +12,8 @@ export const MQTT_OPTIONS = Type.Object({
   connectTimeout: Type.Integer({ minimum: 1, default: 10000 }),
   /** QoS 1 and 2 publishes a client may have unacknowledged at once (MQTT 5 Receive Maximum; MQTT 3.1.1 clients are held to it too). */
   receiveMaximum: Type.Integer({ minimum: 1, maximum: 65535, default: 1000 }),
+  /** MQTT over WebSocket on this path of the server's own port (e.g. `/mqtt`; TLS when the server has it); unset: none. */
+  websocketPath: Type.Optional(Type.String({ pattern: '^/', expected: 'a path starting with "/"' })),
   /** With the server's `tls` settings set, MQTT is over TLS too (mqtts://, same key and certificate); false keeps it plain. */
   tls: Type.Boolean({ default: true }),
   /** Bridge to records: retained PUBLISH writes (or deletes) the record of the topic, exact subscriptions follow it. */

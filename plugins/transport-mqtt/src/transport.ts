@@ -1,6 +1,9 @@
+import type { IncomingMessage } from 'node:http';
 import { createServer, type Server, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { createServer as createTlsServer } from 'node:tls';
-import type { AuthorizationVerdict, Message, Session, SharedMessage, TlsMaterial, Transport, TransportHost } from '@deepstream-ts/core';
+import { WebSocketServer, createWebSocketStream, type WebSocket } from 'ws';
+import { clientAddress, type AuthorizationVerdict, type ConnectionInfo, type Message, type Session, type SharedMessage, type TlsMaterial, type Transport, type TransportHost } from '@deepstream-ts/core';
 import { MqttConnection, type MqttEnvironment } from './connection.ts';
 import { RC } from './reason-codes.ts';
 import { TopicTree, invalidTopicName } from './topics.ts';
@@ -15,6 +18,10 @@ export interface MqttTransportOptions {
   closeGracePeriod: number;
   /** Listen with TLS (the server's key and certificate). */
   tls: TlsMaterial | undefined;
+  /** MQTT over WebSocket on this path of the server's own port; undefined: none. */
+  websocketPath: string | undefined;
+  /** The server's `connection.trustProxy`, for WebSocket clients' addresses. */
+  trustProxy: boolean;
   authorize(session: Session, message: Message, name: string): AuthorizationVerdict | Promise<AuthorizationVerdict>;
 }
 
@@ -47,7 +54,7 @@ export class MqttTransport implements Transport, MqttEnvironment {
     this.maxPacketSize = options.maxPacketSize;
     this.records = options.records;
     this.receiveMaximum = options.receiveMaximum;
-    const accept = (socket: Socket) => this.accept(socket);
+    const accept = (socket: Socket) => this.accept(socket, { transport: 'mqtt', remoteAddress: socket.remoteAddress ?? 'unknown', headers: {} });
     this.server = options.tls === undefined ? createServer({ noDelay: true }, accept) : createTlsServer({ ...options.tls, noDelay: true }, accept);
   }
 
@@ -67,7 +74,27 @@ export class MqttTransport implements Transport, MqttEnvironment {
     });
     this.sweepTimer = setInterval(() => this.sweep(), SWEEP_MS);
     this.sweepTimer.unref();
-    this.host.log.info({ host: this.options.host, port: this.port, tls: this.options.tls !== undefined }, 'MQTT endpoint listening');
+    const { websocketPath } = this.options;
+    if (websocketPath !== undefined) this.listenOnWebSocket(websocketPath);
+    this.host.log.info({ host: this.options.host, port: this.port, tls: this.options.tls !== undefined, websocketPath }, 'MQTT endpoint listening');
+  }
+
+  /** MQTT over WebSocket (subprotocol `mqtt`): the same connection over a stream of binary frames. */
+  private listenOnWebSocket(path: string): void {
+    // A whole packet may come in one frame, with a little room for the WebSocket framing.
+    const wss = new WebSocketServer({
+      noServer: true,
+      perMessageDeflate: false,
+      clientTracking: false,
+      maxPayload: this.maxPacketSize + 16,
+      handleProtocols: (protocols) => (protocols.has('mqtt') ? 'mqtt' : protocols.has('mqttv3.1') ? 'mqttv3.1' : false),
+    });
+    this.host.upgrade(path, (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+      wss.handleUpgrade(request, socket, head, (ws: WebSocket) => {
+        const info: ConnectionInfo = { transport: 'mqtt-websocket', remoteAddress: clientAddress(request, this.options.trustProxy), headers: request.headers };
+        this.accept(createWebSocketStream(ws), info);
+      });
+    });
   }
 
   async stop(): Promise<void> {
@@ -79,8 +106,8 @@ export class MqttTransport implements Transport, MqttEnvironment {
     for (const connection of this.connections) connection.terminate();
   }
 
-  private accept(socket: Socket): void {
-    const connection = new MqttConnection(socket, this, socket.remoteAddress ?? 'unknown');
+  private accept(socket: Duplex, info: ConnectionInfo): void {
+    const connection = new MqttConnection(socket, this, info);
     this.connections.add(connection);
     connection.start(this.host.open(connection));
   }
