@@ -169,7 +169,13 @@ export class MqttConnection implements Connection {
   private onData(chunk: Buffer): void {
     if (this.state === State.Closed) return;
     this.lastPacket = Date.now();
-    this.parser.parse(chunk);
+    try {
+      this.parser.parse(chunk);
+    } catch (error) {
+      // A bug of ours or the parser's must cost this client its connection, never the server.
+      this.session.warn('MQTT packet handling failed', { error: (error as Error).message });
+      return this.protocolError(RC.IMPLEMENTATION_SPECIFIC_ERROR, 'packet handling failed');
+    }
     // mqtt-packet buffers a packet until it is whole: the announced length is checked first.
     const parser = this.parser as unknown as { packet: { length: number }; _list: { length: number } };
     if ((this.state as State) !== State.Closed && (parser.packet.length > this.env.maxPacketSize || parser._list.length > this.env.maxPacketSize)) this.tooLarge();
@@ -266,7 +272,8 @@ export class MqttConnection implements Connection {
       // Exactly once within a connection: a resend before PUBREL is acknowledged, not delivered again.
       if (this.awaitingRelease.has(messageId as number)) return this.write(mqtt.generate({ cmd: 'pubrec', messageId: messageId as number }, { protocolVersion: this.version }));
     }
-    if (qos > 0 && this.pending.length >= this.env.receiveMaximum) {
+    // QoS 2 publishes count until PUBREL (MQTT 5 section 4.9).
+    if (qos > 0 && this.pending.length + this.awaitingRelease.size >= this.env.receiveMaximum) {
       return this.protocolError(RC.RECEIVE_MAXIMUM_EXCEEDED, `more than ${this.env.receiveMaximum} unacknowledged publishes`);
     }
     const message = this.publishMessage(packet);
@@ -333,6 +340,8 @@ export class MqttConnection implements Connection {
         continue;
       }
       this.filters.delete(filter);
+      this.retainedDue.delete(filter);
+      this.rereading.delete(filter);
       this.deliver({ topic: TOPIC.EVENT, action: EVENT_ACTION.UNSUBSCRIBE, names: [filter] });
       if (wildcard) this.env.removeFilter(filter, this);
       else if (this.env.records) this.deliver({ topic: TOPIC.RECORD, action: RECORD_ACTION.UNSUBSCRIBE, names: [filter] });
@@ -481,6 +490,8 @@ export class MqttConnection implements Connection {
   private recordReply(message: Message): void {
     const name = message.name;
     if (name === undefined || !this.filters.has(name)) return;
+    // A read back that failed (the record is gone, storage trouble): the next patch reads again.
+    if (message.isError === true && message.originalAction === RECORD_ACTION.READ) this.rereading.delete(name);
     switch (message.action) {
       case RECORD_ACTION.READ_RESPONSE: {
         const retained = this.retainedDue.delete(name);

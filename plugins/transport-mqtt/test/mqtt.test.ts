@@ -5,7 +5,7 @@ import events from '@deepstream-ts/plugin-events';
 import records from '@deepstream-ts/plugin-records';
 import valve from '@deepstream-ts/plugin-permissions-valve';
 import mqtt from '../src/index.ts';
-import { collect, deepstream, mosquittoPub, noMosquitto, mosquittoSub, mqttClient, passwordAuth, pause, refusedConnect, server, subscribeCodes, until } from './helpers.ts';
+import { RawMqtt, collect, deepstream, mosquittoPub, noMosquitto, mosquittoSub, mqttClient, passwordAuth, pause, refusedConnect, server, subscribeCodes, until } from './helpers.ts';
 
 const endpoint = mqtt.with({ port: 0 });
 
@@ -176,4 +176,24 @@ describe('MQTT permissions are the WebSocket permissions', () => {
       assert.equal(s.kernel.sessions.size >= 2, true, 'the server is up');
     });
   }
+});
+
+describe('MQTT QoS 2', () => {
+  it('a resend before PUBREL is acknowledged again but delivered once', async () => {
+    const s = await server({ plugins: [authOpen, events, endpoint] });
+    const ds = await deepstream(s.url);
+    const got: unknown[] = [];
+    ds.event.subscribe('once', (d: unknown) => got.push(d));
+    await pause(200);
+    const raw = await RawMqtt.connect(s.mqttPort, 4);
+    const publish = { cmd: 'publish', topic: 'once', payload: Buffer.from('1'), qos: 2, messageId: 5, retain: false, dup: false } as const;
+    raw.send(publish);
+    assert.equal((await raw.next('pubrec')).messageId, 5);
+    raw.send({ ...publish, dup: true });
+    assert.equal((await raw.next('pubrec')).messageId, 5);
+    raw.send({ cmd: 'pubrel', messageId: 5 });
+    assert.equal((await raw.next('pubcomp')).messageId, 5);
+    await pause(200);
+    assert.deepEqual(got, [1]);
+  });
 });

@@ -69,4 +69,29 @@ describe('retained payloads that cannot be records', () => {
     const ds = await deepstream(s.url);
     assert.equal(await ds.record.has('temp'), false);
   });
+
+  it('MQTT 5 Retain Handling 2 skips the retained value; a retained will writes the record', async () => {
+    const s = await server({ plugins: [authOpen, events, records, endpoint] });
+    const writer = await mqttClient(s.mqttUrl, { protocolVersion: 5 });
+    await writer.publishAsync('cfg', '{"a":1}', { qos: 1, retain: true });
+    const skip = await mqttClient(s.mqttUrl, { protocolVersion: 5 });
+    const skipped = collect(skip);
+    await skip.subscribeAsync('cfg', { qos: 0, rh: 2 });
+    const take = await mqttClient(s.mqttUrl, { protocolVersion: 5 });
+    const taken = collect(take);
+    await take.subscribeAsync('cfg', { qos: 0, rh: 0 });
+    await until(() => taken.length === 1, 'the retained value for rh 0');
+    await pause(100);
+    assert.deepEqual(skipped, []);
+
+    const device = await mqttClient(s.mqttUrl, { will: { topic: 'device/9/state', payload: Buffer.from('{"online":false}'), qos: 1, retain: true } });
+    device.stream.destroy();
+    const ds = await deepstream(s.url);
+    let state: unknown;
+    for (let i = 0; i < 100 && state === undefined; i++) {
+      if (await ds.record.has('device/9/state')) state = await ds.record.snapshot('device/9/state');
+      else await pause(20);
+    }
+    assert.deepEqual(state, { online: false });
+  });
 });
