@@ -1,17 +1,23 @@
 /**
  * The MQTT endpoint in a cluster: its clients are sessions like any other, so events and record
- * changes cross nodes exactly as they do for WebSocket clients (two nodes over cluster-memory).
+ * changes cross nodes exactly as they do for WebSocket clients: two nodes over cluster-memory, and
+ * two over a real Redis (skipped with the reason when redis-server is missing).
  */
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { DeepstreamClient } from '@deepstream/client';
 import { clusterMemory, MemoryHub } from '@deepstream-ts/cluster-memory';
+import clusterRedis from '@deepstream-ts/cluster-redis';
+import type { DeepstreamConfig } from '@deepstream-ts/core';
 import { startTestServer, type TestServer } from '@deepstream-ts/core/testing';
 import authOpen from '@deepstream-ts/plugin-auth-open';
 import events from '@deepstream-ts/plugin-events';
 import records from '@deepstream-ts/plugin-records';
 import transportMqtt from '@deepstream-ts/transport-mqtt';
 import mqtt, { type MqttClient } from 'mqtt';
+import { isSkip, startRedis } from './services/real-servers.ts';
+
+const redisServer = await startRedis();
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 async function until(check: () => boolean, what: string, ms = 3000): Promise<void> {
@@ -29,8 +35,17 @@ describe('MQTT clients in a cluster', () => {
     for (const close of closers.reverse()) await close();
   });
 
-  it('events and record changes cross nodes between MQTT and deepstream clients, wildcards included', async () => {
-    const plugins = [authOpen, events, records, clusterMemory.with({ hub: new MemoryHub() }), transportMqtt.with({ port: 0 })];
+  it('events and record changes cross nodes between MQTT and deepstream clients, wildcards included (cluster-memory)', async () => {
+    await exchange([authOpen, events, records, clusterMemory.with({ hub: new MemoryHub() }), transportMqtt.with({ port: 0 })]);
+  });
+
+  it('the same over Redis', { skip: isSkip(redisServer) ? redisServer.skip : false }, async () => {
+    if (isSkip(redisServer)) return;
+    closers.push(() => redisServer.stop());
+    await exchange([authOpen, events, records, clusterRedis.with({ url: redisServer.url, keepAliveInterval: 100, nodeTimeout: 1000 }), transportMqtt.with({ port: 0 })]);
+  });
+
+  async function exchange(plugins: DeepstreamConfig['plugins']): Promise<void> {
     const a = await startTestServer({ serverName: 'a', plugins });
     closers.push(() => a.stop());
     const b = await startTestServer({ serverName: 'b', plugins });
@@ -62,5 +77,5 @@ describe('MQTT clients in a cluster', () => {
     await device.publishAsync('telemetry/pump', '{"rpm":900}', { qos: 1 });
     await until(() => got.length === 1, 'the MQTT publish on node b');
     assert.deepEqual(got, [{ rpm: 900 }]);
-  });
+  }
 });
