@@ -8,6 +8,7 @@ import {
   TOPIC,
   type AuthorizationVerdict,
   type Codec,
+  type Logger,
   type Connection,
   type ConnectionInfo,
   type Message,
@@ -26,6 +27,7 @@ export interface MqttEnvironment {
   readonly records: boolean;
   /** QoS 1 and 2 publishes one client may have unacknowledged (MQTT 5 Receive Maximum). */
   readonly receiveMaximum: number;
+  readonly log: Logger;
   /** Asks permission to receive `name` through a wildcard subscription (event `subscribe`). */
   authorize(session: Session, message: Message, name: string): AuthorizationVerdict | Promise<AuthorizationVerdict>;
   /** Wildcard filters: held in the transport's tree. */
@@ -173,7 +175,7 @@ export class MqttConnection implements Connection {
       this.parser.parse(chunk);
     } catch (error) {
       // A bug of ours or the parser's must cost this client its connection, never the server.
-      this.session.warn('MQTT packet handling failed', { error: (error as Error).message });
+      this.env.log.error({ err: error, session: this.session.id }, 'MQTT packet handling failed');
       return this.protocolError(RC.IMPLEMENTATION_SPECIFIC_ERROR, 'packet handling failed');
     }
     // mqtt-packet buffers a packet until it is whole: the announced length is checked first.

@@ -37,6 +37,7 @@ export class MqttTransport implements Transport, MqttEnvironment {
   readonly maxPacketSize: number;
   readonly records: boolean;
   readonly receiveMaximum: number;
+  readonly log: TransportHost['log'];
   private readonly server: Server;
   private readonly connections = new Set<MqttConnection>();
   private readonly byClientId = new Map<string, MqttConnection>();
@@ -54,6 +55,7 @@ export class MqttTransport implements Transport, MqttEnvironment {
     this.maxPacketSize = options.maxPacketSize;
     this.records = options.records;
     this.receiveMaximum = options.receiveMaximum;
+    this.log = host.log;
     const accept = (socket: Socket) => this.accept(socket, { transport: 'mqtt', remoteAddress: socket.remoteAddress ?? 'unknown', headers: {} });
     this.server = options.tls === undefined ? createServer({ noDelay: true }, accept) : createTlsServer({ ...options.tls, noDelay: true }, accept);
   }
