@@ -33,6 +33,7 @@ describe('MQTT clients in a cluster', () => {
   const closers: Array<() => unknown> = [];
   after(async () => {
     for (const close of closers.reverse()) await close();
+    if (!isSkip(redisServer)) await redisServer.stop();
   });
 
   it('events and record changes cross nodes between MQTT and deepstream clients, wildcards included (cluster-memory)', async () => {
@@ -41,7 +42,6 @@ describe('MQTT clients in a cluster', () => {
 
   it('the same over Redis', { skip: isSkip(redisServer) ? redisServer.skip : false }, async () => {
     if (isSkip(redisServer)) return;
-    closers.push(() => redisServer.stop());
     await exchange([authOpen, events, records, clusterRedis.with({ url: redisServer.url, keepAliveInterval: 100, nodeTimeout: 1000 }), transportMqtt.with({ port: 0 })]);
   });
 
