@@ -3,7 +3,6 @@ import {
   AUTH_ACTION,
   CONNECTION_ACTION,
   EVENT_ACTION,
-  PARSER_ACTION,
   RECORD_ACTION,
   TOPIC,
   type AuthorizationVerdict,
@@ -19,6 +18,9 @@ import mqtt from 'mqtt-packet';
 import { CODECS, MessageFrame, publishPacket, type ProtocolVersion } from './codec.ts';
 import { dataOf, isRecordData, payloadOf } from './payload.ts';
 import { RC, V4_CONNACK, V4_SUBACK_FAILURE } from './reason-codes.ts';
+import { RecordFollower } from './record-follower.ts';
+import { isRefusal, reasonFor } from './refusals.ts';
+import { WildcardPermits } from './wildcard-permits.ts';
 import { invalidTopicFilter, invalidTopicName, isWildcard } from './topics.ts';
 
 /** What a connection needs from its transport; one object for all connections. */
@@ -100,12 +102,10 @@ export class MqttConnection implements Connection {
   private readonly awaitingRelease = new Set<number>();
   /** Topic filters held, and whether each is a wildcard. */
   readonly filters = new Map<string, boolean>();
-  /** Exact filters whose next record value is the retained message of a new subscription. */
-  private readonly retainedDue = new Set<string>();
-  /** Records read back after a patch (a subscriber gets whole values), and those changed again meanwhile. */
-  private readonly rereading = new Map<string, boolean>();
-  /** Names permitted (or not) through wildcard filters; events of one name wait while it is checked. */
-  private readonly wildcardVerdicts = new Map<string, boolean | SharedMessage[]>();
+  /** The records of exact filters. */
+  private readonly records: RecordFollower;
+  /** Who may receive which name through wildcard filters. */
+  private readonly permits: WildcardPermits;
   private corked = false;
 
   /** `socket`: a TCP or TLS socket, or a WebSocket as a stream (MQTT over WebSocket). */
@@ -115,6 +115,12 @@ export class MqttConnection implements Connection {
     info: ConnectionInfo,
   ) {
     this.info = info;
+    this.records = new RecordFollower({
+      deliver: (message) => void this.deliver(message),
+      publish: (name, data, retain) => this.write(publishPacket(this.version, name, data === undefined ? payloadOf(undefined) : Buffer.from(data, 'utf8'), retain)),
+      warn: (what, details) => this.session.warn(what, details),
+    });
+    this.permits = new WildcardPermits((session, message, name) => env.authorize(session, message, name));
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', () => undefined); // 'close' follows; nothing to add
     socket.on('close', () => this.onClose());
@@ -342,11 +348,9 @@ export class MqttConnection implements Connection {
         continue;
       }
       this.filters.delete(filter);
-      this.retainedDue.delete(filter);
-      this.rereading.delete(filter);
       this.deliver({ topic: TOPIC.EVENT, action: EVENT_ACTION.UNSUBSCRIBE, names: [filter] });
       if (wildcard) this.env.removeFilter(filter, this);
-      else if (this.env.records) this.deliver({ topic: TOPIC.RECORD, action: RECORD_ACTION.UNSUBSCRIBE, names: [filter] });
+      else if (this.env.records) this.records.unfollow(filter);
       codes.push(RC.SUCCESS);
     }
     // MQTT 3.1.1's UNSUBACK has no reason codes.
@@ -457,10 +461,7 @@ export class MqttConnection implements Connection {
     const wildcard = isWildcard(filter);
     this.filters.set(filter, wildcard);
     if (wildcard) return this.env.addFilter(filter, this);
-    if (!this.env.records) return;
-    // MQTT 5 Retain Handling: 0 send the retained value, 1 only for a new subscription, 2 never.
-    if (retainHandling === 0 || (retainHandling === 1 && !existed)) this.retainedDue.add(filter);
-    this.deliver({ topic: TOPIC.RECORD, action: RECORD_ACTION.SUBSCRIBEANDREAD, names: [filter] });
+    if (this.env.records) this.records.follow(filter, retainHandling, !existed);
   }
 
   // ---- outbound: the kernel's replies -----------------------------------------------------
@@ -485,42 +486,9 @@ export class MqttConnection implements Connection {
       if (message.isAck === true || action === RECORD_ACTION.WRITE_ACKNOWLEDGEMENT) return this.answer(entry, correlationId, undefined);
       if (message.isError === true || isRefusal(topic, action)) return this.answer(entry, correlationId, message);
     }
-    if (topic === TOPIC.RECORD) return this.recordReply(message);
-  }
-
-  /** Record traffic of exact filters: the retained value, whole values after patches, deletion. */
-  private recordReply(message: Message): void {
+    // Record traffic of exact filters (the retained value, patches, deletion).
     const name = message.name;
-    if (name === undefined || !this.filters.has(name)) return;
-    // A read back that failed (the record is gone, storage trouble): the next patch reads again.
-    if (message.isError === true && message.originalAction === RECORD_ACTION.READ) this.rereading.delete(name);
-    switch (message.action) {
-      case RECORD_ACTION.READ_RESPONSE: {
-        const retained = this.retainedDue.delete(name);
-        const again = this.rereading.get(name);
-        this.rereading.delete(name);
-        if (again === true) this.reread(name);
-        if (message.version === undefined || message.version < 0 || message.data === undefined) return; // no such record: nothing retained
-        if (retained || again !== undefined) this.write(publishPacket(this.version, name, Buffer.from(message.data, 'utf8'), retained));
-        return;
-      }
-      case RECORD_ACTION.PATCH:
-      case RECORD_ACTION.ERASE:
-        return this.reread(name);
-      case RECORD_ACTION.DELETED:
-        return this.write(publishPacket(this.version, name, payloadOf(undefined), false));
-      case RECORD_ACTION.MESSAGE_DENIED:
-      case RECORD_ACTION.MESSAGE_PERMISSION_ERROR:
-        this.retainedDue.delete(name);
-        this.session.warn('MQTT subscriber may not read the record of its topic: it gets events only', { name: name.slice(0, 100) });
-    }
-  }
-
-  /** A patch changed part of a record: subscribers get the whole value, read back (one read at a time per name). */
-  private reread(name: string): void {
-    if (this.rereading.has(name)) return void this.rereading.set(name, true);
-    this.rereading.set(name, false);
-    this.deliver({ topic: TOPIC.RECORD, action: RECORD_ACTION.READ, name });
+    if (topic === TOPIC.RECORD && name !== undefined && this.filters.get(name) === false) this.records.reply(name, message);
   }
 
   private onLoginResult(message: Message): void {
@@ -565,24 +533,7 @@ export class MqttConnection implements Connection {
     if (this.lastWildcardDelivery === emit || this.state !== State.Open || this.session === sender) return;
     this.lastWildcardDelivery = emit;
     if (this.filters.get(name) === false) return; // the exact subscription delivered it already
-    const verdict = this.wildcardVerdicts.get(name);
-    if (verdict === true) return this.session.send(emit);
-    if (verdict === false) return;
-    if (verdict !== undefined) return void verdict.push(emit); // being checked: in order, after
-    const answer = this.env.authorize(this.session, { topic: TOPIC.EVENT, action: EVENT_ACTION.SUBSCRIBE, names: [name] }, name);
-    if (!(answer instanceof Promise)) return this.remember(name, answer.allowed, [emit]);
-    this.wildcardVerdicts.set(name, [emit]);
-    void answer.then(
-      (v) => this.remember(name, v.allowed, this.wildcardVerdicts.get(name)),
-      () => this.remember(name, false, undefined),
-    );
-  }
-
-  private remember(name: string, allowed: boolean, waiting: boolean | SharedMessage[] | undefined): void {
-    // Bounded: a client matching endless distinct names starts the cache afresh.
-    if (this.wildcardVerdicts.size >= MAX_VERDICTS) this.wildcardVerdicts.clear();
-    this.wildcardVerdicts.set(name, allowed);
-    if (allowed && Array.isArray(waiting)) for (const emit of waiting) this.session.send(emit);
+    this.permits.deliver(this.session, emit, name);
   }
 
   // ---- the socket --------------------------------------------------------------------------
@@ -650,32 +601,8 @@ export class MqttConnection implements Connection {
 }
 
 const PINGRESP = mqtt.generate({ cmd: 'pingresp' });
-const MAX_VERDICTS = 10_000;
 const MAX_EARLY_PACKETS = 100;
 
 function uncork(connection: MqttConnection): void {
   connection.flushWrites();
-}
-
-function isRefusal(topic: number, action: number): boolean {
-  if (topic === TOPIC.EVENT) return action === EVENT_ACTION.MESSAGE_DENIED || action === EVENT_ACTION.MESSAGE_PERMISSION_ERROR || action === EVENT_ACTION.INVALID_MESSAGE_DATA;
-  return false;
-}
-
-/** The MQTT 5 reason code for a kernel refusal. */
-function reasonFor(failure: Message): number {
-  const { topic, action } = failure;
-  if (topic === TOPIC.PARSER && action === PARSER_ACTION.UNKNOWN_TOPIC) return RC.IMPLEMENTATION_SPECIFIC_ERROR;
-  if (topic === TOPIC.CONNECTION) return RC.QUOTA_EXCEEDED;
-  if (topic === TOPIC.EVENT) {
-    if (action === EVENT_ACTION.MESSAGE_DENIED) return failure.data === undefined ? RC.NOT_AUTHORIZED : RC.QUOTA_EXCEEDED;
-    if (action === EVENT_ACTION.INVALID_MESSAGE_DATA) return failure.data === undefined ? RC.PAYLOAD_FORMAT_INVALID : RC.QUOTA_EXCEEDED;
-    return RC.UNSPECIFIED_ERROR;
-  }
-  if (topic === TOPIC.RECORD) {
-    if (action === RECORD_ACTION.MESSAGE_DENIED) return RC.NOT_AUTHORIZED;
-    if (action === RECORD_ACTION.INVALID_MESSAGE_DATA) return RC.PAYLOAD_FORMAT_INVALID;
-    return RC.UNSPECIFIED_ERROR;
-  }
-  return RC.UNSPECIFIED_ERROR;
 }
