@@ -98,6 +98,8 @@ export class MqttConnection implements Connection {
   /** Packets that came after CONNECT, before its answer (allowed by MQTT section 3.1.4); handled once logged in. */
   private early: mqtt.Packet[] | undefined;
   private assignedClientId: string | undefined;
+  /** MQTT 5 CONNECT's Maximum Packet Size: the largest packet the client takes. */
+  private clientMaximumPacketSize = Number.POSITIVE_INFINITY;
   /** QoS 2 publishes received and acknowledged with PUBREC, awaiting PUBREL: a resend is not delivered twice. */
   private readonly awaitingRelease = new Set<number>();
   /** Topic filters held, and whether each is a wildcard. */
@@ -148,6 +150,8 @@ export class MqttConnection implements Connection {
 
   send(frame: Uint8Array): void {
     if (frame instanceof MessageFrame) return this.reply(frame.message);
+    // MQTT 5: a packet larger than the client said it takes is left out, not sent (section 3.1.2.11.4).
+    if (frame.byteLength > this.clientMaximumPacketSize) return;
     this.write(frame);
   }
 
@@ -258,6 +262,8 @@ export class MqttConnection implements Connection {
     }
     this.clientId = clientId;
     this.keepAlive = packet.keepalive ?? 0;
+    const maximumPacketSize = packet.properties?.maximumPacketSize;
+    if (maximumPacketSize !== undefined && maximumPacketSize > 0) this.clientMaximumPacketSize = maximumPacketSize;
     this.state = State.Authenticating;
     const authData: { username?: string; password?: string } = {};
     if (packet.username !== undefined) authData.username = packet.username;

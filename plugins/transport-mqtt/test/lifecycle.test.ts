@@ -113,4 +113,17 @@ describe('MQTT sessions', () => {
     first.send({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clientId: 'a', clean: true, keepalive: 0 });
     assert.equal((await first.next('connack')).returnCode, 0);
   });
+
+  it('MQTT 5: events larger than the client\'s Maximum Packet Size are left out for it', async () => {
+    const s = await server({ plugins: [authOpen, events, endpoint] });
+    const small = await RawMqtt.connect(s.mqttPort, 5, { properties: { maximumPacketSize: 100 } });
+    small.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'size', qos: 0 }] });
+    await small.next('suback');
+    const ds = await deepstream(s.url);
+    ds.event.emit('size', 'x'.repeat(200));
+    ds.event.emit('size', 'fits');
+    const publish = await small.next('publish');
+    assert.equal(publish.payload.toString(), 'fits');
+    assert.equal(small.closed, false);
+  });
 });
