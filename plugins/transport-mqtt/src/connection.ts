@@ -35,9 +35,16 @@ export interface MqttEnvironment {
   /** Wildcard filters: held in the transport's tree. */
   addFilter(filter: string, connection: MqttConnection): void;
   removeFilter(filter: string, connection: MqttConnection): void;
-  /** A client logged in with this id: an older connection with it is taken over. */
-  claimClientId(clientId: string, connection: MqttConnection): void;
+  /** Seconds a session outlives its connection at most (0: every session is clean). */
+  readonly maxSessionExpiry: number;
+  /**
+   * A client logged in with this id: an older connection with it is taken over. Returns the
+   * filters of the session it resumes (none with clean start, or when there is no session).
+   */
+  claimClientId(clientId: string, connection: MqttConnection, cleanStart: boolean): string[] | undefined;
   releaseClientId(clientId: string, connection: MqttConnection): void;
+  /** Keeps a session's filters for `expiry` seconds after its connection ended. */
+  storeSession(clientId: string, filters: string[], expiry: number): void;
   closed(connection: MqttConnection): void;
 }
 
@@ -60,6 +67,8 @@ interface Pending {
   handling: number;
   /** Per correlation id: the refusal the kernel sent, if any. */
   readonly failures: Map<string, Message>;
+  /** A resumed session's subscriptions: held again without a SUBACK. */
+  readonly silent?: boolean;
   /** SUBSCRIBE: the filters, in order, with their correlation ids (undefined: refused here with `code`). */
   readonly filters?: Array<{ filter: string; correlationId: string | undefined; code: number; retainHandling: number }>;
 }
@@ -98,6 +107,11 @@ export class MqttConnection implements Connection {
   /** Packets that came after CONNECT, before its answer (allowed by MQTT section 3.1.4); handled once logged in. */
   private early: mqtt.Packet[] | undefined;
   private assignedClientId: string | undefined;
+  /** MQTT 3.1.1 Clean Session, MQTT 5 Clean Start. */
+  private cleanStart = true;
+  /** Seconds the session outlives the connection (0: it ends with it); false once taken over by a newer connection. */
+  private sessionExpiry = 0;
+  private keepSession = true;
   /** MQTT 5 CONNECT's Maximum Packet Size: the largest packet the client takes. */
   private clientMaximumPacketSize = Number.POSITIVE_INFINITY;
   /** QoS 2 publishes received and acknowledged with PUBREC, awaiting PUBREL: a resend is not delivered twice. */
@@ -262,6 +276,10 @@ export class MqttConnection implements Connection {
     }
     this.clientId = clientId;
     this.keepAlive = packet.keepalive ?? 0;
+    this.cleanStart = packet.clean !== false;
+    // MQTT 3.1.1: a persistent session never expires by the book; here it lasts maxSessionExpiry.
+    const requested = version === 4 ? (this.cleanStart ? 0 : Number.POSITIVE_INFINITY) : (packet.properties?.sessionExpiryInterval ?? 0);
+    this.sessionExpiry = Math.min(requested, this.env.maxSessionExpiry);
     const maximumPacketSize = packet.properties?.maximumPacketSize;
     if (maximumPacketSize !== undefined && maximumPacketSize > 0) this.clientMaximumPacketSize = maximumPacketSize;
     this.state = State.Authenticating;
@@ -326,8 +344,8 @@ export class MqttConnection implements Connection {
     return message;
   }
 
-  private onSubscribe(packet: mqtt.ISubscribePacket): void {
-    const entry = this.track('subscribe', packet.messageId as number, 0, []);
+  private onSubscribe(packet: mqtt.ISubscribePacket, silent = false): void {
+    const entry = this.track('subscribe', packet.messageId as number, 0, [], silent);
     entry.handling++; // not settled before every filter is handed over
     for (const { topic: filter, rh } of packet.subscriptions) {
       const refused = filter.startsWith('$share/') ? RC.SHARED_SUBSCRIPTIONS_NOT_SUPPORTED : invalidTopicFilter(filter) === undefined ? undefined : RC.TOPIC_FILTER_INVALID;
@@ -366,8 +384,8 @@ export class MqttConnection implements Connection {
 
   // ---- acknowledgements --------------------------------------------------------------------
 
-  private track(kind: Pending['kind'], packetId: number, qos: number, filters?: Pending['filters']): Pending {
-    const entry: Pending = { kind, packetId, qos, ids: [], waiting: new Set(), handling: 0, failures: new Map(), filters };
+  private track(kind: Pending['kind'], packetId: number, qos: number, filters?: Pending['filters'], silent = false): Pending {
+    const entry: Pending = { kind, packetId, qos, ids: [], waiting: new Set(), handling: 0, failures: new Map(), filters, silent };
     this.pending.push(entry);
     return entry;
   }
@@ -458,6 +476,7 @@ export class MqttConnection implements Connection {
       // Every subscription is granted QoS 0: events and record changes are delivered at most once.
       granted.push(code === RC.SUCCESS ? 0 : this.version === 5 ? code : V4_SUBACK_FAILURE);
     }
+    if (entry.silent === true) return;
     this.write(mqtt.generate({ cmd: 'suback', messageId: entry.packetId, granted }, { protocolVersion: this.version }));
   }
 
@@ -501,12 +520,12 @@ export class MqttConnection implements Connection {
     if (this.state !== State.Authenticating) return;
     if (message.action === AUTH_ACTION.AUTH_SUCCESSFUL) {
       this.state = State.Open;
-      this.env.claimClientId(this.clientId, this);
-      const connack: mqtt.IConnackPacket = { cmd: 'connack', sessionPresent: false };
+      const resumed = this.env.claimClientId(this.clientId, this, this.cleanStart);
+      const connack: mqtt.IConnackPacket = { cmd: 'connack', sessionPresent: resumed !== undefined };
       if (this.version === 5) {
         connack.reasonCode = RC.SUCCESS;
         connack.properties = {
-          sessionExpiryInterval: 0, // sessions end with the connection (README: sessions)
+          sessionExpiryInterval: this.sessionExpiry, // what the server grants (README: sessions)
           receiveMaximum: this.env.receiveMaximum,
           maximumPacketSize: this.env.maxPacketSize,
           topicAliasMaximum: 0,
@@ -520,6 +539,9 @@ export class MqttConnection implements Connection {
         connack.returnCode = V4_CONNACK.ACCEPTED;
       }
       this.write(mqtt.generate(connack, { protocolVersion: this.version }));
+      // A resumed session's filters are subscribed again, through the same permission checks, without
+      // SUBACK or retained values (the client holds them already).
+      if (resumed !== undefined && resumed.length > 0) this.onSubscribe({ cmd: 'subscribe', messageId: 0, subscriptions: resumed.map((topic) => ({ topic, qos: 0, rh: 2 })) }, true);
       const early = this.early;
       this.early = undefined;
       if (early !== undefined) for (const packet of early) this.onPacket(packet);
@@ -596,8 +618,16 @@ export class MqttConnection implements Connection {
     this.deliver(message);
   }
 
+  /** A newer connection with this client id takes over: it gets this session (if it outlives connections), this one keeps nothing. */
+  takeOver(): string[] | undefined {
+    this.keepSession = false;
+    return this.sessionExpiry > 0 ? [...this.filters.keys()] : undefined;
+  }
+
   private onClose(): void {
     if (this.state !== State.Closed) this.publishWill();
+    // Only a logged-in client has a session; wildcard and exact filters alike are kept.
+    if (this.keepSession && this.sessionExpiry > 0 && this.session?.isAuthenticated === true) this.env.storeSession(this.clientId, [...this.filters.keys()], this.sessionExpiry);
     this.state = State.Closed;
     for (const [filter, wildcard] of this.filters) if (wildcard) this.env.removeFilter(filter, this);
     this.env.releaseClientId(this.clientId, this);

@@ -28,6 +28,8 @@ export const mqtt = definePlugin<MqttOptions>({
         maxPacketSize: options.maxPacketSize ?? config.connection.maxMessageSize,
         connectTimeout: options.connectTimeout,
         receiveMaximum: options.receiveMaximum,
+        maxSessionExpiry: options.maxStoredSessions === 0 ? 0 : options.sessionExpiry,
+        maxStoredSessions: options.maxStoredSessions,
         records: options.records && ctx.find('records') !== undefined,
         closeGracePeriod: config.connection.closeGracePeriod,
         tls,

@@ -16,6 +16,14 @@ export const MQTT_OPTIONS = Type.Object({
   websocketPath: Type.Optional(Type.String({ pattern: '^/', expected: 'a path starting with "/"' })),
   /** With the server's `tls` settings set, MQTT is over TLS too (mqtts://, same key and certificate); false keeps it plain. */
   tls: Type.Boolean({ default: true }),
+  /**
+   * Seconds a session (its subscriptions) is kept after its connection ends, at most: MQTT 3.1.1
+   * clients with Clean Session 0 get this, MQTT 5 clients what they ask up to this; 0 makes every
+   * session clean. Kept on this node, in memory.
+   */
+  sessionExpiry: Type.Integer({ minimum: 0, default: 3600 }),
+  /** Sessions kept for clients that are gone, at most; past it the oldest is dropped. */
+  maxStoredSessions: Type.Integer({ minimum: 0, default: 10000 }),
   /** Bridge to records: retained PUBLISH writes (or deletes) the record of the topic, exact subscriptions follow it. */
   records: Type.Boolean({ default: true }),
 });

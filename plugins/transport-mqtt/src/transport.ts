@@ -15,6 +15,8 @@ export interface MqttTransportOptions {
   connectTimeout: number;
   receiveMaximum: number;
   records: boolean;
+  maxSessionExpiry: number;
+  maxStoredSessions: number;
   closeGracePeriod: number;
   /** Listen with TLS (the server's key and certificate). */
   tls: TlsMaterial | undefined;
@@ -37,10 +39,13 @@ export class MqttTransport implements Transport, MqttEnvironment {
   readonly maxPacketSize: number;
   readonly records: boolean;
   readonly receiveMaximum: number;
+  readonly maxSessionExpiry: number;
   readonly log: TransportHost['log'];
   private readonly server: Server;
   private readonly connections = new Set<MqttConnection>();
   private readonly byClientId = new Map<string, MqttConnection>();
+  /** Sessions whose connection ended, by client id, oldest first: their filters and when they expire. */
+  private readonly stored = new Map<string, { filters: string[]; expiresAt: number }>();
   private readonly wildcards = new TopicTree<MqttConnection>();
   private sweepTimer: NodeJS.Timeout | undefined;
   private readonly visit = (connection: MqttConnection) => connection.deliverWildcard(this.delivering!, this.deliveringName!, this.deliveringSender);
@@ -55,6 +60,7 @@ export class MqttTransport implements Transport, MqttEnvironment {
     this.maxPacketSize = options.maxPacketSize;
     this.records = options.records;
     this.receiveMaximum = options.receiveMaximum;
+    this.maxSessionExpiry = options.maxSessionExpiry;
     this.log = host.log;
     const accept = (socket: Socket) => this.accept(socket, { transport: 'mqtt', remoteAddress: socket.remoteAddress ?? 'unknown', headers: {} });
     this.server = options.tls === undefined ? createServer({ noDelay: true }, accept) : createTlsServer({ ...options.tls, noDelay: true }, accept);
@@ -134,6 +140,7 @@ export class MqttTransport implements Transport, MqttEnvironment {
   /** Keep-alive (MQTT section 3.1.2.10: 1.5 × the client's interval) and the CONNECT deadline. */
   private sweep(): void {
     const now = Date.now();
+    for (const [clientId, entry] of this.stored) if (entry.expiresAt <= now) this.stored.delete(clientId);
     for (const connection of this.connections) {
       if (!connection.isOpen) {
         if (connection.awaitingConnect && now - connection.openedAt > this.options.connectTimeout) {
@@ -162,10 +169,26 @@ export class MqttTransport implements Transport, MqttEnvironment {
     this.wildcards.remove(filter, connection);
   }
 
-  claimClientId(clientId: string, connection: MqttConnection): void {
+  claimClientId(clientId: string, connection: MqttConnection, cleanStart: boolean): string[] | undefined {
     const previous = this.byClientId.get(clientId);
     this.byClientId.set(clientId, connection);
-    if (previous !== undefined && previous !== connection) previous.protocolError(RC.SESSION_TAKEN_OVER, 'another connection logged in with its client id');
+    let filters: string[] | undefined;
+    if (previous !== undefined && previous !== connection) {
+      filters = previous.takeOver();
+      previous.protocolError(RC.SESSION_TAKEN_OVER, 'another connection logged in with its client id');
+    } else {
+      const entry = this.stored.get(clientId);
+      if (entry !== undefined && entry.expiresAt > Date.now()) filters = entry.filters;
+    }
+    this.stored.delete(clientId);
+    return cleanStart ? undefined : filters;
+  }
+
+  storeSession(clientId: string, filters: string[], expiry: number): void {
+    this.stored.delete(clientId);
+    // Bounded: past maxStoredSessions the oldest session goes first.
+    if (this.stored.size >= this.options.maxStoredSessions) this.stored.delete(this.stored.keys().next().value as string);
+    this.stored.set(clientId, { filters, expiresAt: Date.now() + expiry * 1000 });
   }
 
   releaseClientId(clientId: string, connection: MqttConnection): void {

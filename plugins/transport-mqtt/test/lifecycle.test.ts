@@ -46,28 +46,85 @@ describe('MQTT sessions', () => {
     }
   });
 
-  it('a second connection with the same client id takes over (MQTT 5: DISCONNECT 0x8E to the first)', async () => {
+  it('a second connection with the same client id takes over (MQTT 5: DISCONNECT 0x8E to the first), with its session', async () => {
     const s = await server({ plugins: [authOpen, events, endpoint] });
     const first = await RawMqtt.connect(s.mqttPort, 5, { clientId: 'pump-7' });
     const second = await RawMqtt.connect(s.mqttPort, 5, { clientId: 'pump-7' });
     await first.whenClosed();
     assert.equal(first.packets.find((p) => p.cmd === 'disconnect')?.reasonCode, 0x8e);
     assert.equal(second.closed, false);
+
+    // A persistent session moves to the newer connection.
+    const old = await RawMqtt.open(s.mqttPort, 4);
+    old.send({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clientId: 'pump-8', clean: false, keepalive: 0 });
+    await old.next('connack');
+    old.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'pump/8', qos: 0 }] });
+    await old.next('suback');
+    const newer = await RawMqtt.open(s.mqttPort, 4);
+    newer.send({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clientId: 'pump-8', clean: false, keepalive: 0 });
+    assert.equal((await newer.next('connack')).sessionPresent, true);
+    await old.whenClosed();
+    await pause(100);
+    const ds = await deepstream(s.url);
+    ds.event.emit('pump/8', 'on');
+    assert.equal((await newer.next('publish')).topic, 'pump/8');
   });
 
-  it('sessions are clean: CONNACK says no session present, and MQTT 5 gets an assigned client id when it sent none', async () => {
+  it('persistent sessions: subscriptions outlive the connection (MQTT 3.1.1 Clean Session 0), clean ones do not', async () => {
     const s = await server({ plugins: [authOpen, events, endpoint] });
-    const v4 = await RawMqtt.open(s.mqttPort, 4);
-    v4.send({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clientId: 'persistent', clean: false, keepalive: 0 });
-    const connack = await v4.next('connack');
-    assert.equal(connack.returnCode, 0);
-    assert.equal(connack.sessionPresent, false);
-    const v5 = await RawMqtt.open(s.mqttPort, 5);
-    v5.send({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 5, clientId: '', clean: true, keepalive: 0 });
-    const connack5 = await v5.next('connack');
-    assert.equal(connack5.reasonCode, 0);
-    assert.match(connack5.properties?.assignedClientIdentifier ?? '', /^ds-mqtt-/);
-    assert.equal(connack5.properties?.sessionExpiryInterval, 0);
+    const ds = await deepstream(s.url);
+    const first = await RawMqtt.open(s.mqttPort, 4);
+    first.send({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clientId: 'meter-1', clean: false, keepalive: 0 });
+    assert.equal((await first.next('connack')).sessionPresent, false, 'no session yet');
+    first.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'cmd/#', qos: 0 }, { topic: 'ping', qos: 0 }] });
+    await first.next('suback');
+    first.send({ cmd: 'disconnect' });
+    await first.whenClosed();
+
+    const again = await RawMqtt.open(s.mqttPort, 4);
+    again.send({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clientId: 'meter-1', clean: false, keepalive: 0 });
+    assert.equal((await again.next('connack')).sessionPresent, true);
+    await pause(100);
+    ds.event.emit('cmd/reset', 'now');
+    ds.event.emit('ping', 1);
+    const got = [await again.next('publish'), await again.next('publish')].map((p) => p.topic).sort();
+    assert.deepEqual(got, ['cmd/reset', 'ping'], 'subscribed again without a SUBSCRIBE');
+    assert.equal(again.packets.some((p) => p.cmd === 'suback'), false);
+    again.send({ cmd: 'disconnect' });
+    await again.whenClosed();
+
+    const clean = await RawMqtt.open(s.mqttPort, 4);
+    clean.send({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clientId: 'meter-1', clean: true, keepalive: 0 });
+    assert.equal((await clean.next('connack')).sessionPresent, false, 'Clean Session 1 discards it');
+    ds.event.emit('ping', 2);
+    await pause(200);
+    assert.equal(clean.packets.some((p) => p.cmd === 'publish'), false);
+  });
+
+  it('MQTT 5: the session lasts its Session Expiry Interval; an empty client id is assigned one', async () => {
+    const s = await server({ plugins: [authOpen, events, endpoint] });
+    const connect = (clean: boolean) => ({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 5, clientId: 'tracker', clean, keepalive: 0, properties: { sessionExpiryInterval: 1 } }) as const;
+    const a = await RawMqtt.open(s.mqttPort, 5);
+    a.send(connect(true));
+    assert.equal((await a.next('connack')).properties?.sessionExpiryInterval, 1);
+    a.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'gps', qos: 0 }] });
+    await a.next('suback');
+    a.socket.destroy();
+    await pause(100);
+    const b = await RawMqtt.open(s.mqttPort, 5);
+    b.send(connect(false));
+    assert.equal((await b.next('connack')).sessionPresent, true, 'within the interval');
+    b.socket.destroy();
+    await pause(2500);
+    const c = await RawMqtt.open(s.mqttPort, 5);
+    c.send(connect(false));
+    assert.equal((await c.next('connack')).sessionPresent, false, 'expired');
+
+    const anonymous = await RawMqtt.open(s.mqttPort, 5);
+    anonymous.send({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 5, clientId: '', clean: true, keepalive: 0 });
+    const connack = await anonymous.next('connack');
+    assert.match(connack.properties?.assignedClientIdentifier ?? '', /^ds-mqtt-/);
+    assert.equal(connack.properties?.sessionExpiryInterval, 0);
   });
 
   it('stopping the server tells MQTT 5 clients it is shutting down (DISCONNECT 0x8B)', async () => {
