@@ -109,8 +109,9 @@ export class MqttConnection implements Connection {
   private assignedClientId: string | undefined;
   /** MQTT 3.1.1 Clean Session, MQTT 5 Clean Start. */
   private cleanStart = true;
-  /** Seconds the session outlives the connection (0: it ends with it); false once taken over by a newer connection. */
+  /** Seconds the session outlives the connection (0: it ends with it). */
   private sessionExpiry = 0;
+  /** False once a newer connection with this client id took the session over. */
   private keepSession = true;
   /** MQTT 5 CONNECT's Maximum Packet Size: the largest packet the client takes. */
   private clientMaximumPacketSize = Number.POSITIVE_INFINITY;
@@ -133,7 +134,7 @@ export class MqttConnection implements Connection {
     this.info = info;
     this.records = new RecordFollower({
       deliver: (message) => void this.deliver(message),
-      publish: (name, data, retain) => this.write(publishPacket(this.version, name, data === undefined ? payloadOf(undefined) : Buffer.from(data, 'utf8'), retain)),
+      publish: (name, data, retain) => this.send(publishPacket(this.version, name, data === undefined ? payloadOf(undefined) : Buffer.from(data, 'utf8'), retain)),
       warn: (what, details) => this.session.warn(what, details),
     });
     this.permits = new WildcardPermits((session, message, name) => env.authorize(session, message, name));
