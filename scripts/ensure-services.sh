@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# Makes sure the real servers the tests start are installed: PostgreSQL and Redis from Debian's
-# packages. Installs them with apt-get when missing and we are root; otherwise says so, and the
+# Makes sure the real servers and clients the tests start are installed: PostgreSQL, Redis and
+# mosquitto-clients (mosquitto_pub/mosquitto_sub, for the MQTT endpoint) from Debian's packages. Installs them with apt-get when missing and we are root; otherwise says so, and the
 # tests that need them report themselves as skipped with the reason.
 set -uo pipefail
 
 missing=()
 ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || missing+=(postgresql)
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+command -v mosquitto_pub >/dev/null 2>&1 || missing+=(mosquitto-clients)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then

@@ -4,8 +4,8 @@
  */
 export { Kernel, startServer, type KernelOptions } from './kernel.ts';
 export { KERNEL_VERSION } from './version.ts';
-export { defineConfig, resolveConfig, DEFAULT_CONNECTION_OPTIONS } from './config/options.ts';
-export type { DeepstreamConfig, ResolvedConfig, ConnectionOptions } from './config/options.ts';
+export { defineConfig, resolveConfig, loadTlsMaterial, DEFAULT_CONNECTION_OPTIONS } from './config/options.ts';
+export type { DeepstreamConfig, ResolvedConfig, ConnectionOptions, TlsMaterial } from './config/options.ts';
 export type { LoginBackoffOptions, ConnectionConfig } from './config/options.ts';
 export { loadConfig, migrateConfig, type LoadedConfig } from './config/load.ts';
 export { defineConfigFormat, type ConfigFormat, type ForeignConfig, type TranslatedConfig } from './config/formats.ts';
@@ -36,7 +36,7 @@ export type { RecordStorage, RecordCache, StoredRecord, RecordData, ConnectorCap
 export { DeepstreamError, ERROR_CODES, isDeepstreamError, type ErrorCode } from './errors.ts';
 export { Session } from './session/session.ts';
 export type { LoginResult, BackoffRefusal } from './session/login-guard.ts';
-export type { Connection, ConnectionInfo, Transport, TransportHost, TransportFactory } from './transport/transport.ts';
+export type { Connection, ConnectionInfo, Transport, TransportHost, TransportFactory, UpgradeHandler } from './transport/transport.ts';
 export { clientAddress } from './transport/client-address.ts';
 export { binaryCodec, clusterCodec, SharedMessage, type Codec } from './protocol/codec.ts';
 export * from './protocol/messages.ts';

@@ -1,6 +1,7 @@
-import { createServer, type RequestListener, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { createHooks, type AuthenticationRequest, type AuthorizationFacts, type AuthorizationRequest, type HookFailure, type KernelHooks } from './hooks.ts';
 import { Router } from './router.ts';
@@ -23,7 +24,7 @@ import { Session, type SessionEnvironment } from './session/session.ts';
 import { SessionRegistry } from './session/registry.ts';
 import { LoginGuard, type LoginResult } from './session/login-guard.ts';
 import { WebSocketTransport } from './transport/websocket.ts';
-import type { Connection, ConnectionInfo, Transport, TransportFactory, TransportHost } from './transport/transport.ts';
+import type { Connection, ConnectionInfo, Transport, TransportFactory, TransportHost, UpgradeHandler } from './transport/transport.ts';
 import { KERNEL_VERSION } from './version.ts';
 import type { Message, TOPIC } from './protocol/messages.ts';
 import type { TopicHandler } from './router.ts';
@@ -68,6 +69,7 @@ export class Kernel {
   private readonly server: Server;
   private readonly transportFactories: Array<{ owner: string; create: TransportFactory }> = [];
   private readonly transports: Transport[] = [];
+  private readonly upgrades = new Map<string, { owner: string; handler: UpgradeHandler }>();
   private readonly teardowns: Array<{ plugin: string; run: Teardown }> = [];
   private readonly environment: SessionEnvironment;
   private readonly cluster: ClusterNode;
@@ -109,6 +111,12 @@ export class Kernel {
     // With TLS, HTTPS and wss:// share the one listener exactly as HTTP and ws:// do without it.
     const { tls } = this.config;
     this.server = tls === undefined ? createServer(onRequest) : createHttpsServer(loadTlsMaterial(tls, this.config.baseDir), onRequest);
+    // One listener for every transport's upgrade path; a path nobody took, or any once stopping, is cut.
+    this.server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+      const handler = this.phase === Phase.Running ? this.upgrades.get(request.url ?? '')?.handler : undefined;
+      if (handler === undefined) socket.destroy();
+      else handler(request, socket, head);
+    });
   }
 
   /** Names and versions of the loaded plugins, in setup order. */
@@ -148,9 +156,14 @@ export class Kernel {
       const { connection } = this.config;
       this.sessions.startHeartbeat(connection.heartbeatInterval);
       // The kernel's own endpoint first, then those plugins added, all through the same door.
-      const factories = [{ owner: KERNEL, create: (host: TransportHost) => new WebSocketTransport(host.server, connection, host.open, host.log) }, ...this.transportFactories];
+      const factories = [{ owner: KERNEL, create: (host: TransportHost) => new WebSocketTransport(host, connection, host.open, host.log) }, ...this.transportFactories];
       for (const { owner, create } of factories) {
-        const transport = create({ server: this.server, open: (c) => this.openSession(c), log: owner === KERNEL ? this.log : this.log.child({ plugin: owner }) });
+        const transport = create({
+          server: this.server,
+          upgrade: (path, handler) => this.addUpgrade(path, handler, owner),
+          open: (c) => this.openSession(c),
+          log: owner === KERNEL ? this.log : this.log.child({ plugin: owner }),
+        });
         this.transports.push(transport);
         await transport.start();
       }
@@ -273,6 +286,12 @@ export class Kernel {
       addTransport: (create: TransportFactory) => void this.transportFactories.push({ owner: name, create }),
       onClose: (teardown: Teardown) => teardowns.push(teardown),
     });
+  }
+
+  private addUpgrade(path: string, handler: UpgradeHandler, owner: string): void {
+    const taken = this.upgrades.get(path);
+    if (taken !== undefined) throw new DeepstreamError('DS_TOPIC_ALREADY_CLAIMED', `plugin "${owner}" wants WebSocket upgrades on ${path}, which "${taken.owner}" already takes`);
+    this.upgrades.set(path, { owner, handler });
   }
 
   private openSession(connection: Connection): Session {

@@ -86,22 +86,21 @@ export class Router {
     return ALLOWED;
   }
 
-  /** Returns false when no plugin owns the topic. A handler that throws is reported, never rethrown. */
-  route(session: Session, message: Message): boolean {
+  /**
+   * Returns false when no plugin owns the topic; true when the handler finished; a promise (truthy
+   * too) when a permission check or the handler is still at work, settling once the message is
+   * handled and never rejecting, so that a transport can tell when a message was handled (MQTT
+   * acknowledges a publish then). A handler that throws is reported, never rethrown.
+   */
+  route(session: Session, message: Message): boolean | Promise<void> {
     const claim = this.claims[message.topic];
     if (claim === undefined) return false;
     const { access, waiting } = claim;
     // The hot path: no permission plugin, so the handler runs now, with nothing allocated.
-    if (access === undefined || !this.gate.active) {
-      this.run(claim, session, message, undefined);
-      return true;
-    }
+    if (access === undefined || !this.gate.active) return this.run(claim, session, message, undefined) ?? true;
     const rule = access.permissions[message.action];
     const tail = waiting?.get(session);
-    if (rule === undefined && tail === undefined) {
-      this.run(claim, session, message, undefined);
-      return true;
-    }
+    if (rule === undefined && tail === undefined) return this.run(claim, session, message, undefined) ?? true;
     const handle = () => (rule === undefined ? this.run(claim, session, message, undefined) : this.admit(claim, access, rule, session, message));
     const done = (tail === undefined ? handle() : tail.then(handle)) ?? Promise.resolve();
     const settled = done.catch((error: unknown) => this.fail(claim, message, error));
@@ -111,7 +110,7 @@ export class Router {
         if (waiting.get(session) === settled) waiting.delete(session);
       }, noop);
     }
-    return true;
+    return settled;
   }
 
   /**
@@ -174,10 +173,11 @@ export class Router {
     }
   }
 
-  private run(claim: Claim, session: Session, message: Message, admission: Admission | undefined): void {
+  /** Runs the handler; its pending work, if any, comes back as a promise that never rejects. */
+  private run(claim: Claim, session: Session, message: Message, admission: Admission | undefined): Promise<void> | undefined {
     try {
       const pending = claim.handler(session, message, admission);
-      if (pending !== undefined) pending.catch((error: unknown) => this.fail(claim, message, error));
+      if (pending !== undefined) return pending.catch((error: unknown) => this.fail(claim, message, error));
     } catch (error) {
       this.fail(claim, message, error);
     }

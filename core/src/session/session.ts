@@ -102,8 +102,11 @@ export class Session {
     if (this.state !== SessionState.Closed) this.connection.close();
   }
 
-  /** Entry point for the transport: one frame from the client. */
-  receive(frame: Uint8Array): void {
+  /**
+   * Entry point for the transport: one frame from the client. A promise back means its topic
+   * handler is still at work; it settles (never rejects) once the message was handled.
+   */
+  receive(frame: Uint8Array): void | Promise<void> {
     this.lastSeen = Date.now();
     const message = this.connection.codec.decode(frame);
     switch (this.state) {
@@ -141,7 +144,7 @@ export class Session {
     this.connection.close();
   }
 
-  private dispatch(message: Message | undefined, frame: Uint8Array): void {
+  private dispatch(message: Message | undefined, frame: Uint8Array): void | Promise<void> {
     const { hooks, router } = this.env;
     if (message === undefined) {
       this.warn('undecodable frame', { bytes: frame.byteLength });
@@ -151,9 +154,12 @@ export class Session {
     // One integer comparison: a bulk message that would cost every name's work is refused whole.
     if (message.names !== undefined && message.names.length > this.env.options.maxNamesPerMessage) return this.refuseTooManyNames(message);
     if (hooks.inbound.isUsed() && hooks.inbound.call(this, message) === 'drop') return;
-    if (!router.route(this, message)) {
+    const routed = router.route(this, message);
+    if (routed === false) {
       this.warn('message for a topic no plugin owns', { topic: message.topic, action: message.action });
       this.send(UNKNOWN_TOPIC);
+    } else if (routed !== true) {
+      return routed;
     }
   }
 

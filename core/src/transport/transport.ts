@@ -1,4 +1,5 @@
-import type { IncomingHttpHeaders, Server } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import type { Codec } from '../protocol/codec.ts';
 import type { Session } from '../session/session.ts';
@@ -46,10 +47,19 @@ export interface Transport {
   stop(): Promise<void>;
 }
 
+/** Takes over one HTTP upgrade request (a WebSocket handshake) on the shared server. */
+export type UpgradeHandler = (request: IncomingMessage, socket: Duplex, head: Buffer) => void;
+
 /** What the kernel gives a transport: the shared HTTP server and the door into a session. */
 export interface TransportHost {
-  /** The server on the configured host and port (for upgrades or routes); a transport may also open its own listener. */
+  /** The server on the configured host and port (for routes); a transport may also open its own listener. */
   readonly server: Server;
+  /**
+   * Upgrades to exactly `path` (query string included) go to `handler`; the kernel cuts upgrades to
+   * any path nobody took, and all of them once stopping. A path taken twice is refused
+   * (`DS_TOPIC_ALREADY_CLAIMED`).
+   */
+  upgrade(path: string, handler: UpgradeHandler): void;
   /** Turns a new connection into a session; feed it frames with `receive`, and call `closed` when it ends. */
   open(connection: Connection): Session;
   readonly log: Logger;

@@ -1,12 +1,12 @@
 import { clientAddress } from './client-address.ts';
-import type { IncomingMessage, Server } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { WebSocket, WebSocketServer } from 'ws';
 import { binaryCodec, type Codec } from '../protocol/codec.ts';
 import type { Session } from '../session/session.ts';
-import type { Connection, ConnectionInfo, Transport } from './transport.ts';
+import type { Connection, ConnectionInfo, Transport, TransportHost } from './transport.ts';
 import { WriteBatcher } from './write-batcher.ts';
 
 export interface WebSocketTransportOptions {
@@ -23,10 +23,9 @@ export class WebSocketTransport implements Transport {
   private readonly sockets = new Set<WebSocket>();
   private readonly batcher = new WriteBatcher();
   private accepting = false;
-  private readonly onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => this.upgrade(request, socket, head);
 
   constructor(
-    private readonly server: Server,
+    private readonly host: Pick<TransportHost, 'upgrade'>,
     private readonly options: WebSocketTransportOptions,
     private readonly open: (connection: Connection) => Session,
     private readonly log: Logger,
@@ -36,12 +35,11 @@ export class WebSocketTransport implements Transport {
 
   async start(): Promise<void> {
     this.accepting = true;
-    this.server.on('upgrade', this.onUpgrade);
+    this.host.upgrade(this.options.path, (request, socket, head) => this.upgrade(request, socket, head));
   }
 
   async stop(): Promise<void> {
     this.accepting = false;
-    this.server.off('upgrade', this.onUpgrade);
     if (this.sockets.size > 0) {
       const allClosed = new Promise<void>((resolve) => {
         for (const ws of this.sockets) ws.once('close', () => this.sockets.size === 0 && resolve());
@@ -55,8 +53,8 @@ export class WebSocketTransport implements Transport {
   }
 
   private upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
-    // Exact path match, query strings included, as the reference server does; anything else is cut.
-    if (!this.accepting || request.url !== this.options.path) {
+    // The kernel matched the path exactly, query strings included, as the reference server does.
+    if (!this.accepting) {
       socket.destroy();
       return;
     }
@@ -81,7 +79,7 @@ export class WebSocketTransport implements Transport {
 
 function onMessage(this: WebSocket, data: Buffer, isBinary: boolean): void {
   const session = (this as PatchedWebSocket)[kConnection].session;
-  if (isBinary) return session.receive(data);
+  if (isBinary) return void session.receive(data);
   session.warn('text frame on the binary endpoint; closing');
   this.close();
 }

@@ -15,6 +15,7 @@ import {
   type TopicListenerHandler,
 } from '@deepstream-ts/core';
 import type { EventsOptions } from './options.ts';
+import { EmitObservers } from './emit-observers.ts';
 
 const CLUSTER_CHANNEL = 'event';
 
@@ -29,6 +30,8 @@ export class EventsService {
   private cluster: ClusterBus | undefined;
   /** LISTEN traffic goes here when a listening plugin is configured. */
   readonly listeners: TopicListenerHandler | undefined;
+  /** The `eventEmits` service: sees every delivered event (MQTT wildcard subscriptions). */
+  readonly emits = new EmitObservers();
 
   constructor(
     private readonly ctx: PluginContext<EventsOptions>,
@@ -108,6 +111,7 @@ export class EventsService {
     for (const subscriber of this.subscriptions.subscribers(shared.message.name as string)) {
       if (subscriber !== sender) subscriber.send(shared);
     }
+    this.emits.notify(shared, sender);
   }
 
   /** `denied`: names the router denied (and answered) before. */

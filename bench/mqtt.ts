@@ -1,0 +1,211 @@
+/**
+ * MQTT benchmark: fan-out through the MQTT endpoint beside the same fan-out over WebSocket, against
+ * one server started as a child process (bench/mqtt.config.ts), in one run:
+ *
+ *   MQTT publisher      → N deepstream (WebSocket) subscribers
+ *   deepstream publisher → N MQTT subscribers
+ *   deepstream publisher → N deepstream subscribers   (the WebSocket path, for comparison)
+ *   MQTT publisher      → N MQTT subscribers
+ *
+ *   npx tsx bench/mqtt.ts [--subscribers 100] [--duration 3]
+ *
+ * Prints deliveries per second and the server's CPU per delivery (from /proc) for each. Raw clients,
+ * all in this process: subscribers count bytes (every delivery of a run has the same size), so
+ * the load side stays cheap. It asserts nothing; compare the rows of one run, not runs.
+ */
+import { connect, createServer, type Socket } from 'node:net';
+import { parseArgs } from 'node:util';
+import type { WebSocket } from 'ws';
+import { EVENT_ACTION, TOPIC, binaryCodec } from '@deepstream-ts/core';
+import { cpuSeconds } from './lib/cpu.ts';
+import { deepstreamArgs, log, runBenchmark, sleep, startServer } from './lib/processes.ts';
+import { login, socketOf, subscribe } from './lib/raw-client.ts';
+
+const { values: args } = parseArgs({ options: { subscribers: { type: 'string' }, duration: { type: 'string' } } });
+const SUBSCRIBERS = Number(args.subscribers ?? process.env.BENCH_SUBSCRIBERS ?? 100);
+const DURATION_MS = Number(args.duration ?? process.env.BENCH_DURATION ?? 3) * 1000;
+const WARMUP_MS = 500;
+/** Publisher flow control: emits not yet delivered to every subscriber. */
+const WINDOW = 200;
+const PAYLOAD = JSON.stringify({ sensor: 'bench', value: 21.5, unit: 'C', seq: 123456 });
+
+type Kind = 'mqtt' | 'ws';
+
+interface Subscriber {
+  /** Bytes of deliveries received so far. */
+  bytes(): number;
+  close(): void;
+}
+interface Publisher {
+  /** Sends one event; false while its socket is backed up. */
+  publish(): boolean;
+  close(): void;
+}
+
+// ---- MQTT 3.1.1 packets, by hand (a few bytes each) --------------------------------------
+
+function packet(type: number, body: Buffer): Buffer {
+  const length: number[] = [];
+  let n = body.length;
+  do {
+    let byte = n % 128;
+    n = Math.floor(n / 128);
+    if (n > 0) byte |= 128;
+    length.push(byte);
+  } while (n > 0);
+  return Buffer.concat([Buffer.from([type, ...length]), body]);
+}
+const str = (s: string) => {
+  const b = Buffer.from(s);
+  return Buffer.concat([Buffer.from([b.length >> 8, b.length & 255]), b]);
+};
+const mqttConnect = (clientId: string) => packet(0x10, Buffer.concat([str('MQTT'), Buffer.from([4, 2, 0, 0]), str(clientId)]));
+const mqttSubscribe = (topic: string) => packet(0x82, Buffer.concat([Buffer.from([0, 1]), str(topic), Buffer.from([0])]));
+const mqttPublish = (topic: string, payload: string) => packet(0x30, Buffer.concat([str(topic), Buffer.from(payload)]));
+const CONNACK_AND_SUBACK = 4 + 5;
+
+let clientNumber = 0;
+function mqttSocket(port: number): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ port, host: '127.0.0.1', noDelay: true }, () => resolve(socket));
+    socket.once('error', reject);
+  });
+}
+
+async function mqttSubscriber(port: number, topic: string): Promise<Subscriber> {
+  const socket = await mqttSocket(port);
+  let received = 0;
+  socket.on('data', (chunk: Buffer) => void (received += chunk.length));
+  socket.write(Buffer.concat([mqttConnect(`bench-sub-${clientNumber++}`), mqttSubscribe(topic)]));
+  while (received < CONNACK_AND_SUBACK) await sleep(5);
+  return { bytes: () => received - CONNACK_AND_SUBACK, close: () => socket.destroy() };
+}
+
+async function mqttPublisher(port: number, topic: string): Promise<Publisher> {
+  const socket = await mqttSocket(port);
+  let received = 0;
+  socket.on('data', (chunk: Buffer) => void (received += chunk.length));
+  socket.write(mqttConnect(`bench-pub-${clientNumber++}`));
+  while (received < 4) await sleep(5);
+  const frame = mqttPublish(topic, PAYLOAD);
+  return { publish: () => socket.write(frame), close: () => socket.destroy() };
+}
+
+// ---- deepstream v7 over WebSocket ---------------------------------------------------------
+
+async function wsSubscriber(url: string, topic: string): Promise<Subscriber> {
+  const ws = await login(url);
+  await subscribe(ws, topic);
+  let received = 0;
+  ws.on('message', (data: Buffer) => void (received += data.length));
+  return { bytes: () => received, close: () => ws.terminate() };
+}
+
+async function wsPublisher(url: string, topic: string): Promise<Publisher> {
+  const ws: WebSocket = await login(url);
+  const frame = binaryCodec.encode({ topic: TOPIC.EVENT, action: EVENT_ACTION.EMIT, name: topic, data: PAYLOAD });
+  const socket = socketOf(ws);
+  return {
+    publish: () => {
+      ws.send(frame);
+      return socket.writableLength < 64 * 1024;
+    },
+    close: () => ws.terminate(),
+  };
+}
+
+/** Bytes one delivery takes at a subscriber of that kind. */
+function deliverySize(kind: Kind, topic: string): number {
+  if (kind === 'mqtt') return mqttPublish(topic, PAYLOAD).length;
+  return binaryCodec.encode({ topic: TOPIC.EVENT, action: EVENT_ACTION.EMIT, name: topic, data: PAYLOAD }).length;
+}
+
+// ---- one run ------------------------------------------------------------------------------
+
+interface Row {
+  path: string;
+  deliveriesPerSec: number;
+  serverCpuPercent: number;
+  serverCpuUsPerDelivery: number;
+}
+
+async function run(from: Kind, to: Kind, urls: { ws: string; mqttPort: number }, serverPid: number): Promise<Row> {
+  const topic = `bench/${from}-to-${to}/${Date.now()}`;
+  const subscribers: Subscriber[] = [];
+  for (let i = 0; i < SUBSCRIBERS; i += 25) {
+    const batch = Array.from({ length: Math.min(25, SUBSCRIBERS - i) }, () => (to === 'mqtt' ? mqttSubscriber(urls.mqttPort, topic) : wsSubscriber(urls.ws, topic)));
+    subscribers.push(...(await Promise.all(batch)));
+  }
+  const publisher = from === 'mqtt' ? await mqttPublisher(urls.mqttPort, topic) : await wsPublisher(urls.ws, topic);
+  const size = deliverySize(to, topic);
+  const delivered = () => {
+    let bytes = 0;
+    for (const s of subscribers) bytes += s.bytes();
+    return Math.floor(bytes / size);
+  };
+  let published = 0;
+  let running = true;
+  const pump = (async () => {
+    while (running) {
+      // Keep at most WINDOW emits in flight, so that the figures are throughput, not queueing.
+      if (published - delivered() / SUBSCRIBERS < WINDOW) {
+        let ok = true;
+        for (let i = 0; i < 20 && ok; i++, published++) ok = publisher.publish();
+        if (!ok) await sleep(1);
+        else await new Promise((resolve) => setImmediate(resolve));
+      } else {
+        await sleep(1);
+      }
+    }
+  })();
+  await sleep(WARMUP_MS);
+  const cpu0 = cpuSeconds(serverPid);
+  const count0 = delivered();
+  const t0 = process.hrtime.bigint();
+  await sleep(DURATION_MS);
+  const cpu1 = cpuSeconds(serverPid);
+  const count1 = delivered();
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  running = false;
+  await pump;
+  publisher.close();
+  for (const s of subscribers) s.close();
+  await sleep(300);
+  const deliveries = count1 - count0;
+  const name = (k: Kind) => (k === 'mqtt' ? 'MQTT' : 'deepstream');
+  return {
+    path: `${name(from)} publisher → ${SUBSCRIBERS} ${name(to)} subscribers`,
+    deliveriesPerSec: deliveries / seconds,
+    serverCpuPercent: ((cpu1 - cpu0) / seconds) * 100,
+    serverCpuUsPerDelivery: ((cpu1 - cpu0) * 1e6) / deliveries,
+  };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      probe.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
+    });
+  });
+}
+
+await runBenchmark('bench/mqtt', 5 * 60_000, async () => {
+  const mqttPort = await freePort();
+  const server = await startServer({ name: 'server', args: (port) => deepstreamArgs(port, ['--config', 'bench/mqtt.config.ts']), env: { BENCH_MQTT_PORT: String(mqttPort) } });
+  while (!(await mqttSocket(mqttPort).then((s) => (s.destroy(), true), () => false))) await sleep(100);
+  const urls = { ws: server.url, mqttPort };
+  log(`bench/mqtt: ${SUBSCRIBERS} subscribers, ${DURATION_MS / 1000} s per path, payload ${PAYLOAD.length} bytes; clients in this process, server pid ${server.pid}`);
+  const rows: Row[] = [];
+  for (const [from, to] of [['mqtt', 'ws'], ['ws', 'mqtt'], ['ws', 'ws'], ['mqtt', 'mqtt']] as Array<[Kind, Kind]>) {
+    rows.push(await run(from, to, urls, server.pid));
+  }
+  console.log('');
+  console.log('| path | deliveries/s | server CPU | server CPU µs/delivery |');
+  console.log('|---|---:|---:|---:|');
+  for (const r of rows) console.log(`| ${r.path} | ${Math.round(r.deliveriesPerSec)} | ${r.serverCpuPercent.toFixed(0)} % | ${r.serverCpuUsPerDelivery.toFixed(2)} |`);
+  if (server.warnings.length > 0) log(`server warnings: ${server.warnings.length} (first: ${server.warnings[0]})`);
+  await server.stop();
+});
