@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { definePlugin } from '@deepstream-ts/core';
+import { definePlugin, type Services } from '@deepstream-ts/core';
 import type { ParseLimits } from './expression/parse.ts';
 import type { RecordReader } from './facts.ts';
 import { VALVE_DEFAULTS, VALVE_OPTIONS, checkRulesSource, type ValveOptions } from './options.ts';
@@ -19,10 +19,17 @@ export interface PermissionsService {
  * the feature plugins put to the `authorize` hook. Rules are compiled to syntax trees once and run
  * by an interpreter over an allow-list: no rule text is ever evaluated as JavaScript.
  */
+/**
+ * The records plugin's service, of which the rules read one method (RecordReader). Named through
+ * core's Services rather than the records package's own declaration of it, so that this package
+ * builds and installs without depending on the records package.
+ */
+const RECORDS = 'records' as keyof Services;
+
 export const permissionsValve = definePlugin<ValveOptions>({
   package: import.meta.url,
   provides: ['permissions'],
-  needs: { records: 'optional' },
+  needs: { [RECORDS]: 'optional' },
   options: VALVE_OPTIONS,
   async setup(ctx) {
     const options = ctx.options;
@@ -31,7 +38,7 @@ export const permissionsValve = definePlugin<ValveOptions>({
     const file = options.path === undefined ? undefined : resolve(ctx.config.baseDir, options.path);
     const rules = file === undefined ? compileInlineRules(options.permissions, limits) : await loadRulesFile(file, limits);
     // A declared optional need: the records plugin, when configured, is set up before this one.
-    const records: RecordReader | undefined = ctx.find('records');
+    const records = ctx.find(RECORDS) as RecordReader | undefined;
     if (rules.readsRecords && records === undefined) {
       ctx.log.warn("some permission rules read records (oldData, _() or a record write's data) but no records plugin is configured: they will fail");
     }
