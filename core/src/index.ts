@@ -43,7 +43,7 @@ export type { ClusterBus, ClusterHandler, MembershipHandler } from './cluster/bu
 export { ReplicatedSet, type ReplicatedSetWatcher } from './cluster/replicated-set.ts';
 export { ClusterNode, type ClusterTransport, type ClusterTransportService, type ClusterTiming } from './cluster/node.ts';
 export { SubscriptionRegistry, type SubscriptionObserver, type SubscribeOutcome, type SubscriptionRegistryOptions, type TopicListenerHandler, type ListeningService } from './util/subscriptions.ts';
-export { HttpRoutes, sendText, type HttpHandler } from './http/routes.ts';
+export { HttpRoutes, sendText, type HttpHandler, type HttpRouteOptions } from './http/routes.ts';
 export { redactUrl } from './util/redact.ts';
 export { fnv1a } from './util/hash.ts';
 export { createLogger, type Logger } from './logger.ts';

@@ -8,7 +8,7 @@ import { KERNEL, ServiceRegistry, type Services } from './services.ts';
 import { ClusterNode } from './cluster/node.ts';
 import { LOCAL_CLUSTER } from './cluster/local-transport.ts';
 import { DeepstreamError, describeError } from './errors.ts';
-import { HttpRoutes, type HttpHandler } from './http/routes.ts';
+import { HttpRoutes, type HttpHandler, type HttpRouteOptions } from './http/routes.ts';
 import { loadTlsMaterial, resolveConfig, type DeepstreamConfig, type ResolvedConfig } from './config/options.ts';
 import { createLogger } from './logger.ts';
 import { resolvePlugins, type ResolvedPlugin } from './plugins/resolve.ts';
@@ -256,7 +256,7 @@ export class Kernel {
       hooks,
       config: this.config,
       serverName: this.config.serverName,
-      http: { add: (prefix: string, handler: HttpHandler) => this.http.add(prefix, handler, name) },
+      http: { add: (prefix: string, handler: HttpHandler, options?: HttpRouteOptions) => this.http.add(prefix, handler, name, options) },
       claim: (topic: TOPIC, handler: TopicHandler) => router.claim(topic, name, handler),
       ...services,
       authorize: (session: Session, message: Message, target: string, permission?: string, facts?: AuthorizationFacts) =>
