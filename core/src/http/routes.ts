@@ -51,8 +51,9 @@ export class HttpRoutes {
       else response.destroy();
     };
     try {
-      const pending = route.handler(request, response);
-      if (pending !== undefined) pending.catch(fail);
+      const pending: unknown = route.handler(request, response);
+      // A JavaScript handler may return anything (`(q, s) => s.end()` returns the response).
+      if (pending instanceof Promise) pending.catch(fail);
     } catch (error) {
       fail(error);
     }
