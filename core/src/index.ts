@@ -9,7 +9,7 @@ export type { DeepstreamConfig, ResolvedConfig, ConnectionOptions } from './conf
 export type { LoginBackoffOptions, ConnectionConfig } from './config/options.ts';
 export { loadConfig, type LoadedConfig } from './config/load.ts';
 export { definePlugin } from './plugins/manifest.ts';
-export type { PluginManifest, PluginEntry, PluginWithOptions, DefinedPlugin, OptionsInput } from './plugins/manifest.ts';
+export type { PluginManifest, PluginEntry, PluginWithOptions, DefinedPlugin, OptionsInput, PluginCommand, CommandInvocation } from './plugins/manifest.ts';
 // Options schemas: plugins depend on core alone, and every plugin uses the same TypeBox.
 export { Type, type Static, type TObject, type TSchema } from '@sinclair/typebox';
 export { optionDefaults } from './plugins/options-schema.ts';
