@@ -11,7 +11,8 @@ export { loadConfig, type LoadedConfig } from './config/load.ts';
 export { definePlugin } from './plugins/manifest.ts';
 export type { PluginManifest, PluginEntry, PluginWithOptions, DefinedPlugin, OptionsInput, PluginCommand, CommandInvocation } from './plugins/manifest.ts';
 // Options schemas: plugins depend on core alone, and every plugin uses the same TypeBox.
-export { Type, type Static, type TObject, type TSchema } from '@sinclair/typebox';
+export { Type } from './util/typebox.ts';
+export type { Static, TObject, TSchema } from '@sinclair/typebox';
 export { optionDefaults } from './plugins/options-schema.ts';
 export { invalidOptions } from './plugins/plugin-options.ts';
 export type { PluginContext, PluginHttp } from './plugins/context.ts';
