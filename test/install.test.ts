@@ -13,7 +13,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -225,7 +225,9 @@ describe('the packages installed from tarballs into a fresh project', { timeout:
         '',
       ].join('\n'),
     );
-    const server = await start(['--config', 'deepstream.config.yaml']);
+    // No TypeScript loader can be involved: tsx, core's optional dependency, is moved away meanwhile.
+    renameSync(join(app, 'node_modules/tsx'), join(app, 'tsx-away'));
+    const server = await start(['--config', 'deepstream.config.yaml']).finally(() => renameSync(join(app, 'tsx-away'), join(app, 'node_modules/tsx')));
     const [ada, bob] = [await login(server.port, 'ada'), await login(server.port, 'bob')];
     try {
       assert.deepEqual(await roundTrip(ada, bob, 'news', { from: 'bob' }), { from: 'bob' });
@@ -259,6 +261,15 @@ const plugins: DeepstreamConfig['plugins'] = [authOpen, events, 'deepstream-plug
 export default defineConfig({ plugins });
 `,
     );
+    // Without tsx: a clear error saying what to install, not a stack trace.
+    renameSync(join(app, 'node_modules/tsx'), join(app, 'tsx-away'));
+    const refused = await start(['--config', 'deepstream.config.ts']).then(
+      (server) => server.stop().then(() => 'started'),
+      (error: Error) => error.message,
+    );
+    renameSync(join(app, 'tsx-away'), join(app, 'node_modules/tsx'));
+    assert.match(refused, /exited with 1: deepstream: DS_CONFIG_INVALID: .*needs tsx.*npm install tsx/);
+
     const server = await start(['--config', 'deepstream.config.ts']);
     const [ada, bob] = [await login(server.port, 'ada'), await login(server.port, 'bob')];
     try {
