@@ -31,7 +31,10 @@ const started = Date.now();
 
 /** The environment of a user's shell: no loader flags or conditions inherited from this test run. */
 const userEnv = (): NodeJS.ProcessEnv => {
-  const env: NodeJS.ProcessEnv = { ...process.env, npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false' };
+  const env: NodeJS.ProcessEnv = {};
+  // Not npm's own variables either (under `npm test` they describe this repository, not the app).
+  for (const [key, value] of Object.entries(process.env)) if (!/^npm_/i.test(key)) env[key] = value;
+  Object.assign(env, { npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false' });
   delete env.NODE_OPTIONS;
   delete env.NODE_TEST_CONTEXT; // set by the test runner; a child `node --test` would report to us in its binary form
   return env;
