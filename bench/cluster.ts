@@ -3,9 +3,9 @@
  * A, subscribers spread over A, B and C) against the same load on one node running the same
  * config, as ratios; and which process saturates first, a node or Redis.
  *
- *   npm run bench:cluster                     # = npx tsx bench/cluster.ts, all defaults
- *   npx tsx bench/cluster.ts --repeats 1 --duration 1 --subscribers 30 --record-subscribers 30   # a quick look
- *   npx tsx bench/cluster.ts --cpu-prof /tmp/prof     # with a CPU profile of every node
+ *   npm run bench:cluster                     # = npx tsx --conditions=source bench/cluster.ts, all defaults
+ *   npx tsx --conditions=source bench/cluster.ts --repeats 1 --duration 1 --subscribers 30 --record-subscribers 30   # a quick look
+ *   npx tsx --conditions=source bench/cluster.ts --cpu-prof /tmp/prof     # with a CPU profile of every node
  *
  * Needs redis-server (scripts/ensure-services.sh installs it); without it, says so and exits 0.
  * Prints figures; it asserts nothing, but exits 1 if any subscriber missed, repeated or reordered

@@ -3,8 +3,8 @@
  * run (ours, deepstream, [ws ceiling], ours, deepstream, …), medians and ratios at the end.
  *
  *   npm run bench:compare                 # all scenarios, 3 repeats (8 to 9 minutes on 2 cores)
- *   npx tsx bench/compare.ts --quick      # every scenario once, short windows (about 3 minutes)
- *   npx tsx bench/compare.ts --scenarios fanout,topics --repeats 5 --duration 2
+ *   npx tsx --conditions=source bench/compare.ts --quick      # every scenario once, short windows (about 3 minutes)
+ *   npx tsx --conditions=source bench/compare.ts --scenarios fanout,topics --repeats 5 --duration 2
  *
  * Needs deepstream installed once: `npm install --prefix bench/compare` (see bench/README.md).
  * Prints one JSON line per run on stdout, progress on stderr, then the table and the targets.
@@ -130,7 +130,7 @@ async function startKind(kind: Kind): Promise<Server> {
     const prof = CPU_PROF_DIR === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', join(CPU_PROF_DIR, 'deepstream')];
     args = (port) => [...prof, 'bench/compare/deepstream-server.cjs', String(port)];
   } else {
-    args = (port) => ['--import', 'tsx', 'bench/lib/ws-ceiling-server.ts', String(port)];
+    args = (port) => ['--conditions=source', '--import', 'tsx', 'bench/lib/ws-ceiling-server.ts', String(port)];
   }
   const server = await startServer({ name: kind, args, cwd, ignore: expectedLine, echo: 5, stopGraceMs: SERVER_STOP_GRACE_MS });
   return { ...server, kind };

@@ -7,7 +7,7 @@
  *   (b) PostgreSQL storage + Redis cache, on throwaway servers started by test/services/real-servers.ts
  *       (when they cannot be started, the reason is printed and only (a) runs)
  *
- *   npx tsx bench/connectors.ts [--writers 1,10,100] [--duration 5] [--warmup 1] [--window 8]
+ *   npx tsx --conditions=source bench/connectors.ts [--writers 1,10,100] [--duration 5] [--warmup 1] [--window 8]
  *                               [--payload 100] [--workers 2] [--stacks sqlite,postgres]
  *
  * Every option can also be given as an environment variable: BENCH_WRITERS, BENCH_DURATION,

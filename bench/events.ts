@@ -2,7 +2,7 @@
  * Events benchmark: round-trip latency with the official client, and fan-out throughput with raw
  * protocol clients in worker processes, against a server started as a separate child process.
  *
- *   npx tsx bench/events.ts [--subscribers 10,100,1000] [--duration 5] [--rounds 1000] [--warmup 200]
+ *   npx tsx --conditions=source bench/events.ts [--subscribers 10,100,1000] [--duration 5] [--rounds 1000] [--warmup 200]
  *                           [--payload 100] [--sub-workers 2] [--max-lag 300]
  *
  * Every option can also be given as an environment variable: BENCH_SUBSCRIBERS, BENCH_DURATION,

@@ -3,7 +3,7 @@
  * protocol clients in worker processes, against a server (records plugin + SQLite storage)
  * started as a separate child process.
  *
- *   npx tsx bench/records.ts [--subscribers 1,10,100] [--duration 5] [--warmup 1] [--payload 100] [--sub-workers 2]
+ *   npx tsx --conditions=source bench/records.ts [--subscribers 1,10,100] [--duration 5] [--warmup 1] [--payload 100] [--sub-workers 2]
  *                            [--max-lag 300] [--storage sqlite|sqlite-memory|none] [--variants plain,ack]
  *
  * Every option can also be given as an environment variable: BENCH_SUBSCRIBERS, BENCH_DURATION,

@@ -3,7 +3,7 @@
  * (raw protocol clients in worker processes), plus the sequential round-trip latency of the
  * official client, against a server started as a child process (open auth + RPC).
  *
- *   npx tsx bench/rpc.ts [--requesters 1,10,100] [--duration 5] [--warmup 1] [--payload 100]
+ *   npx tsx --conditions=source bench/rpc.ts [--requesters 1,10,100] [--duration 5] [--warmup 1] [--payload 100]
  *                        [--accept 1] [--rounds 1000]
  *
  * Environment variables: BENCH_REQUESTERS, BENCH_DURATION, BENCH_WARMUP, BENCH_PAYLOAD,

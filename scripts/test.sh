@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: type check, then every *.test.ts under core/, plugins/, connectors/ and
-# test/ on Node's own runner (TypeScript through tsx). Ends with the runner's pass/fail summary.
+# test/ on Node's own runner, on the sources: tsx compiles them and the "source" export condition
+# points every @deepstream-ts/* import at src/ (docs/packages.md), so no build step is needed.
+# `bash scripts/test.sh FILE...` runs only those test files. Ends with the runner's summary.
 # Tests that need PostgreSQL or Redis start throwaway servers under one temporary directory,
 # which is cleaned up here even when a test process dies.
 set -euo pipefail
@@ -21,6 +23,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-mapfile -t files < <(find core plugins connectors test -name '*.test.ts' -not -path '*/node_modules/*' 2>/dev/null | sort)
+if [ "$#" -gt 0 ]; then
+  files=("$@")
+else
+  mapfile -t files < <(find core plugins connectors test -name '*.test.ts' -not -path '*/node_modules/*' -not -path '*/dist/*' 2>/dev/null | sort)
+fi
 # A test that hangs fails after two minutes instead of holding CI.
-node --import tsx --test --test-timeout=120000 --test-reporter=spec "${files[@]}"
+node --conditions=source --import tsx --test --test-timeout=120000 --test-reporter=spec "${files[@]}"

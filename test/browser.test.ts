@@ -161,10 +161,10 @@ describe('npm run example', () => {
 
   it('starts the realtime server and the page server, and Ctrl-C stops both', async () => {
     const script = (JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts.example;
-    assert.equal(script, 'node --import tsx examples/collab-todo/run.ts');
+    assert.equal(script, 'node --conditions=source --import tsx examples/collab-todo/run.ts');
     const [wsPort, webPort] = [await freePort(), await freePort()];
     // The same command as the script, without npm in between, so that the signal goes to it alone.
-    const started = spawn(process.execPath, ['--import', 'tsx', 'examples/collab-todo/run.ts'], {
+    const started = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', 'examples/collab-todo/run.ts'], {
       cwd: root,
       env: { ...process.env, DEEPSTREAM_PORT: String(wsPort), EXAMPLE_PORT: String(webPort), DEEPSTREAM_LOG_LEVEL: 'warn' },
       stdio: ['ignore', 'pipe', 'pipe'],

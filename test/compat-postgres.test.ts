@@ -61,7 +61,7 @@ storage:
 }
 
 function run(args: string[]): Promise<{ code: number; output: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', ...args], { cwd: repositoryRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', ...args], { cwd: repositoryRoot, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -113,7 +113,7 @@ describe('records deepstream 7.0.2 stored in PostgreSQL', { skip, timeout: 120_0
     }
 
     const url = (postgres as PostgresServer).url;
-    const imported = await run(['connectors/storage-postgres/src/import-deepstream-cli.ts', '--from', url]);
+    const imported = await run(['core/bin/deepstream.js', 'import-deepstream', '--from', url, '--config', file]);
     assert.equal(imported.code, 0, imported.output);
     assert.match(imported.output, /imported 4 records from 3 tables/);
 
@@ -131,7 +131,7 @@ describe('records deepstream 7.0.2 stored in PostgreSQL', { skip, timeout: 120_0
       await ours.stop();
     }
 
-    const again = await run(['connectors/storage-postgres/src/import-deepstream-cli.ts', '--from', url]);
+    const again = await run(['core/bin/deepstream.js', 'import-deepstream', '--from', url, '--config', file]);
     assert.equal(again.code, 0, again.output);
   });
 });

@@ -15,7 +15,7 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const self = fileURLToPath(import.meta.url);
 const docsDir = join(root, 'docs');
 const DOCS = ['PROTOCOL', 'RECORDS', 'SECURITY', 'EVENTS_RPC_PRESENCE', 'HTTP_AND_CONFIG'] as const;
-const SKIP_DIRS = new Set(['node_modules', '.git', 'docs', 'data']);
+const SKIP_DIRS = new Set(['node_modules', '.git', 'docs', 'data', 'dist']);
 
 /** Section numbers of a docs file: every heading that starts with one (`## 6. …`, `### 6.3 …`). */
 function sectionsOf(doc: string): Set<string> {

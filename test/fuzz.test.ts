@@ -11,7 +11,7 @@
  * At the end, once every client is gone, the server's registries are empty.
  *
  * Deterministic: a fixed seed, printed with the run count and time. Replay a failure with the
- * seed and path fast-check prints: FUZZ_SEED=… FUZZ_PATH=… node --import tsx --test test/fuzz.test.ts
+ * seed and path fast-check prints: FUZZ_SEED=… FUZZ_PATH=… node --conditions=source --import tsx --test test/fuzz.test.ts
  * Other knobs: FUZZ_RUNS (runs), FUZZ_BOUND_MS (health bound), FUZZ_SHRINK_MS (time given to
  * shrinking a failure), FUZZ_KNOWN (which of the hardening issue's attacks to generate, default all; see fuzz-frames.ts),
  * FUZZ_DEBUG (print each run's frames and time). `test/helpers/fuzz-show.ts PATH` prints a
@@ -49,7 +49,7 @@ async function until(condition: () => Promise<boolean>, what: string, timeout = 
 
 /** The same bytes fast-check replays: a seed and a path make every run reproducible. */
 const replayHint = (details: { seed: number; counterexamplePath: string | null }) =>
-  `replay: FUZZ_SEED=${details.seed}${details.counterexamplePath ? ` FUZZ_PATH=${details.counterexamplePath}` : ''} node --import tsx --test test/fuzz.test.ts`;
+  `replay: FUZZ_SEED=${details.seed}${details.counterexamplePath ? ` FUZZ_PATH=${details.counterexamplePath}` : ''} node --conditions=source --import tsx --test test/fuzz.test.ts`;
 
 describe('fuzz: random and mutated frames', { timeout: TEST_TIMEOUT }, () => {
   it('the codec never throws on any bytes, and every message it decodes encodes again', () => {

@@ -221,7 +221,7 @@ export type Worker<In> = ChildProcess & { post(message: In): void };
 
 /** Forks bench/lib/<file> under tsx, with an IPC channel; its output goes to ours. */
 export function forkWorker<In>(file: string, argv: string[]): Worker<In> {
-  const child = track(fork(join(here, file), argv, { cwd: root, execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }), STOP_GRACE_MS);
+  const child = track(fork(join(here, file), argv, { cwd: root, execArgv: ['--conditions=source', '--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }), STOP_GRACE_MS);
   return Object.assign(child, { post: (message: In) => void (child.connected && child.send(message as object)) });
 }
 

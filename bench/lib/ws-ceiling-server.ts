@@ -7,7 +7,7 @@
  * burst to one socket leaves in one writev; unlike it, there is no session state machine, no
  * routing, no hooks, no permissions, no re-encoding and no slow-consumer handling.
  *
- *   node --import tsx bench/lib/ws-ceiling-server.ts <port>
+ *   node --conditions=source --import tsx bench/lib/ws-ceiling-server.ts <port>
  */
 import { createServer } from 'node:http';
 import type { Socket } from 'node:net';

@@ -11,9 +11,10 @@ export { loadConfig, migrateConfig, type LoadedConfig } from './config/load.ts';
 export { defineConfigFormat, type ConfigFormat, type ForeignConfig, type TranslatedConfig } from './config/formats.ts';
 export { substituteVariables, variablesIn, MissingVariableError } from './config/variables.ts';
 export { definePlugin } from './plugins/manifest.ts';
-export type { PluginManifest, PluginEntry, PluginWithOptions, DefinedPlugin, OptionsInput } from './plugins/manifest.ts';
+export type { PluginManifest, PluginEntry, PluginWithOptions, DefinedPlugin, OptionsInput, PluginCommand, CommandInvocation } from './plugins/manifest.ts';
 // Options schemas: plugins depend on core alone, and every plugin uses the same TypeBox.
-export { Type, type Static, type TObject, type TSchema } from '@sinclair/typebox';
+export { Type } from './util/typebox.ts';
+export type { Static, TObject, TSchema } from '@sinclair/typebox';
 export { optionDefaults } from './plugins/options-schema.ts';
 export { invalidOptions } from './plugins/plugin-options.ts';
 export type { PluginContext, PluginHttp } from './plugins/context.ts';
@@ -46,7 +47,7 @@ export { ReplicatedSet, type ReplicatedSetWatcher } from './cluster/replicated-s
 export { ClusterNode, type ClusterTransport, type ClusterTransportService, type ClusterTiming } from './cluster/node.ts';
 export { SubscriptionRegistry, type SubscriptionObserver, type SubscribeOutcome, type SubscriptionRegistryOptions, type TopicListenerHandler, type ListeningService } from './util/subscriptions.ts';
 export { Inspection, type GaugeReading, type GaugeSample, type SessionNames, type NamesOfSession } from './util/inspection.ts';
-export { HttpRoutes, sendText, type HttpHandler } from './http/routes.ts';
+export { HttpRoutes, sendText, type HttpHandler, type HttpRouteOptions } from './http/routes.ts';
 export { redactUrl } from './util/redact.ts';
 export { fnv1a } from './util/hash.ts';
 export { createLogger, type Logger } from './logger.ts';

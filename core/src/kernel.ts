@@ -10,7 +10,7 @@ import { ClusterNode } from './cluster/node.ts';
 import { LOCAL_CLUSTER } from './cluster/local-transport.ts';
 import { Inspection } from './util/inspection.ts';
 import { DeepstreamError, describeError } from './errors.ts';
-import { HttpRoutes, type HttpHandler } from './http/routes.ts';
+import { HttpRoutes, type HttpHandler, type HttpRouteOptions } from './http/routes.ts';
 import { loadTlsMaterial, resolveConfig, type DeepstreamConfig, type ResolvedConfig } from './config/options.ts';
 import { createLogger } from './logger.ts';
 import { resolvePlugins, type ResolvedPlugin } from './plugins/resolve.ts';
@@ -271,7 +271,7 @@ export class Kernel {
       hooks,
       config: this.config,
       serverName: this.config.serverName,
-      http: { add: (prefix: string, handler: HttpHandler) => this.http.add(prefix, handler, name) },
+      http: { add: (prefix: string, handler: HttpHandler, options?: HttpRouteOptions) => this.http.add(prefix, handler, name, options) },
       claim: <F extends AuthorizationFacts>(topic: TOPIC, handler: TopicHandler<F>, access?: TopicAccess<F>) => router.claim(topic, name, handler, access),
       ...services,
       authorize: (request: AuthorizationRequest, ...old: unknown[]) => {

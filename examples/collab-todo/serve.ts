@@ -4,7 +4,7 @@
  * (no directory listing, no path from the URL ever reaches the file system). It is the example's
  * own server; the realtime server serves no static files.
  *
- *   node --import tsx examples/collab-todo/serve.ts    # just this server, on $PORT or 8080
+ *   node --conditions=source --import tsx examples/collab-todo/serve.ts    # just this server, on $PORT or 8080
  *   npm run example                                    # this server and the realtime server
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';

@@ -1,6 +1,6 @@
 /**
  * Prints the attack of one fuzz run, decoded, for reading a counterexample:
- *   FUZZ_SEED=190719 [FUZZ_KNOWN=…] node --import tsx test/helpers/fuzz-show.ts PATH
+ *   FUZZ_SEED=190719 [FUZZ_KNOWN=…] node --conditions=source --import tsx test/helpers/fuzz-show.ts PATH
  * where PATH is the one fast-check printed (e.g. `44:2:3:17`). Long strings and arrays are cut.
  */
 import fc from 'fast-check';

@@ -69,7 +69,7 @@ export interface ServerProcessOptions {
 export async function startServerProcess(options: ServerProcessOptions = {}): Promise<ServerProcess> {
   const child = fork(CHILD, [JSON.stringify({ valve: options.valve })], {
     // tsx resolved from here, so that the child starts whatever the current directory is.
-    execArgv: ['--import', import.meta.resolve('tsx'), '--expose-gc'],
+    execArgv: ['--conditions=source', '--import', import.meta.resolve('tsx'), '--expose-gc'],
     stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
   });
   let stderr = '';

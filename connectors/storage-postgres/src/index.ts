@@ -1,4 +1,5 @@
 import { definePlugin, redactUrl } from '@deepstream-ts/core';
+import { importCommand } from './import-command.ts';
 import { PostgresStorage } from './postgres-storage.ts';
 import { POSTGRES_STORAGE_OPTIONS, type PostgresStorageOptions } from './options.ts';
 
@@ -10,6 +11,7 @@ export const storagePostgres = definePlugin<PostgresStorageOptions>({
   package: import.meta.url,
   provides: ['storage'],
   options: POSTGRES_STORAGE_OPTIONS,
+  commands: { 'import-deepstream': importCommand },
   async setup(ctx) {
     const storage = new PostgresStorage(ctx.options);
     ctx.onClose(() => storage.close());

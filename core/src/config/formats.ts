@@ -2,6 +2,7 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { DeepstreamError, describeError } from '../errors.ts';
+import { entryPoint, type PackageJson } from '../plugins/resolve.ts';
 import type { DeepstreamConfig } from './options.ts';
 
 /** A config file in another server's format, as a format package is given it. */
@@ -25,8 +26,9 @@ export interface TranslatedConfig {
  * A config format other than ours, provided by an installed package (e.g. deepstream's
  * config.yml). The kernel knows no format: it asks each installed one whether it recognises a
  * YAML/JSON file by its shape, and starts from the translation. A package declares its format in
- * its package.json as `"deepstream-ts": { "configFormat": "./src/format.ts" }`, the module's
- * default export being the format.
+ * its package.json as `"deepstream-ts": { "configFormat": "." }`, an export of the package (`.`, or a
+ * subpath such as `./format`) whose default export is the format; it is resolved like a plugin's
+ * entry, so a checkout runs its source and an installed package its build.
  */
 export interface ConfigFormat {
   /** Shown in logs: "loaded … as a <name> config". */
@@ -90,7 +92,7 @@ function candidatePackages(nodeModules: string): string[] {
 }
 
 function declaredFormat(packageDir: string): { name: string; module: string } | undefined {
-  let pkg: { name?: unknown; 'deepstream-ts'?: { configFormat?: unknown } };
+  let pkg: PackageJson & { name?: unknown; 'deepstream-ts'?: { configFormat?: unknown } };
   try {
     pkg = JSON.parse(readFileSync(join(packageDir, 'package.json'), 'utf8')) as typeof pkg;
   } catch {
@@ -98,5 +100,5 @@ function declaredFormat(packageDir: string): { name: string; module: string } | 
   }
   const module = pkg['deepstream-ts']?.configFormat;
   if (typeof module !== 'string' || typeof pkg.name !== 'string') return undefined;
-  return { name: pkg.name, module: join(packageDir, module) };
+  return { name: pkg.name, module: join(packageDir, entryPoint(pkg, module)) };
 }

@@ -18,13 +18,37 @@ const SEARCH_PLACES = [
 ];
 
 /**
- * Loads a module config with Node's own `import`. The CLI runs under tsx, so a `.ts` config and the
- * TypeScript plugins it imports load with no build step and no temporary files.
+ * Loads a module config with Node's own `import`, so a config and the plugins it imports share the
+ * kernel's module instances. A `.ts` config needs a TypeScript loader first: see typescriptLoader.
  */
 const importModule: Loader = async (filepath) => {
+  if (/\.[cm]?ts$/.test(filepath)) await typescriptLoader();
   const module = (await import(pathToFileURL(filepath).href)) as { default?: unknown };
   return module.default ?? module;
 };
+
+let tsx: Promise<void> | undefined;
+
+/**
+ * In a checkout the kernel itself runs under tsx, which already loads TypeScript. An installed
+ * kernel is plain JavaScript: it registers tsx (an optional dependency) the first time it meets a
+ * `.ts` config, and never loads it otherwise, so a JSON, YAML or JavaScript config costs nothing.
+ */
+function typescriptLoader(): Promise<void> {
+  if (import.meta.url.endsWith('.ts')) return Promise.resolve();
+  tsx ??= import('tsx/esm/api').then(
+    ({ register }) => void register(),
+    (error: unknown) => {
+      tsx = undefined;
+      throw new DeepstreamError(
+        'DS_CONFIG_INVALID',
+        'a deepstream.config.ts needs tsx, an optional dependency of @deepstream-ts/core that is not installed: run "npm install tsx", or write the config as .js, .json or .yaml',
+        { cause: error },
+      );
+    },
+  );
+  return tsx;
+}
 
 export interface LoadedConfig {
   config: DeepstreamConfig;

@@ -1,4 +1,5 @@
-import { Type, type Static } from '@sinclair/typebox';
+import type { Static } from '@sinclair/typebox';
+import { Type } from '../util/typebox.ts';
 
 /**
  * The kernel's own settings as schemas: the types below come from them, the loader checks every

@@ -5,7 +5,7 @@ import type { TopicHandler } from '../router.ts';
 import type { Services } from '../services.ts';
 import type { TOPIC, Message } from '../protocol/messages.ts';
 import type { Session } from '../session/session.ts';
-import type { HttpHandler } from '../http/routes.ts';
+import type { HttpHandler, HttpRouteOptions } from '../http/routes.ts';
 import type { ResolvedConfig } from '../config/options.ts';
 import type { ConnectionInfo, TransportFactory } from '../transport/transport.ts';
 import type { LoginResult } from '../session/login-guard.ts';
@@ -68,6 +68,9 @@ export interface PluginContext<Options extends object = object> {
 }
 
 export interface PluginHttp {
-  /** Serve every request whose path starts with `prefix` (the longest prefix wins). */
-  add(prefix: string, handler: HttpHandler): void;
+  /**
+   * Serve every request whose path starts with `prefix` (the longest prefix wins), for the methods
+   * in `options.methods` (default GET, POST, OPTIONS; any method Node parses may be listed).
+   */
+  add(prefix: string, handler: HttpHandler, options?: HttpRouteOptions): void;
 }

@@ -46,6 +46,31 @@ export interface PluginManifest<Options extends object = Record<string, never>> 
   setup(ctx: PluginContext<Options>): void | Promise<void>;
   /** Releases what setup acquired. Plugins close in reverse setup order. */
   close?(ctx: PluginContext<Options>): void | Promise<void>;
+  /**
+   * Subcommands of the `deepstream` CLI (`deepstream <name> ...`). List their names in package.json
+   * too (`"deepstream": { "commands": { "<name>": "summary" } }`) so the CLI finds them without a config.
+   */
+  readonly commands?: Readonly<Record<string, PluginCommand<Options>>>;
+}
+
+/** A CLI subcommand a plugin adds; see `commands`. */
+export interface PluginCommand<Options extends object = object> {
+  /** One line for `deepstream --help`. */
+  readonly summary: string;
+  /** Runs the command; resolves to the process exit code. */
+  run(invocation: CommandInvocation<Options>): number | Promise<number>;
+}
+
+export interface CommandInvocation<Options extends object = object> {
+  /** The arguments after the command name, `--config PATH` taken out. */
+  readonly args: readonly string[];
+  /**
+   * The plugin's options with defaults filled in: from the config when the CLI found one listing
+   * this plugin (`--config PATH`, else `deepstream.config.*` in the working directory), else the defaults.
+   */
+  readonly options: Readonly<Options>;
+  /** The config file the options came from, or undefined for the defaults. */
+  readonly config: string | undefined;
 }
 
 /** A plugin with options chosen, as it appears in `plugins: [...]`. */
@@ -89,11 +114,12 @@ type IdentityKeys = 'name' | 'version' | 'kernel';
 export type PluginDefinition<Options extends object> = Omit<PluginManifest<Options>, IdentityKeys> & Identity;
 
 /** A manifest with an options schema, spelled out so that TypeScript infers the schema from `options`. */
-export type SchemaManifest<Schema extends TObject> = Omit<PluginManifest<object>, IdentityKeys | 'options' | 'defaults' | 'setup' | 'close'> &
+export type SchemaManifest<Schema extends TObject> = Omit<PluginManifest<object>, IdentityKeys | 'options' | 'defaults' | 'setup' | 'close' | 'commands'> &
   Identity & {
     readonly options: Schema;
     setup(ctx: PluginContext<Static<Schema>>): void | Promise<void>;
     close?(ctx: PluginContext<Static<Schema>>): void | Promise<void>;
+    readonly commands?: Readonly<Record<string, PluginCommand<Static<Schema>>>>;
   };
 
 /**

@@ -1,5 +1,6 @@
-import { Kind, type TObject, type TSchema } from '@sinclair/typebox';
-import { Value, type ValueError, ValueErrorType } from '@sinclair/typebox/value';
+import type { TObject, TSchema } from '@sinclair/typebox';
+import type { ValueError } from '@sinclair/typebox/value';
+import { Kind, Value, ValueErrorType } from '../util/typebox.ts';
 
 /**
  * Options checked against a TypeBox schema, once at start: defaults filled in deeply (a partial

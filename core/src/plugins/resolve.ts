@@ -79,7 +79,7 @@ function assertManifest(value: unknown, where: string): asserts value is PluginM
 
 /**
  * Imports a plugin package the way an npm user installed it: found in `node_modules` from the
- * config's directory upwards, entry point from `exports` (import/default), `module` or `main`.
+ * config's directory upwards, entry point from `exports` (import/node/default), `module` or `main`.
  * Its default export (or a named `plugin` export) is the manifest.
  */
 async function importPlugin(name: string, baseDir: string): Promise<unknown> {
@@ -110,18 +110,27 @@ function findPackage(name: string, from: string): string | undefined {
   }
 }
 
-interface PackageJson {
+export interface PackageJson {
   exports?: unknown;
   module?: string;
   main?: string;
 }
 
-function entryPoint(pkg: PackageJson): string {
+/**
+ * Only in a checkout of the repository does the kernel run from its TypeScript sources (under tsx
+ * with the "source" export condition); it then loads plugins from their sources too, as Node does
+ * for every other import there, so that no stale dist/ is ever mixed in.
+ */
+const FROM_SOURCE = import.meta.url.endsWith('.ts');
+
+/** The file a package exports at `subpath` (`.` is its main entry), under the conditions the kernel runs with. */
+export function entryPoint(pkg: PackageJson, subpath = '.'): string {
   let target: unknown = pkg.exports;
-  if (target !== null && typeof target === 'object' && '.' in target) target = (target as Record<string, unknown>)['.'];
+  if (target !== null && typeof target === 'object' && subpath in target) target = (target as Record<string, unknown>)[subpath];
+  else if (subpath !== '.') return subpath;
   while (target !== null && typeof target === 'object') {
     const conditions = target as Record<string, unknown>;
-    target = conditions.import ?? conditions.node ?? conditions.default;
+    target = (FROM_SOURCE ? conditions.source : undefined) ?? conditions.import ?? conditions.node ?? conditions.default;
   }
   if (typeof target === 'string') return target;
   return pkg.module ?? pkg.main ?? 'index.js';

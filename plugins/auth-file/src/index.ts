@@ -1,5 +1,6 @@
 import { countAuthenticationStrategies, definePlugin, type AuthenticationResult } from '@deepstream-ts/core';
 import { AUTH_FILE_OPTIONS, checkUsersAndHash, type AuthFileOptions } from './options.ts';
+import { hashCommand } from './hash-command.ts';
 import { verifyPassword } from './password.ts';
 import { parseUsers, readUsersFile } from './users.ts';
 
@@ -16,6 +17,8 @@ const MISSING = Object.freeze({ error: 'missing authentication parameter: userna
 export const authFile = definePlugin<AuthFileOptions>({
   package: import.meta.url,
   options: AUTH_FILE_OPTIONS,
+  // `deepstream hash`, declared in package.json too so that the CLI finds it without a config.
+  commands: { hash: hashCommand },
   setup(ctx) {
     const options = ctx.options;
     checkUsersAndHash(ctx.name, options);

@@ -3,8 +3,8 @@ import { Type, invalidOptions, optionDefaults, type Static } from '@deepstream-t
 import type { HashParameters } from './password.ts';
 
 /**
- * PBKDF2 defaults (`hash`, `iterations`, `keyLength`). `deepstream hash` (core/src/cli.ts) uses the
- * same values; a test keeps the two in step. deepstream's own users.yml used md5/100/32: set those
+ * PBKDF2 defaults (`hash`, `iterations`, `keyLength`); `deepstream hash` (hash-command.ts) hashes
+ * with these options as the config sets them. deepstream's own users.yml used md5/100/32: set those
  * to keep its hashes.
  */
 export const AUTH_FILE_OPTIONS = Type.Object({

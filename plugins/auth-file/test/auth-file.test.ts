@@ -178,6 +178,20 @@ describe('deepstream hash (the CLI)', () => {
   it('refuses an unknown digest', async () => {
     await assert.rejects(hashWith(['pw', '--algorithm', 'nope']), (error: { code: number; stderr: string }) => error.code === 2 && /--algorithm must be a digest/.test(error.stderr));
   });
+
+  it('with --config, hashes with the auth-file options of that config, and refuses flags that disagree', async () => {
+    const config = 'test/fixtures/configs/auth-file-md5.yaml';
+    const stored = await hashWith(['pw', '--config', config]);
+    assert.equal(await verifyPassword('pw', stored, { hash: 'md5', iterations: 100, keyLength: 16 }), true);
+    assert.equal(stored.length, 24 + 24, 'a 16-byte key, not the default 32');
+    const s = await server({ plugins: [authFile.with({ users: { fred: { password: stored } }, hash: 'md5', iterations: 100, keyLength: 16 })] });
+    await official(s.url).login({ username: 'fred', password: 'pw' });
+    await assert.rejects(hashWith(['pw', '--config', config, '--iterations', '5']), (error: { code: number; stderr: string }) => {
+      assert.equal(error.code, 2);
+      assert.match(error.stderr, /--iterations would make a hash that .*auth-file-md5\.yaml does not check/);
+      return true;
+    });
+  });
 });
 
 describe('several strategies (reportInvalidParameters)', () => {
