@@ -56,14 +56,17 @@ export class History {
   }
 
   /**
-   * Another node's write, as its broadcast told us: kept when it follows the latest version kept
-   * (else a later merge compares snapshots across the gap, or finds its base missing).
+   * Another node's write, as its broadcast told us (this node may have read later versions
+   * already): kept in version order, a patch only where the version before it is known.
    */
   followed(version: number, path: Path | undefined, value: unknown): void {
-    const last = this.entries.at(-1);
-    if (last === undefined || last.record.version !== version - 1) return;
-    const data = (path === undefined ? value : setPath(last.record.data, path, value)) as RecordData;
-    this.entries.push({ record: { version, data }, path, writer: undefined, sent: -1, seen: -1 });
+    let at = this.entries.length;
+    while (at > 0 && this.entries[at - 1]!.record.version >= version) at--;
+    if (this.entries[at]?.record.version === version) return;
+    const before = this.entries[at - 1];
+    if (path !== undefined && before?.record.version !== version - 1) return;
+    const data = (path === undefined ? value : setPath(before!.record.data, path, value)) as RecordData;
+    this.entries.splice(at, 0, { record: { version, data }, path, writer: undefined, sent: -1, seen: -1 });
     if (this.entries.length > this.limit) this.entries.shift();
   }
 

@@ -5,6 +5,11 @@ import { LoadFailure, WriteFailure, type RecordStore } from './record-store.ts';
 
 /** How often a write is retried after losing the cache's version check to another node. */
 const MAX_COMMIT_ATTEMPTS = 5;
+/**
+ * The same for a write the record's strategy merges: under contention from several nodes it can
+ * lose many times in a row, and each loss is another write's progress, not a conflict of its own.
+ */
+const MAX_MERGE_ATTEMPTS = 64;
 
 /** One validated write, normalised to UPDATE (whole record) or PATCH (one path). */
 export interface Write {
@@ -89,6 +94,7 @@ export class WriteQueues {
   /** Another node's write of a record this node keeps a merge history of (`path` undefined: an UPDATE). */
   followOtherNode(name: string, version: number, path: readonly PathToken[] | undefined, value: unknown): void {
     this.histories.get(name)?.followed(version, path, value);
+    this.queues.get(name)?.followed(version);
   }
 
   hasHistory(name: string): boolean {
@@ -197,6 +203,11 @@ class RecordQueue {
     return this.current ?? undefined;
   }
 
+  /** Another node wrote `version`: a writer that saw it may send the one after. */
+  followed(version: number): void {
+    if (this.merger !== undefined && (this.lastVersion === undefined || version > this.lastVersion)) this.lastVersion = version;
+  }
+
   admit(write: Write): void {
     const v = write.version;
     if (v !== -1 && this.lastVersion !== undefined && v <= this.lastVersion) {
@@ -303,8 +314,9 @@ class RecordQueue {
   private async apply(write: Write, judged = true, plan?: Plan): Promise<boolean> {
     // Another node may win the cache's version check; then the record is reloaded and the write
     // judged again (and merged again) against what won (a -1 write simply goes on top).
-    for (let attempt = 0; attempt < MAX_COMMIT_ATTEMPTS; attempt++) {
-      const outcome = await this.tryApply(write, judged && attempt === 0, attempt === 0 ? plan : undefined);
+    const attempts = this.merger === undefined ? MAX_COMMIT_ATTEMPTS : MAX_MERGE_ATTEMPTS;
+    for (let attempt = 0; attempt < attempts; attempt++) {
+      const outcome = await this.tryApply(write, judged && attempt === 0, attempt === 0 ? plan : undefined, attempt === 0);
       if (outcome !== 'lost') return outcome;
       if (!(await this.reload())) return false;
     }
@@ -325,7 +337,8 @@ class RecordQueue {
     return merged === undefined ? 'stale' : { version: next, data: merged.data, merged };
   }
 
-  private async tryApply(write: Write, judged: boolean, planned: Plan | undefined): Promise<boolean | 'lost'> {
+  /** `first`: a version this node has not seen yet may be another node's; then it reloads once. */
+  private async tryApply(write: Write, judged: boolean, planned: Plan | undefined, first: boolean): Promise<boolean | 'lost'> {
     if (this.current === null && !write.upsert) {
       // Only setData and acknowledged writes create records (RECORDS §5.2); a plain update of a
       // missing (e.g. deleted) record is refused.
@@ -334,6 +347,7 @@ class RecordQueue {
     }
     const previous = this.current ?? undefined;
     const plan = planned ?? this.plan(write, previous);
+    if (plan === 'invalid' && first && this.merger !== undefined) return 'lost';
     if (!judged) {
       const facts = new WriteFacts(write, previous, typeof plan === 'object' ? plan.data : undefined);
       if (!(await this.env.reauthorize(write, previous === undefined, facts))) return true;
