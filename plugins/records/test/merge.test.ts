@@ -206,6 +206,13 @@ describe('merge strategies', () => {
     });
   });
 
+  it('refuses a start with an unknown strategy, naming the option and what it accepts', async () => {
+    await assert.rejects(
+      startTestServer({ plugins: [authOpen, records.with({ merge: [{ names: 'doc/*', strategy: 'theirs' }] } as never)] }),
+      (error: Error) => /merge\[0\]\.strategy/.test(error.message) && /reject, paths, lastWriterWins, or a function/.test(error.message),
+    );
+  });
+
   describe('lastWriterWins', () => {
     it('applies a stale write at the next version and tells everyone', async () => {
       const name = unique('lww');
