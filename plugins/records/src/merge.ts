@@ -47,8 +47,14 @@ export class History {
   /** A version read from the cache (first load, or after another node's write won). */
   observe(record: StoredRecord): void {
     const last = this.entries.at(-1);
-    if (last !== undefined && last.record.version === record.version) return;
+    // Known already, or older than what another node's broadcast brought while it was read.
+    if (last !== undefined && last.record.version >= record.version) return;
     this.push({ record, path: undefined, writer: undefined, sent: -1, seen: -1 });
+  }
+
+  /** The record changed behind the server's back: nothing kept holds any more. */
+  clear(): void {
+    this.entries = [];
   }
 
   committed(record: StoredRecord, path: Path | undefined, writer: Session | undefined, sent: number, seen: number): void {

@@ -103,6 +103,7 @@ export class WriteQueues {
 
   /** The record changed behind the server's back (NOTIFY): versions kept to merge by no longer hold. */
   forgetHistory(name: string): void {
+    this.histories.get(name)?.clear(); // a queue alive may hold it
     this.histories.delete(name);
   }
 
