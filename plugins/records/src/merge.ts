@@ -33,6 +33,8 @@ interface Entry {
   readonly sent: number;
   /** The latest version the writer had seen when it wrote. */
   readonly seen: number;
+  /** What it changed, compared once with the version right before it (an UPDATE, a merge). */
+  changed?: Path[];
 }
 
 /**
@@ -118,6 +120,7 @@ export class History {
       const contiguous = entry.record.version === before.record.version + 1;
       if (contiguous && entry.writer === writer) continue; // the writer knows its own changes
       if (contiguous && entry.path !== undefined) paths.push(entry.path);
+      else if (contiguous) paths.push(...(entry.changed ??= changedPaths(before.record.data, entry.record.data, [], [])));
       else changedPaths(before.record.data, entry.record.data, [], paths);
     }
     return paths;
