@@ -27,8 +27,8 @@ interface Entry {
   readonly record: StoredRecord;
   /** The one path a patch changed; undefined: compare with the entry before. */
   readonly path: Path | undefined;
-  /** Who wrote it (undefined: loaded, or made by a merge function). */
-  readonly writer: Session | undefined;
+  /** The session id of who wrote it (undefined: loaded, or made by a merge function); an id, so closed sessions are not kept. */
+  readonly writer: string | undefined;
   /** The version the writer sent. */
   readonly sent: number;
   /** The latest version the writer had seen when it wrote. */
@@ -59,7 +59,7 @@ export class History {
     this.entries = [];
   }
 
-  committed(record: StoredRecord, path: Path | undefined, writer: Session | undefined, sent: number, seen: number): void {
+  committed(record: StoredRecord, path: Path | undefined, writer: string | undefined, sent: number, seen: number): void {
     this.push({ record, path, writer, sent, seen });
   }
 
@@ -91,7 +91,7 @@ export class History {
    * unless it is the writer's own earlier write that a merge placed elsewhere: then it had seen
    * what that write had seen (the older of the two, to be safe).
    */
-  seenBy(writer: Session, sent: number): number {
+  seenBy(writer: string, sent: number): number {
     let seen = sent - 1;
     for (const entry of this.entries) if (entry.writer === writer && entry.sent === sent - 1 && entry.seen < seen) seen = entry.seen;
     return seen;
@@ -110,7 +110,7 @@ export class History {
    * Paths changed after version `seen` by anyone but `writer`, up to the latest entry (which the
    * queue keeps equal to the current version); undefined when `seen` is older than the history.
    */
-  changedSince(seen: number, writer: Session): Path[] | undefined {
+  changedSince(seen: number, writer: string): Path[] | undefined {
     const start = this.find(seen);
     if (start === -1) return undefined;
     const paths: Path[] = [];
@@ -155,11 +155,11 @@ export class Merger {
       return { data, path: tokens, seen: write.version - 1, byWriter: true };
     }
     const history = this.history!;
-    const seen = history.seenBy(write.session, write.version);
+    const seen = history.seenBy(write.session.id, write.version);
     const base = history.snapshot(seen);
     if (base === undefined) return undefined;
     if (this.strategy === 'paths') {
-      const theirs = history.changedSince(seen, write.session);
+      const theirs = history.changedSince(seen, write.session.id);
       if (theirs === undefined) return undefined;
       const mine = tokens === undefined ? changedPaths(base.data, write.value, [], []) : [tokens];
       if (mine.some((path) => theirs.some((other) => overlap(path, other)))) return undefined;

@@ -389,7 +389,7 @@ class RecordQueue {
     if (history === undefined) return;
     const byWriter = merged === undefined || merged.byWriter;
     const seen = merged?.seen ?? (write.version === -1 ? next.version - 1 : write.version - 1);
-    history.committed(next, merged === undefined ? write.path?.tokens : merged.path, byWriter ? write.session : undefined, write.version, seen);
+    history.committed(next, merged === undefined ? write.path?.tokens : merged.path, byWriter ? write.session.id : undefined, write.version, seen);
   }
 
   /**
