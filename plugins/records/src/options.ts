@@ -1,4 +1,5 @@
 import { Type, type Static } from '@deepstream-ts/core';
+import type { MergeFunction } from './merge.ts';
 
 const prefixes = () => Type.Array(Type.String(), { default: [] });
 
@@ -25,6 +26,29 @@ export const RECORDS_OPTIONS = Type.Object({
   maxArrayGrowth: Type.Integer({ minimum: 1, default: 100_000 }),
   /** Deepest nesting of objects and arrays a write may bring (a patch: its path's depth plus its value's). */
   maxDataDepth: Type.Integer({ minimum: 1, default: 100 }),
+  /**
+   * How a stale write (its version is not the record's next one) is resolved, per record name
+   * pattern (`*` matches anything); the first match wins, no match means `reject`.
+   */
+  merge: Type.Array(
+    Type.Object({
+      names: Type.String({ minLength: 1, expected: 'a record name pattern (* matches any characters)' }),
+      strategy: Type.Union(
+        [
+          Type.Literal('reject'),
+          Type.Literal('paths'),
+          Type.Literal('lastWriterWins'),
+          Type.Unsafe<MergeFunction>(Type.Function([Type.Unknown(), Type.Unknown(), Type.Unknown()], Type.Unknown())),
+        ],
+        { expected: 'one of reject, paths, lastWriterWins, or a function (base, latest, incoming) => merged | "reject"' },
+      ),
+    }),
+    { default: [] },
+  ),
+  /** Versions per record kept to merge by (`paths` and functions); a write based on an older one is refused. */
+  mergeHistory: Type.Integer({ minimum: 1, default: 256 }),
+  /** Records whose merge history is kept at once (least recently written forgotten first). */
+  mergeHistoryRecords: Type.Integer({ minimum: 1, default: 1000 }),
 });
 
 export type RecordsOptions = Static<typeof RECORDS_OPTIONS>;

@@ -20,6 +20,7 @@ import { LoadFailure, type RecordStore } from './record-store.ts';
 import { ackOf, readResponse, recordError } from './replies.ts';
 import { CREATE_ONLY, StoredState, recordAccess, writePermissions, type RecordFacts, type Stage } from './record-access.ts';
 import { WriteQueues, WriteTicket } from './write-queue.ts';
+import { parsePath, type PathToken } from './json-path.ts';
 import { WRITE_ACTIONS, isRefusal, parseWrite, type Refusal } from './writes.ts';
 
 const CLUSTER_CHANNEL = 'record';
@@ -47,9 +48,9 @@ export class RecordsService {
     this.queues = new WriteQueues({
       store,
       log: ctx.log,
-      broadcast: (name, message, except) => this.broadcast(name, message, except),
+      broadcast: (name, message, except, ownCopy) => this.broadcast(name, message, except, true, ownCopy),
       reauthorize: (write, creates, facts) => this.reauthorize(write.session, write.request, write.name, writePermissions(write.request.action, creates || write.checkCreate), facts),
-    });
+    }, ctx.options);
   }
 
   /** What the router asks the permission plugins before `handle` runs, and the facts it offers them. */
@@ -240,7 +241,9 @@ export class RecordsService {
     if (!this.checkName(session, request, name)) return;
     let record: StoredRecord | undefined;
     try {
-      record = await this.store.load(name, true);
+      // While writes are applied, what the queue last broadcast: a reader that missed those
+      // broadcasts (the client ignores them while it waits for this reply) must not get older data.
+      record = this.queues.latest(name) ?? (await this.store.load(name, true));
     } catch (error) {
       return this.replyLoadFailure(session, request, name, error);
     }
@@ -362,6 +365,7 @@ export class RecordsService {
       if (request.correlationId !== undefined) reply.correlationId = request.correlationId;
       return session.send(reply);
     }
+    for (const name of names) this.queues.forgetHistory(name);
     await Promise.all(names.map((name) => this.reloadForSubscribers(name)));
     session.send(ackOf(request, true));
     this.cluster?.send(CLUSTER_CHANNEL, { topic: TOPIC.RECORD, action: RECORD_ACTION.NOTIFY, names: [...names] });
@@ -382,10 +386,32 @@ export class RecordsService {
 
   // ---- fan-out -----------------------------------------------------------------------------
 
-  private broadcast(name: string, message: Message, except: Session | undefined, toCluster = true): void {
+  /** `ownCopy`: what `except` gets instead, if it is subscribed (the writer of a merged write). */
+  private broadcast(name: string, message: Message, except: Session | undefined, toCluster = true, ownCopy?: Message): void {
     const shared = new SharedMessage(message);
-    for (const subscriber of this.subscriptions.subscribers(name)) if (subscriber !== except) subscriber.send(shared);
+    for (const subscriber of this.subscriptions.subscribers(name)) {
+      if (subscriber !== except) subscriber.send(shared);
+      else if (ownCopy !== undefined) subscriber.send(ownCopy);
+    }
     if (toCluster) this.cluster?.send(CLUSTER_CHANNEL, message);
+  }
+
+  /** Keeps another node's write in the record's merge history, so that writes based on it can merge here. */
+  private followOtherNode(name: string, message: Message): void {
+    if (message.version === undefined) return;
+    let tokens: PathToken[] | undefined;
+    if (message.path !== undefined) {
+      const parsed = parsePath(message.path, this.ctx.options);
+      if (typeof parsed === 'string') return;
+      tokens = parsed;
+    }
+    let value: unknown;
+    try {
+      value = message.data === undefined ? undefined : JSON.parse(message.data);
+    } catch {
+      return;
+    }
+    this.queues.followOtherNode(name, message.version, tokens, value);
   }
 
   /** Other nodes applied the change to the shared cache and storage; we only tell our subscribers. */
@@ -394,14 +420,19 @@ export class RecordsService {
     switch (message.action) {
       case RECORD_ACTION.UPDATE:
       case RECORD_ACTION.PATCH:
-        if (name !== undefined) this.broadcast(name, message, undefined, false);
+        if (name === undefined) return;
+        if (this.queues.hasHistory(name)) this.followOtherNode(name, message);
+        this.broadcast(name, message, undefined, false);
         return;
       case RECORD_ACTION.DELETED:
         if (name === undefined) return;
         this.queues.abort(name);
         return this.removeSubscribers(name, message, undefined);
       case RECORD_ACTION.NOTIFY:
-        for (const n of message.names ?? []) void this.reloadForSubscribers(n);
+        for (const n of message.names ?? []) {
+          this.queues.forgetHistory(n);
+          void this.reloadForSubscribers(n);
+        }
     }
   }
 }

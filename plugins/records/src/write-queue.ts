@@ -1,9 +1,15 @@
 import { RECORD_ACTION, TOPIC, type AuthorizationFacts, type Logger, type Message, type RecordData, type Session, type StoredRecord } from '@deepstream-ts/core';
 import { setPath, type PathToken } from './json-path.ts';
+import { History, Merger, namePattern, type Merged, type MergeStrategy } from './merge.ts';
 import { LoadFailure, WriteFailure, type RecordStore } from './record-store.ts';
 
 /** How often a write is retried after losing the cache's version check to another node. */
 const MAX_COMMIT_ATTEMPTS = 5;
+/**
+ * The same for a write the record's strategy merges: under contention from several nodes it can
+ * lose many times in a row, and each loss is another write's progress, not a conflict of its own.
+ */
+const MAX_MERGE_ATTEMPTS = 64;
 
 /** One validated write, normalised to UPDATE (whole record) or PATCH (one path). */
 export interface Write {
@@ -36,8 +42,18 @@ export interface QueueEnvironment {
    * create the record.
    */
   reauthorize(write: Write, creates: boolean, facts: AuthorizationFacts): Promise<boolean>;
-  /** Sends to every subscriber of the record except `except`, and to other nodes. */
-  broadcast(name: string, message: Message, except: Session | undefined): void;
+  /**
+   * Sends to every subscriber of the record except `except`, and to other nodes; `except` gets
+   * `ownCopy` instead when given and it is subscribed.
+   */
+  broadcast(name: string, message: Message, except: Session | undefined, ownCopy?: Message): void;
+}
+
+/** The merge options (records options `merge`, `mergeHistory`, `mergeHistoryRecords`). */
+export interface MergeSettings {
+  readonly merge: readonly { readonly names: string; readonly strategy: MergeStrategy }[];
+  readonly mergeHistory: number;
+  readonly mergeHistoryRecords: number;
 }
 
 /**
@@ -46,8 +62,50 @@ export interface QueueEnvironment {
  */
 export class WriteQueues {
   private readonly queues = new Map<string, RecordQueue>();
+  private readonly rules: readonly { readonly pattern: RegExp; readonly strategy: MergeStrategy }[];
+  /** Merge histories by record, least recently written first; they outlive the queues. */
+  private readonly histories = new Map<string, History>();
 
-  constructor(private readonly env: QueueEnvironment) {}
+  constructor(
+    private readonly env: QueueEnvironment,
+    private readonly settings: MergeSettings = { merge: [], mergeHistory: 1, mergeHistoryRecords: 1 },
+  ) {
+    this.rules = settings.merge.map((rule) => ({ pattern: namePattern(rule.names), strategy: rule.strategy }));
+  }
+
+  /** The record's strategy and history, undefined under `reject`. */
+  private mergerFor(name: string): Merger | undefined {
+    const strategy = this.rules.find((rule) => rule.pattern.test(name))?.strategy ?? 'reject';
+    if (strategy === 'reject') return undefined;
+    if (strategy === 'lastWriterWins') return new Merger(strategy, undefined, this.env.log, name);
+    let history = this.histories.get(name);
+    if (history !== undefined) this.histories.delete(name);
+    else history = new History(this.settings.mergeHistory);
+    this.histories.set(name, history);
+    if (this.histories.size > this.settings.mergeHistoryRecords) this.histories.delete(this.histories.keys().next().value!);
+    return new Merger(strategy, history, this.env.log, name);
+  }
+
+  /** The latest version this node applied, while the record has a queue (reads then never lag its broadcasts). */
+  latest(name: string): StoredRecord | undefined {
+    return this.queues.get(name)?.latest;
+  }
+
+  /** Another node's write of a record this node keeps a merge history of (`path` undefined: an UPDATE). */
+  followOtherNode(name: string, version: number, path: readonly PathToken[] | undefined, value: unknown): void {
+    this.histories.get(name)?.followed(version, path, value);
+    this.queues.get(name)?.followed(version);
+  }
+
+  hasHistory(name: string): boolean {
+    return this.histories.has(name);
+  }
+
+  /** The record changed behind the server's back (NOTIFY): versions kept to merge by no longer hold. */
+  forgetHistory(name: string): void {
+    this.histories.get(name)?.clear(); // a queue alive may hold it
+    this.histories.delete(name);
+  }
 
   get size(): number {
     return this.queues.size;
@@ -76,7 +134,7 @@ export class WriteQueues {
   private queueFor(name: string): RecordQueue {
     let queue = this.queues.get(name);
     if (queue === undefined) {
-      const created: RecordQueue = new RecordQueue(name, this.env, () => {
+      const created: RecordQueue = new RecordQueue(name, this.env, this.mergerFor(name), () => {
         if (this.queues.get(name) === created) this.queues.delete(name);
       });
       this.queues.set(name, (queue = created));
@@ -98,6 +156,7 @@ export class WriteQueues {
   abort(name: string): void {
     this.queues.get(name)?.abort();
     this.queues.delete(name);
+    this.histories.delete(name);
   }
 }
 
@@ -116,6 +175,9 @@ interface Conflict {
 }
 type Step = Write | Creation | Conflict | WriteTicket;
 
+/** A write's outcome against the current version; `merged` is set when a merge made `data`. */
+type Plan = { readonly version: number; readonly data: RecordData; readonly merged: Merged | undefined } | 'stale' | 'invalid';
+
 class RecordQueue {
   private readonly steps: Step[] = [];
   private lastVersion: number | undefined;
@@ -131,14 +193,28 @@ class RecordQueue {
   constructor(
     private readonly name: string,
     private readonly env: QueueEnvironment,
+    /** Undefined under `reject`: a stale write gets VERSION_EXISTS. */
+    private readonly merger: Merger | undefined,
     private readonly remove: () => void,
   ) {
     this.finished = new Promise((resolve) => (this.markFinished = resolve));
   }
 
+  get latest(): StoredRecord | undefined {
+    return this.current ?? undefined;
+  }
+
+  /** Another node wrote `version`: a writer that saw it may send the one after. */
+  followed(version: number): void {
+    if (this.merger !== undefined && (this.lastVersion === undefined || version > this.lastVersion)) this.lastVersion = version;
+  }
+
   admit(write: Write): void {
     const v = write.version;
-    if (v !== -1 && this.lastVersion !== undefined && v <= this.lastVersion) return this.enqueue({ kind: 'conflict', write });
+    if (v !== -1 && this.lastVersion !== undefined && v <= this.lastVersion) {
+      // Stale: refused at its turn, or merged there with what the writes before it left.
+      return this.enqueue(this.merger === undefined ? { kind: 'conflict', write } : write);
+    }
     if (v !== -1 && this.lastVersion !== undefined && v > this.lastVersion + 1) {
       write.session.send({ ...echo(write), action: RECORD_ACTION.INVALID_VERSION, originalAction: write.request.action });
       return;
@@ -192,6 +268,7 @@ class RecordQueue {
   private async load(): Promise<boolean> {
     try {
       this.current = (await this.env.store.load(this.name, false)) ?? null;
+      if (this.current !== null) this.merger?.history?.observe(this.current);
     } catch (error) {
       this.fail(error instanceof LoadFailure ? error : new Error(String(error)));
       return false;
@@ -215,11 +292,14 @@ class RecordQueue {
    * version checks of `admit` apply to the state it will really meet.
    */
   private async applyTicket(ticket: WriteTicket): Promise<boolean> {
-    if (!(await ticket.reach(this.current ?? null))) return !this.aborted;
-    if (this.aborted) return false;
     const { write } = ticket;
+    const previous = this.current ?? undefined;
+    // Rules judge what will be stored: with a merge, the merged data.
+    const plan = this.plan(write, previous);
+    if (!(await ticket.reach(previous ?? null, typeof plan === 'object' ? plan.data : undefined))) return !this.aborted;
+    if (this.aborted) return false;
     const v = write.version;
-    if (v !== -1 && this.lastVersion !== undefined && v <= this.lastVersion) {
+    if (v !== -1 && this.lastVersion !== undefined && v <= this.lastVersion && this.merger === undefined) {
       this.replyVersionExists(write);
       return true;
     }
@@ -227,16 +307,17 @@ class RecordQueue {
       write.session.send({ ...echo(write), action: RECORD_ACTION.INVALID_VERSION, originalAction: write.request.action });
       return true;
     }
-    if (v !== -1) this.lastVersion = v;
-    return this.apply(write, true);
+    if (v !== -1 && (this.lastVersion === undefined || v > this.lastVersion)) this.lastVersion = v;
+    return this.apply(write, true, plan);
   }
 
   /** `judged`: the write was allowed against the current state (or nothing judges writes). */
-  private async apply(write: Write, judged = true): Promise<boolean> {
+  private async apply(write: Write, judged = true, plan?: Plan): Promise<boolean> {
     // Another node may win the cache's version check; then the record is reloaded and the write
-    // judged again against what won (a -1 write simply goes on top).
-    for (let attempt = 0; attempt < MAX_COMMIT_ATTEMPTS; attempt++) {
-      const outcome = await this.tryApply(write, judged && attempt === 0);
+    // judged again (and merged again) against what won (a -1 write simply goes on top).
+    const attempts = this.merger === undefined ? MAX_COMMIT_ATTEMPTS : MAX_MERGE_ATTEMPTS;
+    for (let attempt = 0; attempt < attempts; attempt++) {
+      const outcome = await this.tryApply(write, judged && attempt === 0, attempt === 0 ? plan : undefined, attempt === 0);
       if (outcome !== 'lost') return outcome;
       if (!(await this.reload())) return false;
     }
@@ -244,7 +325,21 @@ class RecordQueue {
     return true;
   }
 
-  private async tryApply(write: Write, judged: boolean): Promise<boolean | 'lost'> {
+  /**
+   * What `write` does to `previous`: lands at the next version (merged, when it was stale and the
+   * record's strategy allows it), or is refused as stale or too new.
+   */
+  private plan(write: Write, previous: StoredRecord | undefined): Plan {
+    const current = previous ?? EMPTY;
+    const next = current.version + 1;
+    if (write.version === -1 || write.version === next) return { version: next, data: dataAfter(write, previous), merged: undefined };
+    if (write.version > next) return 'invalid';
+    const merged = previous === undefined ? undefined : this.merger?.merge(write, previous);
+    return merged === undefined ? 'stale' : { version: next, data: merged.data, merged };
+  }
+
+  /** `first`: a version this node has not seen yet may be another node's; then it reloads once. */
+  private async tryApply(write: Write, judged: boolean, planned: Plan | undefined, first: boolean): Promise<boolean | 'lost'> {
     if (this.current === null && !write.upsert) {
       // Only setData and acknowledged writes create records (RECORDS §5.2); a plain update of a
       // missing (e.g. deleted) record is refused.
@@ -252,22 +347,23 @@ class RecordQueue {
       return true;
     }
     const previous = this.current ?? undefined;
-    const facts = new WriteFacts(write, previous);
+    const plan = planned ?? this.plan(write, previous);
+    if (plan === 'invalid' && first && this.merger !== undefined) return 'lost';
     if (!judged) {
+      const facts = new WriteFacts(write, previous, typeof plan === 'object' ? plan.data : undefined);
       if (!(await this.env.reauthorize(write, previous === undefined, facts))) return true;
       if (this.aborted) return false;
     }
-    const current = previous ?? EMPTY;
-    const version = write.version === -1 ? current.version + 1 : write.version;
-    if (version > current.version + 1) {
-      write.session.send({ ...echo(write), action: RECORD_ACTION.INVALID_VERSION, version: current.version, originalAction: write.request.action });
+    if (plan === 'invalid') {
+      write.session.send({ ...echo(write), action: RECORD_ACTION.INVALID_VERSION, version: (previous ?? EMPTY).version, originalAction: write.request.action });
       return true;
     }
-    if (version !== current.version + 1) {
+    if (plan === 'stale') {
       this.replyVersionExists(write);
       return true;
     }
-    const next: StoredRecord = { version, data: facts.data() };
+    const { version, merged } = plan;
+    const next: StoredRecord = { version, data: plan.data };
     const { cache, durable } = this.env.store.commit(this.name, next, previous?.version);
     let won: boolean;
     try {
@@ -278,16 +374,39 @@ class RecordQueue {
     }
     if (!won) return 'lost';
     this.current = next;
+    this.remember(write, next, merged);
     this.track(this.acknowledge(write, durable));
     if (this.aborted) return false;
-    this.env.broadcast(this.name, broadcastOf(write, version), write.session);
+    if (merged === undefined) this.env.broadcast(this.name, broadcastOf(write, version), write.session);
+    else this.broadcastMerged(write, next, merged);
     return true;
+  }
+
+  /** Keeps the version for later merges; a merged version moves the next expected one on. */
+  private remember(write: Write, next: StoredRecord, merged: Merged | undefined): void {
+    const history = this.merger?.history;
+    if (this.merger !== undefined && (this.lastVersion === undefined || next.version > this.lastVersion)) this.lastVersion = next.version;
+    if (history === undefined) return;
+    const byWriter = merged === undefined || merged.byWriter;
+    const seen = merged?.seen ?? (write.version === -1 ? next.version - 1 : write.version - 1);
+    history.committed(next, merged === undefined ? write.path?.tokens : merged.path, byWriter ? write.session.id : undefined, write.version, seen);
+  }
+
+  /**
+   * Subscribers at the version before get the write as it was (a merged patch is still that
+   * patch) or the merged data; the writer, whose copy is at another version, gets the result whole.
+   */
+  private broadcastMerged(write: Write, next: StoredRecord, merged: Merged): void {
+    const whole: Message = { topic: TOPIC.RECORD, action: RECORD_ACTION.UPDATE, name: this.name, version: next.version, data: JSON.stringify(next.data), isWriteAck: false };
+    const asPatch = merged.byWriter && write.path !== undefined;
+    this.env.broadcast(this.name, asPatch ? broadcastOf(write, next.version) : whole, write.session, whole);
   }
 
   /** Reads the record again after another node's write won; false when that failed. */
   private async reload(): Promise<boolean> {
     try {
       this.current = (await this.env.store.load(this.name, false)) ?? null;
+      if (this.current !== null) this.merger?.history?.observe(this.current);
       return !this.aborted;
     } catch (error) {
       this.fail(error as Error);
@@ -385,11 +504,11 @@ const EMPTY: StoredRecord = Object.freeze({ version: 0, data: Object.freeze({}) 
  * after is computed once, when a rule or the commit first asks.
  */
 class WriteFacts implements AuthorizationFacts {
-  private after: RecordData | undefined;
-
   constructor(
     private readonly write: Write,
     readonly previous: StoredRecord | undefined,
+    /** Known already when the write is merged. */
+    private after: RecordData | undefined,
   ) {}
 
   oldData(): unknown {
@@ -467,8 +586,9 @@ export class WriteTicket implements AuthorizationFacts {
     this.settle(TicketState.Released);
   }
 
-  /** For the queue, at the ticket's turn: resolves true when the write was admitted. */
-  reach(record: StoredRecord | null): Promise<boolean> {
+  /** For the queue, at the ticket's turn: resolves true when the write was admitted. `after`: a merge's result. */
+  reach(record: StoredRecord | null, after?: RecordData): Promise<boolean> {
+    if (after !== undefined) this.after ??= Promise.resolve(after);
     this.reached(record);
     if (this.state !== TicketState.Waiting) return Promise.resolve(this.state === TicketState.Admitted);
     return new Promise((resolve) => (this.verdict = resolve));
