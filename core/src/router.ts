@@ -71,15 +71,7 @@ export class Router {
     const rule = access?.permissions[message.action];
     if (claim === undefined || access === undefined || rule === undefined || !this.gate.active) return ALLOWED;
     for (const name of claim.bulk.has(message.action) ? (message.names ?? []) : [message.name ?? access.nameless ?? '']) {
-      let facts: AuthorizationFacts | undefined;
-      let verdict: AuthorizationVerdict;
-      try {
-        facts = access.facts?.(session, message, name);
-        verdict = await this.judge(claim, access, rule, session, message, name, facts);
-      } catch (error) {
-        this.fail(claim, message, error);
-        verdict = CHECK_FAILED;
-      }
+      const { facts, verdict } = await this.check(claim, access, rule, session, message, name);
       if (facts !== undefined) access.release?.(facts);
       if (!verdict.allowed) return verdict;
     }
@@ -125,15 +117,7 @@ export class Router {
       // Only a feature that offers facts gets them back, one per permitted name.
       const each: Array<AuthorizationFacts | undefined> | undefined = access.facts === undefined ? undefined : [];
       for (const name of names) {
-        let facts: AuthorizationFacts | undefined;
-        let verdict: AuthorizationVerdict;
-        try {
-          facts = access.facts?.(session, message, name);
-          verdict = await this.judge(claim, access, rule, session, message, name, facts);
-        } catch (error) {
-          this.fail(claim, message, error); // the feature's facts could not be made
-          verdict = CHECK_FAILED;
-        }
+        const { facts, verdict } = await this.check(claim, access, rule, session, message, name);
         if (verdict.allowed) {
           permitted.push(name);
           each?.push(facts);
@@ -146,20 +130,24 @@ export class Router {
       return this.run(claim, session, denied === 0 ? message : { ...message, names: permitted }, { facts: undefined, each, denied });
     }
     const name = message.name ?? access.nameless ?? '';
-    let facts: AuthorizationFacts | undefined;
-    let verdict: AuthorizationVerdict;
-    try {
-      facts = access.facts?.(session, message, name);
-      verdict = await this.judge(claim, access, rule, session, message, name, facts);
-    } catch (error) {
-      this.fail(claim, message, error);
-      verdict = CHECK_FAILED;
-    }
+    const { facts, verdict } = await this.check(claim, access, rule, session, message, name);
     if (verdict.allowed) return this.run(claim, session, message, { facts, each: undefined, denied: 0 });
     if (facts !== undefined) access.release?.(facts);
     const reply = denialFor(message, name, verdict);
     if (message.name === undefined) delete reply.name; // nameless requests get nameless denials
     session.send(reply);
+  }
+
+  /** One name: the feature's facts about it, and the verdict on them. Facts that cannot be made fail the check. */
+  private async check(claim: Claim, access: TopicAccess, rule: PermissionRule, session: Session, message: Message, name: string): Promise<{ facts: AuthorizationFacts | undefined; verdict: AuthorizationVerdict }> {
+    let facts: AuthorizationFacts | undefined;
+    try {
+      facts = access.facts?.(session, message, name);
+    } catch (error) {
+      this.fail(claim, message, error);
+      return { facts: undefined, verdict: CHECK_FAILED };
+    }
+    return { facts, verdict: await this.judge(claim, access, rule, session, message, name, facts) };
   }
 
   /** One name: the permissions its action needs, asked in order. A rule function that throws fails the check. */
