@@ -8,7 +8,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
@@ -20,7 +20,7 @@ import records from '@deepstream-ts/plugin-records';
 import presence from '@deepstream-ts/plugin-presence';
 import { startStaticServer, type StaticServer } from '../examples/collab-todo/serve.ts';
 import { freePort } from './services/real-servers.ts';
-import { CHROMIUM, CHROMIUM_ARGS, browserUnavailable } from './helpers/chromium.ts';
+import { CHROMIUM, CHROMIUM_ARGS, browserUnavailable, screenshotOnFailure } from './helpers/chromium.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const artifacts = join(root, 'test-artifacts');
@@ -39,20 +39,7 @@ describe('the collab-todo example in Chromium', { skip: skip ?? false }, () => {
     return p;
   };
   /** Runs a check; on failure saves a screenshot of each open page to test-artifacts/. */
-  const step = (name: string, check: () => Promise<void>) =>
-    it(name, async () => {
-      try {
-        await check();
-      } catch (error) {
-        await mkdir(artifacts, { recursive: true });
-        const slug = name.replace(/[^a-z0-9]+/gi, '-').toLowerCase();
-        for (const [user, p] of Object.entries(pages)) {
-          if (p && !p.isClosed()) await p.screenshot({ path: join(artifacts, `browser-${slug}-${user}.png`), fullPage: true }).catch(() => {});
-        }
-        if (consoleErrors.length > 0) (error as Error).message += `\nbrowser console errors:\n${consoleErrors.join('\n')}`;
-        throw error;
-      }
-    });
+  const step = screenshotOnFailure(artifacts, 'browser', () => pages, consoleErrors);
   const todo = (user: 'A' | 'B', text: string) => page(user).locator('#todos li', { hasText: text });
 
   before(async () => {

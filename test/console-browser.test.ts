@@ -6,7 +6,7 @@
  * into test-artifacts/, or over plugins/console/screenshot.png with UPDATE_SCREENSHOTS=1. On a
  * failure, screenshots go to test-artifacts/.
  */
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -20,7 +20,7 @@ import records from '@deepstream-ts/plugin-records';
 import rpc from '@deepstream-ts/plugin-rpc';
 import presence from '@deepstream-ts/plugin-presence';
 import operatorConsole from '@deepstream-ts/plugin-console';
-import { CHROMIUM, CHROMIUM_ARGS, browserUnavailable } from './helpers/chromium.ts';
+import { CHROMIUM, CHROMIUM_ARGS, browserUnavailable, screenshotOnFailure } from './helpers/chromium.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const artifacts = join(root, 'test-artifacts');
@@ -73,18 +73,7 @@ describe('the operator console in Chromium', { skip: skip ?? false }, () => {
     await p.fill('#password', `${user}-pw`);
     await p.click('#enter');
   };
-  const step = (name: string, check: () => Promise<void>) =>
-    it(name, async () => {
-      try {
-        await check();
-      } catch (error) {
-        await mkdir(artifacts, { recursive: true });
-        const slug = name.replace(/[^a-z0-9]+/gi, '-').toLowerCase();
-        if (operator && !operator.isClosed()) await operator.screenshot({ path: join(artifacts, `console-${slug}.png`), fullPage: true }).catch(() => {});
-        if (consoleErrors.length > 0) (error as Error).message += `\nbrowser console errors:\n${consoleErrors.join('\n')}`;
-        throw error;
-      }
-    });
+  const step = screenshotOnFailure(artifacts, 'console', () => ({ '': operator }), consoleErrors);
 
   before(async () => {
     server = await startTestServer({ serverName: 'node-a', plugins: [passwords, events, records, rpc, presence, operatorConsole.with({ operators: ['alice'] })] });

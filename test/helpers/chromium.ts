@@ -4,7 +4,11 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { it } from 'node:test';
 import { promisify } from 'node:util';
+import type { Page } from 'playwright-core';
 
 export const CHROMIUM = '/usr/bin/chromium';
 const run = promisify(execFile);
@@ -37,3 +41,25 @@ export async function browserUnavailable(): Promise<string | undefined> {
 
 /** Headless flags: no sandbox (root in a container), nothing phoning home. */
 export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic'];
+
+/**
+ * `it(name, check)` for a browser suite: when the check fails, each open page is saved as
+ * `<dir>/<prefix>-<test name>[-<page>].png` and the browser's console errors join the message.
+ */
+export function screenshotOnFailure(dir: string, prefix: string, pages: () => Record<string, Page | undefined>, consoleErrors: readonly string[]) {
+  return (name: string, check: () => Promise<void>) =>
+    it(name, async () => {
+      try {
+        await check();
+      } catch (error) {
+        await mkdir(dir, { recursive: true });
+        const slug = name.replace(/[^a-z0-9]+/gi, '-').toLowerCase();
+        for (const [label, page] of Object.entries(pages())) {
+          const file = join(dir, `${prefix}-${slug}${label === '' ? '' : `-${label}`}.png`);
+          if (page && !page.isClosed()) await page.screenshot({ path: file, fullPage: true }).catch(() => {});
+        }
+        if (consoleErrors.length > 0) (error as Error).message += `\nbrowser console errors:\n${consoleErrors.join('\n')}`;
+        throw error;
+      }
+    });
+}
