@@ -2,18 +2,24 @@ import { fnv1a } from '@deepstream-ts/core';
 
 /**
  * This node's place in the queue of nodes that may search a provider for `name`: 0 goes first.
- * Every node computes the same order (rendezvous hashing on node and name) without a message,
- * and the order differs per name, so that first offers spread over the nodes.
+ * Nodes with subscribers of the name go first, so that listeners on the subscriber's node are
+ * asked before anyone else's, as they are on a single node. The others follow in server-name
+ * order; with `spread` (`shuffleProviders`) in an order hashed on node and name instead
+ * (rendezvous hashing), so that first offers spread over the nodes. Every node computes the same
+ * queue from the same facts, without a message.
  */
-export function turnOf(serverName: string, peers: ReadonlySet<string>, name: string): number {
-  if (peers.size === 0) return 0;
-  const own = weight(serverName, name);
-  let rank = 0;
-  for (const peer of peers) {
-    const other = weight(peer, name);
-    if (other > own || (other === own && peer < serverName)) rank++;
-  }
+export function turnOf(serverName: string, peers: ReadonlySet<string>, name: string, subscribes: (node: string) => boolean, spread: boolean): number {
+  if (peers.size === 0 || subscribes(serverName)) return 0;
+  let rank = 1;
+  for (const peer of peers) if (!subscribes(peer) && comesFirst(peer, serverName, name, spread)) rank++;
   return rank;
+}
+
+function comesFirst(node: string, other: string, name: string, spread: boolean): boolean {
+  if (!spread) return node < other;
+  const a = weight(node, name);
+  const b = weight(other, name);
+  return a > b || (a === b && node < other);
 }
 
 /** Node and name hashed together, unsigned. */
