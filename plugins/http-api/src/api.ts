@@ -79,6 +79,7 @@ export class HttpApi {
   }
 
   close(): void {
+    this.tokens.close();
     this.table.close();
   }
 

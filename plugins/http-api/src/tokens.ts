@@ -42,16 +42,28 @@ export type TokenCheck = { readonly identity: AuthenticationResult } | { readonl
 export class Tokens {
   private current: Key | undefined;
   private next: Key | undefined;
+  private rotation: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly table: SharedTable,
     private readonly ttl: number,
   ) {}
 
-  /** Makes and announces the first keys (at setup, so peers learn them when they meet this node). */
-  start(now = Date.now()): void {
+  /**
+   * Makes and announces the first keys (at setup, so peers learn them when they meet this node),
+   * then the next one every `ttl`, whether or not tokens are issued: a key is always known
+   * cluster-wide long before it seals a token.
+   */
+  start(): void {
+    const now = Date.now();
     this.current = this.newKey(now);
     this.next = this.newKey(this.current.until);
+    this.rotation = setInterval(() => this.rotate(), this.ttl);
+    this.rotation.unref();
+  }
+
+  close(): void {
+    clearInterval(this.rotation);
   }
 
   issue(identity: AuthenticationResult): string {
@@ -110,14 +122,15 @@ export class Tokens {
     }
   }
 
-  /** The key to seal with now; the next one takes over after `ttl` (after a long idle time, fresh ones). */
+  /** The key to seal with now (the rotation timer may run a little late). */
   private sealingKey(now: number): Key {
-    if (this.current === undefined || this.next === undefined || now >= this.next.until) this.start(now);
-    else if (now >= this.current.until) {
-      this.current = this.next;
-      this.next = this.newKey(this.current.until);
-    }
+    while (now >= this.current!.until) this.rotate();
     return this.current!;
+  }
+
+  private rotate(): void {
+    this.current = this.next!;
+    this.next = this.newKey(Math.max(this.current.until, Date.now()));
   }
 
   /** A key for sealing from `from` for `ttl`; every node keeps it until its last token has expired. */
