@@ -1,4 +1,4 @@
-import { STATE_ACTION, TOPIC, type ClusterBus, type Message } from '@deepstream-ts/core';
+import { STATE_ACTION, TOPIC, fnv1a, type ClusterBus, type Message } from '@deepstream-ts/core';
 
 interface Entry {
   readonly value: string;
@@ -10,7 +10,10 @@ interface Entry {
  * node adds is broadcast, a node that joins is sent every live entry by each peer, and the union
  * is kept. Unlike a ReplicatedSet's names, an entry belongs to no node: it outlives the node that
  * added it, so a node that restarts learns its own old keys and revocations back from the others.
- * Alone, it is a map with expiries.
+ * Every node should hold the same entries, so each repeats a checksum of its own every
+ * `CHECKSUM_INTERVAL`; a node whose checksum differs is asked for its entries, so an add lost in
+ * a short Redis blip (shorter than the node timeout: nobody left) is repaired within seconds.
+ * Alone, it is a map with expiries, and sends nothing.
  *
  * On the wire an entry is `expires id value`; ids and values must hold no space.
  */
@@ -18,6 +21,7 @@ export class SharedTable {
   private readonly entries = new Map<string, Entry>();
   private readonly detach: Array<() => void>;
   private readonly sweeper: NodeJS.Timeout;
+  private readonly checksums: NodeJS.Timeout;
 
   constructor(
     private readonly bus: ClusterBus,
@@ -27,11 +31,13 @@ export class SharedTable {
     sweepInterval: number,
   ) {
     this.detach = [
-      bus.subscribe(channel, (message) => this.receive(message)),
+      bus.subscribe(channel, (message, from) => this.receive(message, from)),
       bus.onMembership((change, node) => change === 'join' && this.sendAll(node)),
     ];
     this.sweeper = setInterval(() => this.sweep(), sweepInterval);
     this.sweeper.unref();
+    this.checksums = setInterval(() => this.sendChecksum(), CHECKSUM_INTERVAL);
+    this.checksums.unref();
   }
 
   /** The value of a live entry. */
@@ -56,6 +62,7 @@ export class SharedTable {
 
   close(): void {
     clearInterval(this.sweeper);
+    clearInterval(this.checksums);
     for (const undo of this.detach) undo();
     this.entries.clear();
   }
@@ -67,7 +74,24 @@ export class SharedTable {
     if (lines.length > 0) this.bus.sendDirect(node, this.channel, { topic: TOPIC.STATE_REGISTRY, action: STATE_ACTION.FULL_STATE, fullState: lines });
   }
 
-  private receive(message: Message): void {
+  /** Sum of the live entries' hashes; entries about to expire are left out, so that two nodes agree near an expiry. */
+  private checksum(): number {
+    const soon = Date.now() + CHECKSUM_INTERVAL;
+    let sum = 0;
+    for (const [id, entry] of this.entries) if (entry.expires > soon) sum = (sum + fnv1a(id)) | 0;
+    return sum;
+  }
+
+  private sendChecksum(): void {
+    if (this.bus.peers.size > 0) this.bus.send(this.channel, { topic: TOPIC.STATE_REGISTRY, action: STATE_ACTION.CHECKSUM, checksum: this.checksum() });
+  }
+
+  private receive(message: Message, from: string): void {
+    if (message.action === STATE_ACTION.CHECKSUM) {
+      if (message.checksum !== this.checksum()) this.bus.sendDirect(from, this.channel, { topic: TOPIC.STATE_REGISTRY, action: STATE_ACTION.REQUEST_FULL_STATE });
+      return;
+    }
+    if (message.action === STATE_ACTION.REQUEST_FULL_STATE) return this.sendAll(from);
     if (message.action !== STATE_ACTION.ADD && message.action !== STATE_ACTION.FULL_STATE) return;
     const now = Date.now();
     for (const text of message.fullState ?? []) {
@@ -86,5 +110,8 @@ export class SharedTable {
     for (const [id, entry] of this.entries) if (entry.expires <= now) this.entries.delete(id);
   }
 }
+
+/** How often each node repeats its checksum. */
+const CHECKSUM_INTERVAL = 5000;
 
 const line = (id: string, value: string, expires: number) => `${expires} ${id} ${value}`;
