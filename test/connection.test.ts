@@ -186,6 +186,41 @@ describe('authentication timers and attempts', () => {
     await client.closed;
   });
 
+  it('reads a login that arrived in time before the timeout decides, even when the server was stalled past it', async () => {
+    const client = await connect(s);
+    challenge(client, s.url);
+    await client.next(isAccept);
+    // Sent (the socket writes at once), then the process stalls, as a node busy starting does: the
+    // frame waits unread in the server's socket while the timer becomes due.
+    client.send({ topic: TOPIC.AUTH, action: AUTH_ACTION.REQUEST, data: '{"password":"secret"}' });
+    const stall = Date.now() + TIMEOUT + 100;
+    while (Date.now() < stall);
+    const reply = await client.next(() => true, 1000);
+    assert.deepEqual([reply.topic, reply.action], [TOPIC.AUTH, AUTH_ACTION.AUTH_SUCCESSFUL]);
+    assert.equal(await client.nothingWithin(2 * TIMEOUT), true, `got ${JSON.stringify(client.received)}`);
+  });
+
+  it('does not time out a login the server is still checking when the timeout ends', async () => {
+    const slow = definePlugin({
+      name: 'test-slow-auth',
+      version: '1.0.0',
+      kernel: '^0.1.0',
+      setup(ctx) {
+        ctx.hooks.authenticate.tapPromise(ctx.name, async () => {
+          await until(TIMEOUT * 2); // a cold webhook
+          return { isValid: true, id: 'late' };
+        });
+      },
+    });
+    const slowServer = await server({ plugins: [slow, events], connection: { unauthenticatedClientTimeout: TIMEOUT } });
+    const client = await connect(slowServer);
+    challenge(client, slowServer.url);
+    await client.next(isAccept);
+    client.send({ topic: TOPIC.AUTH, action: AUTH_ACTION.REQUEST, data: '{}' });
+    const reply = await client.next(() => true, 2000);
+    assert.deepEqual([reply.topic, reply.action], [TOPIC.AUTH, AUTH_ACTION.AUTH_SUCCESSFUL]);
+  });
+
   it('one failed login attempt cancels the timer (PROTOCOL §6.3)', async () => {
     const client = await connect(s);
     challenge(client, s.url);

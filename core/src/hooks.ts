@@ -25,6 +25,11 @@ export interface AuthenticationResult {
   readonly clientData?: JSONValue;
   /** Private to the server: permission rules see it as `user.data`. */
   readonly serverData?: JSONValue;
+  /**
+   * A token the strategy hands back for later logins (deepstream's webhook answers may carry
+   * one): the HTTP API's token login answers it, and later requests bring it as authData `{token}`.
+   */
+  readonly token?: string;
 }
 
 /**

@@ -3,19 +3,29 @@ import { createConnection, createServer, type Server, type Socket } from 'node:n
 /**
  * The load balancer in front of a test cluster: each connection goes to the first backend that
  * accepts it, in the given order, so that a client whose node died reconnects to the next one.
- * Bytes are piped untouched (WebSocket upgrades included).
+ * With `roundRobin`, each connection starts one backend further along (then fails over the same
+ * way). Bytes are piped untouched (WebSocket upgrades included).
  */
 export class TcpBalancer {
   private readonly sockets = new Set<Socket>();
   private readonly server: Server;
+  private turn = 0;
 
-  constructor(private readonly backends: number[]) {
+  constructor(
+    private readonly backends: number[],
+    { roundRobin = false }: { roundRobin?: boolean } = {},
+  ) {
     this.server = createServer((client) => {
       this.track(client);
       client.pause(); // hold the client's first bytes until a backend is connected
       client.on('error', () => client.destroy());
-      this.connect(client, 0);
+      this.connect(client, roundRobin ? this.turn++ % backends.length : 0, 0);
     });
+  }
+
+  /** The port clients connect to, once listening. */
+  get port(): number {
+    return (this.server.address() as { port: number }).port;
   }
 
   async listen(): Promise<string> {
@@ -28,12 +38,13 @@ export class TcpBalancer {
     await new Promise((resolve) => this.server.close(resolve));
   }
 
-  private connect(client: Socket, index: number): void {
-    const port = this.backends[index];
+  /** Tries backends from `start` on, wrapping round; `tried` of them have refused already. */
+  private connect(client: Socket, start: number, tried: number): void {
+    const port = tried < this.backends.length ? this.backends[(start + tried) % this.backends.length] : undefined;
     if (port === undefined || client.destroyed) return void client.destroy();
     const upstream = this.track(createConnection({ port, host: '127.0.0.1' }));
     let connected = false;
-    upstream.on('error', () => (connected ? client.destroy() : this.connect(client, index + 1)));
+    upstream.on('error', () => (connected ? client.destroy() : this.connect(client, start, tried + 1)));
     upstream.once('connect', () => {
       connected = true;
       upstream.once('close', () => client.destroy());

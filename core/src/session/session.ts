@@ -213,6 +213,10 @@ export class Session {
 
   private checkLogin(authData: AuthenticationRequest['authData']): void {
     this.authInFlight = true;
+    // The client has asked in time: how long the server takes to answer (a cold webhook, a node
+    // that has just started) is not the client's delay, so the unauthenticated timeout ends here,
+    // not at the first result as in the reference (PROTOCOL §6.3).
+    this.stopUnauthenticatedTimer();
     this.env.authenticate(authData, this.info).then(
       (result) => this.onAuthenticationResult(result),
       (error: unknown) => {
@@ -236,10 +240,6 @@ export class Session {
 
   private onAuthenticationResult(result: LoginResult | undefined): void {
     this.authInFlight = false;
-    // The first result, success or not, ends the unauthenticated timeout (PROTOCOL §6.3). The
-    // cleared Timeout is let go: an idle logged-in connection should hold nothing it no longer needs.
-    clearTimeout(this.unauthenticatedTimer);
-    this.unauthenticatedTimer = undefined;
     if (this.state !== SessionState.AwaitingAuthentication) return;
     const clientData = result?.clientData === undefined ? undefined : JSON.stringify(result.clientData);
     if (result?.isValid === true) {
@@ -264,7 +264,27 @@ export class Session {
     if (next !== undefined) this.checkLogin(next);
   }
 
+  /** The cleared Timeout is let go: a logged-in connection should hold nothing it no longer needs. */
+  private stopUnauthenticatedTimer(): void {
+    clearTimeout(this.unauthenticatedTimer);
+    this.unauthenticatedTimer = undefined;
+  }
+
+  /**
+   * Timers run before the event loop reads sockets: after a stall (a node busy starting), a login
+   * already received would lose to its own deadline. The verdict waits one turn, so that what
+   * arrived is read first.
+   */
   private onUnauthenticatedTimeout(): void {
+    if (this.unauthenticatedTimer === undefined) return;
+    setImmediate(() => {
+      if (this.unauthenticatedTimer === undefined) return; // a login arrived meanwhile
+      this.unauthenticatedTimer = undefined;
+      this.timeOut();
+    });
+  }
+
+  private timeOut(): void {
     if (this.state !== SessionState.AwaitingChallenge && this.state !== SessionState.AwaitingAuthentication) return;
     this.env.log.info({ session: this.id, remoteAddress: this.info.remoteAddress }, 'closing a connection that did not log in in time');
     this.send(AUTHENTICATION_TIMEOUT);

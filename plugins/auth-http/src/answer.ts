@@ -35,14 +35,16 @@ function accepted(body: unknown, status: number): Verdict {
   if (body === '') return { kind: 'valid', result: { isValid: true } };
   if (typeof body === 'string') return { kind: 'valid', result: { isValid: true, id: body } };
   if (!isObject(body)) return { kind: 'invalid', why: `status ${status} with a JSON ${body === null ? 'null' : Array.isArray(body) ? 'array' : typeof body} body, not an object or a string` };
-  const { id, clientData, serverData } = body;
+  const { id, clientData, serverData, token } = body;
   if (id !== undefined && id !== null && typeof id !== 'string' && typeof id !== 'number') {
     return { kind: 'invalid', why: `status ${status} with an id of type ${Array.isArray(id) ? 'array' : typeof id}` };
   }
-  const result: { isValid: true; id?: string; clientData?: JSONValue; serverData?: JSONValue } = { isValid: true };
+  const result: { isValid: true; id?: string; clientData?: JSONValue; serverData?: JSONValue; token?: string } = { isValid: true };
   if (id !== undefined && id !== null) result.id = String(id);
   if (clientData !== undefined) result.clientData = clientData;
   if (serverData !== undefined) result.serverData = serverData;
+  // Handed back by the HTTP API's token login (HTTP_AND_CONFIG §2.4); the webhook checks it later.
+  if (typeof token === 'string' && token !== '') result.token = token;
   return { kind: 'valid', result };
 }
 

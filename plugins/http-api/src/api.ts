@@ -9,7 +9,8 @@ import { parseJif } from './jif.ts';
 import { toOperation } from './operations.ts';
 import type { HttpApiOptions } from './options.ts';
 import { REQUEST_TIMEOUT, SHUTTING_DOWN, isRateLimited } from './results.ts';
-import { TokenStore } from './tokens.ts';
+import { SharedTable } from './shared-table.ts';
+import { Tokens } from './tokens.ts';
 
 const GET_REFUSED = 'Reading records via HTTP GET is not yet implemented, please use a post request instead.';
 const INTERNAL_ERROR_TEXT = 'An internal error occurred; the request was not completed.';
@@ -29,7 +30,8 @@ interface InFlight {
 export class HttpApi {
   /** Identities of token logins, for the authentication tap; keyed by the session's own info object. */
   readonly identities = new WeakMap<ConnectionInfo, AuthenticationResult>();
-  private readonly tokens: TokenStore;
+  private readonly table: SharedTable;
+  private readonly tokens: Tokens;
   private readonly inFlight = new Set<InFlight>();
   private host: TransportHost | undefined;
   private stopped = false;
@@ -37,7 +39,10 @@ export class HttpApi {
   watchesInbound = false;
 
   constructor(private readonly ctx: PluginContext<HttpApiOptions>) {
-    this.tokens = new TokenStore(ctx.options.tokenExpiry, ctx.options.maxTokens);
+    const { tokenExpiry, maxTokens } = ctx.options;
+    this.table = new SharedTable(ctx.use('cluster'), 'http-api/tokens', maxTokens, Math.min(tokenExpiry, 60_000));
+    this.tokens = new Tokens(this.table, tokenExpiry);
+    this.tokens.start();
   }
 
   /** The kernel's door into sessions; HTTP requests are served once it is open. */
@@ -75,6 +80,7 @@ export class HttpApi {
 
   close(): void {
     this.tokens.close();
+    this.table.close();
   }
 
   private async route(request: IncomingMessage, response: ServerResponse): Promise<void> {
@@ -89,6 +95,7 @@ export class HttpApi {
     }
     if (request.method === 'GET') throw url.startsWith(options.getPath) ? new HttpRefusal(400, GET_REFUSED) : new HttpRefusal(404, 'Endpoint not found.');
     if (!isJsonContentType(request.headers['content-type'])) throw new HttpRefusal(415, UNSUPPORTED_MEDIA_TYPE);
+    if (options.enableAuthEndpoint && url.split('?', 1)[0] === `${options.authPath.replace(/\/$/, '')}/logout`) return this.logout(request, response);
     if (options.enableAuthEndpoint && url.startsWith(options.authPath)) return this.tokenLogin(request, response);
     if (url.startsWith(options.postPath)) return this.batch(request, response);
     throw new HttpRefusal(404, 'Endpoint not found.');
@@ -112,9 +119,26 @@ export class HttpApi {
       this.logRefusal(connection, authData);
       throw new HttpRefusal(401, 'Invalid authentication data.');
     }
-    const body: Record<string, unknown> = { token: this.tokens.issue(result) };
+    // A token the strategy handed back is the client's to use (deepstream 7 answers it): later
+    // requests bring it as authData {token}, and the strategy checks it again. Else one of ours.
+    const token = typeof result.token === 'string' && result.token !== '' ? result.token : this.tokens.issue(result);
+    const body: Record<string, unknown> = { token };
     if (result.clientData !== undefined) body.clientData = result.clientData;
     sendJson(response, 200, body);
+  }
+
+  /**
+   * POST `<authPath>/logout` with `{"token": …}`: a token this plugin issued is refused on every
+   * node from now on. Strategies' own tokens are theirs to revoke.
+   */
+  private async logout(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const body = await readJson(request, this.ctx.options.maxMessageSize, this.ctx.options.maxDrainSize);
+    const token = (body as { token?: unknown } | null)?.token;
+    if (typeof token !== 'string' || token === '') throw new HttpRefusal(400, 'Invalid message: the "token" parameter must be a non-empty string');
+    const outcome = this.tokens.revoke(token);
+    if (outcome === 'unknown') throw new HttpRefusal(400, 'Invalid message: the token was not issued by this server.');
+    if (outcome === 'full') throw new HttpRefusal(503, 'Too many revoked tokens are remembered right now (maxTokens); try again later.');
+    sendJson(response, 200, {});
   }
 
   /** POST postPath (HTTP_AND_CONFIG §2.1-2.3): log in, check every request, run them all, answer in order. */
@@ -127,8 +151,10 @@ export class HttpApi {
 
     const connection = connectionInfo(request, this.ctx.config.connection.trustProxy);
     const token = envelope.token ?? tokenInPath(request.url ?? '/', options.postPath);
-    const identity = envelope.authData === undefined && token !== undefined ? this.tokens.find(token) : undefined;
-    if (identity !== undefined) this.identities.set(connection, identity);
+    // A token of ours stands for its identity, or is refused outright (forged, expired, revoked);
+    // any other token goes through the strategies as {token}.
+    const checked = envelope.authData === undefined && token !== undefined ? this.tokens.check(token) : undefined;
+    if (checked !== undefined) this.identities.set(connection, 'identity' in checked ? checked.identity : REFUSED_TOKEN);
     const authData = envelope.authData ?? (token === undefined ? {} : { token });
 
     const deadline = Date.now() + options.requestTimeout;
@@ -182,6 +208,8 @@ export class HttpApi {
     this.ctx.log.info(details, 'HTTP API login refused');
   }
 }
+
+const REFUSED_TOKEN: AuthenticationResult = Object.freeze({ isValid: false });
 
 /** Who sent the request, as authentication strategies see any connection (SECURITY §1). */
 function connectionInfo(request: IncomingMessage, trustProxy: boolean): ConnectionInfo {

@@ -29,9 +29,9 @@ export const HTTP_API_OPTIONS = Type.Object({
    * broken pipe; a body declared or sent beyond this is answered at once and the connection closed.
    */
   maxDrainSize: positiveInteger(16_777_216),
-  /** Milliseconds a token issued by `authPath` stays valid. */
+  /** Milliseconds a token issued by `authPath` stays valid; also how often each node makes a new sealing key. */
   tokenExpiry: positiveInteger(3_600_000),
-  /** Most live tokens kept; past it the oldest are forgotten first. */
+  /** Most revoked (logged out), unexpired tokens a node remembers; logouts beyond it answer 503. */
   maxTokens: positiveInteger(100_000),
   /** CORS (HTTP_AND_CONFIG §1): answer every origin with `Access-Control-Allow-Origin: *`. */
   allowAllOrigins: Type.Boolean({ default: true }),

@@ -4,6 +4,7 @@
  */
 import { after, afterEach, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { definePlugin, type AuthenticationResult } from '@deepstream-ts/core';
 import { ControllableStorage, controllableStorage } from '../../../test/fixtures/storage.ts';
 import { pause, post, startApiServer, testPermissions, unique, type ApiServer } from './helpers.ts';
 
@@ -263,7 +264,70 @@ describe('HTTP API with other setups', () => {
       const notify = { token, body: [{ topic: 'record', action: 'notify', recordNames: ['admin/settings'] }] };
       assert.equal((await post(`${server.base}/api`, notify)).json.result, 'SUCCESS');
       await pause(250);
-      assert.equal((await post(`${server.base}/api`, notify)).json.result, 'FAILURE');
+      // Refused outright, not handed to the strategies (where open auth would let anyone in).
+      const expired = await post(`${server.base}/api`, notify);
+      assert.equal(expired.status, 401);
+      assert.equal(expired.text, 'Unsuccessful authentication attempt.\r\n\r\n');
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('refuses forged and altered tokens outright, and revokes tokens at /api/auth/logout', async () => {
+    const server = await startApiServer({}, { before: [testPermissions] });
+    try {
+      const login = await post(`${server.base}/api/auth`, { username: 'carol' });
+      const { token } = login.json as { token: string };
+      const notify = (t: string) => post(`${server.base}/api`, { token: t, body: [{ topic: 'record', action: 'notify', recordNames: ['admin/settings'] }] });
+      assert.equal((await notify(token)).json.result, 'SUCCESS');
+      const [prefix, kid, sealed] = token.split('.') as [string, string, string];
+      const flipped = `${sealed.slice(0, 10)}${sealed[10] === 'A' ? 'B' : 'A'}${sealed.slice(11)}`;
+      for (const forged of [`${prefix}.${kid}.${flipped}`, `${prefix}.${kid}.${sealed.slice(0, -4)}`, `${prefix}.AAAAAAAAAAAA.${sealed}`, `${prefix}.${kid}`]) {
+        assert.equal((await notify(forged)).status, 401, forged);
+      }
+      // The token does not show what it stands for: serverData stays on the server.
+      assert.ok(!Buffer.from(sealed, 'base64url').toString('latin1').includes('admin'));
+
+      const logout = await post(`${server.base}/api/auth/logout`, { token });
+      assert.deepEqual([logout.status, logout.json], [200, {}]);
+      assert.equal((await notify(token)).status, 401, 'revoked');
+      assert.equal((await post(`${server.base}/api/auth/logout`, { token })).status, 200, 'logging out twice is fine');
+      const foreign = await post(`${server.base}/api/auth/logout`, { token: 'not-ours' });
+      assert.equal(foreign.status, 400);
+      assert.equal(foreign.text, 'Invalid message: the token was not issued by this server.\r\n\r\n');
+      assert.equal((await post(`${server.base}/api/auth/logout`, {})).status, 400);
+      // A fresh login is not affected by another token's logout.
+      const again = (await post(`${server.base}/api/auth`, { username: 'carol' })).json as { token: string };
+      assert.equal((await notify(again.token)).json.result, 'SUCCESS');
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it("answers the strategy's own token at /api/auth and checks later requests with it through the strategy, as deepstream does", async () => {
+    const seen: unknown[] = [];
+    const tokenStrategy = definePlugin({
+      name: 'test-token-strategy',
+      version: '1.0.0',
+      kernel: '^0.1.0',
+      setup(ctx) {
+        ctx.hooks.authenticate.tap(ctx.name, ({ authData }): AuthenticationResult | undefined => {
+          const data = authData as Record<string, unknown>;
+          if (data.username === 'dora') return { isValid: true, id: 'dora', token: 'dora-session-1' };
+          if (data.token === undefined) return undefined;
+          seen.push(data);
+          return data.token === 'dora-session-1' ? { isValid: true, id: 'dora', serverData: { role: 'admin' } } : { isValid: false };
+        });
+      },
+    });
+    const server = await startApiServer({}, { before: [testPermissions, tokenStrategy] });
+    try {
+      const login = await post(`${server.base}/api/auth`, { username: 'dora' });
+      assert.deepEqual(login.json, { token: 'dora-session-1' });
+      const batch = { token: 'dora-session-1', body: [{ topic: 'record', action: 'notify', recordNames: ['admin/settings'] }] };
+      assert.equal((await post(`${server.base}/api`, batch)).json.result, 'SUCCESS');
+      assert.deepEqual(seen, [{ token: 'dora-session-1' }]);
+      assert.equal((await post(`${server.base}/api`, { ...batch, token: 'dora-session-0' })).status, 401);
     } finally {
       await server.stop();
     }

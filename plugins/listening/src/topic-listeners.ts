@@ -234,11 +234,13 @@ export class TopicListeners {
   /**
    * A search may be prompted on several nodes at once: first subscribers on several nodes, or a
    * claim or provider gone that every node hears of. Rather than all offering the name together,
-   * each node waits for its turn and looks again: by then the first one's claim has usually
-   * arrived. Alone, a node never waits.
+   * each node waits for its turn (the subscribers' nodes first, see turnOf) and looks again: by
+   * then the earlier one's claim has arrived. Alone, a node never waits.
    */
   private searchInTurn(name: string, afterFailure: boolean): void {
-    const turn = turnOf(this.cluster.serverName, this.cluster.peers, name) * this.ctx.options.clusterTurn;
+    const { serverName, peers } = this.cluster;
+    const subscribes = (node: string) => (node === serverName ? this.subscribed.hasLocal(name) : this.subscribed.remoteHolders(name).has(node));
+    const turn = turnOf(serverName, peers, name, subscribes, this.ctx.options.shuffleProviders) * this.ctx.options.clusterTurn;
     if (turn === 0) return this.search(name, afterFailure);
     if (this.turns.has(name) || !this.anyPatternMatches(name)) return;
     const timer = setTimeout(() => {

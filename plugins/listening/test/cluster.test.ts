@@ -108,6 +108,28 @@ describe('listening across three nodes', () => {
     assert.ok(refused.length <= 1);
   });
 
+  it('asks the subscriber\'s own listeners first, in registration order, then the other nodes\' (for every name)', async () => {
+    // A and B on the subscriber's node c, C on a: the node hashing no longer decides who goes first.
+    const [listenerA, listenerB, listenerC, subscriber] = await Promise.all([client(c()), client(c()), client(a()), client(c())]);
+    const asked: string[] = [];
+    const ask = (who: string, accept: boolean) => (name: string, response: { accept(): void; reject(): void }) => {
+      asked.push(`${who}:${name}`);
+      if (accept) response.accept();
+      else response.reject();
+    };
+    listenerA.event.listen('^order/', ask('A', false));
+    await settle();
+    listenerB.event.listen('^order/', ask('B', false));
+    listenerC.event.listen('^order/', ask('C', true));
+    await settle();
+    const names = Array.from({ length: 6 }, () => unique('order'));
+    for (const name of names) subscriber.event.subscribe(name, () => undefined);
+    await pause(800);
+    for (const name of names) {
+      assert.deepEqual(asked.filter((entry) => entry.endsWith(`:${name}`)), [`A:${name}`, `B:${name}`, `C:${name}`]);
+    }
+  });
+
   it('hands a record to a listener on another node when the provider unlistens, telling subscribers everywhere', async () => {
     const [first, second, subscriber] = await Promise.all([client(b()), client(c()), client(a())]);
     const firstLog = listen(first, 'record', '^feed/', () => true);
