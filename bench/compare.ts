@@ -51,6 +51,7 @@ const { values: args } = parseArgs({
     'verify-only': { type: 'boolean' },
     'cpu-prof': { type: 'string' },
     baseline: { type: 'string' },
+    'write-delay': { type: 'string' },
   },
 });
 
@@ -72,11 +73,11 @@ const SCENARIOS = (args.scenarios ?? ALL_SCENARIOS.join(',')).split(',').map((s)
   if (!(ALL_SCENARIOS as readonly string[]).includes(s)) throw new Error(`--scenarios: unknown "${s}" (known: ${ALL_SCENARIOS.join(', ')})`);
   return s as Scenario;
 });
-type Kind = 'ours' | 'deepstream' | 'ceiling' | 'baseline';
+type Kind = 'ours' | 'deepstream' | 'ceiling' | 'baseline' | 'delayed';
 /** Another checkout of this repository (with its node_modules), run as a fourth server: A/B of code changes. */
 const BASELINE_ROOT = args.baseline === undefined ? undefined : resolve(args.baseline);
 const SERVERS = (args.servers ?? 'ours,deepstream,ceiling').split(',').map((s) => {
-  if (!['ours', 'deepstream', 'ceiling'].includes(s)) throw new Error(`--servers: unknown "${s}"`);
+  if (!['ours', 'deepstream', 'ceiling', 'delayed'].includes(s)) throw new Error(`--servers: unknown "${s}"`);
   return s as Kind;
 });
 if (BASELINE_ROOT !== undefined) SERVERS.splice(1, 0, 'baseline');
@@ -94,6 +95,8 @@ const PAYLOAD_BYTES = Math.floor(num(args.payload, 100, 'payload', 48));
 const SUB_WORKERS = Math.floor(num(args['sub-workers'], 2, 'sub-workers', 1));
 const MAX_LAG_MS = num(args['max-lag'], 300, 'max-lag', 0);
 const CPU_PROF_DIR = args['cpu-prof'] === undefined ? undefined : resolve(args['cpu-prof']);
+/** `delayed`: our server with `connection.writeDelay` at this many ms (fixed-rate scenario only). */
+const WRITE_DELAY_MS = num(args['write-delay'], 2, 'write-delay', 0);
 const RPC_WARMUP_MS = QUICK ? 300 : 500;
 
 const SETUP_TIMEOUT_MS = 60_000;
@@ -122,7 +125,11 @@ const expectedLine = (line: string) => /^listening \d+$/.test(line) || line.incl
 async function startKind(kind: Kind): Promise<Server> {
   let args: (port: number) => string[];
   let cwd = root;
-  if (kind === 'ours' || kind === 'baseline') {
+  let env: NodeJS.ProcessEnv | undefined;
+  if (kind === 'delayed') {
+    args = (port) => deepstreamArgs(port, ['--config', 'bench/lib/compare-config.ts', '--host', '127.0.0.1']);
+    env = { BENCH_WRITE_DELAY: String(WRITE_DELAY_MS) };
+  } else if (kind === 'ours' || kind === 'baseline') {
     const prof = CPU_PROF_DIR === undefined || kind === 'baseline' ? [] : ['--cpu-prof', '--cpu-prof-dir', join(CPU_PROF_DIR, 'ours')];
     args = (port) => deepstreamArgs(port, ['--config', 'bench/lib/compare-config.ts', '--host', '127.0.0.1'], prof);
     if (kind === 'baseline') cwd = BASELINE_ROOT as string;
@@ -132,7 +139,7 @@ async function startKind(kind: Kind): Promise<Server> {
   } else {
     args = (port) => ['--conditions=source', '--import', 'tsx', 'bench/lib/ws-ceiling-server.ts', String(port)];
   }
-  const server = await startServer({ name: kind, args, cwd, ignore: expectedLine, echo: 5, stopGraceMs: SERVER_STOP_GRACE_MS });
+  const server = await startServer({ name: kind, args, cwd, env, ignore: expectedLine, echo: 5, stopGraceMs: SERVER_STOP_GRACE_MS });
   return { ...server, kind };
 }
 
@@ -426,6 +433,7 @@ interface Row {
   deepstream: number;
   ceiling: number;
   baseline: number;
+  delayed: number;
   runs: number;
   ok: boolean;
   /** Servers that could not hold a fixed rate in some run. */
@@ -463,7 +471,7 @@ function rows(): Row[] {
                 ['serverCpuUsPerDelivery', 'server CPU µs/delivery', false],
               ];
     for (const [key, metric, higherIsBetter] of metrics) {
-      out.push({ scenario, metric, higherIsBetter, ours: pick('ours', key), deepstream: pick('deepstream', key), ceiling: pick('ceiling', key), baseline: pick('baseline', key), runs: runs.length, ok, rateMissed });
+      out.push({ scenario, metric, higherIsBetter, ours: pick('ours', key), deepstream: pick('deepstream', key), ceiling: pick('ceiling', key), baseline: pick('baseline', key), delayed: pick('delayed', key), runs: runs.length, ok, rateMissed });
     }
   }
   return out;
@@ -499,6 +507,15 @@ function targets(all: Row[]): Target[] {
   const fixed = `fixed ${FIXED_RATE}/s S=${FIXED_SUBSCRIBERS}`;
   ratioTarget('server CPU per delivery at the fixed rate: <= 1/2 deepstream', fixed, 'server CPU µs/delivery', (r) => [r.ours <= 0.5 * r.deepstream, `${fmt(r.ours)} vs ${fmt(r.deepstream)} µs (${(r.ours / r.deepstream).toFixed(2)}x)`]);
   ratioTarget('p99 latency at the fixed rate: no worse than deepstream', fixed, 'latency p99 µs', (r) => [r.ours <= r.deepstream, `${fmt(r.ours)} vs ${fmt(r.deepstream)} µs`]);
+  const delayedRow = find(fixed, 'server CPU µs/delivery');
+  const delayedP99 = find(fixed, 'latency p99 µs');
+  if (delayedRow === undefined || Number.isNaN(delayedRow.delayed) || Number.isNaN(delayedRow.ceiling)) out.push({ target: `writeDelay ${WRITE_DELAY_MS} ms at the fixed rate: CPU/delivery <= 0.5x the ws server`, met: undefined, detail: 'not measured in this run (--servers ours,deepstream,ceiling,delayed)' });
+  else
+    out.push({
+      target: `writeDelay ${WRITE_DELAY_MS} ms at the fixed rate: CPU/delivery <= 0.5x the ws server`,
+      met: delayedRow.delayed <= 0.5 * delayedRow.ceiling,
+      detail: `${fmt(delayedRow.delayed)} vs ${fmt(delayedRow.ceiling)} µs (${(delayedRow.delayed / delayedRow.ceiling).toFixed(2)}x; without delay ${fmt(delayedRow.ours)} µs); p99 latency ${fmt(delayedP99?.delayed ?? NaN)} vs ${fmt(delayedP99?.ours ?? NaN)} µs without delay (added ${fmt((delayedP99?.delayed ?? NaN) - (delayedP99?.ours ?? NaN))} µs)`,
+    });
   ratioTarget('record updates K=100: >= 3x deepstream', 'records K=100', 'deliveries/s', (r) => [r.ours >= 3 * r.deepstream, `${(r.ours / r.deepstream).toFixed(2)}x`]);
   ratioTarget(`many topics N=${TOPICS}: >= 2.5x deepstream`, `topics N=${TOPICS}`, 'deliveries/s', (r) => [r.ours >= 2.5 * r.deepstream, `${(r.ours / r.deepstream).toFixed(2)}x`]);
   ratioTarget('RPC 100 requesters: >= 1.5x deepstream', 'rpc requesters=100', 'calls/s', (r) => [r.ours >= 1.5 * r.deepstream, `${(r.ours / r.deepstream).toFixed(2)}x`]);
@@ -546,13 +563,14 @@ async function main(): Promise<void> {
   const servers = new Map<Kind, Server>();
   if (throughput.length > 0 || args['verify-only'] === true) {
     for (const kind of SERVERS) {
-      if (kind === 'ceiling' && !throughput.includes('fanout')) continue;
+      if (kind === 'ceiling' && !throughput.includes('fanout') && !throughput.includes('fixed')) continue;
+      if (kind === 'delayed' && !throughput.includes('fixed')) continue;
       const server = await startKind(kind);
       servers.set(kind, server);
       log(`${kind} server pid ${server.pid} at ${server.url}`);
     }
   }
-  const both = SERVERS.filter((k) => k !== 'ceiling');
+  const both = SERVERS.filter((k) => k !== 'ceiling' && k !== 'delayed');
 
   if (args['no-verify'] !== true) {
     for (const kind of both) {
@@ -569,7 +587,7 @@ async function main(): Promise<void> {
   if (throughput.length > 0) {
     for (const [kind, server] of servers) {
       await eventRun(server, { mode: 'fanout', subscribers: 10, durationMs: 700, rate: 0, latency: false });
-      if (kind !== 'ceiling') await recordRun(server, 2, 500, 'bench/compare-warmup');
+      if (kind !== 'ceiling' && kind !== 'delayed') await recordRun(server, 2, 500, 'bench/compare-warmup');
     }
     log(`warm-up done (${((performance.now() - started) / 1000).toFixed(0)} s)`);
   }
@@ -581,7 +599,8 @@ async function main(): Promise<void> {
         await interleaved(SERVERS, servers, `fanout S=${s}`, (server) => eventRun(server, { mode: 'fanout', subscribers: s, durationMs: DURATION_MS, rate: 0, latency: false }), 'deliveredPerSec');
       }
     } else if (scenario === 'fixed') {
-      await interleaved(both, servers, `fixed ${FIXED_RATE}/s S=${FIXED_SUBSCRIBERS}`, (server) => eventRun(server, { mode: 'fanout', subscribers: FIXED_SUBSCRIBERS, durationMs: FIXED_DURATION_MS, rate: FIXED_RATE, latency: true }), 'serverCpuUsPerDelivery');
+      // Every server here, the bare ws one and ours with writeDelay too: CPU per delivery against the floor.
+      await interleaved(SERVERS, servers, `fixed ${FIXED_RATE}/s S=${FIXED_SUBSCRIBERS}`, (server) => eventRun(server, { mode: 'fanout', subscribers: FIXED_SUBSCRIBERS, durationMs: FIXED_DURATION_MS, rate: FIXED_RATE, latency: true }), 'serverCpuUsPerDelivery');
     } else if (scenario === 'topics') {
       await interleaved(both, servers, `topics N=${TOPICS}`, (server) => eventRun(server, { mode: 'topics', subscribers: TOPICS, durationMs: DURATION_MS, rate: 0, latency: false }), 'deliveredPerSec');
     } else if (scenario === 'records') {
@@ -605,10 +624,11 @@ async function main(): Promise<void> {
   const all = rows();
   const hasCeiling = all.some((r) => !Number.isNaN(r.ceiling));
   const hasBaseline = all.some((r) => !Number.isNaN(r.baseline));
+  const hasDelayed = all.some((r) => !Number.isNaN(r.delayed));
   console.log(`\nMedians of ${REPEATS} interleaved run(s) per server; ratio = ours / deepstream${hasCeiling ? '; vs ceiling = ours / raw ws server' : ''}. ${cores} cores shared by servers and load generators.`);
   console.log(
     table(
-      ['scenario', 'metric', 'ours', 'deepstream', 'ratio', ...(hasCeiling ? ['ws ceiling', 'vs ceiling'] : []), ...(hasBaseline ? ['baseline', 'vs baseline'] : []), 'checks'],
+      ['scenario', 'metric', 'ours', 'deepstream', 'ratio', ...(hasCeiling ? ['ws ceiling', 'vs ceiling'] : []), ...(hasBaseline ? ['baseline', 'vs baseline'] : []), ...(hasDelayed ? [`ours ${WRITE_DELAY_MS} ms delay`, 'delay vs ceiling'] : []), 'checks'],
       all.map((r) => [
         r.scenario,
         `${r.metric} (${r.higherIsBetter ? 'higher' : 'lower'} is better)`,
@@ -617,6 +637,7 @@ async function main(): Promise<void> {
         Number.isNaN(r.ours / r.deepstream) ? '-' : `${(r.ours / r.deepstream).toFixed(2)}x`,
         ...(hasCeiling ? [fmt(r.ceiling), Number.isNaN(r.ceiling) ? '' : `${((r.ours / r.ceiling) * 100).toFixed(0)}%`] : []),
         ...(hasBaseline ? [fmt(r.baseline), Number.isNaN(r.baseline) ? '' : `${(r.ours / r.baseline).toFixed(2)}x`] : []),
+        ...(hasDelayed ? [fmt(r.delayed), Number.isNaN(r.delayed) || Number.isNaN(r.ceiling) ? '' : `${(r.delayed / r.ceiling).toFixed(2)}x`] : []),
         (r.ok ? 'ok' : 'FAILED') + (r.rateMissed.length > 0 ? ` (rate not held: ${r.rateMissed.join(', ')})` : ''),
       ]),
     ),

@@ -44,6 +44,7 @@ const { values: args } = parseArgs({
     payload: { type: 'string' },
     workers: { type: 'string' },
     stacks: { type: 'string' },
+    'cpu-prof': { type: 'string' },
   },
 });
 
@@ -81,6 +82,8 @@ const STACKS = list('stacks', 'BENCH_STACKS', 'sqlite,postgres').map((s): StackK
   return s;
 });
 if (STACKS.length === 0) throw new Error('--stacks / BENCH_STACKS: no stack to run');
+/** Each server writes a V8 CPU profile into `<dir>/<stack>` when it stops. */
+const CPU_PROF_DIR = args['cpu-prof'];
 
 const SETUP_TIMEOUT_MS = 60_000;
 /** Time between the parent's "go" and the writers' first write, so that every worker starts together. */
@@ -109,7 +112,8 @@ const stacks: Stack[] = [];
 const SERVER_STOP_GRACE_MS = 10_000;
 
 function startStackServer(label: string, env: NodeJS.ProcessEnv): Promise<ServerProcess> {
-  return startServer({ name: `server ${label}`, args: (port) => deepstreamArgs(port, ['--config', CONFIG]), env, stopGraceMs: SERVER_STOP_GRACE_MS });
+  const profile = CPU_PROF_DIR === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', join(CPU_PROF_DIR, env.BENCH_STACK ?? label)];
+  return startServer({ name: `server ${label}`, args: (port) => deepstreamArgs(port, ['--config', CONFIG], profile), env, stopGraceMs: SERVER_STOP_GRACE_MS });
 }
 
 async function startStacks(): Promise<string | undefined> {

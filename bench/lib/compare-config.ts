@@ -10,11 +10,13 @@ import presence from '@deepstream-ts/plugin-presence';
  * bench/compare/deepstream-server.cjs: WebSocket at /deepstream, open authentication, no
  * permission plugin (everything allowed), events, records with no storage connector (the records
  * plugin's in-process cache, as deepstream's local cache + no-op storage), RPC and presence.
- * Port and log level (warn) come from the command line.
+ * Port and log level (warn) come from the command line; BENCH_WRITE_DELAY sets
+ * `connection.writeDelay` (the `delayed` server of the fixed-rate scenario).
  */
 export default defineConfig({
   connection: {
     path: '/deepstream',
+    writeDelay: Number(process.env.BENCH_WRITE_DELAY ?? 0),
   },
   plugins: [authOpen, events, records, rpc, presence],
 });

@@ -92,7 +92,7 @@ describe('kernel config schema', () => {
   it('names the key path and quotes the value', () => {
     refused({ port: '6020' }, 'port must be an integer from 0 to 65535, got "6020"');
     refused({ connection: { heartbeatInterval: 'abc' } }, 'connection.heartbeatInterval must be a positive number, got "abc"');
-    refused({ connection: { heartbeatIntervall: 1000 } }, 'unknown key "connection.heartbeatIntervall"; known keys of connection: path, heartbeatInterval, unauthenticatedClientTimeout, maxAuthAttempts, maxMessageSize, outgoingBufferLimit, closeGracePeriod, loginBackoff, maxUnauthenticatedPerAddress, trustProxy, maxNamesPerMessage, maxSubscriptionsPerConnection');
+    refused({ connection: { heartbeatIntervall: 1000 } }, 'unknown key "connection.heartbeatIntervall"; known keys of connection: path, heartbeatInterval, unauthenticatedClientTimeout, maxAuthAttempts, maxMessageSize, outgoingBufferLimit, writeDelay, closeGracePeriod, loginBackoff, maxUnauthenticatedPerAddress, trustProxy, maxNamesPerMessage, maxSubscriptionsPerConnection');
     refused({ logLevel: 'verbose' }, 'logLevel must be one of fatal, error, warn, info, debug, trace, silent, got "verbose"');
   });
 

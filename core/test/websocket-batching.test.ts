@@ -55,3 +55,43 @@ describe('websocket write batching', () => {
     await client.closed;
   });
 });
+
+describe('connection.writeDelay', () => {
+  /** Four events emitted 15 ms apart: how many socket reads carried them, and when the first came. */
+  async function deliveries(writeDelay: number | undefined): Promise<{ reads: number; firstMs: number }> {
+    const server = await startTestServer({ plugins: [authOpen, events], connection: writeDelay === undefined ? {} : { writeDelay } });
+    const subscriber = await RawClient.login(server.url);
+    const emitter = await RawClient.login(server.url);
+    try {
+      subscriber.send({ topic: TOPIC.EVENT, action: EVENT_ACTION.SUBSCRIBE, names: ['paced'], correlationId: '1' });
+      await subscriber.next((m) => m.isAck === true);
+      let reads = 0;
+      (subscriber.ws as unknown as { _socket: Socket })._socket.on('data', () => reads++);
+      const start = performance.now();
+      for (let i = 0; i < 4; i++) {
+        emitter.send({ topic: TOPIC.EVENT, action: EVENT_ACTION.EMIT, name: 'paced', data: JSON.stringify(i) });
+        await new Promise((resolve) => setTimeout(resolve, 15));
+      }
+      const first = await subscriber.next((m) => m.action === EVENT_ACTION.EMIT, 5000);
+      const firstMs = performance.now() - start;
+      assert.equal(first.data, '0');
+      for (let i = 1; i < 4; i++) assert.equal((await subscriber.next((m) => m.action === EVENT_ACTION.EMIT, 5000)).data, JSON.stringify(i));
+      return { reads, firstMs };
+    } finally {
+      subscriber.ws.terminate();
+      emitter.ws.terminate();
+      await server.stop();
+    }
+  }
+
+  it('holds a connection\'s frames up to the delay and sends them as one write', async () => {
+    const held = await deliveries(200);
+    assert.equal(held.reads, 1, 'four events in one socket write');
+    assert.ok(held.firstMs >= 150, `the first event was held (${held.firstMs.toFixed(0)} ms)`);
+  });
+
+  it('sends at the end of the turn by default', async () => {
+    const prompt = await deliveries(undefined);
+    assert.equal(prompt.reads, 4);
+  });
+});

@@ -18,6 +18,45 @@ else
   redis.call('SET', KEYS[2], ARGV[3])
 end
 return 1`;
+const CAS_COMMAND = 'dsCompareAndSet';
+
+/**
+ * The same for many records at once, in order (KEYS: version and data key per record; ARGV: the
+ * TTL, then expected version, version and data per record): one command for a turn's writes.
+ * Only where every key lives on one server (standalone, sentinel), not in a cluster.
+ */
+const COMPARE_AND_SET_MANY = `
+local ttl = tonumber(ARGV[1])
+local results = {}
+for i = 1, #KEYS / 2 do
+  local vkey, dkey = KEYS[2 * i - 1], KEYS[2 * i]
+  local current = redis.call('GET', vkey)
+  if current and current ~= ARGV[3 * i - 1] then
+    results[i] = 0
+  else
+    if ttl > 0 then
+      redis.call('SET', vkey, ARGV[3 * i], 'EX', ttl)
+      redis.call('SET', dkey, ARGV[3 * i + 1], 'EX', ttl)
+    else
+      redis.call('SET', vkey, ARGV[3 * i])
+      redis.call('SET', dkey, ARGV[3 * i + 1])
+    end
+    results[i] = 1
+  end
+end
+return results`;
+const CAS_MANY_COMMAND = 'dsCompareAndSetMany';
+/** Most records in one COMPARE_AND_SET_MANY call; a bigger turn is split. */
+const CAS_BATCH_LIMIT = 256;
+
+type CompareAndSetCommands = Record<typeof CAS_COMMAND, (...args: string[]) => Promise<number>> & Record<typeof CAS_MANY_COMMAND, (...args: (string | number)[]) => Promise<number[]>>;
+
+interface PendingCas {
+  name: string;
+  args: [expected: string, version: string, data: string];
+  resolve(won: boolean): void;
+  reject(error: unknown): void;
+}
 
 /**
  * Records in Redis: two keys per record, version and JSON data, sharing the hash tag `{name}` so
@@ -29,6 +68,9 @@ export class RedisCache implements RecordCache {
   readonly description: string;
   readonly capabilities: { durable: boolean; shared: boolean } = { durable: false, shared: true };
   private readonly redis: Redis | Cluster;
+  /** Compare-and-sets of this turn, sent together at its end (not in cluster mode). */
+  private casBatch: PendingCas[] = [];
+  private readonly batchCas: boolean;
   /** Last connection problem, for health checks; cleared on reconnect. */
   lastError: string | undefined;
 
@@ -37,11 +79,14 @@ export class RedisCache implements RecordCache {
       lazyConnect: true,
       enableOfflineQueue: false,
       maxRetriesPerRequest: 1,
+      // Commands issued in one event-loop turn (the records plugin's compare-and-sets for many
+      // records) go out as one socket write and come back in one read.
+      enableAutoPipelining: true,
       retryStrategy: (attempt) => Math.min(50 * 2 ** attempt, 2000),
     };
     if (options.mode === 'cluster') {
       this.description = `redis-cluster:${options.nodes.map((n) => (typeof n === 'object' ? `${n.host}:${n.port}` : String(n))).join(',')}`;
-      this.redis = new Cluster(options.nodes, { lazyConnect: true, enableOfflineQueue: false, redisOptions: common, clusterRetryStrategy: common.retryStrategy });
+      this.redis = new Cluster(options.nodes, { lazyConnect: true, enableOfflineQueue: false, enableAutoPipelining: true, redisOptions: common, clusterRetryStrategy: common.retryStrategy });
     } else if (options.mode === 'sentinel') {
       this.description = `redis-sentinel:${options.sentinelName}@${options.sentinels.map((s) => `${s.host}:${s.port}`).join(',')}`;
       this.redis = new Redis({ ...common, sentinels: options.sentinels, name: options.sentinelName });
@@ -49,6 +94,10 @@ export class RedisCache implements RecordCache {
       this.description = `redis:${redactUrl(options.url)}`;
       this.redis = new Redis(options.url, common);
     }
+    // EVALSHA of the cached script instead of sending its text with every write.
+    this.redis.defineCommand(CAS_COMMAND, { numberOfKeys: 2, lua: COMPARE_AND_SET });
+    this.redis.defineCommand(CAS_MANY_COMMAND, { lua: COMPARE_AND_SET_MANY });
+    this.batchCas = options.mode !== 'cluster';
     this.redis.on('error', (error: Error) => (this.lastError = error.message));
     this.redis.on('close', () => (this.lastError ??= 'connection to Redis lost'));
     this.redis.on('ready', () => (this.lastError = undefined));
@@ -111,11 +160,39 @@ export class RedisCache implements RecordCache {
   }
 
   async compareAndSet(name: string, record: StoredRecord, expectedVersion: number | undefined): Promise<boolean> {
+    const expected = expectedVersion === undefined ? '' : String(expectedVersion);
+    if (this.batchCas) {
+      if (this.redis.status === 'end') throw new ConnectorError('unavailable', `${this.description} compareAndSet "${name}"`, 'the cache is closed');
+      return new Promise<boolean>((resolve, reject) => {
+        if (this.casBatch.length === 0) setImmediate(this.flushCas);
+        this.casBatch.push({ name, args: [expected, String(record.version), JSON.stringify(record.data)], resolve, reject });
+      });
+    }
     const result = await this.run('compareAndSet', name, () =>
-      this.redis.eval(COMPARE_AND_SET, 2, this.versionKey(name), this.dataKey(name), expectedVersion === undefined ? '' : String(expectedVersion), String(record.version), JSON.stringify(record.data), String(this.options.ttl)),
+      (this.redis as unknown as CompareAndSetCommands)[CAS_COMMAND](this.versionKey(name), this.dataKey(name), expectedVersion === undefined ? '' : String(expectedVersion), String(record.version), JSON.stringify(record.data), String(this.options.ttl)),
     );
     return result === 1;
   }
+
+  /** Sends the turn's compare-and-sets, in order, as few script calls; each caller learns its own outcome. */
+  private readonly flushCas = (): void => {
+    const batch = this.casBatch;
+    this.casBatch = [];
+    for (let from = 0; from < batch.length; from += CAS_BATCH_LIMIT) {
+      const part = batch.slice(from, from + CAS_BATCH_LIMIT);
+      const keys: string[] = [];
+      const args: string[] = [String(this.options.ttl)];
+      for (const { name, args: own } of part) {
+        keys.push(this.versionKey(name), this.dataKey(name));
+        args.push(...own);
+      }
+      const what = part.length === 1 ? (part[0] as PendingCas).name : `${part.length} names`;
+      this.run('compareAndSet', what, () => (this.redis as unknown as CompareAndSetCommands)[CAS_MANY_COMMAND](keys.length, ...keys, ...args)).then(
+        (results) => part.forEach((cas, i) => cas.resolve(results[i] === 1)),
+        (error: unknown) => part.forEach((cas) => cas.reject(error)),
+      );
+    }
+  };
 
   async delete(name: string): Promise<void> {
     await this.run('delete', name, () => this.redis.del(this.versionKey(name), this.dataKey(name)));

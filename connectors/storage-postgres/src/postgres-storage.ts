@@ -9,7 +9,9 @@ const CONNECTION_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'E
  * start. An older version never replaces a newer one (writers on different nodes may land out of
  * order). Writes are coalesced: while one batch is in flight the next collects, keeping only the
  * latest state per record, so a burst of updates to one record costs few round trips while the
- * latest version always lands. Each caller resolves once the batch holding its write committed.
+ * latest version always lands. A batch is one statement (one round trip, its own transaction;
+ * with a table per prefix, one transaction over several), and each caller resolves only once the
+ * batch holding its write committed.
  */
 export class PostgresStorage implements RecordStorage {
   readonly capabilities = { durable: true, shared: true } as const;
@@ -131,6 +133,14 @@ export class PostgresStorage implements RecordStorage {
         group.upserts[2].push(JSON.stringify(record.data));
       }
     }
+    if (byTable.size === 1) {
+      // One table (the usual case): one statement, atomic on its own, one round trip.
+      const [table, group] = byTable.entries().next().value!;
+      await this.ensureTable(table);
+      await this.pool.query({ name: `ds-batch-${table}`, text: batchStatement(table), values: [...group.upserts, group.deletes] });
+      this.lastError = undefined;
+      return;
+    }
     const client = await this.pool.connect();
     // A checked-out client whose server vanishes emits 'error'; the failing query reports it.
     const ignore = () => undefined;
@@ -138,18 +148,9 @@ export class PostgresStorage implements RecordStorage {
     let broken: Error | undefined;
     try {
       await client.query('BEGIN');
-      for (const [table, { upserts, deletes }] of byTable) {
+      for (const [table, group] of byTable) {
         await this.ensureTable(table);
-        if (upserts[0].length > 0) {
-          await client.query({
-            name: `ds-upsert-${table}`,
-            text: `INSERT INTO ${table} (name, version, data) SELECT * FROM unnest($1::text[], $2::int[], $3::jsonb[])
-                   ON CONFLICT (name) DO UPDATE SET version = EXCLUDED.version, data = EXCLUDED.data, updated_at = now()
-                   WHERE EXCLUDED.version >= ${table}.version`,
-            values: upserts,
-          });
-        }
-        if (deletes.length > 0) await client.query({ name: `ds-delete-${table}`, text: `DELETE FROM ${table} WHERE name = ANY($1::text[])`, values: [deletes] });
+        await client.query({ name: `ds-batch-${table}`, text: batchStatement(table), values: [...group.upserts, group.deletes] });
       }
       await client.query('COMMIT');
       this.lastError = undefined;
@@ -192,6 +193,17 @@ export class PostgresStorage implements RecordStorage {
       throw new ConnectorError(transient ? 'unavailable' : 'failed', `${this.description} ${operation} "${name}"`, (error as Error).message, { cause: error });
     }
   }
+}
+
+/**
+ * A batch's deletes and upserts as one statement (a batch holds each name once, so the two never
+ * touch the same row). An older version never replaces a newer one.
+ */
+function batchStatement(table: string): string {
+  return `WITH removed AS (DELETE FROM ${table} WHERE name = ANY($4::text[]))
+          INSERT INTO ${table} (name, version, data) SELECT * FROM unnest($1::text[], $2::int[], $3::jsonb[])
+          ON CONFLICT (name) DO UPDATE SET version = EXCLUDED.version, data = EXCLUDED.data, updated_at = now()
+          WHERE EXCLUDED.version >= ${table}.version`;
 }
 
 function quoteIdentifier(identifier: string): string {

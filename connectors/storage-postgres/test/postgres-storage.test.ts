@@ -1,5 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import pg from 'pg';
 import { ConnectorError, redactUrl } from '@deepstream-ts/core';
 import { PostgresStorage } from '../src/postgres-storage.ts';
 import { storageContract, versionOrderContract } from '../../../test/contracts/storage.ts';
@@ -68,6 +69,45 @@ describe('postgres storage', { skip }, () => {
       });
       await store.close();
       assert.equal(redactUrl('postgres://u:p@h/db'), 'postgres://u:***@h/db');
+    });
+
+    it('a batch whose connection is killed mid-commit fails its writes only; acknowledged ones are kept', async () => {
+      const table = `killed_${process.pid}`;
+      const store = new PostgresStorage(options({ table, writeAttempts: 1 }));
+      await store.connect();
+      const other = new pg.Client({ connectionString: pgServer.url });
+      await other.connect();
+      try {
+        await Promise.all([store.set('k/1', { version: 1, data: { kept: 1 } }), store.set('k/2', { version: 1, data: { kept: 2 } })]);
+        // Hold the table so that the next batch's statement waits inside PostgreSQL, then kill
+        // the backend running it: the batch dies between sending and committing.
+        await other.query('BEGIN');
+        await other.query(`LOCK TABLE "${table}" IN EXCLUSIVE MODE`);
+        const doomed = Promise.allSettled([store.set('k/1', { version: 2, data: { lost: 1 } }), store.set('k/3', { version: 1, data: { lost: 3 } })]);
+        let killed = 0;
+        for (let i = 0; i < 100 && killed === 0; i++) {
+          await new Promise((resolve) => setTimeout(resolve, 20));
+          const { rows } = await other.query("SELECT pg_terminate_backend(pid) AS done FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND pid <> pg_backend_pid()");
+          killed = rows.length;
+        }
+        assert.equal(killed, 1, 'the batch was seen waiting');
+        for (const write of await doomed) {
+          assert.equal(write.status, 'rejected');
+          assert.ok((write as PromiseRejectedResult).reason instanceof ConnectorError);
+        }
+        await other.query('COMMIT');
+        // Nothing of the killed batch landed; what was acknowledged before is there; writing works.
+        const { rows } = await other.query(`SELECT name, version, data FROM "${table}" ORDER BY name`);
+        assert.deepEqual(rows, [
+          { name: 'k/1', version: 1, data: { kept: 1 } },
+          { name: 'k/2', version: 1, data: { kept: 2 } },
+        ]);
+        await store.set('k/3', { version: 1, data: { again: 3 } });
+        assert.deepEqual(await store.get('k/3'), { version: 1, data: { again: 3 } });
+      } finally {
+        await other.end();
+        await store.close();
+      }
     });
 
     it('turns an outage into errors, then recovers without a restart', async () => {

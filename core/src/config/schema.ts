@@ -42,6 +42,12 @@ export const CONNECTION_SCHEMA = Type.Object({
   maxMessageSize: positive({ default: 1_048_576 }),
   /** Bytes a connection may have waiting to be sent before it is dropped as a slow consumer. */
   outgoingBufferLimit: positive({ default: 16 * 1_048_576 }),
+  /**
+   * Milliseconds a connection's outgoing frames may be held so that they leave as one socket write;
+   * 0 sends them at the end of the event-loop turn. Worth it when many small messages per second go
+   * to each client and a few ms of latency do not matter (see core/README).
+   */
+  writeDelay: Type.Number({ minimum: 0, maximum: 1_000, default: 0 }),
   /** Milliseconds sockets get to close cleanly at shutdown before they are cut. */
   closeGracePeriod: Type.Number({ minimum: 0, default: 1_000 }),
   /** Backoff for usernames and addresses with repeated failed logins (every way in), or `false` for none. */

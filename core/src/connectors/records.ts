@@ -65,18 +65,37 @@ export class ConnectorError extends Error {
   }
 }
 
-/** Runs a connector call with a deadline; anything thrown becomes a `ConnectorError`. */
-export async function withDeadline<T>(operation: string, ms: number, call: () => Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new ConnectorError('timeout', operation, `no answer within ${ms} ms`)), ms);
+/**
+ * Runs a connector call with a deadline; anything thrown becomes a `ConnectorError`. It runs once
+ * or more per record write, so it allocates little: no race, and `operation` (the text of error
+ * messages) may be a function, called only when there is an error to describe.
+ */
+export function withDeadline<T>(operation: string | (() => string), ms: number, call: () => Promise<T>): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    let settled = false;
+    const fail = (error: unknown) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      if (error instanceof ConnectorError) return reject(error);
+      reject(new ConnectorError('failed', describe(operation), error instanceof Error ? error.message : String(error), { cause: error }));
+    };
+    const timer = setTimeout(() => fail(new ConnectorError('timeout', describe(operation), `no answer within ${ms} ms`)), ms);
+    let answer: Promise<T>;
+    try {
+      answer = call();
+    } catch (error) {
+      return fail(error);
+    }
+    answer.then((value) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      resolve(value);
+    }, fail);
   });
-  try {
-    return await Promise.race([call(), deadline]);
-  } catch (error) {
-    if (error instanceof ConnectorError) throw error;
-    throw new ConnectorError('failed', operation, error instanceof Error ? error.message : String(error), { cause: error });
-  } finally {
-    clearTimeout(timer);
-  }
+}
+
+function describe(operation: string | (() => string)): string {
+  return typeof operation === 'string' ? operation : operation();
 }

@@ -14,6 +14,8 @@ export interface WebSocketTransportOptions {
   maxMessageSize: number;
   closeGracePeriod: number;
   trustProxy: boolean;
+  /** Milliseconds frames may be held to share a socket write (0: until the end of the turn). */
+  writeDelay: number;
 }
 
 /** The v7 binary endpoint: binary frames at exactly `path` on the shared HTTP server (PROTOCOL §1). */
@@ -21,7 +23,7 @@ export class WebSocketTransport implements Transport {
   readonly name = 'websocket';
   private readonly wss: WebSocketServer;
   private readonly sockets = new Set<WebSocket>();
-  private readonly batcher = new WriteBatcher();
+  private readonly batcher: WriteBatcher;
   private accepting = false;
 
   constructor(
@@ -30,6 +32,7 @@ export class WebSocketTransport implements Transport {
     private readonly open: (connection: Connection) => Session,
     private readonly log: Logger,
   ) {
+    this.batcher = new WriteBatcher(options.writeDelay);
     this.wss = new WebSocketServer({ noServer: true, maxPayload: options.maxMessageSize, perMessageDeflate: false, clientTracking: false });
   }
 

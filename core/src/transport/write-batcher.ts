@@ -8,10 +8,17 @@ export interface Flushable {
  * frame, and a fan-out burst would otherwise cost one system call per frame per subscriber: a
  * connection queues the turn's frames and registers here on its first one; after the turn
  * (setImmediate) each connection writes its frames as one buffer, in one system call.
+ *
+ * With a delay (`connection.writeDelay`), frames are held up to that many ms instead, across
+ * turns: at a moderate rate of small messages, several then share one write. One timer for all
+ * connections: a connection's first frame waits at most the delay, later ones less.
  */
 export class WriteBatcher {
   private held: Flushable[] = [];
   private scheduled = false;
+
+  constructor(private readonly delayMs = 0) {}
+
   private readonly flush = (): void => {
     const held = this.held;
     this.held = [];
@@ -32,7 +39,8 @@ export class WriteBatcher {
     this.held.push(connection);
     if (!this.scheduled) {
       this.scheduled = true;
-      setImmediate(this.flush);
+      if (this.delayMs > 0) setTimeout(this.flush, this.delayMs);
+      else setImmediate(this.flush);
     }
   }
 }

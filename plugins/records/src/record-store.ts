@@ -78,30 +78,30 @@ export class RecordStore {
    * broadcasts once it resolves true and acknowledges once `durable` does.
    */
   commit(name: string, record: StoredRecord, previousVersion: number | undefined): { cache: Promise<boolean>; durable: Promise<void> } {
-    const cached = this.change('cache', `compareAndSet "${name}"`, () => this.cache.compareAndSet(name, record, previousVersion));
+    const cached = this.change('cache', 'compareAndSet', name, () => this.cache.compareAndSet(name, record, previousVersion));
     const durable = cached.then((won) => {
-      if (won && this.usesStorage(name)) return this.change('storage', `set "${name}"`, () => this.storage!.set(name, record));
+      if (won && this.usesStorage(name)) return this.change('storage', 'set', name, () => this.storage!.set(name, record));
     });
     return { cache: cached, durable: observed(durable) };
   }
 
   /** An unversioned write (the hot path): storage and cache, no comparison. */
   write(name: string, record: StoredRecord): { cache: Promise<void>; durable: Promise<void> } {
-    const stored = this.usesStorage(name) ? this.change('storage', `set "${name}"`, () => this.storage!.set(name, record)) : Promise.resolve();
-    const cached = this.change('cache', `set "${name}"`, () => this.cache.set(name, record));
+    const stored = this.usesStorage(name) ? this.change('storage', 'set', name, () => this.storage!.set(name, record)) : Promise.resolve();
+    const cached = this.change('cache', 'set', name, () => this.cache.set(name, record));
     return { cache: cached, durable: observed(Promise.all([stored, cached]).then(() => undefined)) };
   }
 
   async delete(name: string): Promise<void> {
     await Promise.all([
-      this.change('cache', `delete "${name}"`, () => this.cache.delete(name)),
-      this.usesStorage(name) ? this.change('storage', `delete "${name}"`, () => this.storage!.delete(name)) : undefined,
+      this.change('cache', 'delete', name, () => this.cache.delete(name)),
+      this.usesStorage(name) ? this.change('storage', 'delete', name, () => this.storage!.delete(name)) : undefined,
     ]);
   }
 
   /** Drops names from the cache so that the next read goes to storage (NOTIFY). */
   evict(names: readonly string[]): Promise<void> {
-    return this.change('cache', `deleteBulk ${names.length} names`, () => this.cache.deleteBulk(names));
+    return this.change('cache', 'deleteBulk', names, () => this.cache.deleteBulk(names));
   }
 
   private usesStorage(name: string): boolean {
@@ -124,12 +124,12 @@ export class RecordStore {
     }
   }
 
-  private async change<T>(where: 'cache' | 'storage', what: string, call: () => Promise<T>): Promise<T> {
-    try {
-      return await withDeadline(`${where} ${what}`, this.options.storageWriteTimeout, call);
-    } catch (error) {
+  /** `what` and `name` make the error text only when there is an error: this runs per write. */
+  private change<T>(where: 'cache' | 'storage', what: string, name: string | readonly string[], call: () => Promise<T>): Promise<T> {
+    const operation = () => `${where} ${what} ${typeof name === 'string' ? `"${name}"` : `${name.length} names`}`;
+    return withDeadline(operation, this.options.storageWriteTimeout, call).catch((error: unknown) => {
       this.log.error({ err: error }, `record ${where} write failed`);
       throw new WriteFailure(error as ConnectorError);
-    }
+    });
   }
 }

@@ -185,6 +185,8 @@ class RecordQueue {
   private current: StoredRecord | null | undefined;
   private readonly inFlight = new Set<Promise<void>>();
   private running = false;
+  /** Set while the queue, out of steps, waits for storage: a new step ends the wait. */
+  private wake: (() => void) | undefined;
   private aborted = false;
   /** Settles when the queue has nothing left to apply or store. */
   readonly finished: Promise<void>;
@@ -239,6 +241,7 @@ class RecordQueue {
   enqueue(step: Step): void {
     this.steps.push(step);
     if (!this.running) void this.run();
+    else this.wake?.();
   }
 
   private async run(): Promise<void> {
@@ -253,8 +256,14 @@ class RecordQueue {
         }
         // The queue outlives its last step until storage has everything, so that a new queue
         // never loads a version older than one already broadcast.
+        // A new write does not wait for them, though: its cache write may go ahead of the storage
+        // commits of the ones before (each acknowledgement still waits for its own commit).
         if (this.inFlight.size === 0) break;
-        await Promise.allSettled([...this.inFlight]);
+        await new Promise<void>((resolve) => {
+          this.wake = resolve;
+          void Promise.allSettled([...this.inFlight]).then(() => resolve());
+        });
+        this.wake = undefined;
       }
     } finally {
       this.running = false;
