@@ -42,6 +42,11 @@ export class StoredState implements AuthorizationFacts {
   }
 }
 
+/** A name the records plugin serves: not empty, at most `maxNameLength` characters. */
+export function isRecordName(name: string, maxNameLength: number): boolean {
+  return name !== '' && name.length <= maxNameLength;
+}
+
 /** One permission with the action rules see for it. */
 export type Stage = Exclude<Permission, string>;
 
@@ -74,7 +79,7 @@ export interface RecordAccessSource {
  * before the handler. Names the handler will refuse (empty, over `maxNameLength`) are not asked.
  */
 export function recordAccess(options: Pick<RecordsOptions, 'maxNameLength'>, source: RecordAccessSource): TopicAccess<RecordFacts> {
-  const valid = (name: string) => name !== '' && name.length <= options.maxNameLength;
+  const valid = (name: string) => isRecordName(name, options.maxNameLength);
   const when = (permission: string): PermissionRule<RecordFacts> => (_message, name) => (valid(name) ? permission : undefined);
 
   const write: PermissionRule<RecordFacts> = async (message, _name, facts) => {

@@ -18,7 +18,7 @@ import {
 import type { RecordsOptions } from './options.ts';
 import { LoadFailure, type RecordStore } from './record-store.ts';
 import { ackOf, readResponse, recordError } from './replies.ts';
-import { CREATE_ONLY, StoredState, recordAccess, writePermissions, type RecordFacts, type Stage } from './record-access.ts';
+import { CREATE_ONLY, StoredState, isRecordName, recordAccess, writePermissions, type RecordFacts, type Stage } from './record-access.ts';
 import { WriteQueues, WriteTicket } from './write-queue.ts';
 import { parsePath, type PathToken } from './json-path.ts';
 import { WRITE_ACTIONS, isRefusal, parseWrite, type Refusal } from './writes.ts';
@@ -108,14 +108,10 @@ export class RecordsService {
 
   /** A usable record name, or a reply to the client saying why not. */
   private checkName(session: Session, request: Message, name: string | undefined): name is string {
-    if (typeof name === 'string' && name !== '' && name.length <= this.ctx.options.maxNameLength) return true;
+    if (typeof name === 'string' && isRecordName(name, this.ctx.options.maxNameLength)) return true;
     session.warn(name ? `record name longer than ${this.ctx.options.maxNameLength} characters` : 'record message without a name', { action: request.action });
     session.send(recordError(RECORD_ACTION.INVALID_MESSAGE_DATA, request, name === undefined ? undefined : name.slice(0, 64)));
     return false;
-  }
-
-  private isValidName(name: string): boolean {
-    return name !== '' && name.length <= this.ctx.options.maxNameLength;
   }
 
   /** Valid names of a bulk request; each invalid one is answered on its own. */
@@ -148,7 +144,7 @@ export class RecordsService {
     session.send(ackOf(request, true)); // acked before any record is loaded (RECORDS §2.1)
     for (let i = 0; i < names.length; i++) {
       const name = names[i] as string;
-      if (this.isValidName(name)) void this.open(session, request, name, create, admission === undefined ? undefined : (admission.each?.[i] ?? null));
+      if (isRecordName(name, this.ctx.options.maxNameLength)) void this.open(session, request, name, create, admission === undefined ? undefined : (admission.each?.[i] ?? null));
     }
   }
 
@@ -277,9 +273,7 @@ export class RecordsService {
     if (facts instanceof WriteTicket) return facts.admit();
     const name = request.name;
     if (!this.checkName(session, request, name)) return;
-    if (this.isHotPath(name) && (request.action === RECORD_ACTION.CREATEANDUPDATE || request.action === RECORD_ACTION.CREATEANDPATCH)) {
-      return this.hotPathWrite(session, request, name);
-    }
+    if (this.isHotPathWrite(name, request.action)) return this.hotPathWrite(session, request, name);
     const write = parseWrite(session, request, this.ctx.options, this.queues.has(name));
     if (isRefusal(write)) return this.refuse(session, request, name, write);
     this.queues.submit(write);
@@ -291,8 +285,8 @@ export class RecordsService {
    */
   private prepareWrite(session: Session, request: Message): RecordFacts | undefined {
     const name = request.name;
-    if (typeof name !== 'string' || name === '' || name.length > this.ctx.options.maxNameLength) return undefined;
-    const hot = this.isHotPath(name) && (request.action === RECORD_ACTION.CREATEANDUPDATE || request.action === RECORD_ACTION.CREATEANDPATCH);
+    if (typeof name !== 'string' || !isRecordName(name, this.ctx.options.maxNameLength)) return undefined;
+    const hot = this.isHotPathWrite(name, request.action);
     if (hot && request.action === RECORD_ACTION.CREATEANDPATCH) return undefined;
     const write = parseWrite(session, hot ? { ...request, version: -1 } : request, this.ctx.options, this.queues.has(name));
     if (isRefusal(write)) return undefined;
@@ -308,7 +302,9 @@ export class RecordsService {
     session.send(reply);
   }
 
-  private isHotPath(name: string): boolean {
+  /** A create-and-write of a write-mostly record (RECORDS §7): it skips the queue. */
+  private isHotPathWrite(name: string, action: number): boolean {
+    if (action !== RECORD_ACTION.CREATEANDUPDATE && action !== RECORD_ACTION.CREATEANDPATCH) return false;
     return this.ctx.options.storageHotPathPrefixes.some((prefix) => name.startsWith(prefix));
   }
 
