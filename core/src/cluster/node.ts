@@ -25,6 +25,16 @@ export interface ClusterTransport {
    */
   publish(bytes: Uint8Array): void;
   publishTo(serverName: string, bytes: Uint8Array): void;
+  /**
+   * Interest-based traffic (optional: a transport without these three gets keyed sends as
+   * broadcasts, filtered on arrival). Once the promise resolves, every `publishKey` of one of these
+   * keys, from any node, reaches this node until it unsubscribes: that is the barrier a
+   * subscription's acknowledgement waits for. Keys are opaque strings chosen by the node.
+   */
+  subscribeKeys?(keys: readonly string[]): Promise<void>;
+  unsubscribeKeys?(keys: readonly string[]): Promise<void>;
+  /** To the nodes subscribed to `key` (this one included, if it is; the node ignores its own frames). */
+  publishKey?(key: string, bytes: Uint8Array): void;
   /** Stops delivering in both directions. */
   close(): Promise<void>;
 }
