@@ -172,6 +172,28 @@ export function clusterTransportContract(label: string, newMedium: MediumFactory
     });
 
     describe('a ClusterNode over it', () => {
+      it('barrier: once it resolves, every peer has what the caller sent, and the caller what the peers sent before', async () => {
+        fresh();
+        const [a, b, c] = await nodes('a', 'b', 'c');
+        const got: string[] = [];
+        for (const n of [a!, b!, c!]) n.node.subscribe('news', (m) => got.push(`${n.node.serverName}<-${m.name}`));
+        a!.node.send('news', event('from-a'));
+        b!.node.send('news', event('from-b'));
+        await a!.node.barrier();
+        // a's message reached b and c; b's (sent before a asked) reached a.
+        for (const expected of ['b<-from-a', 'c<-from-a', 'a<-from-b']) assert.ok(got.includes(expected), `${expected} in ${got.join(' ')}`);
+        await Promise.all([a!.node.barrier(), a!.node.barrier()]); // the calls of one turn share a round trip
+      });
+
+      it('barrier: a peer gone silent counts as answered within nodeTimeout', async () => {
+        fresh();
+        const [a, b] = await nodes('a', 'b');
+        b!.cable.cut = true;
+        const started = Date.now();
+        await a!.node.barrier();
+        assert.ok(Date.now() - started < TIMING.nodeTimeout * 3, 'resolved once b timed out');
+      });
+
       it('learns its peers as they join, each once', async () => {
         fresh();
         const [a, b] = await nodes('a', 'b');

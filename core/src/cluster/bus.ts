@@ -16,6 +16,12 @@ export interface ClusterBus {
   send(channel: string, message: Message): void;
   /** Send to one node. */
   sendDirect(serverName: string, channel: string, message: Message): void;
+  /**
+   * Resolves once every peer has received what this node sent before the call, and this node what
+   * each peer sent before answering: read-your-writes across nodes, for one bus round trip. At once
+   * with no peers.
+   */
+  barrier(): Promise<void>;
   /** Receive what other nodes send on a channel; returns an unsubscribe function. */
   subscribe(channel: string, handler: ClusterHandler): () => void;
   /** The other nodes currently alive. */

@@ -58,6 +58,15 @@ const enum FrameKind {
   Leaving = 2,
   /** Several frames of one event-loop turn, each prefixed with its length (u32). */
   Batch = 3,
+  /** A barrier's question, carrying its id where data frames carry the channel; answered with Pong. */
+  Ping = 4,
+  Pong = 5,
+}
+
+/** A barrier waiting for the peers it asked. */
+interface PendingBarrier {
+  waiting: Set<string>;
+  done(): void;
 }
 
 /** A turn's broadcasts leave early once they reach this size. */
@@ -91,6 +100,11 @@ export class ClusterNode implements ClusterBus {
   private readonly channelBytes = new Map<string, Uint8Array>();
   private transport: ClusterTransport = LOCAL_CLUSTER.transport;
   private timer: NodeJS.Timeout | undefined;
+  private nodeTimeout = 0;
+  private barrierIds = 0;
+  private readonly barriers = new Map<string, PendingBarrier>();
+  /** The barrier that the calls of this event-loop turn share. */
+  private nextBarrier: Promise<void> | undefined;
 
   constructor(
     readonly serverName: string,
@@ -112,6 +126,7 @@ export class ClusterNode implements ClusterBus {
       throw error;
     }
     if (transport.alone) return;
+    this.nodeTimeout = timing.nodeTimeout;
     transport.publish(this.heartbeat());
     const tick = Math.max(50, Math.min(timing.keepAliveInterval, timing.nodeTimeout / 3));
     let sinceBeat = 0;
@@ -140,6 +155,23 @@ export class ClusterNode implements ClusterBus {
     this.transport.publishTo(serverName, this.frame(FrameKind.Data, channel, message));
   }
 
+  /**
+   * Resolves once every current peer has received what this node sent before the call, and this
+   * node has received what each peer sent before answering (PROTOCOL §10, "barriers"): a ping on
+   * each peer's direct channel, answered after the peer flushed its own outbox. Both legs leave
+   * behind earlier frames of the same sender, which the transport keeps in order. The calls of one
+   * turn share one round trip; a peer that leaves, or stays silent past nodeTimeout, counts as answered.
+   */
+  barrier(): Promise<void> {
+    if (this.peers.size === 0) return Promise.resolve();
+    return (this.nextBarrier ??= new Promise<void>((resolve) =>
+      setImmediate(() => {
+        this.nextBarrier = undefined;
+        this.startBarrier(resolve);
+      }),
+    ));
+  }
+
   subscribe(channel: string, handler: ClusterHandler): () => void {
     return this.listeners.subscribe(channel, handler);
   }
@@ -163,6 +195,31 @@ export class ClusterNode implements ClusterBus {
     this.peers.clear();
     this.lastHeard.clear();
     this.listeners.clear();
+    for (const pending of [...this.barriers.values()]) pending.done();
+  }
+
+  private startBarrier(resolve: () => void): void {
+    const id = String(++this.barrierIds);
+    const waiting = new Set(this.peers);
+    if (waiting.size === 0) return resolve();
+    const timer = setTimeout(() => pending.done(), this.nodeTimeout);
+    const pending: PendingBarrier = {
+      waiting,
+      done: () => {
+        clearTimeout(timer);
+        this.barriers.delete(id);
+        resolve();
+      },
+    };
+    this.barriers.set(id, pending);
+    this.flushOutbox();
+    const ping = this.frame(FrameKind.Ping, id);
+    for (const peer of waiting) this.transport.publishTo(peer, ping);
+  }
+
+  private answered(peer: string, id: string): void {
+    const pending = this.barriers.get(id);
+    if (pending !== undefined && pending.waiting.delete(peer) && pending.waiting.size === 0) pending.done();
   }
 
   private readonly flushOutbox = (): void => {
@@ -219,7 +276,7 @@ export class ClusterNode implements ClusterBus {
     const kind = bytes[0];
     const fromLength = bytes[1];
     // Anything that is not a whole frame of a known kind is dropped before it can make a peer.
-    if (kind === undefined || kind > FrameKind.Batch || !fromLength || 2 + fromLength > bytes.length) return this.malformed(bytes);
+    if (kind === undefined || kind > FrameKind.Pong || !fromLength || 2 + fromLength > bytes.length) return this.malformed(bytes);
     const from = decoder.decode(bytes.subarray(2, 2 + fromLength));
     if (from === this.serverName) return;
     if (kind === FrameKind.Leaving) return this.nodeLeft(from, 'left');
@@ -234,6 +291,11 @@ export class ClusterNode implements ClusterBus {
       this.incarnations.set(from, channel);
     }
     this.heard(from);
+    if (kind === FrameKind.Ping) {
+      this.flushOutbox(); // what we sent before must reach the asker before the answer
+      return this.transport.publishTo(from, this.frame(FrameKind.Pong, channel));
+    }
+    if (kind === FrameKind.Pong) return this.answered(from, channel);
     if (kind !== FrameKind.Data) return;
     if (!this.listeners.listening(channel)) return;
     const message = clusterCodec.decode(bytes.subarray(at + channelLength));
@@ -275,6 +337,7 @@ export class ClusterNode implements ClusterBus {
     if (!this.lastHeard.delete(node)) return;
     this.peers.delete(node);
     if (why !== 'restarted') this.incarnations.delete(node);
+    for (const [id] of this.barriers) this.answered(node, id);
     this.log.warn({ node, why }, 'cluster node gone');
     this.listeners.membershipChanged('leave', node);
   }
