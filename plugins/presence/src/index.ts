@@ -43,7 +43,7 @@ export const presence = definePlugin<PresenceOptions>({
   options: PRESENCE_OPTIONS,
   setup(ctx) {
     // The cluster registry costs nothing on a single node: with no peers it never sends.
-    const registry = new ClusterOnlineRegistry(ctx.use('cluster'));
+    const registry = new ClusterOnlineRegistry(ctx.use('cluster'), (error) => ctx.log.error({ err: error }, 'answering a presence query failed'));
     ctx.onClose(() => registry.close());
     const service = new PresenceService(ctx, registry);
     // Rooms tap `inbound` (for emits), which otherwise costs nothing: only when asked for.

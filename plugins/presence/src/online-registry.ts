@@ -19,6 +19,11 @@ export interface OnlineRegistry {
   /** Number of users online. */
   readonly size: number;
   onChange(listener: PresenceListener): void;
+  /**
+   * Calls `answer` once this registry reflects every login and disconnect that any node had
+   * handled before the call (read-your-writes for queries); calls keep their order.
+   */
+  whenCurrent(answer: () => void): void;
 }
 
 /** The single-node registry: a user is online while this node holds one of their connections. */
@@ -48,6 +53,10 @@ export class LocalOnlineRegistry implements OnlineRegistry {
 
   onChange(listener: PresenceListener): void {
     this.listeners.push(listener);
+  }
+
+  whenCurrent(answer: () => void): void {
+    answer();
   }
 
   private notify(user: string, online: boolean): void {

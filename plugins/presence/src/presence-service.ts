@@ -150,7 +150,7 @@ export class PresenceService {
         this.everyone.delete(session);
         return session.send(UNSUBSCRIBE_ALL_ACK);
       case PRESENCE_ACTION.QUERY_ALL:
-        return this.queryAll(session);
+        return this.registry.whenCurrent(() => this.queryAll(session));
       case PRESENCE_ACTION.SUBSCRIBE:
         return this.withValidNames(session, message, admission, (names) => this.subscribe(session, message, names));
       case PRESENCE_ACTION.UNSUBSCRIBE:
@@ -158,7 +158,7 @@ export class PresenceService {
         for (const name of message.names ?? []) this.byUser.unsubscribe(name, session);
         return session.send(ack(message));
       case PRESENCE_ACTION.QUERY:
-        return this.withValidNames(session, message, admission, (names) => this.query(session, message, names));
+        return this.withValidNames(session, message, admission, (names) => this.registry.whenCurrent(() => this.query(session, message, names)));
       default:
         // Replies and notifications are server-to-client only; ignored as the reference does (PROTOCOL §5.6).
         session.warn('unsupported presence action ignored', { action: message.action });
@@ -172,6 +172,7 @@ export class PresenceService {
   }
 
   private queryAll(session: Session): void {
+    if (session.isClosed) return; // closed while the cluster was asked
     const own = session.userId;
     const names: string[] = [];
     for (const user of this.registry.users()) if (user !== own) names.push(user);
@@ -194,6 +195,7 @@ export class PresenceService {
   }
 
   private query(session: Session, message: Message, names: readonly string[]): void {
+    if (session.isClosed) return; // closed while the cluster was asked
     // No prototype: a user called "__proto__" is a key like any other.
     const online: Record<string, boolean> = Object.create(null) as Record<string, boolean>;
     for (const name of names) online[name] = this.registry.isOnline(name); // the asker is reported truthfully
