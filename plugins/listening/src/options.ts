@@ -16,7 +16,8 @@ export const LISTENING_OPTIONS = Type.Object({
   /**
    * In a cluster, milliseconds between two nodes' turns at starting a search that several could
    * start at once; above the bus's delivery time, so that the next node sees the first one's
-   * claim. 0 lets every node start at once (conflicts are then settled after the fact).
+   * claim and none claims in vain. 0 lets every node start at once: the barrier after a claim still
+   * lets only one of them offer (RECORDS §13).
    */
   clusterTurn: Type.Number({ minimum: 0, default: 25 }),
 });

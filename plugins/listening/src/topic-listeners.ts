@@ -27,8 +27,14 @@ interface Pattern {
 /** An offer of one name going round the candidates, one at a time (RECORDS §11.3). */
 interface Search {
   readonly candidates: Listener[];
+  /** The registration count when the candidates were taken: later listeners are not among them. */
+  readonly registrations: number;
   offered: Listener | undefined;
   timer: NodeJS.Timeout | undefined;
+  /** Made its first offer, or ended: LISTEN acks no longer wait for it (see matchExisting). */
+  released: boolean;
+  /** LISTEN acks waiting for that. */
+  held: Array<() => void> | undefined;
 }
 
 const sameListener = (a: Listener | undefined, session: Session, pattern: string | undefined) => a !== undefined && a.session === session && a.pattern === pattern;
@@ -44,11 +50,15 @@ const sameListener = (a: Listener | undefined, session: Session, pattern: string
  * one for) and `provided` (names with an active provider somewhere, for the record notices). A node
  * only offers a name to its own listeners, and only while no other node claims it; when a claim
  * ends without a provider, the other nodes try theirs. Two nodes claiming at once (they cannot
- * have seen each other's claim yet) settle it without a lock: the lower server name keeps it.
+ * have seen each other's claim yet) settle it without a lock: each waits for a bus barrier after
+ * claiming, by which time both have seen both claims, and the lower server name keeps it before
+ * either offered it to anyone.
  */
 export class TopicListeners {
   private readonly patterns = new Map<string, Pattern>();
   private readonly patternsBySession = new Map<Session, Set<string>>();
+  /** Listen registrations so far: tells a running search whether it already has a listener (see matchExisting). */
+  private registrations = 0;
   private readonly providers = new Map<string, Listener>();
   private readonly searches = new Map<string, Search>();
   /** When a search for a name last ended without a provider (for the rematch cooldown). */
@@ -138,7 +148,10 @@ export class TopicListeners {
 
   close(): void {
     clearInterval(this.rematchTimer);
-    for (const search of this.searches.values()) clearTimeout(search.timer);
+    for (const search of this.searches.values()) {
+      clearTimeout(search.timer);
+      releaseHeld(search);
+    }
     this.searches.clear();
     for (const timer of this.turns.values()) clearTimeout(timer);
     this.turns.clear();
@@ -164,14 +177,39 @@ export class TopicListeners {
     let own = this.patternsBySession.get(session);
     if (own === undefined) this.patternsBySession.set(session, (own = new Set()));
     own.add(pattern);
-    // Existing subscriptions (on any node) are offered before the ack, as the reference server does.
-    for (const name of this.subscribed.names()) {
-      if (!entry.regex.test(name) || this.providers.has(name)) continue;
-      const running = this.searches.get(name);
-      if (running !== undefined) running.candidates.push({ session, pattern });
-      else this.search(name);
+    const registration = ++this.registrations;
+    if (this.cluster.peers.size === 0) return this.matchExisting(session, pattern, entry.regex, registration, message);
+    // Read-your-writes (RECORDS §13): once every peer answered a barrier, this node has every
+    // subscription any node acknowledged before this LISTEN arrived. Subscriptions arriving in
+    // the meantime already meet the pattern, registered above. Not awaited by the router, so the
+    // session's next messages are not held up.
+    void this.cluster.barrier().then(() => this.matchExisting(session, pattern, entry.regex, registration, message));
+  }
+
+  /** Offers the existing subscriptions (on any node) to a new listener, then acks, as the reference server does. */
+  private matchExisting(session: Session, pattern: string, regex: RegExp, registration: number, message: Message): void {
+    if (session.isClosed) return;
+    const ack = this.echo(message);
+    let held = 1; // this loop's own share, released after it
+    const release = () => {
+      if (--held === 0) session.send(ack);
+    };
+    if (this.isListening({ session, pattern })) {
+      for (const name of this.subscribed.names()) {
+        if (!regex.test(name) || this.providers.has(name)) continue;
+        const running = this.searches.get(name);
+        // A search started since the registration has the listener among its candidates already.
+        if (running !== undefined && running.registrations < registration) running.candidates.push({ session, pattern });
+        // A search's first offer follows the read check (and, in a cluster, the claim's barrier):
+        // the ack waits for it, so that the listener hears of matches known before the ack first.
+        const search = running ?? this.search(name);
+        if (search !== undefined && !search.released) {
+          held++;
+          (search.held ??= []).push(release);
+        }
+      }
     }
-    session.send(this.echo(message));
+    release();
   }
 
   /** Why one more pattern of this session is refused, or undefined. An integer comparison. */
@@ -215,7 +253,7 @@ export class TopicListeners {
    * already on offer, or claimed by another node. `afterFailure`: skip it if a search here failed
    * within the cooldown (a rematch, or another node's search that failed too).
    */
-  private search(name: string, afterFailure = false): void {
+  private search(name: string, afterFailure = false): Search | undefined {
     if (this.providers.has(name) || this.searches.has(name) || !this.subscribed.has(name)) return;
     if (this.provided.has(name) || this.claimed.remoteHolders(name).size > 0) return;
     if (afterFailure && (this.lastFailure.get(name) ?? 0) > Date.now() - this.ctx.options.matchCooldown) return;
@@ -223,25 +261,43 @@ export class TopicListeners {
     for (const [pattern, entry] of this.patterns) {
       if (entry.regex.test(name)) for (const session of entry.sessions) candidates.push({ session, pattern });
     }
-    if (candidates.length === 0) return this.updateClaim(name);
+    if (candidates.length === 0) {
+      this.updateClaim(name);
+      return;
+    }
     if (this.ctx.options.shuffleProviders) shuffle(candidates);
-    const search: Search = { candidates, offered: undefined, timer: undefined };
+    const search: Search = { candidates, registrations: this.registrations, offered: undefined, timer: undefined, released: false, held: undefined };
     this.searches.set(name, search);
     this.updateClaim(name);
-    this.offerNext(name, search);
+    if (this.cluster.peers.size === 0) {
+      this.offerNext(name, search);
+      return search;
+    }
+    // Claim, then a barrier, then offer. Two nodes that claimed without seeing each other have
+    // both seen both claims once their barriers return (each peer answers after what it sent
+    // before), so the loser (claimedElsewhere) withdraws before it asked anyone: no listener is
+    // asked twice, and no two are offered the name at once, however late a node's turn came.
+    void this.cluster.barrier().then(() => {
+      if (this.searches.get(name) === search) this.offerNext(name, search);
+    });
+    return search;
   }
 
   /**
    * A search may be prompted on several nodes at once: first subscribers on several nodes, or a
    * claim or provider gone that every node hears of. Rather than all offering the name together,
    * each node waits for its turn (the subscribers' nodes first, see turnOf) and looks again: by
-   * then the earlier one's claim has arrived. Alone, a node never waits.
+   * then the earlier one's claim has usually arrived. If it has not (a slow bus, a busy node), the
+   * claim's barrier in `search` still lets only one of them offer. Alone, a node never waits.
    */
   private searchInTurn(name: string, afterFailure: boolean): void {
     const { serverName, peers } = this.cluster;
     const subscribes = (node: string) => (node === serverName ? this.subscribed.hasLocal(name) : this.subscribed.remoteHolders(name).has(node));
     const turn = turnOf(serverName, peers, name, subscribes, this.ctx.options.shuffleProviders) * this.ctx.options.clusterTurn;
-    if (turn === 0) return this.search(name, afterFailure);
+    if (turn === 0) {
+      this.search(name, afterFailure);
+      return;
+    }
     if (this.turns.has(name) || !this.anyPatternMatches(name)) return;
     const timer = setTimeout(() => {
       this.turns.delete(name);
@@ -264,6 +320,7 @@ export class TopicListeners {
     search.offered = undefined;
     if (next === undefined) {
       this.searches.delete(name);
+      releaseHeld(search);
       this.lastFailure.set(name, Date.now());
       return this.updateClaim(name); // other nodes' listeners get their turn
     }
@@ -281,6 +338,7 @@ export class TopicListeners {
   private offer(name: string, search: Search, next: Listener): void {
     search.offered = next;
     next.session.send({ topic: this.actions.topic, action: this.actions.SUBSCRIPTION_FOR_PATTERN_FOUND, name: next.pattern, subscription: name });
+    releaseHeld(search);
     search.timer = setTimeout(() => {
       next.session.send({ topic: this.actions.topic, action: this.actions.LISTEN_RESPONSE_TIMEOUT, subscription: name });
       this.offerNext(name, search);
@@ -352,6 +410,7 @@ export class TopicListeners {
     if (search !== undefined) {
       clearTimeout(search.timer);
       this.searches.delete(name);
+      releaseHeld(search);
       if (search.offered !== undefined) this.tellRemoved(search.offered, name);
     }
     this.provided.delete(name);
@@ -403,6 +462,15 @@ export class TopicListeners {
   private echo(message: Message): Message {
     return { topic: this.actions.topic, action: message.action, name: message.name, isAck: true };
   }
+}
+
+/** Lets the LISTEN acks held by a search go: it made its first offer, or ended. */
+function releaseHeld(search: Search): void {
+  search.released = true;
+  const held = search.held;
+  if (held === undefined) return;
+  search.held = undefined;
+  for (const resolve of held) resolve();
 }
 
 /** Fisher–Yates, in place. */
