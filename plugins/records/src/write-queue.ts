@@ -218,8 +218,7 @@ class RecordQueue {
       return this.enqueue(this.merger === undefined ? { kind: 'conflict', write } : write);
     }
     if (v !== -1 && this.lastVersion !== undefined && v > this.lastVersion + 1) {
-      write.session.send({ ...echo(write), action: RECORD_ACTION.INVALID_VERSION, originalAction: write.request.action });
-      return;
+      return this.replyInvalidVersion(write, write.version);
     }
     if (v !== -1) this.lastVersion = v;
     this.enqueue(write);
@@ -313,7 +312,7 @@ class RecordQueue {
       return true;
     }
     if (v !== -1 && this.lastVersion !== undefined && v > this.lastVersion + 1) {
-      write.session.send({ ...echo(write), action: RECORD_ACTION.INVALID_VERSION, originalAction: write.request.action });
+      this.replyInvalidVersion(write, write.version);
       return true;
     }
     if (v !== -1 && (this.lastVersion === undefined || v > this.lastVersion)) this.lastVersion = v;
@@ -364,7 +363,7 @@ class RecordQueue {
       if (this.aborted) return false;
     }
     if (plan === 'invalid') {
-      write.session.send({ ...echo(write), action: RECORD_ACTION.INVALID_VERSION, version: (previous ?? EMPTY).version, originalAction: write.request.action });
+      this.replyInvalidVersion(write, (previous ?? EMPTY).version);
       return true;
     }
     if (plan === 'stale') {
@@ -467,6 +466,23 @@ class RecordQueue {
       // Logged by the store. The client learns its write is not safe (RECORDS §5.6).
       write.session.send(updateError(write));
     }
+  }
+
+  /**
+   * A version too far ahead: the INVALID_VERSION echo (RECORDS §5.2), an error for a write-ack
+   * writer, then the current version and data as VERSION_EXISTS without a correlation id. The
+   * official client ignores INVALID_VERSION itself and reads a write-ack reply without `isError` as
+   * success; a client is this far ahead after its own writes failed (a cache outage), and the
+   * VERSION_EXISTS makes it adopt the real version, so its next writes land again.
+   */
+  private replyInvalidVersion(write: Write, version: number | undefined): void {
+    const reply: Message = { ...echo(write), action: RECORD_ACTION.INVALID_VERSION, originalAction: write.request.action };
+    if (version !== undefined) reply.version = version;
+    if (write.writeAck) reply.isError = true;
+    write.session.send(reply);
+    const current = this.current;
+    if (current === null || current === undefined) return;
+    write.session.send({ topic: TOPIC.RECORD, action: RECORD_ACTION.VERSION_EXISTS, name: this.name, version: current.version, data: JSON.stringify(current.data), originalAction: write.action });
   }
 
   private replyVersionExists(write: Write): void {

@@ -129,6 +129,15 @@ describe('records on the wire', () => {
       const tooNew = await expectReply(c, { action: R.UPDATE, name, version: 5, data: '{"v":5}' });
       assert.equal(tooNew.action, R.INVALID_VERSION);
       assert.equal(tooNew.originalAction, R.UPDATE);
+      // Then the current state, so that a client ahead of the server adopts the real version.
+      const current = await c.next((m) => m.action === R.VERSION_EXISTS);
+      assert.deepEqual(wire(current), { topic: TOPIC.RECORD, action: R.VERSION_EXISTS, name, version: 1, data: '{"v":1}', originalAction: R.UPDATE });
+      // With a write ack it is an error: the official client reads a write-ack reply without isError as success.
+      const tooNewAcked = await expectReply(c, { action: R.UPDATE, name, version: 7, data: '{"v":7}', isWriteAck: true, correlationId: '8' });
+      assert.equal(tooNewAcked.action, R.INVALID_VERSION);
+      assert.equal(tooNewAcked.isError, true);
+      assert.equal(tooNewAcked.correlationId, '8');
+      await c.next((m) => m.action === R.VERSION_EXISTS);
       // The queue is not stuck afterwards (the reference defect): the next valid and -1 writes land.
       const ack = await expectReply(c, { action: R.UPDATE, name, version: 2, data: '{"v":2}', isWriteAck: true, correlationId: '10' });
       assert.deepEqual(wire(ack), { topic: TOPIC.RECORD, action: R.WRITE_ACKNOWLEDGEMENT, name, correlationId: '10', isWriteAck: true });
