@@ -114,8 +114,9 @@ export async function startServer(config: DeepstreamConfig, options: KernelOptio
       warnings: () => logs.filter((line) => line.level >= 40),
       nodes,
       async stop() {
-        await balancer.stop();
+        // The nodes first: a stopping node still answers what is in flight through the balancer.
         await Promise.all(nodes.map((node) => node.stop()));
+        await balancer.stop();
         if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
         await releaseRedis();
       },
