@@ -3,6 +3,8 @@
  * logs, and a raw protocol client for byte-level tests. Import from `@deepstream-ts/core/testing`.
  */
 import { Writable } from 'node:stream';
+import { isAbsolute, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { WebSocket } from 'ws';
 import { pino } from 'pino';
 import { Kernel, type KernelOptions } from './kernel.ts';
@@ -27,10 +29,32 @@ export interface TestServer {
   /** Log lines at warn level and above. */
   warnings(): LogLine[];
   stop(): Promise<void>;
+  /** Every node, when a topology (`DS_TEST_TOPOLOGY`) started several; `kernel` is the first. */
+  nodes?: readonly TestServer[];
 }
 
-/** Starts a kernel on 127.0.0.1 with a free port; logs are captured (level `debug`), not printed. */
-export async function startTestServer(config: DeepstreamConfig, options: KernelOptions = {}): Promise<TestServer> {
+/** What a `DS_TEST_TOPOLOGY` module exports: how to start a "server" from one suite's config. */
+export interface TestTopology {
+  startServer(config: DeepstreamConfig, options: KernelOptions): Promise<TestServer>;
+}
+
+let topology: Promise<TestTopology> | undefined;
+
+/**
+ * Starts a kernel on 127.0.0.1 with a free port; logs are captured (level `debug`), not printed.
+ * With `DS_TEST_TOPOLOGY` set to a module's path (relative to the working directory) or URL, that
+ * module's `startServer` starts it instead, e.g. as a cluster behind a balancer: a plugin's own
+ * suite runs unchanged against another topology.
+ */
+export function startTestServer(config: DeepstreamConfig, options: KernelOptions = {}): Promise<TestServer> {
+  const module = process.env.DS_TEST_TOPOLOGY;
+  if (module === undefined || module === '') return startTestNode(config, options);
+  topology ??= import(/^[a-z][a-z0-9+.-]+:/.test(module) ? module : pathToFileURL(isAbsolute(module) ? module : resolve(module)).href) as Promise<TestTopology>;
+  return topology.then((t) => t.startServer(config, options));
+}
+
+/** One kernel, whatever the topology: what `startTestServer` starts by default, and a topology's building block. */
+export async function startTestNode(config: DeepstreamConfig, options: KernelOptions = {}): Promise<TestServer> {
   const logs: LogLine[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _encoding, done) {

@@ -223,7 +223,9 @@ describe('permissions with the official client', { timeout: 20_000 }, () => {
     it('request: the arguments are checked (only-full-user-data)', async () => {
       const [provider, caller] = await Promise.all([client(server.url, 'provider'), client(server.url, 'caller')]);
       provider.rpc.provide('only-full-user-data', (data: { firstname: string }, response) => response.send(`hello ${data.firstname}`));
-      await until(() => server.kernel.service('rpc')!.stats.providedNames >= 1, 'the provider is registered');
+      const nodes = server.nodes ?? [server];
+      await until(() => nodes.some((node) => node.kernel.service('rpc')!.stats.providedNames >= 1), 'the provider is registered');
+      await Promise.all(nodes.map((node) => node.kernel.service('cluster')!.barrier())); // every node knows it
       assert.equal(await caller.rpc.make('only-full-user-data', { firstname: 'Ada', lastname: 'Lovelace' }), 'hello Ada');
       await assert.rejects(caller.rpc.make('only-full-user-data', { firstname: 'Ada' }), (error) => error === 'MESSAGE_DENIED');
       await assert.rejects(caller.rpc.make('only-full-user-data', undefined), (error) => error === 'MESSAGE_PERMISSION_ERROR', 'typeof undefined.firstname throws');

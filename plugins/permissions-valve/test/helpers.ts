@@ -57,10 +57,15 @@ export async function startValveServer(options: Partial<ValveOptions>, extra: Pl
   const server = await startTestServer({
     plugins: [roles, authOpen, events, storageSqlite.with({ file: ':memory:' }), records, presence, rpc.with({ ackTimeout: 300, responseTimeout: 1000 }), valve.with(options), probe, ...extra],
   });
-  const eventsService = server.kernel.service('events')!;
+  // Every node's subscribers when the server is a cluster (DS_TEST_TOPOLOGY), and every node knows them.
+  const nodes = server.nodes ?? [server];
+  const subscribers = (name: string) => nodes.reduce((sum, node) => sum + node.kernel.service('events')!.subscriptions.subscribers(name).size, 0);
   return Object.assign(server, {
     stored: (name: string) => service!.snapshot(name),
-    subscribed: (name: string, count: number) => until(() => eventsService.subscriptions.subscribers(name).size === count, `${count} subscribers of ${name}`),
+    async subscribed(name: string, count: number) {
+      await until(() => subscribers(name) === count, `${count} subscribers of ${name}`);
+      await Promise.all(nodes.map((node) => node.kernel.service('cluster')!.barrier()));
+    },
   });
 }
 

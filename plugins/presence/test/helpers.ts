@@ -44,23 +44,44 @@ export function closeClients(): void {
   for (const c of open.splice(0)) c.close();
 }
 
-/** A plugin that hands the presence service to the test (plugins talk through services only). */
+/** Counts every node has the same view of; the others are per node. */
+const CLUSTER_WIDE = new Set(['onlineUsers', 'occupiedRooms']);
+
+/**
+ * A plugin that hands the presence service to the test (plugins talk through services only). When
+ * the server is several nodes (DS_TEST_TOPOLOGY), `service()` answers queries from the first and
+ * its stats combine all of them: per-node counts summed, cluster-wide ones the largest view.
+ */
 export function probe(): { plugin: ReturnType<typeof definePlugin>; service(): Presence } {
-  let service: Presence | undefined;
+  const services: Presence[] = [];
   const plugin = definePlugin({
     name: 'presence-probe',
     version: '1.0.0',
     kernel: '^0.1.0',
     needs: { presence: 'required' },
     setup(ctx) {
-      service = ctx.use('presence');
+      services.push(ctx.use('presence'));
     },
   });
+  const combined = (): Presence => {
+    const first = services[0]!;
+    if (services.length === 1) return first;
+    return {
+      isOnline: (user) => first.isOnline(user),
+      onlineUsers: () => first.onlineUsers(),
+      roomMembers: (room) => first.roomMembers(room),
+      get stats() {
+        const all = services.map((service) => service.stats as unknown as Record<string, number>);
+        const keys = Object.keys(all[0]!);
+        return Object.fromEntries(keys.map((key) => [key, CLUSTER_WIDE.has(key) ? Math.max(...all.map((s) => s[key]!)) : all.reduce((sum, s) => sum + s[key]!, 0)])) as unknown as Presence['stats'];
+      },
+    };
+  };
   return {
     plugin,
     service: () => {
-      if (service === undefined) throw new Error('the presence probe was not set up');
-      return service;
+      if (services.length === 0) throw new Error('the presence probe was not set up');
+      return combined();
     },
   };
 }
@@ -76,7 +97,7 @@ export function useServer(config: DeepstreamConfig): () => TestServer {
   });
   afterEach(async () => {
     closeClients();
-    await eventually(() => server.kernel.sessions.size === 0, 5000);
+    await eventually(() => (server.nodes ?? [server]).every((node) => node.kernel.sessions.size === 0), 5000);
   });
   after(() => server.stop());
   return () => server;

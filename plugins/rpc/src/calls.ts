@@ -128,7 +128,7 @@ export class Calls {
   forwarded(from: NodePeer, message: Message): void {
     const { name, correlationId, data } = message;
     if (name === undefined || correlationId === undefined) return this.ctx.log.warn({ node: from.node }, 'forwarded RPC request without a name or id dropped');
-    const rpc = new Rpc(from, name, correlationId, data, message.requestorName, message.requestorData, true);
+    const rpc = new Rpc(from, name, correlationId, data, message.requestorName, message.requestorData, true, message.names?.[0] || correlationId);
     if (!this.pending.add(rpc)) return this.ctx.log.warn({ node: from.node, name }, 'forwarded RPC request reuses a pending id: dropped');
     this.route(rpc);
   }
@@ -189,7 +189,7 @@ export class Calls {
     rpc.accepted = false;
     this.pending.assign(rpc, provider, provider !== local);
     this.timers.start(rpc);
-    provider.send(toProvider(rpc));
+    provider.send(toProvider(rpc, provider !== local));
   }
 
   private onTimeout(rpc: Rpc, action: TimeoutAction): void {

@@ -1,3 +1,4 @@
+import { NodePeer } from './node-peer.ts';
 import type { Peer, Rpc } from './rpc.ts';
 
 /**
@@ -40,8 +41,8 @@ export class PendingRpcs {
     this.unassign(rpc);
     let calls = this.byProvider.get(provider);
     if (calls === undefined) this.byProvider.set(provider, (calls = new Map()));
-    let id = freshId ? (this.nextAlias++).toString(36) : rpc.correlationId;
-    while (calls.has(id)) id = `${rpc.correlationId}#${(this.nextAlias++).toString(36)}`;
+    let id = freshId ? (this.nextAlias++).toString(36) : rpc.requestorId;
+    while (calls.has(id)) id = `${rpc.requestorId}#${(this.nextAlias++).toString(36)}`;
     calls.set(id, rpc);
     rpc.provider = provider;
     rpc.providerId = id;
@@ -103,8 +104,17 @@ export class PendingRpcs {
     yield* this.detached;
   }
 
-  /** Counts for tests and monitoring: everything is 0 once every client is gone. */
+  /**
+   * Counts for tests and monitoring: everything is 0 once every client is gone. Requestors and
+   * providers are sessions: the index kept for each other node (while it is alive) is not counted.
+   */
   get size(): { calls: number; requestors: number; providers: number } {
-    return { calls: this.calls, requestors: this.byRequestor.size, providers: this.byProvider.size };
+    return { calls: this.calls, requestors: sessions(this.byRequestor.keys()), providers: sessions(this.byProvider.keys()) };
   }
+}
+
+function sessions(peers: Iterable<Peer>): number {
+  let count = 0;
+  for (const peer of peers) if (!(peer instanceof NodePeer)) count++;
+  return count;
 }

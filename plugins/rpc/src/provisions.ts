@@ -1,14 +1,18 @@
-import type { Message, PluginContext, Session } from '@deepstream-ts/core';
+import type { ClusterBus, Message, PluginContext, Session } from '@deepstream-ts/core';
 import type { ProviderRegistry } from './providers.ts';
 import { ack, invalidMessageData, multipleProviders, refusedName } from './replies.ts';
 import { nameTooLong, type RpcOptions } from './options.ts';
 
 /** PROVIDE and UNPROVIDE (EVENTS_RPC_PRESENCE §2.1): who may answer which calls. */
 export class Provisions {
+  private readonly cluster: ClusterBus;
+
   constructor(
     private readonly ctx: PluginContext<RpcOptions>,
     private readonly providers: ProviderRegistry,
-  ) {}
+  ) {
+    this.cluster = ctx.use('cluster');
+  }
 
   /** `denied`: names the router denied (and answered) before. */
   provide(session: Session, message: Message, denied: number): void {
@@ -19,7 +23,7 @@ export class Provisions {
   unprovide(session: Session, message: Message): void {
     // No permission check; names not provided are skipped silently.
     for (const name of message.names ?? []) this.providers.remove(name, session);
-    session.send(ack(message));
+    this.acknowledge(session, message);
   }
 
   private register(session: Session, message: Message, names: readonly string[], denied: number): void {
@@ -30,7 +34,18 @@ export class Provisions {
     }
     // No name left (all denied or invalid): no ack; the client cleared its timer on the errors.
     if (names.length === 0 && (denied > 0 || (message.names?.length ?? 0) > 0)) return;
-    session.send(ack(message));
+    this.acknowledge(session, message);
+  }
+
+  /**
+   * In a cluster, acknowledged once every node has the change: after the ack, a call made on any
+   * node finds (or no longer finds) this provider. Acks stay in order: barriers complete in order.
+   */
+  private acknowledge(session: Session, message: Message): void {
+    if (this.cluster.peers.size === 0) return session.send(ack(message));
+    void this.cluster.barrier().then(() => {
+      if (!session.isClosed) session.send(ack(message));
+    });
   }
 
   /**

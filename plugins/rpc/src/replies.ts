@@ -12,9 +12,13 @@ export function toRequester(rpc: Rpc, action: RPC_ACTION, data?: string): Messag
   return message;
 }
 
-/** The call as its provider (a session, or the node forwarding it to one) sees it. */
-export function toProvider(rpc: Rpc): Message {
+/**
+ * The call as its provider (a session, or the node forwarding it to one) sees it. To a node it
+ * also carries, in `names`, the id the requester chose, for that node to show its provider.
+ */
+export function toProvider(rpc: Rpc, toNode: boolean): Message {
   const message: Message = { topic: TOPIC.RPC, action: RPC_ACTION.REQUEST, name: rpc.name, correlationId: rpc.providerId as string };
+  if (toNode) message.names = [rpc.requestorId];
   if (rpc.data !== undefined) message.data = rpc.data; // no arguments, no data field
   if (rpc.requestorName !== undefined) message.requestorName = rpc.requestorName;
   if (rpc.requestorData !== undefined) message.requestorData = rpc.requestorData;

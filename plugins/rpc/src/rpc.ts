@@ -24,7 +24,7 @@ export class Rpc {
   state = RpcState.Authorizing;
   /** The provider that has the call now. */
   provider: Peer | undefined;
-  /** The id the provider knows the call by: the requester's id unless that provider already uses it. */
+  /** The id the provider knows the call by: `requestorId` unless that provider already uses it. */
   providerId: string | undefined;
   accepted = false;
   /** Providers already asked, so that a REJECT never goes back to one of them. */
@@ -47,5 +47,7 @@ export class Rpc {
     readonly requestorData: string | undefined,
     /** Forwarded by another node: only this node's own providers may serve it. */
     readonly localOnly = false,
+    /** The id the requester itself chose, which its provider is shown (the nodes between use their own). */
+    readonly requestorId = correlationId,
   ) {}
 }

@@ -1,7 +1,8 @@
 /** The RPC plugin driven by the official client: what application code sees. */
 import { after, afterEach, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { client, clientDataAuth, closeClients, drained, pause, providedNames, startRpcServer, until, useServer, type RpcServer } from './helpers.ts';
+import { clustered } from '../../../test/helpers/topology.ts';
+import { client, clientDataAuth, closeClients, drained, pause, providedNames, providerSessions, startRpcServer, until, useServer, type RpcServer } from './helpers.ts';
 
 type Client = Awaited<ReturnType<typeof client>>;
 
@@ -69,7 +70,7 @@ describe('rpc with the official client', () => {
       if (bRejects) response.reject();
       else response.send('b did it');
     });
-    await until(() => server().service.stats.providerSessions === 2, 'both provide');
+    await providerSessions(server(), 2, 'both provide');
     bRejects = false;
     // Whoever is asked first, the call ends at b: a rejects, b answers.
     assert.deepEqual(await attempt(caller, 'picky'), { ok: 'b did it' });
@@ -97,7 +98,7 @@ describe('rpc with the official client', () => {
     assert.deepEqual(await attempt(caller, 'temporary'), { error: 'NO_RPC_PROVIDER' });
   });
 
-  it('spreads calls evenly over the providers of a name', async () => {
+  it('spreads calls evenly over the providers of a name', { skip: clustered && 'a local provider always wins: in a cluster calls spread over the providers on the caller\'s node (README, "Running a cluster")' }, async () => {
     const providers = await Promise.all([client(server().url), client(server().url), client(server().url)]);
     const caller = await client(server().url);
     const counts = [0, 0, 0];
@@ -107,7 +108,7 @@ describe('rpc with the official client', () => {
         response.send(i);
       }),
     );
-    await until(() => server().service.stats.providerSessions === 3, 'three providers');
+    await providerSessions(server(), 3, 'three providers');
     await Promise.all(Array.from({ length: 30 }, () => caller.rpc.make('work', null)));
     assert.deepEqual(counts, [10, 10, 10]);
   });
@@ -131,7 +132,7 @@ describe('rpc with the official client', () => {
     await providedNames(server(), 2);
     await caller.rpc.make('a', null);
     void attempt(caller, 'b');
-    await until(() => server().service.stats.pendingCalls === 1, 'the call to b is pending');
+    await until(() => server().service.stats.pendingCalls > 0, 'the call to b is pending');
     closeClients();
     await drained(server());
   });
@@ -190,7 +191,7 @@ describe('rpc when a client disconnects mid-call', () => {
     });
     await providedNames(server(), 1);
     stayer.rpc.provide('handover', (_data, response) => response.send('stayer'));
-    await until(() => server().service.stats.providerSessions === 2, 'two providers');
+    await providerSessions(server(), 2, 'two providers');
     // Round-robin: one of two consecutive calls reaches the leaver first and is handed over.
     const started = Date.now();
     const results = await Promise.all([attempt(caller, 'handover'), attempt(caller, 'handover')]);
@@ -220,7 +221,7 @@ describe('rpc when a client disconnects mid-call', () => {
     });
     await providedNames(server(), 1);
     const first = attempt(caller, 'side-effect'); // goes to the leaver, the only provider yet
-    await until(() => server().service.stats.pendingCalls === 1, 'the call is at the leaver');
+    await until(() => server().service.stats.pendingCalls > 0, 'the call is at the leaver');
     other.rpc.provide('side-effect', (_data, response) => {
       otherCalls++;
       response.send('other');
@@ -255,7 +256,10 @@ describe('rpc requestor identity', () => {
   before(async () => {
     server = await startRpcServer({ provideRequestorName: true, provideRequestorData: true }, [withClientData]);
   });
-  afterEach(closeClients);
+  afterEach(async () => {
+    closeClients();
+    await drained(server);
+  });
   after(() => server.stop());
 
   it('passes requestorName and requestorData to the provider, also after a re-route', async () => {
@@ -269,7 +273,7 @@ describe('rpc requestor identity', () => {
       seen.push(requestor);
       response.reject();
     });
-    await until(() => server.service.stats.providerSessions === 2, 'both provide');
+    await providerSessions(server, 2, 'both provide');
     assert.deepEqual(await attempt(caller, 'identify'), { error: 'NO_RPC_PROVIDER' });
     const expected = { requestorName: 'carol', requestorData: { role: 'carol-role', n: 1 } };
     assert.deepEqual(seen, [expected, expected]);

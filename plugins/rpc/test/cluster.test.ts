@@ -1,8 +1,9 @@
 /** RPC across cluster nodes (EVENTS_RPC_PRESENCE §5), nodes in one process joined by a memory hub. */
 import { after, afterEach, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { RPC_ACTION } from '@deepstream-ts/core';
 import { clusterMemory, MemoryHub } from '@deepstream-ts/cluster-memory';
-import { client, closeClients, pause, providedNames, startRpcServer, until, type RpcServer } from './helpers.ts';
+import { client, closeClients, drained, isAction, pause, provided, providedNames, raw, rpcMessage, startRpcServer, until, type RpcServer } from './helpers.ts';
 
 type Client = Awaited<ReturnType<typeof client>>;
 
@@ -94,6 +95,24 @@ describe('rpc across three nodes', () => {
     assert.deepEqual(await attempt(caller, 'never-accepts'), { error: 'ACCEPT_TIMEOUT' });
     assert.deepEqual(await attempt(caller, 'never-answers'), { error: 'RESPONSE_TIMEOUT' });
     await until(() => a().service.stats.pendingCalls === 0 && c().service.stats.pendingCalls === 0, 'both nodes forget the calls');
+  });
+
+  it('acknowledges PROVIDE and UNPROVIDE once every node knows, and shows a remote provider the requester\'s own id', async () => {
+    const [provider, requester] = await Promise.all([raw(b().url), raw(a().url)]);
+    await provided(provider, ['acked']);
+    // No pause: after the ack, a call made on another node finds the provider.
+    requester.send(rpcMessage(RPC_ACTION.REQUEST, { name: 'acked', correlationId: 'mine-1', data: '1' }));
+    const request = await provider.next(isAction(RPC_ACTION.REQUEST));
+    assert.equal(request.correlationId, 'mine-1', 'the id the requester chose, not one the nodes use between them');
+    provider.send(rpcMessage(RPC_ACTION.RESPONSE, { name: 'acked', correlationId: 'mine-1', data: '2' }));
+    assert.deepEqual(await requester.next(isAction(RPC_ACTION.RESPONSE)), { topic: 6, action: RPC_ACTION.RESPONSE, name: 'acked', correlationId: 'mine-1', data: '2', names: [] });
+    provider.send(rpcMessage(RPC_ACTION.UNPROVIDE, { names: ['acked'], correlationId: 'u' }));
+    await provider.next((m) => m.isAck === true && m.correlationId === 'u');
+    requester.send(rpcMessage(RPC_ACTION.REQUEST, { name: 'acked', correlationId: 'mine-2' }));
+    assert.equal((await requester.next()).action, RPC_ACTION.NO_RPC_PROVIDER, 'after the UNPROVIDE ack no node routes to it');
+    closeClients();
+    // The index each node keeps for the others is not a session: the counts go back to 0.
+    await Promise.all(nodes.map((node) => drained(node)));
   });
 
   it('relays the provider\'s error to the requester on another node', async () => {

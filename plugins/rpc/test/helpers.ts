@@ -25,38 +25,56 @@ export function clientDataAuth(clientDataOf: (username: string) => JSONValue): P
 export const FAST: Partial<RpcOptions> = { ackTimeout: 150, responseTimeout: 400 };
 
 export interface RpcServer extends TestServer {
-  /** The plugin's service, taken through the service directory as any other plugin would. */
+  /**
+   * The plugin's service, taken through the service directory as any other plugin would; when the
+   * server is several nodes (DS_TEST_TOPOLOGY), its stats are the sums over all of them.
+   */
   service: RpcView;
 }
+
+const STAT_KEYS = ['providedNames', 'providerSessions', 'pendingCalls', 'trackedRequestors', 'trackedProviders'] as const;
 
 /**
  * Starts a server with the RPC plugin (with `options`) and open auth. `extra` plugins come first,
  * so that an extra authentication strategy answers before open auth does.
  */
 export async function startRpcServer(options: Partial<RpcOptions> = FAST, extra: PluginEntry[] = [], config: DeepstreamConfig = {}, kernel: KernelOptions = {}): Promise<RpcServer> {
-  let service: RpcView | undefined;
+  const services: RpcView[] = [];
   const probe = definePlugin({
     name: 'rpc-test-probe',
     version: '1.0.0',
     kernel: '^0.1.0',
     needs: { rpc: 'required' },
     setup(ctx) {
-      service = ctx.use('rpc');
+      services.push(ctx.use('rpc'));
     },
   });
   const server = await startTestServer({ ...config, plugins: [...extra, authOpen, rpc.with(options), probe] }, kernel);
-  return Object.assign(server, { service: service as RpcView });
+  const service: RpcView = {
+    get stats() {
+      const sum = Object.fromEntries(STAT_KEYS.map((key) => [key, 0])) as Record<(typeof STAT_KEYS)[number], number>;
+      for (const { stats } of services) for (const key of STAT_KEYS) sum[key] += stats[key];
+      return sum;
+    },
+  };
+  return Object.assign(server, { service });
 }
 
 const open: Array<{ close(): void }> = [];
 
-/** One server per suite (`describe`); clients opened by a test are closed after it. */
+/**
+ * One server per suite (`describe`); clients opened by a test are closed after it, and the next
+ * test starts once the server holds nothing of them (a late unprovide would otherwise count there).
+ */
 export function useServer(options: Partial<RpcOptions> = FAST, extra: PluginEntry[] = []): () => RpcServer {
   let server: RpcServer;
   before(async () => {
     server = await startRpcServer(options, extra);
   });
-  afterEach(closeClients);
+  afterEach(async () => {
+    closeClients();
+    await drained(server);
+  });
   after(() => server.stop());
   return () => server;
 }
@@ -91,9 +109,24 @@ export async function until(check: () => boolean, what: string, timeout = 2000):
   }
 }
 
-/** Waits until exactly `count` RPC names have a provider (the client sends PROVIDE in batches). */
-export function providedNames(server: RpcServer, count: number): Promise<void> {
-  return until(() => server.service.stats.providedNames === count, `${count} RPC names are provided`);
+/**
+ * Waits until exactly `count` RPC names have a provider (the client sends PROVIDE in batches),
+ * counted per node, and every node knows it (a cluster barrier; nothing to wait for on one node).
+ */
+export async function providedNames(server: RpcServer, count: number): Promise<void> {
+  await until(() => server.service.stats.providedNames === count, `${count} RPC names are provided`);
+  await clusterSettled(server);
+}
+
+/** Waits until `count` sessions provide something, and every node knows it (see providedNames). */
+export async function providerSessions(server: RpcServer, count: number, what = `${count} provider sessions`): Promise<void> {
+  await until(() => server.service.stats.providerSessions === count, what);
+  await clusterSettled(server);
+}
+
+/** Every node has received what every other node sent so far (at once on a single node). */
+export async function clusterSettled(server: TestServer): Promise<void> {
+  await Promise.all((server.nodes ?? [server]).map((node) => node.kernel.service('cluster')!.barrier()));
 }
 
 /** Every count of the plugin back to zero: nothing left behind. */
