@@ -62,7 +62,7 @@ describe('listening with the official client', () => {
     assert.ok(!log.includes(`stop ${afterwards}`));
   });
 
-  it('has exactly one active provider per name; a rejecting listener is skipped for the next', { todo: clustered && 'known bug in a cluster (listening across nodes; being fixed in plugins/listening/src)' }, async () => {
+  it('has exactly one active provider per name; a rejecting listener is skipped for the next', async () => {
     const [refuser, accepter, spare, subscriber] = await Promise.all([client(), client(), client(), client()]);
     const name = unique('stock');
     const refused = listen(refuser, 'record', '^stock/', () => false);
@@ -80,7 +80,7 @@ describe('listening with the official client', () => {
     assert.equal(record.hasProvider, true);
   });
 
-  it('hands a record over when the active provider disconnects, and tells subscribers in between', { todo: clustered && 'known bug in a cluster (listening across nodes; being fixed in plugins/listening/src)' }, async () => {
+  it('hands a record over when the active provider disconnects, and tells subscribers in between', async () => {
     const [first, second, subscriber] = await Promise.all([client(), client(), client()]);
     const name = unique('feed');
     listen(first, 'record', '^feed/', () => true);
@@ -132,7 +132,7 @@ describe('listening with the official client', () => {
     assert.deepEqual(log, [`found ${name}`, `found ${name}`]);
   });
 
-  it('leaves no listener, provider or search behind once every client is gone', { todo: clustered && 'known bug in a cluster (listening across nodes; being fixed in plugins/listening/src)' }, async () => {
+  it('leaves no listener, provider or search behind once every client is gone', async () => {
     const [p, subscriber] = await Promise.all([client(), client()]);
     listen(p, 'record', '^gone/', () => true);
     await settle();
@@ -210,7 +210,7 @@ describe('listening bad input (raw protocol)', () => {
     assert.ok(await c.nothingWithin(150));
   });
 
-  it('a listener that does not answer gets LISTEN_RESPONSE_TIMEOUT and the next one is asked', { todo: clustered && 'known bug in a cluster (listening across nodes; being fixed in plugins/listening/src)' }, async () => {
+  it('a listener that does not answer gets LISTEN_RESPONSE_TIMEOUT and the next one is asked', async () => {
     const [silent, answering, subscriber] = [await login(), await login(), await login()];
     silent.send(event({ name: '^quiet/' }));
     await silent.next((m) => m.isAck === true);

@@ -10,7 +10,7 @@ describe('presence with the official client', () => {
   const server = useServer({ plugins: [authOpen, presence, plugin] });
   const clientWarnings = captureClientWarnings();
 
-  it('getAll() lists who is online, without the asker', { todo: clustered && 'known bug in a cluster (presence lags logins on other nodes; being fixed in plugins/presence/src)' }, async () => {
+  it('getAll() lists who is online, without the asker', async () => {
     const [alice] = await Promise.all([client(server().url, 'alice'), client(server().url, 'bob'), client(server().url, 'carol')]);
     assert.deepEqual((await alice.presence.getAll()).sort(), ['bob', 'carol']);
   });
@@ -130,7 +130,7 @@ describe('presence with the official client', () => {
     await eventually(() => seen.includes('kate'));
   });
 
-  it('leaves nothing behind once everyone is gone, and the client saw no missing acks', { todo: clustered && 'known bug in a cluster (presence lags logins on other nodes; being fixed in plugins/presence/src)' }, async () => {
+  it('leaves nothing behind once everyone is gone, and the client saw no missing acks', async () => {
     const a = await client(server().url, 'lea');
     const b = await client(server().url, 'max');
     a.presence.subscribe(() => undefined);
