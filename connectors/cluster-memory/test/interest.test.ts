@@ -7,7 +7,11 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import pino from 'pino';
 import { ClusterNode, EVENT_ACTION, TOPIC, type ClusterTransport, type Message } from '@deepstream-ts/core';
-import { MemoryHub } from '../src/index.ts';
+import { DeepstreamClient } from '@deepstream/client';
+import { startTestServer, type TestServer } from '@deepstream-ts/core/testing';
+import authOpen from '@deepstream-ts/plugin-auth-open';
+import events from '@deepstream-ts/plugin-events';
+import { clusterMemory, MemoryHub, type MemoryTransport } from '../src/index.ts';
 
 const quiet = pino({ level: 'silent' });
 const timing = { keepAliveInterval: 50, nodeTimeout: 500 };
@@ -280,5 +284,48 @@ describe('cluster interest over a MemoryHub', () => {
     node.sendKeyed('event', 'a', emit('a'));
     node.dropInterest('event', ['a', 'b']);
     await node.close();
+  });
+});
+
+/** A hub whose transports count what reaches each node. */
+class CountingHub extends MemoryHub {
+  readonly counted: Counted[] = [];
+  override transport(): MemoryTransport {
+    const counted = new Counted(super.transport());
+    this.counted.push(counted);
+    return counted as unknown as MemoryTransport;
+  }
+}
+
+describe('interest with official clients over a MemoryHub', () => {
+  it('sends an event only to the node with its subscriber: the node without one receives no frame for it', async () => {
+    const hub = new CountingHub();
+    const servers: TestServer[] = [];
+    const clients: DeepstreamClient[] = [];
+    try {
+      for (const serverName of ['a', 'b', 'c']) servers.push(await startTestServer({ serverName, plugins: [authOpen, events, clusterMemory.with({ hub, keepAliveInterval: 100, nodeTimeout: 1000 })] }));
+      const [onA, onB, onC] = await Promise.all(servers.map(async (server) => {
+        const client = new DeepstreamClient(server.url);
+        clients.push(client);
+        await client.login({});
+        return client;
+      }));
+      const got: unknown[] = [];
+      const onCgot: unknown[] = [];
+      onA!.event.subscribe('news', (data) => got.push(data));
+      onC!.event.subscribe('weather', (data) => onCgot.push(data));
+      await until(() => hub.keysOf('a').includes('event:news') && hub.keysOf('c').includes('event:weather'), 'a and c registered their names');
+      const c = hub.counted[2]!;
+      c.frames = 0;
+      for (let i = 0; i < 20; i++) onB!.event.emit('news', i);
+      await until(() => got.length === 20, 'a got every emit');
+      onB!.event.emit('weather', 'sunny');
+      await until(() => onCgot.length === 1, 'c got its own name');
+      assert.deepEqual(got, Array.from({ length: 20 }, (_, i) => i));
+      assert.equal(c.frames, 1, 'c received the frame of its own name only, none of the 20 news');
+    } finally {
+      for (const client of clients) client.close();
+      for (const server of servers.reverse()) await server.stop();
+    }
   });
 });
