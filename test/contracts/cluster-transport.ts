@@ -363,5 +363,110 @@ export function clusterTransportContract(label: string, newMedium: MediumFactory
         await new ClusterNode('never-started', pino({ level: 'silent' })).close();
       });
     });
+
+    keyedDeliveryContract(() => (fresh(), raw));
+  });
+}
+
+type RawTransport = ReturnType<typeof recorder> & { transport: ClusterTransport };
+
+/**
+ * Interest-based traffic on the raw transport (subscribeKeys / unsubscribeKeys / publishKey),
+ * skipped for a transport without it. Nothing here relies on order across keys or between keyed
+ * and broadcast frames: on a Redis Cluster each key's channel may live on another shard. Where a
+ * frame must NOT arrive, the test first awaits a frame that must, then gives stragglers a moment.
+ */
+function keyedDeliveryContract(freshRaw: () => (serverName: string) => Promise<RawTransport>): void {
+  describe('keyed delivery', () => {
+    /** A fresh medium, or undefined (and the test skipped) when its transports have no keyed sends. */
+    const keyed = async (t: { skip(reason: string): void }) => {
+      const raw = freshRaw();
+      const probe = await raw('probe');
+      if (probe.transport.subscribeKeys === undefined || probe.transport.unsubscribeKeys === undefined || probe.transport.publishKey === undefined) {
+        t.skip('this transport has no keyed subscriptions');
+        return undefined;
+      }
+      return raw;
+    };
+    const sub = (r: RawTransport, keys: string[]) => r.transport.subscribeKeys!(keys);
+    const unsub = (r: RawTransport, keys: string[]) => r.transport.unsubscribeKeys!(keys);
+    const pub = (r: RawTransport, key: string, text: string | Uint8Array) => r.transport.publishKey!(key, typeof text === 'string' ? Buffer.from(text) : text);
+
+    it('delivers a keyed frame to the transports subscribed to the key only', async (t) => {
+      const raw = await keyed(t);
+      if (!raw) return;
+      const [a, b, c, d] = [await raw('a'), await raw('b'), await raw('c'), await raw('d')];
+      await Promise.all([sub(b, ['news']), sub(c, ['news', 'other']), sub(d, ['other'])]);
+      pub(a, 'news', 'hello');
+      await until(() => b.got.length === 1 && c.got.length === 1, 'b and c received');
+      await pause(50);
+      assert.deepEqual(b.text(), ['hello']);
+      assert.deepEqual(c.text(), ['hello']);
+      assert.deepEqual(d.got, [], 'subscribed to another key');
+      assert.deepEqual(a.got, [], 'not subscribed, though the sender');
+    });
+
+    it('delivers nothing to a transport once its unsubscribe resolved, and goes on for the others', async (t) => {
+      const raw = await keyed(t);
+      if (!raw) return;
+      const [a, b, c] = [await raw('a'), await raw('b'), await raw('c')];
+      await Promise.all([sub(b, ['news', 'kept']), sub(c, ['news'])]);
+      pub(a, 'news', 'one');
+      await until(() => b.got.length === 1 && c.got.length === 1, 'the first reached b and c');
+      await unsub(b, ['news']);
+      pub(a, 'news', 'two');
+      pub(a, 'kept', 'still subscribed');
+      await until(() => c.got.length === 2 && b.got.length === 2, 'c got the second, b the other key');
+      await pause(50);
+      assert.deepEqual(b.text(), ['one', 'still subscribed']);
+      assert.deepEqual(c.text(), ['one', 'two']);
+      await unsub(b, ['never subscribed']); // harmless
+    });
+
+    it('never loses a frame published from another transport right after the subscribe resolved (repeated)', async (t) => {
+      const raw = await keyed(t);
+      if (!raw) return;
+      const [a, b] = [await raw('a'), await raw('b')];
+      for (let i = 0; i < 100; i++) {
+        const key = `race ${i}`;
+        await sub(b, [key]);
+        pub(a, key, key); // in the same turn as the resolution: the subscription acknowledgement's case
+        await until(() => b.got.length === i + 1, `${key} arrived`, 2000);
+      }
+      assert.deepEqual(b.text(), Array.from({ length: 100 }, (_, i) => `race ${i}`));
+    });
+
+    it('subscribes and unsubscribes a big batch of keys in one call', async (t) => {
+      const raw = await keyed(t);
+      if (!raw) return;
+      const [a, b] = [await raw('a'), await raw('b')];
+      const keys = Array.from({ length: 5000 }, (_, i) => `record/${i}`);
+      await sub(b, keys);
+      for (const key of keys) pub(a, key, key);
+      await until(() => b.got.length === keys.length, 'every key arrived', 10_000);
+      assert.deepEqual(b.text().sort(), [...keys].sort());
+
+      b.got.length = 0;
+      await unsub(b, keys.slice(0, 2500));
+      for (const key of keys) pub(a, key, key);
+      await until(() => b.got.length === 2500, 'the still-subscribed half arrived', 10_000);
+      await pause(50);
+      assert.deepEqual(b.text().sort(), keys.slice(2500).sort());
+    });
+
+    it("keeps one sender's frames on one key in order, and the bytes and odd key names intact", async (t) => {
+      const raw = await keyed(t);
+      if (!raw) return;
+      const [a, b] = [await raw('a'), await raw('b')];
+      const key = 'news/ünïcode key:{tag} *?[x]';
+      await sub(b, [key]);
+      const every = Uint8Array.from({ length: 256 }, (_, i) => i);
+      pub(a, key, every);
+      const sent = Array.from({ length: 300 }, (_, i) => `frame ${i}`);
+      for (const frame of sent) pub(a, key, frame);
+      await until(() => b.got.length === sent.length + 1, 'b received all');
+      assert.deepEqual(b.got[0], every);
+      assert.deepEqual(b.text().slice(1), sent);
+    });
   });
 }

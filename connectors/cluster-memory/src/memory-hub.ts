@@ -13,6 +13,8 @@ const namedHubs = new Map<string, MemoryHub>();
  */
 export class MemoryHub {
   private readonly members = new Map<string, Receive>();
+  /** Per key, the nodes subscribed to it (interest-based traffic). */
+  private readonly keyed = new Map<string, Set<string>>();
 
   constructor(readonly name = `hub-${++anonymous}`) {}
 
@@ -41,7 +43,43 @@ export class MemoryHub {
 
   /** @internal */
   leave(serverName: string, receive: Receive): void {
-    if (this.members.get(serverName) === receive) this.members.delete(serverName);
+    if (this.members.get(serverName) !== receive) return;
+    this.members.delete(serverName);
+    for (const [key, nodes] of this.keyed) if (nodes.delete(serverName) && nodes.size === 0) this.keyed.delete(key);
+  }
+
+  /** @internal Takes effect at once: a publishKey made after this call reaches the node. */
+  subscribe(serverName: string, keys: readonly string[]): void {
+    for (const key of keys) {
+      let nodes = this.keyed.get(key);
+      if (nodes === undefined) this.keyed.set(key, (nodes = new Set()));
+      nodes.add(serverName);
+    }
+  }
+
+  /** @internal */
+  unsubscribe(serverName: string, keys: readonly string[]): void {
+    for (const key of keys) {
+      const nodes = this.keyed.get(key);
+      if (nodes?.delete(serverName) && nodes.size === 0) this.keyed.delete(key);
+    }
+  }
+
+  /** The keys a node is subscribed to (for tests). */
+  keysOf(serverName: string): string[] {
+    const keys: string[] = [];
+    for (const [key, nodes] of this.keyed) if (nodes.has(serverName)) keys.push(key);
+    return keys;
+  }
+
+  /** @internal To the nodes subscribed to `key` but the sender, as subscribed at delivery; in order with broadcasts. */
+  publishKey(from: string, key: string, bytes: Uint8Array): void {
+    if (!this.keyed.has(key)) return;
+    queueMicrotask(() => {
+      const nodes = this.keyed.get(key);
+      if (nodes === undefined) return;
+      for (const name of nodes) if (name !== from) this.members.get(name)?.(bytes);
+    });
   }
 
   /** @internal To every node but the sender; who is on the hub is decided at delivery. */
@@ -82,6 +120,18 @@ export class MemoryTransport implements ClusterTransport {
 
   publishTo(serverName: string, bytes: Uint8Array): void {
     if (this.serverName !== undefined) this.hub.direct(serverName, bytes);
+  }
+
+  async subscribeKeys(keys: readonly string[]): Promise<void> {
+    if (this.serverName !== undefined) this.hub.subscribe(this.serverName, keys);
+  }
+
+  async unsubscribeKeys(keys: readonly string[]): Promise<void> {
+    if (this.serverName !== undefined) this.hub.unsubscribe(this.serverName, keys);
+  }
+
+  publishKey(key: string, bytes: Uint8Array): void {
+    if (this.serverName !== undefined) this.hub.publishKey(this.serverName, key, bytes);
   }
 
   async close(): Promise<void> {

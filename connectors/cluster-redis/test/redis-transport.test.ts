@@ -1,4 +1,5 @@
-import { after, describe } from 'node:test';
+import { after, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
 import { RedisTransport } from '../src/index.ts';
 import { clusterTransportContract } from '../../../test/contracts/cluster-transport.ts';
 import { isSkip, startRedis, type RedisServer } from '../../../test/services/real-servers.ts';
@@ -7,13 +8,45 @@ const server = await startRedis();
 const skip = isSkip(server) ? server.skip : false;
 const redis = server as RedisServer;
 let media = 0;
+/** A channel prefix per medium: the tests share one server and must not hear each other. */
+const prefix = () => `test${process.pid}:${media++}:`;
+
+async function until(check: () => boolean, what: string, timeout = 3000): Promise<void> {
+  const giveUp = Date.now() + timeout;
+  while (!check()) {
+    if (Date.now() > giveUp) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
 
 describe('redis cluster transport', { skip }, () => {
   after(() => redis.stop());
 
-  // A channel prefix per medium: the tests share one server and must not hear each other.
   clusterTransportContract('redis', () => {
-    const channelPrefix = `test${process.pid}:${media++}:`;
+    const channelPrefix = prefix();
     return { transport: () => new RedisTransport({ url: redis.url, channelPrefix }) };
+  });
+
+  it("on one Redis server keeps one sender's frames in order across broadcast, direct and keyed channels", async () => {
+    const channelPrefix = prefix();
+    const [a, b] = [new RedisTransport({ url: redis.url, channelPrefix }), new RedisTransport({ url: redis.url, channelPrefix })];
+    const got: string[] = [];
+    try {
+      await a.start('a', () => undefined);
+      await b.start('b', (bytes) => void got.push(Buffer.from(bytes).toString()));
+      await b.subscribeKeys(['k1', 'k2']);
+      const sent: string[] = [];
+      for (let i = 0; i < 300; i++) {
+        const frame = `frame ${i}`;
+        sent.push(frame);
+        if (i % 4 === 0) a.publish(Buffer.from(frame));
+        else if (i % 4 === 1) a.publishTo('b', Buffer.from(frame));
+        else a.publishKey(i % 4 === 2 ? 'k1' : 'k2', Buffer.from(frame));
+      }
+      await until(() => got.length === sent.length, 'b received all');
+      assert.deepEqual(got, sent);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
   });
 });

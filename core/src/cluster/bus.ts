@@ -14,6 +14,27 @@ export interface ClusterBus {
   readonly serverName: string;
   /** Broadcast to every other node. The message must not be mutated afterwards. */
   send(channel: string, message: Message): void;
+  /**
+   * To the nodes interested in `key` of `channel` (PROTOCOL §10, "interest"): an event by its name,
+   * a record update by the record's. Receivers get it on `subscribe(channel)` like a broadcast.
+   */
+  sendKeyed(channel: string, key: string, message: Message): void;
+  /**
+   * This node wants what is sent keyed to these keys of `channel`, one reference per key until
+   * `dropInterest`. The promise settles once other nodes' keyed sends reach this node: what a
+   * subscription's acknowledgement waits for. Undefined when there is nothing to wait for (the keys
+   * were registered already, the transport has no keyed delivery, or the node is alone).
+   */
+  interest(channel: string, keys: string | readonly string[]): Promise<void> | undefined;
+  /** What `interest` returned for keys still being registered, without taking a reference. */
+  interested(channel: string, keys: string | readonly string[]): Promise<void> | undefined;
+  dropInterest(channel: string, keys: string | readonly string[]): void;
+  /**
+   * Every keyed message of `channel`, whatever its key (MQTT wildcard subscriptions), until `dropAll`.
+   * Settles once the current peers know; nodes joining later may send a few frames before they do.
+   */
+  wantAll(channel: string): Promise<void> | undefined;
+  dropAll(channel: string): void;
   /** Send to one node. */
   sendDirect(serverName: string, channel: string, message: Message): void;
   /**

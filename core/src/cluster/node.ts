@@ -29,7 +29,9 @@ export interface ClusterTransport {
    * Interest-based traffic (optional: a transport without these three gets keyed sends as
    * broadcasts, filtered on arrival). Once the promise resolves, every `publishKey` of one of these
    * keys, from any node, reaches this node until it unsubscribes: that is the barrier a
-   * subscription's acknowledgement waits for. Keys are opaque strings chosen by the node.
+   * subscription's acknowledgement waits for. Keys are opaque strings chosen by the node
+   * (`channel:key`). Calls take effect in the order made (an unsubscribe then a subscribe of one
+   * key ends subscribed), and one sender's keyed and broadcast frames arrive in the order sent.
    */
   subscribeKeys?(keys: readonly string[]): Promise<void>;
   unsubscribeKeys?(keys: readonly string[]): Promise<void>;
@@ -61,6 +63,23 @@ const enum FrameKind {
   /** A barrier's question, carrying its id where data frames carry the channel; answered with Pong. */
   Ping = 4,
   Pong = 5,
+  /** A data frame for the nodes interested in one key: `kind, from, channel, key length (u16), key, message`. */
+  Keyed = 6,
+}
+
+/** One key this node is interested in (PROTOCOL §10, "interest"). */
+interface Interest {
+  /** Local holders; at 0 the key lingers, still subscribed, until the next sweep. */
+  refs: number;
+  /** Until the transport confirmed the subscription: what a subscription's ack waits for. */
+  pending: Promise<void> | undefined;
+}
+
+/** The keys of one turn, subscribed in one transport call. */
+interface SubscribeBatch {
+  keys: string[];
+  promise: Promise<void>;
+  resolve(): void;
 }
 
 /** A barrier waiting for the peers it asked. */
@@ -71,6 +90,12 @@ interface PendingBarrier {
 
 /** A turn's broadcasts leave early once they reach this size. */
 const MAX_BATCH_BYTES = 256 * 1024;
+/** How long a key nobody holds any more stays subscribed (a name unsubscribed and resubscribed costs no round trip). */
+export const INTEREST_LINGER = 2000;
+/** Between attempts when the transport refused a subscription. */
+const SUBSCRIBE_RETRY = 1000;
+/** Separates the channels a heartbeat says its node wants all of. */
+const CHANNEL_SEPARATOR = '\n';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -94,7 +119,24 @@ export class ClusterNode implements ClusterBus {
   private readonly incarnation = Math.random().toString(36).slice(2, 10);
   private readonly listeners: BusListeners;
   private outbox: Uint8Array[] = [];
+  /** Per outbox frame, the transport key it goes to; undefined: to every node. */
+  private outboxKeys: Array<string | undefined> = [];
   private outboxBytes = 0;
+  /** By transport key (`channel:key`): what this node wants keyed frames of. */
+  private readonly interests = new Map<string, Interest>();
+  /** Keys nobody holds any more, unsubscribed at the next sweep. */
+  private readonly idle = new Set<string>();
+  private sweepTimer: NodeJS.Timeout | undefined;
+  /** The keys of this turn, still to be subscribed. */
+  private batch: SubscribeBatch | undefined;
+  /** Channels this node wants every keyed frame of, with their holders' count. */
+  private readonly wantAllRefs = new Map<string, number>();
+  private readonly wantAllPending = new Map<string, Promise<void>>();
+  /** What each heartbeat carries: the channels this node wants all of, encoded. */
+  private wantAllBytes: Uint8Array | undefined;
+  /** Per peer, the channels it wants all of (its heartbeats say): peers absent want none. */
+  private readonly remoteWantAll = new Map<string, ReadonlySet<string>>();
+  private readonly linger: number;
   private readonly fromBytes: Uint8Array;
   /** Channel names as bytes: a handful of channels carry every message, so encode each once. */
   private readonly channelBytes = new Map<string, Uint8Array>();
@@ -109,7 +151,9 @@ export class ClusterNode implements ClusterBus {
   constructor(
     readonly serverName: string,
     private readonly log: Logger,
+    options: { interestLinger?: number } = {},
   ) {
+    this.linger = options.interestLinger ?? INTEREST_LINGER;
     this.fromBytes = encoder.encode(serverName);
     const threw = (error: unknown, channel: string, from: string) => this.log.error({ err: error, channel, from }, 'a cluster message handler threw');
     this.listeners = new BusListeners(threw);
@@ -143,11 +187,85 @@ export class ClusterNode implements ClusterBus {
 
   send(channel: string, message: Message): void {
     if (this.peers.size === 0) return;
-    const frame = this.frame(FrameKind.Data, channel, message);
-    this.outbox.push(frame);
-    this.outboxBytes += frame.length;
-    if (this.outboxBytes >= MAX_BATCH_BYTES) this.flushOutbox();
-    else if (this.outbox.length === 1) setImmediate(this.flushOutbox);
+    this.enqueue(this.frame(FrameKind.Data, channel, message), undefined);
+  }
+
+  /**
+   * To the nodes interested in `key` of `channel` (PROTOCOL §10, "interest"). Published even with no
+   * peers known: a node that has just subscribed may not have heartbeated yet. Broadcast instead,
+   * and filtered on arrival, when the transport has no keyed publish or some node wants the whole
+   * channel (`wantAll`).
+   */
+  sendKeyed(channel: string, key: string, message: Message): void {
+    const transport = this.transport;
+    if (transport.alone) return;
+    const keyed = transport.publishKey !== undefined && !this.wantedAllElsewhere(channel);
+    if (!keyed && this.peers.size === 0) return;
+    const frame = this.keyedFrame(channel, key, message);
+    // A key too long for the frame's u16 length goes as a plain broadcast: delivered everywhere, unfiltered.
+    if (frame === undefined) return this.send(channel, message);
+    this.enqueue(frame, keyed ? `${channel}:${key}` : undefined);
+  }
+
+  /**
+   * This node wants what other nodes send keyed to these keys of `channel`: one reference each,
+   * given back with `dropInterest`. Returns what a subscription's acknowledgement waits for (the
+   * keys registered with the transport, cluster-wide), undefined when nothing is to be waited for.
+   * The keys of one turn are subscribed in one transport call.
+   */
+  interest(channel: string, keys: string | readonly string[]): Promise<void> | undefined {
+    if (this.transport.alone) return undefined;
+    return typeof keys === 'string' ? this.addInterest(`${channel}:${keys}`) : this.each(channel, keys, true);
+  }
+
+  /** What `interest` returned for these keys, for those still being registered; takes no reference. */
+  interested(channel: string, keys: string | readonly string[]): Promise<void> | undefined {
+    if (this.transport.alone) return undefined;
+    return typeof keys === 'string' ? this.interests.get(`${channel}:${keys}`)?.pending : this.each(channel, keys, false);
+  }
+
+  /** Gives back references taken with `interest`; a key nobody holds is unsubscribed after a linger. */
+  dropInterest(channel: string, keys: string | readonly string[]): void {
+    if (this.transport.alone) return;
+    if (typeof keys === 'string') return this.release(`${channel}:${keys}`);
+    for (const key of keys) this.release(`${channel}:${key}`);
+  }
+
+  /**
+   * This node wants every keyed frame of `channel`, whatever its key (MQTT wildcard subscriptions):
+   * while any node does, the others broadcast that channel's keyed frames. Resolves once every
+   * current peer knows (a barrier after the announcement); a node that joins later learns it with
+   * the rest of the cluster's state, its first frames may miss this node.
+   */
+  wantAll(channel: string): Promise<void> | undefined {
+    const refs = this.wantAllRefs.get(channel) ?? 0;
+    this.wantAllRefs.set(channel, refs + 1);
+    if (refs > 0) return this.wantAllPending.get(channel);
+    this.wantAllChanged();
+    if (this.transport.alone) return undefined; // announced by the first heartbeat, if ever
+    const ready: Promise<void> = this.barrier().then(() => {
+      if (this.wantAllPending.get(channel) === ready) this.wantAllPending.delete(channel);
+    });
+    this.wantAllPending.set(channel, ready);
+    return ready;
+  }
+
+  /** Gives back a `wantAll`. */
+  dropAll(channel: string): void {
+    const refs = this.wantAllRefs.get(channel);
+    if (refs === undefined) return;
+    if (refs > 1) return void this.wantAllRefs.set(channel, refs - 1);
+    this.wantAllRefs.delete(channel);
+    this.wantAllPending.delete(channel);
+    this.wantAllChanged();
+  }
+
+  /** Heartbeats carry the channels this node wants all of; a change is told at once, after what was sent before. */
+  private wantAllChanged(): void {
+    this.wantAllBytes = this.wantAllRefs.size === 0 ? undefined : encoder.encode([...this.wantAllRefs.keys()].join(CHANNEL_SEPARATOR));
+    if (this.transport.alone || this.timer === undefined) return;
+    this.flushOutbox();
+    this.transport.publish(this.heartbeat());
   }
 
   sendDirect(serverName: string, channel: string, message: Message): void {
@@ -194,6 +312,14 @@ export class ClusterNode implements ClusterBus {
     this.transport = LOCAL_CLUSTER.transport;
     this.peers.clear();
     this.lastHeard.clear();
+    this.remoteWantAll.clear();
+    clearTimeout(this.sweepTimer);
+    this.sweepTimer = undefined;
+    this.interests.clear();
+    this.idle.clear();
+    const batch = this.batch;
+    this.batch = undefined;
+    batch?.resolve();
     this.listeners.clear();
     for (const pending of [...this.barriers.values()]) pending.done();
   }
@@ -222,31 +348,174 @@ export class ClusterNode implements ClusterBus {
     if (pending !== undefined && pending.waiting.delete(peer) && pending.waiting.size === 0) pending.done();
   }
 
+  private enqueue(frame: Uint8Array, key: string | undefined): void {
+    this.outbox.push(frame);
+    this.outboxKeys.push(key);
+    this.outboxBytes += frame.length;
+    if (this.outboxBytes >= MAX_BATCH_BYTES) this.flushOutbox();
+    else if (this.outbox.length === 1) setImmediate(this.flushOutbox);
+  }
+
+  /**
+   * In the order sent: each run of consecutive frames to the same destination (every node, or one
+   * key) leaves as one publish, so a keyed frame never overtakes a broadcast sent before it.
+   */
   private readonly flushOutbox = (): void => {
     const frames = this.outbox;
     if (frames.length === 0) return;
+    const keys = this.outboxKeys;
     this.outbox = [];
-    const size = this.outboxBytes;
+    this.outboxKeys = [];
     this.outboxBytes = 0;
-    if (frames.length === 1) return this.transport.publish(frames[0]!);
+    let start = 0;
+    for (let i = 1; i <= frames.length; i++) {
+      if (i < frames.length && keys[i] === keys[start]) continue;
+      const bytes = i - start === 1 ? frames[start]! : this.batchOf(frames, start, i);
+      const key = keys[start];
+      if (key === undefined) this.transport.publish(bytes);
+      else this.transport.publishKey?.(key, bytes);
+      start = i;
+    }
+  };
+
+  private batchOf(frames: Uint8Array[], start: number, end: number): Uint8Array {
+    let size = 0;
+    for (let i = start; i < end; i++) size += frames[i]!.length;
     const header = 2 + this.fromBytes.length;
-    const batch = new Uint8Array(header + 4 * frames.length + size);
+    const batch = new Uint8Array(header + 4 * (end - start) + size);
     const view = new DataView(batch.buffer);
     batch[0] = FrameKind.Batch;
     batch[1] = this.fromBytes.length;
     batch.set(this.fromBytes, 2);
     let at = header;
-    for (const frame of frames) {
+    for (let i = start; i < end; i++) {
+      const frame = frames[i]!;
       view.setUint32(at, frame.length);
       batch.set(frame, at + 4);
       at += 4 + frame.length;
     }
-    this.transport.publish(batch);
+    return batch;
+  }
+
+  private wantedAllElsewhere(channel: string): boolean {
+    if (this.remoteWantAll.size === 0) return false;
+    for (const channels of this.remoteWantAll.values()) if (channels.has(channel)) return true;
+    return false;
+  }
+
+  /** Whether a keyed frame that reached this node is wanted here (a broadcast one, or one that arrived while lingering). */
+  private wants(channel: string, key: string): boolean {
+    return this.wantAllRefs.has(channel) || this.interests.has(`${channel}:${key}`);
+  }
+
+  private addInterest(full: string): Promise<void> | undefined {
+    const known = this.interests.get(full);
+    if (known !== undefined) {
+      if (known.refs++ === 0) this.idle.delete(full);
+      return known.pending;
+    }
+    const interest: Interest = { refs: 1, pending: undefined };
+    this.interests.set(full, interest);
+    if (this.transport.subscribeKeys !== undefined) interest.pending = this.subscribeSoon(full);
+    return interest.pending;
+  }
+
+  /** For many keys: the promises of those still pending, as one. */
+  private each(channel: string, keys: readonly string[], add: boolean): Promise<void> | undefined {
+    let pending: Promise<void> | undefined;
+    let several: Set<Promise<void>> | undefined;
+    for (const key of keys) {
+      const full = `${channel}:${key}`;
+      const one = add ? this.addInterest(full) : this.interests.get(full)?.pending;
+      if (one === undefined || one === pending) continue;
+      if (pending === undefined) pending = one;
+      else (several ??= new Set([pending])).add(one);
+    }
+    return several === undefined ? pending : Promise.all(several).then(() => undefined);
+  }
+
+  private release(full: string): void {
+    const interest = this.interests.get(full);
+    if (interest === undefined || interest.refs === 0) return;
+    if (--interest.refs > 0) return;
+    this.idle.add(full);
+    if (this.sweepTimer === undefined) {
+      this.sweepTimer = setTimeout(this.sweep, this.linger);
+      this.sweepTimer.unref();
+    }
+  }
+
+  /** Unsubscribes the keys nobody took back since they were dropped (they lingered up to `linger`). */
+  private readonly sweep = (): void => {
+    this.sweepTimer = undefined;
+    const gone: string[] = [];
+    for (const full of this.idle) {
+      const interest = this.interests.get(full);
+      if (interest !== undefined && interest.refs > 0) continue;
+      if (interest?.pending !== undefined) continue; // unsubscribed once its subscription is done
+      this.idle.delete(full);
+      this.interests.delete(full);
+      gone.push(full);
+    }
+    if (this.idle.size > 0) {
+      this.sweepTimer = setTimeout(this.sweep, this.linger);
+      this.sweepTimer.unref();
+    }
+    const transport = this.transport;
+    if (gone.length === 0 || transport.unsubscribeKeys === undefined) return;
+    transport.unsubscribeKeys(gone).catch((error: unknown) => this.log.warn({ err: error, keys: gone.length }, 'could not unsubscribe cluster keys'));
   };
 
-  /** A heartbeat carries the incarnation where data frames carry the channel. */
+  private subscribeSoon(full: string): Promise<void> {
+    let batch = this.batch;
+    if (batch === undefined) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((done) => (resolve = done));
+      const made: SubscribeBatch = { keys: [], promise, resolve };
+      this.batch = batch = made;
+      setImmediate(() => this.subscribeBatch(made));
+    }
+    batch.keys.push(full);
+    return batch.promise;
+  }
+
+  /** One transport call for a turn's keys; retried while the transport refuses, until they are no longer wanted. */
+  private subscribeBatch(batch: SubscribeBatch): void {
+    if (this.batch === batch) this.batch = undefined;
+    const keys = batch.keys.filter((full) => this.interests.get(full)?.pending === batch.promise);
+    const transport = this.transport;
+    if (keys.length === 0 || transport.subscribeKeys === undefined) return this.settle(batch, keys);
+    transport.subscribeKeys(keys).then(
+      () => this.settle(batch, keys),
+      (error: unknown) => {
+        if (this.transport !== transport) return this.settle(batch, keys);
+        this.log.error({ err: error, keys: keys.length }, 'could not subscribe to cluster keys; retrying');
+        batch.keys = keys;
+        setTimeout(() => this.subscribeBatch(batch), SUBSCRIBE_RETRY).unref();
+      },
+    );
+  }
+
+  private settle(batch: SubscribeBatch, keys: readonly string[]): void {
+    for (const full of keys) {
+      const interest = this.interests.get(full);
+      if (interest?.pending === batch.promise) interest.pending = undefined;
+    }
+    batch.resolve();
+  }
+
+  /**
+   * A heartbeat carries the incarnation where data frames carry the channel, then the channels this
+   * node wants all of (newline-separated; none, in the common case).
+   */
   private heartbeat(): Uint8Array {
-    return this.frame(FrameKind.Heartbeat, this.incarnation);
+    const frame = this.frame(FrameKind.Heartbeat, this.incarnation);
+    const wanted = this.wantAllBytes;
+    if (wanted === undefined) return frame;
+    const withWanted = new Uint8Array(frame.length + wanted.length);
+    withWanted.set(frame);
+    withWanted.set(wanted, frame.length);
+    return withWanted;
   }
 
   private frame(kind: FrameKind, channel?: string, message?: Message): Uint8Array {
@@ -266,6 +535,27 @@ export class ClusterNode implements ClusterBus {
     return frame;
   }
 
+  /** Undefined when the key does not fit its u16 length. */
+  private keyedFrame(channel: string, key: string, message: Message): Uint8Array | undefined {
+    const channelBytes = this.bytesOf(channel);
+    const keyBytes = encoder.encode(key);
+    if (keyBytes.length > 0xffff) return undefined;
+    const body = clusterCodec.encode(message);
+    let at = 2 + this.fromBytes.length;
+    const frame = new Uint8Array(at + 1 + channelBytes.length + 2 + keyBytes.length + body.length);
+    frame[0] = FrameKind.Keyed;
+    frame[1] = this.fromBytes.length;
+    frame.set(this.fromBytes, 2);
+    frame[at++] = channelBytes.length;
+    frame.set(channelBytes, at);
+    at += channelBytes.length;
+    frame[at++] = keyBytes.length >> 8;
+    frame[at++] = keyBytes.length & 0xff;
+    frame.set(keyBytes, at);
+    frame.set(body, at + keyBytes.length);
+    return frame;
+  }
+
   private bytesOf(channel: string): Uint8Array {
     let bytes = this.channelBytes.get(channel);
     if (bytes === undefined) this.channelBytes.set(channel, (bytes = encoder.encode(channel)));
@@ -276,7 +566,7 @@ export class ClusterNode implements ClusterBus {
     const kind = bytes[0];
     const fromLength = bytes[1];
     // Anything that is not a whole frame of a known kind is dropped before it can make a peer.
-    if (kind === undefined || kind > FrameKind.Pong || !fromLength || 2 + fromLength > bytes.length) return this.malformed(bytes);
+    if (kind === undefined || kind > FrameKind.Keyed || !fromLength || 2 + fromLength > bytes.length) return this.malformed(bytes);
     const from = decoder.decode(bytes.subarray(2, 2 + fromLength));
     if (from === this.serverName) return;
     if (kind === FrameKind.Leaving) return this.nodeLeft(from, 'left');
@@ -289,6 +579,7 @@ export class ClusterNode implements ClusterBus {
       const known = this.incarnations.get(from);
       if (known !== undefined && known !== channel) this.nodeLeft(from, 'restarted');
       this.incarnations.set(from, channel);
+      this.heardWantAll(from, bytes.subarray(at + channelLength));
     }
     this.heard(from);
     if (kind === FrameKind.Ping) {
@@ -296,11 +587,34 @@ export class ClusterNode implements ClusterBus {
       return this.transport.publishTo(from, this.frame(FrameKind.Pong, channel));
     }
     if (kind === FrameKind.Pong) return this.answered(from, channel);
+    if (kind === FrameKind.Keyed) return this.receiveKeyed(bytes, from, channel, at + channelLength);
     if (kind !== FrameKind.Data) return;
     if (!this.listeners.listening(channel)) return;
     const message = clusterCodec.decode(bytes.subarray(at + channelLength));
     if (message === undefined) return this.log.warn({ from, channel }, 'undecodable cluster message dropped');
     this.listeners.deliver(channel, message, from);
+  }
+
+  /** Dropped before decoding unless this node wants the key (filtering on arrival). */
+  private receiveKeyed(bytes: Uint8Array, from: string, channel: string, at: number): void {
+    if (at + 2 > bytes.length) return this.malformed(bytes);
+    const keyLength = (bytes[at]! << 8) | bytes[at + 1]!;
+    at += 2;
+    if (at + keyLength > bytes.length) return this.malformed(bytes);
+    if (!this.listeners.listening(channel)) return;
+    const key = decoder.decode(bytes.subarray(at, at + keyLength));
+    if (!this.wants(channel, key)) return;
+    const message = clusterCodec.decode(bytes.subarray(at + keyLength));
+    if (message === undefined) return this.log.warn({ from, channel }, 'undecodable cluster message dropped');
+    this.listeners.deliver(channel, message, from);
+  }
+
+  private heardWantAll(from: string, body: Uint8Array): void {
+    if (body.length === 0) {
+      this.remoteWantAll.delete(from);
+      return;
+    }
+    this.remoteWantAll.set(from, new Set(decoder.decode(body).split(CHANNEL_SEPARATOR)));
   }
 
   private malformed(bytes: Uint8Array): void {
@@ -337,6 +651,7 @@ export class ClusterNode implements ClusterBus {
     if (!this.lastHeard.delete(node)) return;
     this.peers.delete(node);
     if (why !== 'restarted') this.incarnations.delete(node);
+    this.remoteWantAll.delete(node);
     for (const [id] of this.barriers) this.answered(node, id);
     this.log.warn({ node, why }, 'cluster node gone');
     this.listeners.membershipChanged('leave', node);

@@ -41,12 +41,27 @@ export class EventsService {
     this.listeners = listening?.forTopic('event', this.subscriptions);
   }
 
-  /** Delivers emits from other nodes to local subscribers; returns the detach function. */
+  /**
+   * Delivers emits from other nodes to local subscribers; returns the detach function. Emits cross
+   * the bus keyed by name: this node registers interest in a name while it has subscribers of it,
+   * and in every name while an `eventEmits` observer wants them all (EVENTS_RPC_PRESENCE §6).
+   */
   attachCluster(cluster: ClusterBus): () => void {
     this.cluster = cluster;
-    return cluster.subscribe(CLUSTER_CHANNEL, (message) => {
+    let attached = true;
+    this.subscriptions.observe({
+      onFirstSubscriber: (name) => attached && void cluster.interest(CLUSTER_CHANNEL, name),
+      onLastSubscriber: (name) => attached && cluster.dropInterest(CLUSTER_CHANNEL, name),
+    });
+    const stopWanting = this.emits.onWantAll((wanted) => (wanted ? cluster.wantAll(CLUSTER_CHANNEL) : cluster.dropAll(CLUSTER_CHANNEL)));
+    const detach = cluster.subscribe(CLUSTER_CHANNEL, (message) => {
       if (message.name !== undefined) this.deliver(new SharedMessage(message), undefined);
     });
+    return () => {
+      attached = false;
+      stopWanting();
+      detach();
+    };
   }
 
   forget(session: Session): void {
@@ -104,7 +119,7 @@ export class EventsService {
     const out: Message = { topic: TOPIC.EVENT, action: EVENT_ACTION.EMIT, name };
     if (data !== undefined) out.data = data; // no payload means no data field, never "null"
     this.deliver(new SharedMessage(out), sender);
-    this.cluster?.send(CLUSTER_CHANNEL, out);
+    this.cluster?.sendKeyed(CLUSTER_CHANNEL, name, out);
   }
 
   private deliver(shared: SharedMessage, sender: Session | undefined): void {
@@ -115,9 +130,9 @@ export class EventsService {
   }
 
   /** `denied`: names the router denied (and answered) before. */
-  private subscribe(session: Session, message: Message, denied: number): void {
+  private subscribe(session: Session, message: Message, denied: number): void | Promise<void> {
     const request = this.withValidNames(session, message);
-    this.applySubscribe(session, request, request.names ?? [], denied);
+    return this.applySubscribe(session, request, request.names ?? [], denied);
   }
 
   /** Names over `maxNameLength` are answered with INVALID_MESSAGE_DATA each and never stored or checked. */
@@ -139,7 +154,11 @@ export class EventsService {
     return `maxNameLength (${this.ctx.options.maxNameLength}) exceeded: an event name of ${name.length} characters`;
   }
 
-  private applySubscribe(session: Session, message: Message, names: readonly string[], denied: number): void {
+  /**
+   * Subscribed at once (local emits reach the session from now on); acknowledged once this node is
+   * registered for every name cluster-wide, so an emit on another node after the ack is never missed.
+   */
+  private applySubscribe(session: Session, message: Message, names: readonly string[], denied: number): void | Promise<void> {
     if (session.isClosed) return;
     for (const name of names) {
       const outcome = this.subscriptions.add(name, session);
@@ -151,7 +170,11 @@ export class EventsService {
     }
     // Every name denied: no ack (the client cleared its timers on the denials).
     if (names.length === 0 && denied > 0) return;
-    this.ack(session, message);
+    const registering = this.cluster?.interested(CLUSTER_CHANNEL, names);
+    if (registering === undefined) return this.ack(session, message);
+    return registering.then(() => {
+      if (!session.isClosed) this.ack(session, message);
+    });
   }
 
   private unsubscribe(session: Session, message: Message): void {

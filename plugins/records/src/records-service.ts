@@ -61,9 +61,27 @@ export class RecordsService {
     });
   }
 
+  /**
+   * Changes cross the bus keyed by record name (RECORDS §13): this node registers interest in a
+   * record while it has subscribers of it, and receives other nodes' changes of that record only.
+   */
   attachCluster(cluster: ClusterBus): () => void {
     this.cluster = cluster;
-    return cluster.subscribe(CLUSTER_CHANNEL, (message) => this.fromOtherNode(message));
+    let attached = true;
+    this.subscriptions.observe({
+      onFirstSubscriber: (name) => attached && void cluster.interest(CLUSTER_CHANNEL, name),
+      onLastSubscriber: (name) => attached && cluster.dropInterest(CLUSTER_CHANNEL, name),
+    });
+    const detach = cluster.subscribe(CLUSTER_CHANNEL, (message) => this.fromOtherNode(message));
+    return () => {
+      attached = false;
+      detach();
+    };
+  }
+
+  /** Settles once other nodes' changes of these records reach this node (undefined: they already do). */
+  private registered(names: string | readonly string[]): Promise<void> | undefined {
+    return this.cluster?.interested(CLUSTER_CHANNEL, names);
   }
 
   forget(session: Session): void {
@@ -166,7 +184,10 @@ export class RecordsService {
       return this.replyLoadFailure(session, request, name, error, RECORD_ACTION.RECORD_CREATE_ERROR);
     }
     if (!this.subscribeOne(session, request, name, RECORD_ACTION.SUBSCRIBE)) return;
-    if (record !== undefined) {
+    // Other nodes' changes reach this node before the record is read (again) and reported ready.
+    const registering = this.registered(name);
+    if (registering !== undefined) await registering;
+    if (record !== undefined || registering !== undefined) {
       // Read again now that the session is subscribed: a write landing meanwhile is not missed.
       record = (await this.store.load(name, true).catch(() => record)) ?? record;
     }
@@ -175,6 +196,18 @@ export class RecordsService {
 
   private async subscribeAndHead(session: Session, request: Message): Promise<void> {
     const names = this.validNames(session, request);
+    // Registered before the versions are read, so that no change after them is missed; the
+    // subscriptions below take their own references, this one is given back at the end.
+    const registering = this.cluster?.interest(CLUSTER_CHANNEL, names);
+    try {
+      if (registering !== undefined) await registering;
+      await this.headAndSubscribe(session, request, names);
+    } finally {
+      this.cluster?.dropInterest(CLUSTER_CHANNEL, names);
+    }
+  }
+
+  private async headAndSubscribe(session: Session, request: Message, names: string[]): Promise<void> {
     let cached: Map<string, number>;
     try {
       cached = await this.store.headCached(names);
@@ -201,10 +234,14 @@ export class RecordsService {
     }
   }
 
-  private subscribe(session: Session, request: Message): void {
+  private subscribe(session: Session, request: Message): void | Promise<void> {
     const names = this.validNames(session, request);
     for (const name of names) this.subscribeOne(session, request, name, RECORD_ACTION.SUBSCRIBE);
-    session.send(ackOf(request, false));
+    const registering = this.registered(names);
+    if (registering === undefined) return session.send(ackOf(request, false));
+    return registering.then(() => {
+      if (!session.isClosed) session.send(ackOf(request, false));
+    });
   }
 
   /** @returns false when the session is closed or holds `maxSubscriptionsPerConnection` records (it was told). */
@@ -338,6 +375,7 @@ export class RecordsService {
     session.send({ topic: TOPIC.RECORD, action: RECORD_ACTION.DELETE_SUCCESS, name });
     const deleted: Message = { topic: TOPIC.RECORD, action: RECORD_ACTION.DELETED, name };
     this.removeSubscribers(name, deleted, session);
+    // Broadcast, not keyed: a node with no subscribers may still hold a write queue of the record to abort.
     this.cluster?.send(CLUSTER_CHANNEL, deleted);
   }
 
@@ -364,6 +402,7 @@ export class RecordsService {
     for (const name of names) this.queues.forgetHistory(name);
     await Promise.all(names.map((name) => this.reloadForSubscribers(name)));
     session.send(ackOf(request, true));
+    // Broadcast, not keyed: every node forgets the merge histories it keeps, subscribed or not (RECORDS §13).
     this.cluster?.send(CLUSTER_CHANNEL, { topic: TOPIC.RECORD, action: RECORD_ACTION.NOTIFY, names: [...names] });
   }
 
@@ -389,7 +428,7 @@ export class RecordsService {
       if (subscriber !== except) subscriber.send(shared);
       else if (ownCopy !== undefined) subscriber.send(ownCopy);
     }
-    if (toCluster) this.cluster?.send(CLUSTER_CHANNEL, message);
+    if (toCluster) this.cluster?.sendKeyed(CLUSTER_CHANNEL, name, message);
   }
 
   /** Keeps another node's write in the record's merge history, so that writes based on it can merge here. */

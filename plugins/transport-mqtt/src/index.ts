@@ -21,6 +21,7 @@ export const mqtt = definePlugin<MqttOptions>({
     // Read now, so that a start with a TLS problem fails in setup, naming the setting.
     const tls = options.tls && config.tls !== undefined ? loadTlsMaterial(config.tls, config.baseDir) : undefined;
     let transport: MqttTransport | undefined;
+    const emits = ctx.use('eventEmits');
     ctx.addTransport((host) => {
       transport = new MqttTransport(host, {
         port: options.port,
@@ -37,10 +38,11 @@ export const mqtt = definePlugin<MqttOptions>({
         trustProxy: config.connection.trustProxy,
         // Asked exactly as the router asks a subscription to that name.
         authorize: (session, message) => ctx.admit(session, message),
+        wantAllEvents: () => emits.wantAll(),
       });
       return transport;
     });
-    ctx.onClose(ctx.use('eventEmits').observe((emit, sender) => transport?.onEmit(emit, sender)));
+    ctx.onClose(emits.observe((emit, sender) => transport?.onEmit(emit, sender)));
   },
 });
 

@@ -25,6 +25,8 @@ export interface MqttTransportOptions {
   /** The server's `connection.trustProxy`, for WebSocket clients' addresses. */
   trustProxy: boolean;
   authorize(session: Session, message: Message, name: string): AuthorizationVerdict | Promise<AuthorizationVerdict>;
+  /** Held while any wildcard filter exists: this node then receives every event of the cluster. */
+  wantAllEvents?(): { release(): void };
 }
 
 /** How often keep-alives and CONNECT deadlines are checked: one timer for every connection. */
@@ -47,6 +49,8 @@ export class MqttTransport implements Transport, MqttEnvironment {
   /** Sessions whose connection ended, by client id, oldest first: their filters and when they expire. */
   private readonly stored = new Map<string, { filters: string[]; expiresAt: number }>();
   private readonly wildcards = new TopicTree<MqttConnection>();
+  /** Other nodes' events reach wildcard filters only while this is held (cluster interest). */
+  private wantingAll: { release(): void } | undefined;
   private sweepTimer: NodeJS.Timeout | undefined;
   private readonly visit = (connection: MqttConnection) => connection.deliverWildcard(this.delivering!, this.deliveringName!, this.deliveringSender);
   private delivering: SharedMessage | undefined;
@@ -163,10 +167,14 @@ export class MqttTransport implements Transport, MqttEnvironment {
 
   addFilter(filter: string, connection: MqttConnection): void {
     this.wildcards.add(filter, connection);
+    if (this.wantingAll === undefined && this.wildcards.size > 0) this.wantingAll = this.options.wantAllEvents?.();
   }
 
   removeFilter(filter: string, connection: MqttConnection): void {
     this.wildcards.remove(filter, connection);
+    if (this.wildcards.size > 0) return;
+    this.wantingAll?.release();
+    this.wantingAll = undefined;
   }
 
   claimClientId(clientId: string, connection: MqttConnection, cleanStart: boolean): string[] | undefined {
