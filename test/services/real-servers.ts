@@ -229,9 +229,11 @@ export async function startRedisCluster(masters = 3): Promise<RedisClusterServer
   const servers = ports.map((port) => {
     const data = join(dir, String(port));
     mkdirSync(data);
+    // A node timeout of 5 s: a loaded test machine does not make the nodes suspect each other,
+    // and a master restarted within it is back without ever being marked failed.
     return redisProcess(binary, port, [
       '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', data,
-      '--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '2000',
+      '--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '5000',
     ]);
   });
   const clusterOk = async (timeoutMs: number) => {
@@ -260,7 +262,7 @@ export async function startRedisCluster(masters = 3): Promise<RedisClusterServer
     kill: (index) => servers[index]!.kill(),
     async restart(index) {
       await servers[index]!.launch();
-      await clusterOk(20_000);
+      await clusterOk(40_000);
     },
     async stop() {
       await Promise.all(servers.map((server) => server.stop()));

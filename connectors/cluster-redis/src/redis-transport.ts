@@ -82,7 +82,10 @@ export class RedisTransport implements ClusterTransport {
         redisOptions: { password: options.password, maxRetriesPerRequest: redis.maxRetriesPerRequest },
         ...more,
       });
-      this.publisher = new Cluster(nodes, cluster(publisherOptions, { enableOfflineQueue: false, enableAutoPipelining: true }));
+      // Unlike on one server, the publisher keeps an offline queue: ioredis opens the connection to
+      // a shard on its first command and refuses commands while it is opening, which would drop
+      // the first frames of every key on a shard not yet used.
+      this.publisher = new Cluster(nodes, cluster(publisherOptions, { enableOfflineQueue: true, enableAutoPipelining: true }));
       // One subscriber connection per shard that holds a subscribed channel, opened on demand;
       // after a shard restarts or the slots move, ioredis subscribes its channels again on the owner.
       this.subscriber = new Cluster(nodes, cluster(subscriberOptions, { shardedSubscribers: true }));
