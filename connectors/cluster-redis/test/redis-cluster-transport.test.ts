@@ -2,7 +2,11 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
-import { RedisTransport } from '../src/index.ts';
+import { DeepstreamClient } from '@deepstream/client';
+import { startTestServer } from '@deepstream-ts/core/testing';
+import authOpen from '@deepstream-ts/plugin-auth-open';
+import events from '@deepstream-ts/plugin-events';
+import { clusterRedis, RedisTransport } from '../src/index.ts';
 import { clusterTransportContract } from '../../../test/contracts/cluster-transport.ts';
 import { isSkip, startRedisCluster, type RedisClusterServer } from '../../../test/services/real-servers.ts';
 
@@ -30,6 +34,35 @@ describe('redis cluster transport on a Redis Cluster', { skip }, () => {
   clusterTransportContract('redis cluster', () => {
     const channelPrefix = prefix();
     return { transport: () => new RedisTransport({ cluster: { nodes: cluster.nodes }, channelPrefix }) };
+  });
+
+  it('clusters two servers over it: an event emitted by a client of one reaches a client of the other', async () => {
+    const bus = clusterRedis.with({ cluster: { nodes: cluster.nodes.slice(0, 1) }, channelPrefix: prefix(), keepAliveInterval: 100, nodeTimeout: 1000 });
+    const a = await startTestServer({ serverName: 'a', plugins: [authOpen, events, bus] });
+    const b = await startTestServer({ serverName: 'b', plugins: [authOpen, events, bus] });
+    const clients: DeepstreamClient[] = [];
+    try {
+      await until(() => a.kernel.service('cluster')!.peers.size === 1 && b.kernel.service('cluster')!.peers.size === 1, 'the servers know each other');
+      assert.ok(a.logs.some((line) => line.msg === 'clustering over Redis' && String(line.bus).startsWith('redis-cluster:redis://127.0.0.1:')));
+      const [onA, onB] = [new DeepstreamClient(a.url), new DeepstreamClient(b.url)];
+      clients.push(onA, onB);
+      await Promise.all([onA.login({}), onB.login({})]);
+      const got: unknown[] = [];
+      onA.event.subscribe('news', (data) => got.push(data));
+      // The client batches its subscription: emit until the first arrives, then once more.
+      const giveUp = Date.now() + 5000;
+      while (got.length === 0 && Date.now() < giveUp) {
+        onB.event.emit('news', 'early');
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      got.length = 0;
+      onB.event.emit('news', 'from b');
+      await until(() => got.includes('from b'), 'the event crossed the Redis Cluster');
+    } finally {
+      for (const c of clients) c.close();
+      await b.stop();
+      await a.stop();
+    }
   });
 
   /** Two started transports on a fresh prefix; b records what it receives. */
