@@ -163,3 +163,156 @@ export async function startPostgres(): Promise<PostgresServer | Skip> {
 }
 
 export const isSkip = (value: unknown): value is Skip => typeof value === 'object' && value !== null && 'skip' in value;
+
+// ---- Redis Cluster and Sentinel ----------------------------------------------------------
+
+const redisBinary = () => ['redis-server', '/usr/bin/redis-server', '/usr/local/bin/redis-server'].find((b) => spawnSync(b, ['--version']).status === 0);
+const redisCliBinary = () => ['redis-cli', '/usr/bin/redis-cli', '/usr/local/bin/redis-cli'].find((b) => spawnSync(b, ['--version']).status === 0);
+
+/** One redis-cli command against a local port; its output, or the error it printed. */
+function redisCli(cli: string, port: number, ...args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cli, ['-h', '127.0.0.1', '-p', String(port), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk));
+    child.stderr.on('data', (chunk: Buffer) => (out += chunk));
+    child.once('error', reject);
+    child.once('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`redis-cli ${args.join(' ')}: ${out}`))));
+  });
+}
+
+/** A local redis-server process that can be killed and started again with the same files. */
+function redisProcess(binary: string, port: number, args: string[]) {
+  let child: ChildProcess | undefined;
+  return {
+    async launch() {
+      child = spawn(binary, args, { stdio: 'ignore' });
+      if (!(await waitForPort(port, 10_000))) throw new Error(`redis-server did not start on port ${port}`);
+    },
+    kill: () => void child?.kill('SIGKILL'),
+    async stop() {
+      const exited = child?.exitCode === null && child.signalCode === null ? new Promise((resolve) => child!.once('exit', resolve)) : undefined;
+      child?.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
+
+export interface RedisClusterServer {
+  /** Seed URLs, one per master: `redis://127.0.0.1:port`. */
+  readonly nodes: string[];
+  readonly ports: number[];
+  /** kill -9 of one master: its shard vanishes (there are no replicas). */
+  kill(index: number): void;
+  /** Starts that master again on its port with its cluster state; resolves once the cluster is ok again. */
+  restart(index: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * A Redis Cluster of `masters` masters and no replicas, slots split evenly. Assigning the slots
+ * and introducing the nodes by hand (CLUSTER ADDSLOTSRANGE / MEET) is what `redis-cli --cluster
+ * create` does, without its fixed waits: about 2 s, most of it the delay a fresh master waits before
+ * it declares the cluster ok.
+ */
+export async function startRedisCluster(masters = 3): Promise<RedisClusterServer | Skip> {
+  const binary = redisBinary();
+  const cli = redisCliBinary();
+  if (binary === undefined || cli === undefined) return { skip: 'redis-server / redis-cli are not installed and could not be installed (see scripts/ensure-services.sh)' };
+  const ports: number[] = [];
+  while (ports.length < masters) {
+    const port = await freePort();
+    // The cluster bus listens on port + 10000: both must be free.
+    if (port < 55_000 && !ports.includes(port)) ports.push(port);
+  }
+  const dir = mkdtempSync(join(ROOT, 'ds-redis-cluster-'));
+  const servers = ports.map((port) => {
+    const data = join(dir, String(port));
+    mkdirSync(data);
+    // A node timeout of 5 s: a loaded test machine does not make the nodes suspect each other,
+    // and a master restarted within it is back without ever being marked failed.
+    return redisProcess(binary, port, [
+      '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', data,
+      '--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '5000',
+    ]);
+  });
+  const clusterOk = async (timeoutMs: number) => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const states = await Promise.all(ports.map((port) => redisCli(cli, port, 'cluster', 'info').catch(() => '')));
+      if (states.every((info) => info.includes('cluster_state:ok'))) return;
+      if (Date.now() > deadline) throw new Error(`the Redis Cluster on ${ports.join(', ')} did not come up: ${states.join(' | ')}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  };
+  try {
+    await Promise.all(servers.map((server) => server.launch()));
+    const per = Math.ceil(16384 / masters);
+    await Promise.all(ports.map((port, i) => redisCli(cli, port, 'cluster', 'addslotsrange', String(i * per), String(Math.min(16383, (i + 1) * per - 1)))));
+    await Promise.all(ports.slice(1).map((port) => redisCli(cli, ports[0]!, 'cluster', 'meet', '127.0.0.1', String(port))));
+    await clusterOk(20_000);
+  } catch (error) {
+    await Promise.all(servers.map((server) => server.stop()));
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
+  return {
+    nodes: ports.map((port) => `redis://127.0.0.1:${port}`),
+    ports,
+    kill: (index) => servers[index]!.kill(),
+    async restart(index) {
+      await servers[index]!.launch();
+      await clusterOk(40_000);
+    },
+    async stop() {
+      await Promise.all(servers.map((server) => server.stop()));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface RedisSentinelServer {
+  /** Where the sentinel listens: what a client is configured with. */
+  readonly sentinels: Array<{ host: string; port: number }>;
+  /** The monitored master group's name. */
+  readonly name: string;
+  /** The master itself (kill / restart it to see clients reconnect through the sentinel). */
+  readonly master: RedisServer;
+  stop(): Promise<void>;
+}
+
+/** One Redis master and one sentinel monitoring it (quorum 1): Sentinel discovery, without failover targets. */
+export async function startRedisSentinel(name = 'dsmaster'): Promise<RedisSentinelServer | Skip> {
+  const binary = redisBinary();
+  if (binary === undefined) return { skip: 'redis-server is not installed and could not be installed (see scripts/ensure-services.sh)' };
+  const master = await startRedis();
+  if (isSkip(master)) return master;
+  const port = await freePort();
+  const dir = mkdtempSync(join(ROOT, 'ds-redis-sentinel-'));
+  // The sentinel rewrites its configuration file: it must be its own and writable.
+  const config = join(dir, 'sentinel.conf');
+  writeFileSync(config, [
+    `port ${port}`, 'bind 127.0.0.1', `dir ${dir}`,
+    `sentinel monitor ${name} 127.0.0.1 ${master.port} 1`,
+    `sentinel down-after-milliseconds ${name} 1000`,
+    '',
+  ].join('\n'));
+  const sentinel = redisProcess(binary, port, [config, '--sentinel']);
+  try {
+    await sentinel.launch();
+  } catch (error) {
+    await master.stop();
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
+  return {
+    sentinels: [{ host: '127.0.0.1', port }],
+    name,
+    master,
+    async stop() {
+      await sentinel.stop();
+      await master.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
