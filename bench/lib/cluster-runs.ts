@@ -42,6 +42,8 @@ export interface RunSettings {
   maxLagMs: number;
   /** Subscriber worker processes, spread round robin over the layout's nodes. */
   subscriberWorkers: number;
+  /** `first`: every subscriber worker on the publisher's node instead (the other nodes have none). */
+  placement?: 'spread' | 'first';
 }
 
 export interface RunResult {
@@ -205,7 +207,8 @@ export async function eventRun(layout: Layout, redis: BenchRedis, subscribers: n
   try {
     let first = 0;
     shares(subscribers, Math.min(settings.subscriberWorkers, subscribers)).forEach((share, i) => {
-      workers.push(forkWorker<ToCompareSubscriber>('compare-subscriber.ts', [nodeFor(layout, i).url, 'fanout', String(share), String(first), String(settings.payloadBytes)]));
+      const node = settings.placement === 'first' ? nodeFor(layout, 0) : nodeFor(layout, i);
+      workers.push(forkWorker<ToCompareSubscriber>('compare-subscriber.ts', [node.url, 'fanout', String(share), String(first), String(settings.payloadBytes)]));
       first += share;
     });
     const pub = (publisher = forkWorker<ToComparePublisher>('compare-publisher.ts', [nodeFor(layout, 0).url, 'fanout', String(subscribers), String(settings.payloadBytes)]));

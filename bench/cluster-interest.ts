@@ -1,0 +1,96 @@
+/**
+ * Does cluster traffic follow interest? Event fan-out on clusters of 1, 2 and 3 nodes over one
+ * Redis (issue #18, item 4), printing:
+ *   (a) two nodes, publisher and every subscriber on node A, none on B: B's CPU against A's
+ *       (a node without subscribers should pay next to nothing: under 5 %);
+ *   (b) 1, 2 and 3 nodes, subscribers spread evenly: deliveries/s, and node CPU per delivery
+ *       summed over the nodes;
+ *   (c) Redis CPU per delivered message, for each of those runs.
+ *
+ *   npx tsx --conditions=source bench/cluster-interest.ts                 # 300 subscribers, 2 s windows, 3 repeats
+ *   npx tsx --conditions=source bench/cluster-interest.ts --repeats 1 --duration 1   # a quick look
+ *
+ * Every node runs bench/cluster.config.ts. Needs redis-server; without it, says so and exits 0.
+ * Exits 1 if any subscriber missed, repeated or reordered an event. Compare ratios within one run.
+ */
+import { cpus } from 'node:os';
+import { parseArgs } from 'node:util';
+import { startBenchRedis, type BenchRedis } from './lib/cluster-redis.ts';
+import { eventRun, waitForCluster, type Layout, type RunResult, type RunSettings, type ServerNode } from './lib/cluster-runs.ts';
+import { deepstreamArgs, isStopping, log, onStop, runBenchmark, sleep, startServer } from './lib/processes.ts';
+
+const CONFIG = 'bench/cluster.config.ts';
+const EXPECTED_WARNING = 'no storage connector configured';
+const { values: args } = parseArgs({ options: { subscribers: { type: 'string' }, duration: { type: 'string' }, repeats: { type: 'string' }, payload: { type: 'string' } } });
+const SUBSCRIBERS = Number(args.subscribers ?? 300);
+const REPEATS = Number(args.repeats ?? 3);
+const SETTINGS: RunSettings = { durationMs: Number(args.duration ?? 2) * 1000, payloadBytes: Number(args.payload ?? 100), maxLagMs: 300, subscriberWorkers: 3 };
+
+async function cluster(name: string, size: number, redis: BenchRedis): Promise<Layout> {
+  const labels = ['A', 'B', 'C'].slice(0, size);
+  const nodes: ServerNode[] = await Promise.all(
+    labels.map(async (label) => {
+      const server = await startServer({
+        name: `${name} ${label}`,
+        args: (port) => deepstreamArgs(port, ['--config', CONFIG, '--host', '127.0.0.1']),
+        env: { BENCH_REDIS_URL: redis.url, BENCH_NODE_NAME: `${name}-${label}`, BENCH_CLUSTER_NAME: name },
+        ignore: (line) => isStopping() || line.includes(EXPECTED_WARNING),
+      });
+      return { ...server, label };
+    }),
+  );
+  await waitForCluster(nodes);
+  return { name: `${size} node${size > 1 ? 's' : ''}`, nodes, channelSubscribers: size };
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? NaN;
+const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
+/** µs of CPU per delivered message, from % of one core over the busy span. */
+const perDelivery = (cpuPercent: number, r: RunResult) => ((cpuPercent / 100) * r.busySec * 1e6) / r.delivered;
+const fixed = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
+
+async function main(): Promise<number> {
+  const redis = await startBenchRedis();
+  if ('skip' in redis) {
+    console.log(`cluster interest benchmark skipped: ${redis.skip}`);
+    return 0;
+  }
+  onStop(() => redis.stop());
+  const layouts = [await cluster('one', 1, redis), await cluster('two', 2, redis), await cluster('three', 3, redis)];
+  const [one, two, three] = layouts as [Layout, Layout, Layout];
+  const idle: RunResult[] = [];
+  const spread = new Map<Layout, RunResult[]>(layouts.map((l) => [l, []]));
+  await eventRun(two, redis, 30, { ...SETTINGS, durationMs: 1000 }); // warm-up, unreported
+  for (let repeat = 0; repeat < REPEATS; repeat++) {
+    log(`repeat ${repeat + 1} of ${REPEATS}`);
+    idle.push(await eventRun(two, redis, SUBSCRIBERS, { ...SETTINGS, placement: 'first' }));
+    await sleep(300);
+    for (const l of repeat % 2 === 0 ? layouts : [...layouts].reverse()) {
+      spread.get(l)!.push(await eventRun(l, redis, SUBSCRIBERS, SETTINGS));
+      await sleep(300);
+    }
+  }
+  const all = [...idle, ...[...spread.values()].flat()];
+
+  console.log(`\n=== Cluster traffic and interest: events to ${SUBSCRIBERS} subscribers, ${SETTINGS.payloadBytes}-byte payloads, ${SETTINGS.durationMs / 1000} s windows, median of ${REPEATS} (${cpus().length} cores shared by every process) ===`);
+  const idleRatio = idle.map((r) => (r.nodeCpu[1]! / r.nodeCpu[0]!) * 100);
+  const a = median(idle.map((r) => r.nodeCpu[0]!));
+  const b = median(idle.map((r) => r.nodeCpu[1]!));
+  console.log(`\n(a) 2 nodes, publisher and all subscribers on A, none on B:`);
+  console.log(`    node A ${fixed(a)} % of a core, node B ${fixed(b)} %: B/A = ${fixed(median(idleRatio), 2)} % (runs ${idleRatio.map((x) => fixed(x, 2)).join(', ')}); target < 5 %`);
+  console.log(`\n(b, c) subscribers spread evenly over the nodes:`);
+  console.log(`    layout    deliveries/s   node CPU µs/delivery (sum of nodes)   Redis CPU µs/delivery   Redis % of a core`);
+  for (const [l, runs] of spread) {
+    const rate = median(runs.map((r) => r.deliveredPerSec));
+    const nodes = median(runs.map((r) => perDelivery(sum(r.nodeCpu), r)));
+    const redisCost = median(runs.map((r) => perDelivery(r.redisCpu, r)));
+    console.log(`    ${l.name.padEnd(9)} ${fixed(rate, 0).padStart(12)}   ${fixed(nodes, 2).padStart(34)}   ${fixed(redisCost, 3).padStart(21)}   ${fixed(median(runs.map((r) => r.redisCpu))).padStart(17)}`);
+  }
+  const rateOf = (l: Layout) => median(spread.get(l)!.map((r) => r.deliveredPerSec));
+  console.log(`    deliveries/s ratio: 2 nodes / 1 node = ${fixed(rateOf(two) / rateOf(one), 2)}, 3 nodes / 1 node = ${fixed(rateOf(three) / rateOf(one), 2)} (on ${cpus().length} cores the nodes share the same cores: more nodes cannot add CPU here)`);
+  const problems = all.filter((r) => r.problems.length > 0);
+  for (const r of problems) console.log(`!!! ${r.layout} ${r.scenario}: ${r.problems.join('; ')}`);
+  return problems.length === 0 ? 0 : 1;
+}
+
+await runBenchmark('cluster interest benchmark', 10 * 60_000, main);
