@@ -16,7 +16,7 @@ export interface EventEmitsService {
   observe(observer: EmitObserver): () => void;
   /**
    * From now until the returned function is called, this node receives every event emitted in the
-   * cluster, subscribed here or not (MQTT wildcard subscriptions: EVENTS_RPC_PRESENCE §6). Costs
+   * cluster, subscribed here or not (MQTT wildcard subscriptions: EVENTS_RPC_PRESENCE §5). Costs
    * the whole cluster's event traffic on this node meanwhile, and makes the other nodes broadcast
    * events instead of sending them to interested nodes only: hold it only while it is needed.
    * `ready` settles once the other nodes know (about one bus round trip).

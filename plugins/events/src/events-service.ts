@@ -44,7 +44,7 @@ export class EventsService {
   /**
    * Delivers emits from other nodes to local subscribers; returns the detach function. Emits cross
    * the bus keyed by name: this node registers interest in a name while it has subscribers of it,
-   * and in every name while an `eventEmits` observer wants them all (EVENTS_RPC_PRESENCE §6).
+   * and in every name while an `eventEmits` observer wants them all (EVENTS_RPC_PRESENCE §5).
    */
   attachCluster(cluster: ClusterBus): () => void {
     this.cluster = cluster;
