@@ -37,6 +37,13 @@ interface Search {
   held: Array<() => void> | undefined;
 }
 
+/**
+ * What starts a search: a trigger of its own (§11.2, a new round: every listener may be asked), a
+ * claim another node gave up in the current round (skipped by a node that already found no taker),
+ * or the rematch (skipped within the cooldown of this node's last failure).
+ */
+type Trigger = 'round' | 'handoff' | 'rematch';
+
 const sameListener = (a: Listener | undefined, session: Session, pattern: string | undefined) => a !== undefined && a.session === session && a.pattern === pattern;
 
 /**
@@ -61,8 +68,14 @@ export class TopicListeners {
   private registrations = 0;
   private readonly providers = new Map<string, Listener>();
   private readonly searches = new Map<string, Search>();
-  /** When a search for a name last ended without a provider (for the rematch cooldown). */
+  /**
+   * When a search for a name here last ended without a provider: for the rematch cooldown, and as
+   * "already asked in this round" for hand-offs. Cleared when the name gets a provider or loses
+   * its last subscriber, which is where a new round begins.
+   */
   private readonly lastFailure = new Map<string, number>();
+  /** Set while this node deletes its own claim: that is no hand-off to itself. */
+  private releasing = false;
   private readonly subscribed: ReplicatedSet;
   private readonly claimed: ReplicatedSet;
   private readonly provided: ReplicatedSet;
@@ -88,13 +101,17 @@ export class TopicListeners {
       onLastSubscriber: (name) => this.subscribed.delete(name),
     });
     this.subscribed.watch({
-      added: (name) => this.searchInTurn(name, false),
+      added: (name) => this.searchInTurn(name, 'round'),
       removed: (name) => this.lastSubscriberLeft(name),
     });
     this.claimed.watch({
       remoteAdded: (name, node) => this.claimedElsewhere(name, node),
-      // Whoever claimed it gave up: listeners here may take it (unless this node just failed).
-      removed: (name) => this.searchInTurn(name, true),
+      // Another node gave up its claim: listeners here may take it, unless they were asked in this
+      // round already (see search). Not this node's own claim ending: searching again would ask
+      // the same listeners at once, round and round while they refuse.
+      removed: (name) => {
+        if (!this.releasing) this.searchInTurn(name, 'handoff');
+      },
     });
     this.provided.watch({
       added: (name) => {
@@ -250,13 +267,13 @@ export class TopicListeners {
 
   /**
    * Starts offering `name` to matching listeners here, unless nobody subscribes, it is provided,
-   * already on offer, or claimed by another node. `afterFailure`: skip it if a search here failed
-   * within the cooldown (a rematch, or another node's search that failed too).
+   * already on offer, or claimed by another node; a hand-off or a rematch is also skipped after a
+   * failure here (see Trigger).
    */
-  private search(name: string, afterFailure = false): Search | undefined {
+  private search(name: string, trigger: Trigger = 'round'): Search | undefined {
     if (this.providers.has(name) || this.searches.has(name) || !this.subscribed.has(name)) return;
     if (this.provided.has(name) || this.claimed.remoteHolders(name).size > 0) return;
-    if (afterFailure && (this.lastFailure.get(name) ?? 0) > Date.now() - this.ctx.options.matchCooldown) return;
+    if (trigger !== 'round' && this.failedRecently(name, trigger)) return;
     const candidates: Listener[] = [];
     for (const [pattern, entry] of this.patterns) {
       if (entry.regex.test(name)) for (const session of entry.sessions) candidates.push({ session, pattern });
@@ -290,21 +307,37 @@ export class TopicListeners {
    * then the earlier one's claim has usually arrived. If it has not (a slow bus, a busy node), the
    * claim's barrier in `search` still lets only one of them offer. Alone, a node never waits.
    */
-  private searchInTurn(name: string, afterFailure: boolean): void {
+  private searchInTurn(name: string, trigger: Trigger): void {
     const { serverName, peers } = this.cluster;
     const subscribes = (node: string) => (node === serverName ? this.subscribed.hasLocal(name) : this.subscribed.remoteHolders(name).has(node));
     const turn = turnOf(serverName, peers, name, subscribes, this.ctx.options.shuffleProviders) * this.ctx.options.clusterTurn;
     if (turn === 0) {
-      this.search(name, afterFailure);
+      this.search(name, trigger);
       return;
     }
     if (this.turns.has(name) || !this.anyPatternMatches(name)) return;
     const timer = setTimeout(() => {
       this.turns.delete(name);
-      this.search(name, afterFailure);
+      this.search(name, trigger);
     }, turn);
     timer.unref();
     this.turns.set(name, timer);
+  }
+
+  /**
+   * A hand-off skips a node that found no taker since the round began; a rematch one that did
+   * within `matchCooldown`, and in a cluster at least until the other nodes had their turns
+   * (`2 × nodes × clusterTurn`), so that a short cooldown does not ask this node's listeners again
+   * before the rest of the cluster's were asked once.
+   */
+  private failedRecently(name: string, trigger: Trigger): boolean {
+    const failed = this.lastFailure.get(name);
+    if (failed === undefined) return false;
+    if (trigger === 'handoff') return true;
+    const { matchCooldown, clusterTurn } = this.ctx.options;
+    const nodes = this.cluster.peers.size + 1;
+    const cooldown = nodes > 1 ? Math.max(matchCooldown, 2 * nodes * clusterTurn) : matchCooldown;
+    return failed > Date.now() - cooldown;
   }
 
   private anyPatternMatches(name: string): boolean {
@@ -419,8 +452,16 @@ export class TopicListeners {
 
   /** This node claims a name exactly while it searches a provider for it or has one. */
   private updateClaim(name: string): void {
-    if (this.providers.has(name) || this.searches.has(name)) this.claimed.add(name);
-    else this.claimed.delete(name);
+    if (this.providers.has(name) || this.searches.has(name)) {
+      this.claimed.add(name);
+      return;
+    }
+    this.releasing = true; // the set tells its watchers synchronously
+    try {
+      this.claimed.delete(name);
+    } finally {
+      this.releasing = false;
+    }
   }
 
   private tellRemoved(listener: Listener, name: string): void {
@@ -441,7 +482,7 @@ export class TopicListeners {
   private providerGone(name: string): void {
     if (!this.subscribed.has(name)) return this.updateClaim(name);
     this.notifySubscribers(name, 'HAS_NO_PROVIDER');
-    if (!this.claimed.hasLocal(name)) return this.searchInTurn(name, false);
+    if (!this.claimed.hasLocal(name)) return this.searchInTurn(name, 'round');
     this.search(name);
     this.updateClaim(name);
   }
@@ -453,10 +494,13 @@ export class TopicListeners {
     for (const subscriber of this.subscriptions.subscribers(name)) subscriber.send(shared);
   }
 
-  /** Offers again every subscribed, unprovided name (a listener that refused may want it now). */
+  /**
+   * Offers again every subscribed, unprovided name (a listener that refused may want it now);
+   * not one waiting for this node's turn: that search is coming, in its order.
+   */
   private rematch(): void {
     if (this.patterns.size === 0) return;
-    for (const name of this.subscribed.names()) this.search(name, true);
+    for (const name of this.subscribed.names()) if (!this.turns.has(name)) this.search(name, 'rematch');
   }
 
   private echo(message: Message): Message {

@@ -16,6 +16,14 @@ import { listen, pause, unique } from './helpers.ts';
 
 const settle = () => pause(300); // client batching (100 ms) plus the nodes' turns
 
+async function until(check: () => boolean, what: string, timeout = 2000): Promise<void> {
+  const giveUp = Date.now() + timeout;
+  while (!check()) {
+    if (Date.now() > giveUp) throw new Error(`timed out after ${timeout} ms waiting until ${what}`);
+    await pause(10);
+  }
+}
+
 /** Listeners currently providing `name`: offered and accepted, not stopped since. */
 function holding(logs: string[][], name: string): number {
   return logs.filter((log) => log.lastIndexOf(`found ${name}`) > log.lastIndexOf(`stop ${name}`) && log.includes(`found ${name}`)).length;
@@ -103,9 +111,10 @@ describe('listening across three nodes', () => {
     await settle();
     const name = unique('orders');
     subscriber.event.subscribe(name, () => undefined);
-    await pause(600);
-    assert.equal(holding([accepted], name), 1, `${refused} | ${accepted}`);
-    assert.ok(refused.length <= 1);
+    await until(() => holding([accepted], name) === 1, `c provides (${refused} | ${accepted})`);
+    await settle();
+    assert.deepEqual(refused, [`found ${name}`], 'asked once');
+    assert.deepEqual(accepted, [`found ${name}`]);
   });
 
   it('asks the subscriber\'s own listeners first, in registration order, then the other nodes\' (for every name)', async () => {
@@ -176,6 +185,29 @@ describe('listening when nodes claim a name at the same moment', () => {
       await stop();
     }
   });
+});
+
+describe('a search that finds no taker ends there (matchCooldown 0, no rematch due)', () => {
+  for (const names of [['solo'], ['a', 'b', 'c']]) {
+    it(`${names.length === 1 ? 'one node' : 'three nodes'}: each refusing listener is asked once, not again and again`, async () => {
+      // A short cooldown only lets the rematch come sooner: the search that failed must not
+      // restart itself (its own claim ending) nor go round the nodes again.
+      const { nodes, client, stop } = await startCluster(names, { matchCooldown: 0 });
+      try {
+        const listeners = await Promise.all(nodes.map(client));
+        const logs = listeners.map((l) => listen(l, 'event', '^nobody/', () => false));
+        await settle();
+        const subscriber = await client(nodes[0]!);
+        const name = unique('nobody');
+        subscriber.event.subscribe(name, () => undefined);
+        await until(() => logs.every((log) => log.length > 0), `every listener is asked (${logs.join(' | ')})`);
+        await settle();
+        assert.deepEqual(logs, nodes.map(() => [`found ${name}`]));
+      } finally {
+        await stop();
+      }
+    });
+  }
 });
 
 describe('listening when a node goes away', () => {

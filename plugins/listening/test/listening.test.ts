@@ -12,24 +12,51 @@ import events from '@deepstream-ts/plugin-events';
 import records from '@deepstream-ts/plugin-records';
 import listening, { backtrackingRisk, type TopicListeners } from '@deepstream-ts/plugin-listening';
 import { listen, pause, unique } from './helpers.ts';
-import { clustered } from '../../../test/helpers/topology.ts';
 
 const settle = () => pause(250); // the client batches subscriptions for 100 ms
+
+/** Bounded polling, for what a cluster does one bus hop (or a few nodes' turns) later. */
+async function until(check: () => boolean, what: string, timeout = 2000): Promise<void> {
+  const giveUp = Date.now() + timeout;
+  while (!check()) {
+    if (Date.now() > giveUp) throw new Error(`timed out after ${timeout} ms waiting until ${what}`);
+    await pause(10);
+  }
+}
+
+/**
+ * The server's nodes in server-name order: one on a single node, three when clustered
+ * (DS_TEST_TOPOLOGY). `on(server, i)` is the URL of node i (of the only node alone), for tests
+ * that need clients together on one node or apart: across nodes, listeners are asked node by node,
+ * the subscriber's node first, then the others in server-name order (README, "Running a cluster").
+ */
+function nodesOf(server: TestServer): TestServer[] {
+  const name = (node: TestServer) => node.kernel.service('cluster')!.serverName;
+  return [...(server.nodes ?? [server])].sort((x, y) => (name(x) < name(y) ? -1 : 1));
+}
+const on = (server: TestServer, i: number) => {
+  const nodes = nodesOf(server);
+  return nodes[i % nodes.length]!.url;
+};
 
 describe('listening with the official client', () => {
   let server: TestServer;
   const clients: DeepstreamClient[] = [];
-  async function client(): Promise<DeepstreamClient> {
-    const c = new DeepstreamClient(server.url);
+  /** A client through the balancer, or on node `node` (see `on`). */
+  async function client(node?: number): Promise<DeepstreamClient> {
+    const c = new DeepstreamClient(node === undefined ? server.url : on(server, node));
     clients.push(c);
     await c.login();
     return c;
   }
+  /** Listening state summed over every node (each node counts its own). */
   const registries = () => {
     const stats = { patterns: 0, providers: 0, searches: 0, sessions: 0 };
-    for (const topic of ['events', 'records'] as const) {
-      const listeners = server.kernel.service(topic)?.listeners as TopicListeners | undefined;
-      if (listeners) for (const key of Object.keys(stats) as Array<keyof typeof stats>) stats[key] += listeners.stats[key];
+    for (const node of nodesOf(server)) {
+      for (const topic of ['events', 'records'] as const) {
+        const listeners = node.kernel.service(topic)?.listeners as TopicListeners | undefined;
+        if (listeners) for (const key of Object.keys(stats) as Array<keyof typeof stats>) stats[key] += listeners.stats[key];
+      }
     }
     return stats;
   };
@@ -63,7 +90,10 @@ describe('listening with the official client', () => {
   });
 
   it('has exactly one active provider per name; a rejecting listener is skipped for the next', async () => {
-    const [refuser, accepter, spare, subscriber] = await Promise.all([client(), client(), client(), client()]);
+    // Clustered: the refuser on the subscriber's node (asked first), the accepter on the next node
+    // by server name (asked next), the spare on the last. Alone: all on the one node, asked in
+    // registration order. Either way the same order.
+    const [refuser, accepter, spare, subscriber] = await Promise.all([client(0), client(1), client(2), client(0)]);
     const name = unique('stock');
     const refused = listen(refuser, 'record', '^stock/', () => false);
     await settle();
@@ -73,7 +103,8 @@ describe('listening with the official client', () => {
     await settle();
     const record = subscriber.record.getRecord(name);
     await record.whenReady();
-    await settle();
+    await until(() => record.hasProvider, `the record is provided (${refused} | ${accepted} | ${spared})`);
+    await settle(); // nobody else is asked meanwhile, the refuser not again
     assert.deepEqual(refused, [`found ${name}`]);
     assert.deepEqual(accepted, [`found ${name}`]);
     assert.deepEqual(spared, [], 'once a provider accepted, nobody else is offered the name');
@@ -89,21 +120,22 @@ describe('listening with the official client', () => {
     await record.whenReady();
     // The official client does not re-emit hasProviderChanged on the record it hands out, so a
     // raw subscriber watches the notices on the wire.
+    // The provider may accept before the watcher subscribes (the notice comes with its
+    // subscription) or after (the notice follows the read): it is told either way, and first.
     const watcher = await RawClient.login(server.url);
     watcher.send({ topic: TOPIC.RECORD, action: RECORD_ACTION.SUBSCRIBECREATEANDREAD, names: [name], correlationId: 'w' });
-    assert.equal((await watcher.next((m) => m.action !== RECORD_ACTION.SUBSCRIBECREATEANDREAD)).action, RECORD_ACTION.SUBSCRIPTION_HAS_PROVIDER);
-    await settle();
-    assert.equal(record.hasProvider, true);
+    const isNotice = (m: Message) => m.action === RECORD_ACTION.SUBSCRIPTION_HAS_PROVIDER || m.action === RECORD_ACTION.SUBSCRIPTION_HAS_NO_PROVIDER;
+    assert.equal((await watcher.next(isNotice)).action, RECORD_ACTION.SUBSCRIPTION_HAS_PROVIDER);
+    await until(() => record.hasProvider, 'the subscriber is told of the provider');
     const secondLog = listen(second, 'record', '^feed/', () => true);
     await settle();
     assert.deepEqual(secondLog, [], 'the name already has a provider');
     first.close();
-    await settle();
-    assert.deepEqual(secondLog, [`found ${name}`]);
-    const isNotice = (m: Message) => m.action === RECORD_ACTION.SUBSCRIPTION_HAS_PROVIDER || m.action === RECORD_ACTION.SUBSCRIPTION_HAS_NO_PROVIDER;
+    await until(() => secondLog.length > 0, 'the second listener is offered the name');
     const notices = [await watcher.next(isNotice), await watcher.next(isNotice)];
     assert.deepEqual(notices.map((m) => m.action), [RECORD_ACTION.SUBSCRIPTION_HAS_NO_PROVIDER, RECORD_ACTION.SUBSCRIPTION_HAS_PROVIDER]);
-    assert.equal(record.hasProvider, true);
+    assert.deepEqual(secondLog, [`found ${name}`]);
+    await until(() => record.hasProvider, 'the subscriber is told of the new provider');
     watcher.close();
   });
 
@@ -128,7 +160,11 @@ describe('listening with the official client', () => {
     const log = listen(p, 'event', '^later/', () => ++calls > 1);
     await settle();
     subscriber.event.subscribe(name, () => undefined);
-    await pause(1700);
+    await until(() => log.length > 0, 'the first offer');
+    // Not at once (the search that failed is not restarted by its own end) but at the next
+    // rematch, within rematchInterval (1200 ms).
+    await until(() => log.length > 1, 'the rematch offer', 1200 + 500);
+    await settle();
     assert.deepEqual(log, [`found ${name}`, `found ${name}`]);
   });
 
@@ -142,20 +178,20 @@ describe('listening with the official client', () => {
     const e = unique('gone-event');
     listen(p, 'event', '^gone-event/', () => true);
     subscriber.event.subscribe(e, () => undefined);
-    await settle();
-    assert.ok(registries().providers >= 2);
+    await until(() => registries().providers >= 2, 'both names are provided');
     p.close();
     subscriber.close();
-    await pause(150);
-    assert.deepEqual(registries(), { patterns: 0, providers: 0, searches: 0, sessions: 0 });
+    // Each node lets go once it sees the sockets close (and, for searches elsewhere, one bus hop later).
+    const empty = { patterns: 0, providers: 0, searches: 0, sessions: 0 };
+    await until(() => JSON.stringify(registries()) === JSON.stringify(empty), `nothing is left (${JSON.stringify(registries())})`);
   });
 });
 
 describe('listening bad input (raw protocol)', () => {
   let server: TestServer;
   const clients: RawClient[] = [];
-  async function login(): Promise<RawClient> {
-    const c = await RawClient.login(server.url);
+  async function login(node?: number): Promise<RawClient> {
+    const c = await RawClient.login(node === undefined ? server.url : on(server, node));
     clients.push(c);
     return c;
   }
@@ -211,7 +247,9 @@ describe('listening bad input (raw protocol)', () => {
   });
 
   it('a listener that does not answer gets LISTEN_RESPONSE_TIMEOUT and the next one is asked', async () => {
-    const [silent, answering, subscriber] = [await login(), await login(), await login()];
+    // Clustered, one client per node: the subscriber's node has no listener, the others are asked
+    // in server-name order. Alone: registration order. Either way the silent listener first.
+    const [silent, answering, subscriber] = [await login(0), await login(1), await login(2)];
     silent.send(event({ name: '^quiet/' }));
     await silent.next((m) => m.isAck === true);
     answering.send(event({ name: '^quiet/' }));
