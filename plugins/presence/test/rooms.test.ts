@@ -20,8 +20,27 @@ function listen(c: DeepstreamClient, room: string): unknown[] {
 }
 
 describe('rooms: per-channel presence over events (official client)', () => {
-  const { plugin, service } = probe();
+  const { plugin, service, each } = probe();
   const server = useServer({ plugins: [authOpen, events, presence.with({ rooms: true }), plugin] });
+
+  it('a room spans the nodes: a joiner hears who joined on any node, and once it has, every node lists it', async () => {
+    // One member per node when the server is several (DS_TEST_TOPOLOGY), all on the one node otherwise.
+    const urls = (server().nodes ?? [server()]).map((node) => node.url);
+    const users = ['n0', 'n1', 'n2'];
+    const heard: unknown[][] = [];
+    for (const [i, user] of users.entries()) {
+      const c = await client(urls[i % urls.length]!, user);
+      const mine = listen(c, 'span');
+      heard.push(mine);
+      await eventually(() => mine.length === 1);
+      // Read-your-writes: the snapshot holds every earlier join, and every node already lists this one.
+      assert.deepEqual((mine[0] as { members: string[] }).members.sort(), users.slice(0, i));
+      for (const node of each()) assert.deepEqual(node.roomMembers('span').sort(), users.slice(0, i + 1));
+    }
+    await eventually(() => heard[0]!.length === 3 && heard[1]!.length === 2);
+    assert.deepEqual(heard[0]!.slice(1), [{ join: 'n1' }, { join: 'n2' }]);
+    assert.deepEqual(heard[1]!.slice(1), [{ join: 'n2' }]);
+  });
 
   it('a joiner hears who is there; members hear joins and leaves', async () => {
     const alice = await client(server().url, 'alice');
