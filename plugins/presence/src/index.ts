@@ -47,7 +47,9 @@ export const presence = definePlugin<PresenceOptions>({
     ctx.onClose(() => registry.close());
     const service = new PresenceService(ctx, registry);
     // Rooms tap `inbound` (for emits), which otherwise costs nothing: only when asked for.
-    const rooms = ctx.options.rooms ? new RoomPresence(ctx, eventSubscriptions(ctx)) : undefined;
+    // Room snapshots share the registry's barriers: one per turn for queries and joins alike.
+    const rooms = ctx.options.rooms ? new RoomPresence(ctx, eventSubscriptions(ctx), ctx.use('cluster'), (answer) => registry.whenCurrent(answer)) : undefined;
+    if (rooms !== undefined) ctx.onClose(() => rooms.close());
     ctx.claim(service.topic, (session, message, admission) => service.handle(session, message, admission), service.access());
     ctx.hooks.authenticated.tap(ctx.name, (session) => service.join(session));
     ctx.hooks.disconnect.tap(ctx.name, (session) => {

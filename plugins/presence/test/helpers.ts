@@ -52,7 +52,7 @@ const CLUSTER_WIDE = new Set(['onlineUsers', 'occupiedRooms']);
  * the server is several nodes (DS_TEST_TOPOLOGY), `service()` answers queries from the first and
  * its stats combine all of them: per-node counts summed, cluster-wide ones the largest view.
  */
-export function probe(): { plugin: ReturnType<typeof definePlugin>; service(): Presence } {
+export function probe(): { plugin: ReturnType<typeof definePlugin>; service(): Presence; each(): readonly Presence[] } {
   const services: Presence[] = [];
   const plugin = definePlugin({
     name: 'presence-probe',
@@ -83,6 +83,8 @@ export function probe(): { plugin: ReturnType<typeof definePlugin>; service(): P
       if (services.length === 0) throw new Error('the presence probe was not set up');
       return combined();
     },
+    /** Every node's own service, in node order. */
+    each: () => services,
   };
 }
 

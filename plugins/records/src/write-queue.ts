@@ -3,13 +3,16 @@ import { setPath, type PathToken } from './json-path.ts';
 import { History, Merger, namePattern, type Merged, type MergeStrategy } from './merge.ts';
 import { LoadFailure, WriteFailure, type RecordStore } from './record-store.ts';
 
-/** How often a write is retried after losing the cache's version check to another node. */
-const MAX_COMMIT_ATTEMPTS = 5;
 /**
- * The same for a write the record's strategy merges: under contention from several nodes it can
- * lose many times in a row, and each loss is another write's progress, not a conflict of its own.
+ * A write that loses the cache's version check to another node is retried on top of what won
+ * while it keeps losing (a -1 or merged write; any other ends at the reload as stale): each loss
+ * is another writer's progress, not a conflict of its own. Bounded by `storageWriteTimeout` from
+ * its first attempt and, against a broken cache that loses at once every time, by this many tries,
+ * far more than other nodes' queues can win in that time.
  */
-const MAX_MERGE_ATTEMPTS = 64;
+const MAX_COMMIT_ATTEMPTS = 10_000;
+/** `storageWriteTimeout` when the settings do not say (records options default). */
+const DEFAULT_COMMIT_BUDGET = 5000;
 
 /** One validated write, normalised to UPDATE (whole record) or PATCH (one path). */
 export interface Write {
@@ -54,6 +57,8 @@ export interface MergeSettings {
   readonly merge: readonly { readonly names: string; readonly strategy: MergeStrategy }[];
   readonly mergeHistory: number;
   readonly mergeHistoryRecords: number;
+  /** Milliseconds one write may spend retrying lost compare-and-sets (records option, 5000). */
+  readonly storageWriteTimeout?: number;
 }
 
 /**
@@ -134,7 +139,7 @@ export class WriteQueues {
   private queueFor(name: string): RecordQueue {
     let queue = this.queues.get(name);
     if (queue === undefined) {
-      const created: RecordQueue = new RecordQueue(name, this.env, this.mergerFor(name), () => {
+      const created: RecordQueue = new RecordQueue(name, this.env, this.mergerFor(name), this.settings.storageWriteTimeout ?? DEFAULT_COMMIT_BUDGET, () => {
         if (this.queues.get(name) === created) this.queues.delete(name);
       });
       this.queues.set(name, (queue = created));
@@ -197,6 +202,8 @@ class RecordQueue {
     private readonly env: QueueEnvironment,
     /** Undefined under `reject`: a stale write gets VERSION_EXISTS. */
     private readonly merger: Merger | undefined,
+    /** Milliseconds a write may spend retrying lost compare-and-sets. */
+    private readonly commitBudget: number,
     private readonly remove: () => void,
   ) {
     this.finished = new Promise((resolve) => (this.markFinished = resolve));
@@ -323,14 +330,20 @@ class RecordQueue {
   private async apply(write: Write, judged = true, plan?: Plan): Promise<boolean> {
     // Another node may win the cache's version check; then the record is reloaded and the write
     // judged again (and merged again) against what won (a -1 write simply goes on top).
-    const attempts = this.merger === undefined ? MAX_COMMIT_ATTEMPTS : MAX_MERGE_ATTEMPTS;
-    for (let attempt = 0; attempt < attempts; attempt++) {
+    const started = Date.now();
+    let attempt = 0;
+    for (;;) {
       const outcome = await this.tryApply(write, judged && attempt === 0, attempt === 0 ? plan : undefined, attempt === 0);
       if (outcome !== 'lost') return outcome;
+      attempt++;
+      const spent = Date.now() - started;
+      if (attempt >= MAX_COMMIT_ATTEMPTS || spent >= this.commitBudget) {
+        this.env.log.warn({ record: this.name, attempts: attempt, ms: spent }, 'record write given up: other nodes kept winning the cache compare-and-set');
+        write.session.send(updateError(write));
+        return true;
+      }
       if (!(await this.reload())) return false;
     }
-    write.session.send(updateError(write));
-    return true;
   }
 
   /**
