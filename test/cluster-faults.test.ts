@@ -7,13 +7,12 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
 import { DeepstreamClient } from '@deepstream/client';
 import { freePort, isSkip, startPostgres, startRedis, type PostgresServer, type RedisServer } from './services/real-servers.ts';
 import { TcpBalancer } from './helpers/tcp-balancer.ts';
+import { startCli } from './helpers/cli-server.ts';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
 const [redisServer, postgresServer] = await Promise.all([startRedis(), startPostgres()]);
 const skip = isSkip(redisServer) ? redisServer.skip : isSkip(postgresServer) ? postgresServer.skip : false;
 
@@ -26,19 +25,7 @@ interface Node {
 
 async function startNode(name: string, redisUrl: string, postgresUrl: string): Promise<Node> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['core/bin/deepstream.js', 'start', '--config', 'test/fixtures/configs/cluster-durable.config.ts', '--port', String(port)], {
-    cwd: root,
-    env: { ...process.env, DS_TEST_REDIS_URL: redisUrl, DS_TEST_POSTGRES_URL: postgresUrl, DS_TEST_NODE: name },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${name} did not start: ${output}`)), 20_000);
-    child.stdout!.on('data', () => output.includes('deepstream-ts is ready') && (clearTimeout(timer), resolve()));
-    child.once('exit', (code) => reject(new Error(`${name} exited ${code}: ${output}`)));
-  });
+  const { child } = await startCli(['--config', 'test/fixtures/configs/cluster-durable.config.ts', '--port', String(port)], { DS_TEST_REDIS_URL: redisUrl, DS_TEST_POSTGRES_URL: postgresUrl, DS_TEST_NODE: name });
   return { name, port, url: `ws://127.0.0.1:${port}/deepstream`, child };
 }
 

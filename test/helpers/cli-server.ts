@@ -10,14 +10,17 @@ export interface CliServer {
   output(): string;
 }
 
-/** Starts `deepstream start ...` from the repository root and resolves once it logs that it is ready. */
-export async function startCli(args: string[]): Promise<CliServer> {
-  const child = spawn(process.execPath, ['core/bin/deepstream.js', 'start', ...args], { cwd: repositoryRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * Starts `deepstream start ...` from the repository root, with `env` added to this process's
+ * environment, and resolves once it logs that it is ready.
+ */
+export async function startCli(args: string[], env: Record<string, string> = {}): Promise<CliServer> {
+  const child = spawn(process.execPath, ['core/bin/deepstream.js', 'start', ...args], { cwd: repositoryRoot, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start: ${output}`)), 15_000);
+    const timer = setTimeout(() => reject(new Error(`server did not start: ${output}`)), 20_000);
     const check = () => {
       if (output.includes('deepstream-ts is ready')) {
         clearTimeout(timer);
