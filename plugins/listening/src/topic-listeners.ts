@@ -38,7 +38,7 @@ interface Search {
 }
 
 /**
- * What starts a search: a trigger of its own (§11.2, a new round: every listener may be asked), a
+ * What starts a search: a trigger of its own (RECORDS §11.2, a new round: every listener may be asked), a
  * claim another node gave up in the current round (skipped by a node that already found no taker),
  * or the rematch (skipped within the cooldown of this node's last failure).
  */
