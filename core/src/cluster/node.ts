@@ -4,6 +4,7 @@ import type { Message } from '../protocol/messages.ts';
 import type { ClusterBus, ClusterHandler, MembershipHandler } from './bus.ts';
 import { BusListeners } from './listeners.ts';
 import { LOCAL_CLUSTER } from './local-transport.ts';
+import { INTEREST_LINGER, InterestTable } from './interest-table.ts';
 
 /**
  * What a cluster connector implements: it only moves bytes between nodes. The kernel's
@@ -67,21 +68,6 @@ const enum FrameKind {
   Keyed = 6,
 }
 
-/** One key this node is interested in (PROTOCOL §10, "interest"). */
-interface Interest {
-  /** Local holders; at 0 the key lingers, still subscribed, until the next sweep. */
-  refs: number;
-  /** Until the transport confirmed the subscription: what a subscription's ack waits for. */
-  pending: Promise<void> | undefined;
-}
-
-/** The keys of one turn, subscribed in one transport call. */
-interface SubscribeBatch {
-  keys: string[];
-  promise: Promise<void>;
-  resolve(): void;
-}
-
 /** A barrier waiting for the peers it asked. */
 interface PendingBarrier {
   waiting: Set<string>;
@@ -90,10 +76,6 @@ interface PendingBarrier {
 
 /** A turn's broadcasts leave early once they reach this size. */
 const MAX_BATCH_BYTES = 256 * 1024;
-/** How long a key nobody holds any more stays subscribed (a name unsubscribed and resubscribed costs no round trip). */
-export const INTEREST_LINGER = 2000;
-/** Between attempts when the transport refused a subscription. */
-const SUBSCRIBE_RETRY = 1000;
 /** Separates the channels a heartbeat says its node wants all of. */
 const CHANNEL_SEPARATOR = '\n';
 
@@ -123,12 +105,7 @@ export class ClusterNode implements ClusterBus {
   private outboxKeys: Array<string | undefined> = [];
   private outboxBytes = 0;
   /** By transport key (`channel:key`): what this node wants keyed frames of. */
-  private readonly interests = new Map<string, Interest>();
-  /** Keys nobody holds any more, unsubscribed at the next sweep. */
-  private readonly idle = new Set<string>();
-  private sweepTimer: NodeJS.Timeout | undefined;
-  /** The keys of this turn, still to be subscribed. */
-  private batch: SubscribeBatch | undefined;
+  private readonly interests: InterestTable;
   /** Channels this node wants every keyed frame of, with their holders' count. */
   private readonly wantAllRefs = new Map<string, number>();
   private readonly wantAllPending = new Map<string, Promise<void>>();
@@ -136,7 +113,6 @@ export class ClusterNode implements ClusterBus {
   private wantAllBytes: Uint8Array | undefined;
   /** Per peer, the channels it wants all of (its heartbeats say): peers absent want none. */
   private readonly remoteWantAll = new Map<string, ReadonlySet<string>>();
-  private readonly linger: number;
   private readonly fromBytes: Uint8Array;
   /** Channel names as bytes: a handful of channels carry every message, so encode each once. */
   private readonly channelBytes = new Map<string, Uint8Array>();
@@ -153,7 +129,7 @@ export class ClusterNode implements ClusterBus {
     private readonly log: Logger,
     options: { interestLinger?: number } = {},
   ) {
-    this.linger = options.interestLinger ?? INTEREST_LINGER;
+    this.interests = new InterestTable(() => this.transport, options.interestLinger ?? INTEREST_LINGER, log);
     this.fromBytes = encoder.encode(serverName);
     const threw = (error: unknown, channel: string, from: string) => this.log.error({ err: error, channel, from }, 'a cluster message handler threw');
     this.listeners = new BusListeners(threw);
@@ -215,20 +191,20 @@ export class ClusterNode implements ClusterBus {
    */
   interest(channel: string, keys: string | readonly string[]): Promise<void> | undefined {
     if (this.transport.alone) return undefined;
-    return typeof keys === 'string' ? this.addInterest(`${channel}:${keys}`) : this.each(channel, keys, true);
+    return typeof keys === 'string' ? this.interests.add(`${channel}:${keys}`) : this.interests.each(keys.map((key) => `${channel}:${key}`), true);
   }
 
   /** What `interest` returned for these keys, for those still being registered; takes no reference. */
   interested(channel: string, keys: string | readonly string[]): Promise<void> | undefined {
     if (this.transport.alone) return undefined;
-    return typeof keys === 'string' ? this.interests.get(`${channel}:${keys}`)?.pending : this.each(channel, keys, false);
+    return typeof keys === 'string' ? this.interests.pending(`${channel}:${keys}`) : this.interests.each(keys.map((key) => `${channel}:${key}`), false);
   }
 
   /** Gives back references taken with `interest`; a key nobody holds is unsubscribed after a linger. */
   dropInterest(channel: string, keys: string | readonly string[]): void {
     if (this.transport.alone) return;
-    if (typeof keys === 'string') return this.release(`${channel}:${keys}`);
-    for (const key of keys) this.release(`${channel}:${key}`);
+    if (typeof keys === 'string') return this.interests.release(`${channel}:${keys}`);
+    for (const key of keys) this.interests.release(`${channel}:${key}`);
   }
 
   /**
@@ -313,13 +289,7 @@ export class ClusterNode implements ClusterBus {
     this.peers.clear();
     this.lastHeard.clear();
     this.remoteWantAll.clear();
-    clearTimeout(this.sweepTimer);
-    this.sweepTimer = undefined;
     this.interests.clear();
-    this.idle.clear();
-    const batch = this.batch;
-    this.batch = undefined;
-    batch?.resolve();
     this.listeners.clear();
     for (const pending of [...this.barriers.values()]) pending.done();
   }
@@ -406,102 +376,6 @@ export class ClusterNode implements ClusterBus {
   /** Whether a keyed frame that reached this node is wanted here (a broadcast one, or one that arrived while lingering). */
   private wants(channel: string, key: string): boolean {
     return this.wantAllRefs.has(channel) || this.interests.has(`${channel}:${key}`);
-  }
-
-  private addInterest(full: string): Promise<void> | undefined {
-    const known = this.interests.get(full);
-    if (known !== undefined) {
-      if (known.refs++ === 0) this.idle.delete(full);
-      return known.pending;
-    }
-    const interest: Interest = { refs: 1, pending: undefined };
-    this.interests.set(full, interest);
-    if (this.transport.subscribeKeys !== undefined) interest.pending = this.subscribeSoon(full);
-    return interest.pending;
-  }
-
-  /** For many keys: the promises of those still pending, as one. */
-  private each(channel: string, keys: readonly string[], add: boolean): Promise<void> | undefined {
-    let pending: Promise<void> | undefined;
-    let several: Set<Promise<void>> | undefined;
-    for (const key of keys) {
-      const full = `${channel}:${key}`;
-      const one = add ? this.addInterest(full) : this.interests.get(full)?.pending;
-      if (one === undefined || one === pending) continue;
-      if (pending === undefined) pending = one;
-      else (several ??= new Set([pending])).add(one);
-    }
-    return several === undefined ? pending : Promise.all(several).then(() => undefined);
-  }
-
-  private release(full: string): void {
-    const interest = this.interests.get(full);
-    if (interest === undefined || interest.refs === 0) return;
-    if (--interest.refs > 0) return;
-    this.idle.add(full);
-    if (this.sweepTimer === undefined) {
-      this.sweepTimer = setTimeout(this.sweep, this.linger);
-      this.sweepTimer.unref();
-    }
-  }
-
-  /** Unsubscribes the keys nobody took back since they were dropped (they lingered up to `linger`). */
-  private readonly sweep = (): void => {
-    this.sweepTimer = undefined;
-    const gone: string[] = [];
-    for (const full of this.idle) {
-      const interest = this.interests.get(full);
-      if (interest !== undefined && interest.refs > 0) continue;
-      if (interest?.pending !== undefined) continue; // unsubscribed once its subscription is done
-      this.idle.delete(full);
-      this.interests.delete(full);
-      gone.push(full);
-    }
-    if (this.idle.size > 0) {
-      this.sweepTimer = setTimeout(this.sweep, this.linger);
-      this.sweepTimer.unref();
-    }
-    const transport = this.transport;
-    if (gone.length === 0 || transport.unsubscribeKeys === undefined) return;
-    transport.unsubscribeKeys(gone).catch((error: unknown) => this.log.warn({ err: error, keys: gone.length }, 'could not unsubscribe cluster keys'));
-  };
-
-  private subscribeSoon(full: string): Promise<void> {
-    let batch = this.batch;
-    if (batch === undefined) {
-      let resolve!: () => void;
-      const promise = new Promise<void>((done) => (resolve = done));
-      const made: SubscribeBatch = { keys: [], promise, resolve };
-      this.batch = batch = made;
-      setImmediate(() => this.subscribeBatch(made));
-    }
-    batch.keys.push(full);
-    return batch.promise;
-  }
-
-  /** One transport call for a turn's keys; retried while the transport refuses, until they are no longer wanted. */
-  private subscribeBatch(batch: SubscribeBatch): void {
-    if (this.batch === batch) this.batch = undefined;
-    const keys = batch.keys.filter((full) => this.interests.get(full)?.pending === batch.promise);
-    const transport = this.transport;
-    if (keys.length === 0 || transport.subscribeKeys === undefined) return this.settle(batch, keys);
-    transport.subscribeKeys(keys).then(
-      () => this.settle(batch, keys),
-      (error: unknown) => {
-        if (this.transport !== transport) return this.settle(batch, keys);
-        this.log.error({ err: error, keys: keys.length }, 'could not subscribe to cluster keys; retrying');
-        batch.keys = keys;
-        setTimeout(() => this.subscribeBatch(batch), SUBSCRIBE_RETRY).unref();
-      },
-    );
-  }
-
-  private settle(batch: SubscribeBatch, keys: readonly string[]): void {
-    for (const full of keys) {
-      const interest = this.interests.get(full);
-      if (interest?.pending === batch.promise) interest.pending = undefined;
-    }
-    batch.resolve();
   }
 
   /**
