@@ -9,22 +9,13 @@ import events from '@deepstream-ts/plugin-events';
 import { clusterRedis, RedisTransport } from '../src/index.ts';
 import { clusterTransportContract } from '../../../test/contracts/cluster-transport.ts';
 import { isSkip, startRedisCluster, type RedisClusterServer } from '../../../test/services/real-servers.ts';
+import { uniquePrefix, until } from './helpers.ts';
 
 const started = Date.now();
 const server = await startRedisCluster(3);
 const startup = Date.now() - started;
 const skip = isSkip(server) ? server.skip : false;
 const cluster = server as RedisClusterServer;
-let media = 0;
-const prefix = () => `test${process.pid}:${media++}:`;
-
-async function until(check: () => boolean, what: string, timeout = 3000): Promise<void> {
-  const giveUp = Date.now() + timeout;
-  while (!check()) {
-    if (Date.now() > giveUp) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
 
 describe('redis cluster transport on a Redis Cluster', { skip }, () => {
   after(() => cluster.stop());
@@ -32,12 +23,12 @@ describe('redis cluster transport on a Redis Cluster', { skip }, () => {
   it(`started a three-master Redis Cluster (${startup} ms)`, () => assert.equal(cluster.nodes.length, 3));
 
   clusterTransportContract('redis cluster', () => {
-    const channelPrefix = prefix();
+    const channelPrefix = uniquePrefix();
     return { transport: () => new RedisTransport({ cluster: { nodes: cluster.nodes }, channelPrefix }) };
   });
 
   it('clusters two servers over it: an event emitted by a client of one reaches a client of the other', async () => {
-    const bus = clusterRedis.with({ cluster: { nodes: cluster.nodes.slice(0, 1) }, channelPrefix: prefix(), keepAliveInterval: 100, nodeTimeout: 1000 });
+    const bus = clusterRedis.with({ cluster: { nodes: cluster.nodes.slice(0, 1) }, channelPrefix: uniquePrefix(), keepAliveInterval: 100, nodeTimeout: 1000 });
     const a = await startTestServer({ serverName: 'a', plugins: [authOpen, events, bus] });
     const b = await startTestServer({ serverName: 'b', plugins: [authOpen, events, bus] });
     const clients: DeepstreamClient[] = [];
@@ -67,7 +58,7 @@ describe('redis cluster transport on a Redis Cluster', { skip }, () => {
 
   /** Two started transports on a fresh prefix; b records what it receives. */
   async function pair() {
-    const channelPrefix = prefix();
+    const channelPrefix = uniquePrefix();
     const [a, b] = [new RedisTransport({ cluster: { nodes: cluster.nodes }, channelPrefix }), new RedisTransport({ cluster: { nodes: cluster.nodes }, channelPrefix })];
     const got: string[] = [];
     await a.start('a', () => undefined);

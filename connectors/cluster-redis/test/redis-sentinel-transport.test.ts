@@ -4,31 +4,23 @@ import assert from 'node:assert/strict';
 import { RedisTransport } from '../src/index.ts';
 import { clusterTransportContract } from '../../../test/contracts/cluster-transport.ts';
 import { isSkip, startRedisSentinel, type RedisSentinelServer } from '../../../test/services/real-servers.ts';
+import { uniquePrefix, until } from './helpers.ts';
 
 const server = await startRedisSentinel();
 const skip = isSkip(server) ? server.skip : false;
 const sentinel = server as RedisSentinelServer;
-let media = 0;
 const transport = (channelPrefix: string) => new RedisTransport({ sentinels: sentinel.sentinels, name: sentinel.name, channelPrefix });
-
-async function until(check: () => boolean, what: string, timeout = 3000): Promise<void> {
-  const giveUp = Date.now() + timeout;
-  while (!check()) {
-    if (Date.now() > giveUp) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
 
 describe('redis cluster transport through Sentinel', { skip }, () => {
   after(() => sentinel.stop());
 
   clusterTransportContract('redis sentinel', () => {
-    const channelPrefix = `test${process.pid}:${media++}:`;
+    const channelPrefix = uniquePrefix();
     return { transport: () => transport(channelPrefix) };
   });
 
   it('finds the master again through the sentinel after it restarts, with its keys and channels subscribed again', async () => {
-    const channelPrefix = `test${process.pid}:${media++}:`;
+    const channelPrefix = uniquePrefix();
     const [a, b] = [transport(channelPrefix), transport(channelPrefix)];
     const got: string[] = [];
     try {

@@ -3,32 +3,22 @@ import assert from 'node:assert/strict';
 import { RedisTransport } from '../src/index.ts';
 import { clusterTransportContract } from '../../../test/contracts/cluster-transport.ts';
 import { isSkip, startRedis, type RedisServer } from '../../../test/services/real-servers.ts';
+import { uniquePrefix, until } from './helpers.ts';
 
 const server = await startRedis();
 const skip = isSkip(server) ? server.skip : false;
 const redis = server as RedisServer;
-let media = 0;
-/** A channel prefix per medium: the tests share one server and must not hear each other. */
-const prefix = () => `test${process.pid}:${media++}:`;
-
-async function until(check: () => boolean, what: string, timeout = 3000): Promise<void> {
-  const giveUp = Date.now() + timeout;
-  while (!check()) {
-    if (Date.now() > giveUp) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
 
 describe('redis cluster transport', { skip }, () => {
   after(() => redis.stop());
 
   clusterTransportContract('redis', () => {
-    const channelPrefix = prefix();
+    const channelPrefix = uniquePrefix();
     return { transport: () => new RedisTransport({ url: redis.url, channelPrefix }) };
   });
 
   it("on one Redis server keeps one sender's frames in order across broadcast, direct and keyed channels", async () => {
-    const channelPrefix = prefix();
+    const channelPrefix = uniquePrefix();
     const [a, b] = [new RedisTransport({ url: redis.url, channelPrefix }), new RedisTransport({ url: redis.url, channelPrefix })];
     const got: string[] = [];
     try {
