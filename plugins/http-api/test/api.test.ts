@@ -138,11 +138,19 @@ describe('HTTP API batches', () => {
   });
 
   it('answers presence queries without counting the HTTP user as online', async () => {
+    // Alice logs in after the watcher subscribes, and her join is awaited: in a cluster a login
+    // on another node reaches the watcher's node a moment later, and must not count as the
+    // HTTP request's.
     const watcher = await server.client('watcher');
-    await server.client('alice');
     const announced: string[] = [];
     watcher.presence.subscribe((user: string, online: boolean) => announced.push(`${user}:${online}`));
     await pause(100);
+    await server.client('alice');
+    for (let waited = 0; !announced.includes('alice:true'); waited += 20) {
+      assert.ok(waited < 3000, 'the watcher hears alice log in');
+      await pause(20);
+    }
+    announced.length = 0;
     const reply = await post(api, {
       authData: { username: 'ghost' },
       body: [
