@@ -12,6 +12,7 @@ import { DeepstreamClient } from '@deepstream/client';
 import { freePort, isSkip, startPostgres, startRedis, type PostgresServer, type RedisServer } from './services/real-servers.ts';
 import { TcpBalancer } from './helpers/tcp-balancer.ts';
 import { startCli } from './helpers/cli-server.ts';
+import { until } from '@deepstream-ts/core/testing';
 
 const [redisServer, postgresServer] = await Promise.all([startRedis(), startPostgres()]);
 const skip = isSkip(redisServer) ? redisServer.skip : isSkip(postgresServer) ? postgresServer.skip : false;
@@ -32,13 +33,6 @@ async function startNode(name: string, redisUrl: string, postgresUrl: string): P
 /** Progress lines with DS_TEST_DEBUG=1. */
 const log = (...args: unknown[]) => process.env.DS_TEST_DEBUG && console.error(new Date().toISOString(), ...args);
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-async function until(check: () => boolean | Promise<boolean>, what: string, timeout = 5000): Promise<void> {
-  const giveUp = Date.now() + timeout;
-  while (!(await check())) {
-    if (Date.now() > giveUp) throw new Error(`timed out waiting until ${what}`);
-    await pause(50);
-  }
-}
 
 /**
  * A client writing 1, 2, 3… to the `n` of its own record with acknowledgements, as fast as the

@@ -8,7 +8,7 @@ import { after, afterEach, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { DeepstreamClient } from '@deepstream/client';
 import { EVENT_ACTION, TOPIC } from '@deepstream-ts/core';
-import { RawClient, startTestServer, type TestServer } from '@deepstream-ts/core/testing';
+import { RawClient, startTestServer, type TestServer, until } from '@deepstream-ts/core/testing';
 import authOpen from '@deepstream-ts/plugin-auth-open';
 import events from '@deepstream-ts/plugin-events';
 import records from '@deepstream-ts/plugin-records';
@@ -23,14 +23,6 @@ const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** How long a listener on another node may take to be asked once the provider is gone. */
 const TAKEOVER_BOUND = 1000;
-
-async function until(check: () => boolean, what: string, timeout = 3000): Promise<void> {
-  const giveUp = Date.now() + timeout;
-  while (!check()) {
-    if (Date.now() > giveUp) throw new Error(`timed out after ${timeout} ms waiting until ${what}`);
-    await pause(10);
-  }
-}
 
 let counter = 0;
 const unique = (prefix: string) => `${prefix}/${Date.now().toString(36)}-${counter++}`;

@@ -9,7 +9,7 @@ import { after, afterEach, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { DeepstreamClient } from '@deepstream/client';
 import { PRESENCE_ACTION, TOPIC, definePlugin, type ClusterTransport } from '@deepstream-ts/core';
-import { RawClient, startTestServer, type TestServer } from '@deepstream-ts/core/testing';
+import { RawClient, startTestServer, type TestServer, until } from '@deepstream-ts/core/testing';
 import authOpen from '@deepstream-ts/plugin-auth-open';
 import presence from '@deepstream-ts/plugin-presence';
 import clusterRedis, { RedisTransport } from '@deepstream-ts/cluster-redis';
@@ -19,16 +19,6 @@ const redisServer = await startRedis();
 const skip = isSkip(redisServer) ? redisServer.skip : false;
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const TIMING = { keepAliveInterval: 200, nodeTimeout: 1000 };
-
-/** Polls `check` (bounded); resolves with the milliseconds it took. */
-async function until(check: () => boolean | Promise<boolean>, what: string, timeout = 3000): Promise<number> {
-  const started = Date.now();
-  while (!(await check())) {
-    if (Date.now() - started > timeout) throw new Error(`timed out waiting until ${what}`);
-    await pause(10);
-  }
-  return Date.now() - started;
-}
 
 /** A Redis transport that can be cut in both directions without a goodbye: the node looks dead to the others. */
 class SeverableTransport implements ClusterTransport {

@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { DeepstreamClient } from '@deepstream/client';
 import { RECORD_ACTION, TOPIC } from '@deepstream-ts/core';
-import { RawClient } from '@deepstream-ts/core/testing';
+import { RawClient, until } from '@deepstream-ts/core/testing';
 import { freePort, isSkip, startRedis, type RedisServer } from './services/real-servers.ts';
 import { TcpBalancer } from './helpers/tcp-balancer.ts';
 
@@ -42,13 +42,6 @@ async function startNode(name: string, redisUrl: string): Promise<Node> {
 }
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-async function until(check: () => boolean, what: string, timeout = 3000): Promise<void> {
-  const giveUp = Date.now() + timeout;
-  while (!check()) {
-    if (Date.now() > giveUp) throw new Error(`timed out waiting until ${what}`);
-    await pause(20);
-  }
-}
 
 describe('a three-node cluster over Redis', { skip }, () => {
   const redis = redisServer as RedisServer;

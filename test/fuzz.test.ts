@@ -25,6 +25,7 @@ import { Attacker } from './helpers/attacker.ts';
 import { batchArb, enabledKnown, frameArb, type Attack } from './helpers/fuzz-frames.ts';
 import { HealthyClients } from './helpers/healthy-clients.ts';
 import { describeExit, startServerProcess, type HookError, type ServerProcess } from './helpers/server-process.ts';
+import { until } from '@deepstream-ts/core/testing';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 190_719);
 const PATH = process.env.FUZZ_PATH;
@@ -38,14 +39,6 @@ const TEST_TIMEOUT = Number(process.env.FUZZ_TIMEOUT_MS ?? 115_000);
 const SETTLE_MS = 15;
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function until(condition: () => Promise<boolean>, what: string, timeout = 5000): Promise<void> {
-  const deadline = Date.now() + timeout;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await pause(25);
-  }
-}
 
 /** The same bytes fast-check replays: a seed and a path make every run reproducible. */
 const replayHint = (details: { seed: number; counterexamplePath: string | null }) =>

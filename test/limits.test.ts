@@ -9,7 +9,7 @@ import { after, afterEach, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { DeepstreamClient } from '@deepstream/client';
 import { EVENT_ACTION, RECORD_ACTION, RPC_ACTION, TOPIC, isDeepstreamError, resolveConfig, type Message, type PluginEntry } from '@deepstream-ts/core';
-import { RawClient, startTestServer, type TestServer } from '@deepstream-ts/core/testing';
+import { RawClient, startTestServer, type TestServer, until } from '@deepstream-ts/core/testing';
 import authOpen from '@deepstream-ts/plugin-auth-open';
 import events from '@deepstream-ts/plugin-events';
 import records from '@deepstream-ts/plugin-records';
@@ -324,10 +324,3 @@ describe('limit options are validated like their neighbours', () => {
   });
 });
 
-async function until(condition: () => boolean, what: string, timeout = 3000): Promise<void> {
-  const deadline = Date.now() + timeout;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await pause(10);
-  }
-}

@@ -9,7 +9,7 @@ import { DeepstreamClient } from '@deepstream/client';
 import { clusterMemory, MemoryHub } from '@deepstream-ts/cluster-memory';
 import clusterRedis from '@deepstream-ts/cluster-redis';
 import type { DeepstreamConfig } from '@deepstream-ts/core';
-import { startTestServer, type TestServer } from '@deepstream-ts/core/testing';
+import { startTestServer, type TestServer, until } from '@deepstream-ts/core/testing';
 import authOpen from '@deepstream-ts/plugin-auth-open';
 import events from '@deepstream-ts/plugin-events';
 import records from '@deepstream-ts/plugin-records';
@@ -20,13 +20,6 @@ import { isSkip, startRedis } from './services/real-servers.ts';
 const redisServer = await startRedis();
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-async function until(check: () => boolean, what: string, ms = 3000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await pause(10);
-  }
-}
 const mqttPortOf = (s: TestServer) => s.logs.find((l) => l.msg === 'MQTT endpoint listening')!.port as number;
 
 describe('MQTT clients in a cluster', () => {

@@ -12,6 +12,19 @@ import type { DeepstreamConfig } from './config/options.ts';
 import { binaryCodec } from './protocol/codec.ts';
 import { AUTH_ACTION, CONNECTION_ACTION, TOPIC, type Message } from './protocol/messages.ts';
 
+/**
+ * Polls `check` every 10 ms until it holds; rejects with "timed out waiting until <what>" after
+ * `timeout` ms. Resolves with the milliseconds it waited, for tests that report a bound.
+ */
+export async function until(check: () => boolean | Promise<boolean>, what: string, timeout = 5000): Promise<number> {
+  const started = Date.now();
+  while (!(await check())) {
+    if (Date.now() - started > timeout) throw new Error(`timed out after ${timeout} ms waiting until ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  return Date.now() - started;
+}
+
 export interface LogLine {
   level: number;
   msg: string;

@@ -8,6 +8,7 @@ import { afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import pino from 'pino';
 import { ClusterNode, EVENT_ACTION, TOPIC, type ClusterTiming, type ClusterTransport, type Message } from '@deepstream-ts/core';
+import { until } from '@deepstream-ts/core/testing';
 
 export interface ClusterMedium {
   /** A new, unstarted transport that reaches the other transports of this medium and no others. */
@@ -20,13 +21,6 @@ export type MediumFactory = () => ClusterMedium;
 const TIMING: ClusterTiming = { keepAliveInterval: 50, nodeTimeout: 250 };
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-async function until(check: () => boolean, what: string, timeout = 3000): Promise<void> {
-  const giveUp = Date.now() + timeout;
-  while (!check()) {
-    if (Date.now() > giveUp) throw new Error(`timed out waiting until ${what}`);
-    await pause(5);
-  }
-}
 
 const event = (name: string, data = '1'): Message => ({ topic: TOPIC.EVENT, action: EVENT_ACTION.EMIT, name, data });
 

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DeepstreamConfig, KernelOptions, PluginEntry, PluginManifest } from '@deepstream-ts/core';
-import { startTestNode, type LogLine, type TestServer } from '@deepstream-ts/core/testing';
+import { startTestNode, type LogLine, type TestServer, until } from '@deepstream-ts/core/testing';
 import cacheRedis from '@deepstream-ts/cache-redis';
 import clusterRedis from '@deepstream-ts/cluster-redis';
 import { isSkip, startRedis, type RedisServer } from '../services/real-servers.ts';
@@ -48,14 +48,6 @@ function manifestOf(entry: PluginEntry): { manifest?: PluginManifest<object>; op
 
 const provides = (entries: readonly PluginEntry[], service: string) =>
   entries.some((entry) => (manifestOf(entry).manifest?.provides as readonly string[] | undefined)?.includes(service) === true);
-
-async function until(check: () => boolean, what: string, timeout = 5000): Promise<void> {
-  const giveUp = Date.now() + timeout;
-  while (!check()) {
-    if (Date.now() > giveUp) throw new Error(`cluster topology: timed out waiting until ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 export async function startServer(config: DeepstreamConfig, options: KernelOptions): Promise<TestServer> {
   const entries = config.plugins ?? [];

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import pino from 'pino';
 import { ClusterNode, EVENT_ACTION, TOPIC, type ClusterTransport, type Message } from '@deepstream-ts/core';
 import { DeepstreamClient } from '@deepstream/client';
-import { startTestServer, type TestServer } from '@deepstream-ts/core/testing';
+import { startTestServer, type TestServer, until } from '@deepstream-ts/core/testing';
 import authOpen from '@deepstream-ts/plugin-auth-open';
 import events from '@deepstream-ts/plugin-events';
 import { clusterMemory, MemoryHub, type MemoryTransport } from '../src/index.ts';
@@ -96,14 +96,6 @@ async function cluster(count: number, options?: { keyed?: boolean; linger?: numb
   await until(() => members.every((m) => m.node.peers.size === count - 1), 'every node knows the others');
   for (const m of members) m.transport.frames = 0;
   return { hub, members, close: () => Promise.all(members.map((m) => m.node.close())).then(() => undefined) };
-}
-
-async function until(check: () => boolean, what: string, timeout = 2000): Promise<void> {
-  const giveUp = Date.now() + timeout;
-  while (!check()) {
-    if (Date.now() > giveUp) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
 }
 
 describe('cluster interest over a MemoryHub', () => {

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { DeepstreamClient } from '@deepstream/client';
 import { RECORD_ACTION, TOPIC, type Message } from '@deepstream-ts/core';
 import { clusterMemory, MemoryHub } from '@deepstream-ts/cluster-memory';
-import { RawClient, startTestServer, type TestServer } from '@deepstream-ts/core/testing';
+import { RawClient, startTestServer, type TestServer, until } from '@deepstream-ts/core/testing';
 import authOpen from '@deepstream-ts/plugin-auth-open';
 import events from '@deepstream-ts/plugin-events';
 import records from '@deepstream-ts/plugin-records';
@@ -15,14 +15,6 @@ import listening, { type ListeningOptions } from '@deepstream-ts/plugin-listenin
 import { listen, pause, unique } from './helpers.ts';
 
 const settle = () => pause(300); // client batching (100 ms) plus the nodes' turns
-
-async function until(check: () => boolean, what: string, timeout = 2000): Promise<void> {
-  const giveUp = Date.now() + timeout;
-  while (!check()) {
-    if (Date.now() > giveUp) throw new Error(`timed out after ${timeout} ms waiting until ${what}`);
-    await pause(10);
-  }
-}
 
 /** Listeners currently providing `name`: offered and accepted, not stopped since. */
 function holding(logs: string[][], name: string): number {

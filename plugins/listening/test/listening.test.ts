@@ -6,7 +6,7 @@ import { after, afterEach, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { DeepstreamClient } from '@deepstream/client';
 import { EVENT_ACTION, RECORD_ACTION, TOPIC, type Message } from '@deepstream-ts/core';
-import { RawClient, startTestServer, type TestServer } from '@deepstream-ts/core/testing';
+import { RawClient, startTestServer, type TestServer, until } from '@deepstream-ts/core/testing';
 import authOpen from '@deepstream-ts/plugin-auth-open';
 import events from '@deepstream-ts/plugin-events';
 import records from '@deepstream-ts/plugin-records';
@@ -14,15 +14,6 @@ import listening, { backtrackingRisk, type TopicListeners } from '@deepstream-ts
 import { listen, pause, unique } from './helpers.ts';
 
 const settle = () => pause(250); // the client batches subscriptions for 100 ms
-
-/** Bounded polling, for what a cluster does one bus hop (or a few nodes' turns) later. */
-async function until(check: () => boolean, what: string, timeout = 2000): Promise<void> {
-  const giveUp = Date.now() + timeout;
-  while (!check()) {
-    if (Date.now() > giveUp) throw new Error(`timed out after ${timeout} ms waiting until ${what}`);
-    await pause(10);
-  }
-}
 
 /**
  * The server's nodes in server-name order: one on a single node, three when clustered

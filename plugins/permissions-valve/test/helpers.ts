@@ -1,7 +1,7 @@
 /** Shared setup for the valve's socket tests: a server with every feature plugin, official clients. */
 import { DeepstreamClient } from '@deepstream/client';
 import { definePlugin, type PluginEntry, type StoredRecord } from '@deepstream-ts/core';
-import { RawClient, startTestServer, type TestServer } from '@deepstream-ts/core/testing';
+import { RawClient, startTestServer, type TestServer, until } from '@deepstream-ts/core/testing';
 import authOpen from '@deepstream-ts/plugin-auth-open';
 import events from '@deepstream-ts/plugin-events';
 import records from '@deepstream-ts/plugin-records';
@@ -12,14 +12,7 @@ import valve, { type ValveOptions } from '@deepstream-ts/plugin-permissions-valv
 
 export const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Polls `condition` until it holds; fails naming `what` after `timeout` ms. */
-export async function until(condition: () => boolean, what: string, timeout = 3000): Promise<void> {
-  const deadline = Date.now() + timeout;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await pause(10);
-  }
-}
+export { until };
 
 /** Users called `admin-…` log in with `serverData: { role: 'admin' }` (rules see it as `user.data`). */
 const roles = definePlugin({

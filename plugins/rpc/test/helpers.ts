@@ -2,7 +2,7 @@
 import { after, afterEach, before } from 'node:test';
 import { DeepstreamClient } from '@deepstream/client';
 import { RPC_ACTION, TOPIC, definePlugin, type DeepstreamConfig, type JSONValue, type KernelOptions, type Message, type PluginEntry } from '@deepstream-ts/core';
-import { RawClient, startTestServer, type TestServer } from '@deepstream-ts/core/testing';
+import { RawClient, startTestServer, type TestServer, until } from '@deepstream-ts/core/testing';
 import authOpen from '@deepstream-ts/plugin-auth-open';
 import rpc, { type RpcOptions, type RpcView } from '@deepstream-ts/plugin-rpc';
 
@@ -100,14 +100,7 @@ export async function raw(url: string, authData: object = {}): Promise<RawClient
 
 export const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Polls `check` until it holds (or fails after `timeout` ms): no fixed sleeps for server state. */
-export async function until(check: () => boolean, what: string, timeout = 2000): Promise<void> {
-  const giveUp = Date.now() + timeout;
-  while (!check()) {
-    if (Date.now() > giveUp) throw new Error(`timed out waiting until ${what}`);
-    await pause(5);
-  }
-}
+export { until };
 
 /**
  * Waits until exactly `count` RPC names have a provider (the client sends PROVIDE in batches),
@@ -130,8 +123,8 @@ export async function clusterSettled(server: TestServer): Promise<void> {
 }
 
 /** Every count of the plugin back to zero: nothing left behind. */
-export function drained(server: RpcServer): Promise<void> {
-  return until(() => Object.values(server.service.stats).every((n) => n === 0), `the RPC plugin holds nothing (${JSON.stringify(server.service.stats)})`);
+export async function drained(server: RpcServer): Promise<void> {
+  await until(() => Object.values(server.service.stats).every((n) => n === 0), `the RPC plugin holds nothing (${JSON.stringify(server.service.stats)})`);
 }
 
 // Raw protocol shorthands.

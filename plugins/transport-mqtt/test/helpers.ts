@@ -2,7 +2,7 @@ import { after, afterEach } from 'node:test';
 import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { DeepstreamClient } from '@deepstream/client';
 import { definePlugin, type DeepstreamConfig } from '@deepstream-ts/core';
-import { startTestServer, type TestServer } from '@deepstream-ts/core/testing';
+import { startTestServer, type TestServer, until } from '@deepstream-ts/core/testing';
 import { createConnection, type Socket } from 'node:net';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import mqttPacket from 'mqtt-packet';
@@ -80,14 +80,7 @@ export function collect(c: MqttClient): Array<{ topic: string; payload: string; 
   return seen;
 }
 
-/** Waits until `check` holds (or fails with `what` after `ms`). */
-export async function until(check: () => boolean, what: string, ms = 3000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await pause(10);
-  }
-}
+export { until };
 
 /** Logins: password "pw" for anyone; the username is the user id. */
 export const passwordAuth = definePlugin({
