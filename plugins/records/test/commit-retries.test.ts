@@ -2,7 +2,9 @@
  * A write that loses the cache's compare-and-set (another node's write won) is retried on top of
  * what won while it keeps losing, within `storageWriteTimeout` (RECORDS §5.3). One node with a
  * cache that plays the other nodes: for chosen names a rival commits a new version just before
- * each of ours, as a busy cluster does; raw protocol clients.
+ * each of ours, as a busy cluster does; raw protocol clients. Also: a burst of writes to one
+ * record is committed as a few compare-and-sets, not one per write, and still reaches
+ * subscribers one version at a time.
  */
 import { after, afterEach, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -24,6 +26,8 @@ class ContendedCache implements RecordCache {
   readonly records = new Map<string, StoredRecord>();
   readonly rivals = new Map<string, number>();
   rivalWins = 0;
+  /** compareAndSet calls by name. */
+  readonly casCalls = new Map<string, number>();
 
   private async tick(): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 1));
@@ -53,6 +57,7 @@ class ContendedCache implements RecordCache {
   }
 
   async compareAndSet(name: string, record: StoredRecord, expectedVersion: number | undefined): Promise<boolean> {
+    this.casCalls.set(name, (this.casCalls.get(name) ?? 0) + 1);
     await this.tick();
     const left = this.rivals.get(name) ?? 0;
     if (left > 0) {
@@ -116,6 +121,56 @@ describe('writes that lose the compare-and-set to other writers', () => {
     assert.deepEqual(cache.records.get(name), landed);
     assert.deepEqual(storage.records.get(name), landed);
     assert.equal(server.warnings().filter((line) => line.msg.startsWith('record write given up')).length, 0);
+  });
+
+  /** Sends `count` acknowledged patches of `name` at once (path k<i>, value i); resolves with their replies, in order. */
+  async function burst(c: RawClient, name: string, count: number): Promise<Message[]> {
+    for (let i = 0; i < count; i++) c.send({ topic: TOPIC.RECORD, action: R.CREATEANDPATCH, name, version: -1, path: `k${i}`, data: String(i), isWriteAck: true, correlationId: `b${i}` } as Message);
+    const replies: Message[] = [];
+    for (let i = 0; i < count; i++) replies.push(await c.next((m) => m.name === name && m.correlationId === `b${i}`, 3000));
+    return replies;
+  }
+  async function subscribe(c: RawClient, name: string): Promise<void> {
+    c.send({ topic: TOPIC.RECORD, action: R.SUBSCRIBECREATEANDREAD, names: [name], correlationId: 's' } as Message);
+    await c.next((m) => m.name === name && m.action === R.READ_RESPONSE);
+  }
+  const patchesOf = (c: RawClient, name: string) => c.received.filter((m) => m.name === name && m.action === R.PATCH);
+  const burstData = (count: number) => Object.fromEntries(Array.from({ length: count }, (_, i) => [`k${i}`, i]));
+
+  it('a burst of writes to one record costs a few compare-and-sets, and each is still broadcast at its own version, in order', async () => {
+    const [writer, reader] = [await login(), await login()];
+    const name = unique('burst');
+    await subscribe(reader, name);
+    const calls = cache.casCalls.get(name) ?? 0; // the subscriber's creation of v0
+    const replies = await burst(writer, name, 50);
+    assert.deepEqual(replies.map((m) => m.action), replies.map(() => R.WRITE_ACKNOWLEDGEMENT));
+    const landed = { version: 50, data: burstData(50) };
+    assert.deepEqual(storage.records.get(name), landed, 'storage holds every write');
+    assert.deepEqual(cache.records.get(name), landed);
+    const commits = (cache.casCalls.get(name) ?? 0) - calls;
+    assert.ok(commits <= 5, `${commits} compare-and-sets for 50 writes`);
+    for (let waited = 0; waited < 2000 && patchesOf(reader, name).length < 50; waited += 10) await new Promise((resolve) => setTimeout(resolve, 10));
+    const seen = patchesOf(reader, name);
+    assert.deepEqual(seen.map((m) => m.version), Array.from({ length: 50 }, (_, i) => i + 1), 'one PATCH per version, in order');
+    assert.deepEqual(seen.map((m) => m.path), Array.from({ length: 50 }, (_, i) => `k${i}`));
+  });
+
+  it('a burst that loses to a rival is retried write by write, and every write lands on top of what won', async () => {
+    const [writer, reader] = [await login(), await login()];
+    const name = unique('contested-burst');
+    await subscribe(reader, name);
+    cache.rivals.set(name, 3);
+    const first = cache.rivalWins;
+    const replies = await burst(writer, name, 20);
+    assert.deepEqual(replies.map((m) => m.action), replies.map(() => R.WRITE_ACKNOWLEDGEMENT));
+    const landed = { version: 23, data: { rival: first + 3, ...burstData(20) } };
+    assert.deepEqual(storage.records.get(name), landed);
+    assert.deepEqual(cache.records.get(name), landed);
+    for (let waited = 0; waited < 2000 && patchesOf(reader, name).length < 20; waited += 10) await new Promise((resolve) => setTimeout(resolve, 10));
+    const versions = patchesOf(reader, name).map((m) => m.version!);
+    assert.equal(versions.length, 20);
+    assert.ok(versions.every((v, i) => i === 0 || v > versions[i - 1]!), `versions in order: ${versions}`);
+    assert.equal(versions.at(-1), 23);
   });
 
   it('gives up, logged, with RECORD_UPDATE_ERROR when rivals keep winning past storageWriteTimeout', async () => {
