@@ -86,3 +86,44 @@ describe('transports added by plugins', () => {
     assert.equal(stopped, true);
   });
 });
+
+describe('WebSocket connection info', () => {
+  it('shows the upgrade headers to authentication and to authenticated hooks, and lets them go once the session has logged in', async () => {
+    const seen: { strategy?: string; hook?: string; after?: number } = {};
+    let opened: Session | undefined;
+    const headerWatcher = definePlugin({
+      name: 'header-watcher',
+      version: '1.0.0',
+      kernel: '^0.1.0',
+      setup(ctx) {
+        ctx.hooks.authenticate.tap(ctx.name, ({ connection }) => {
+          seen.strategy = connection.headers['x-client-build'] as string | undefined;
+          return undefined;
+        });
+        ctx.hooks.authenticated.tap(ctx.name, (session) => {
+          seen.hook = session.info.headers['x-client-build'] as string | undefined;
+          opened = session;
+        });
+      },
+    });
+    const server = await startTestServer({ plugins: [headerWatcher, authOpen] });
+    const { WebSocket } = await import('ws');
+    const ws = new WebSocket(server.url, { headers: { 'x-client-build': '42' } });
+    try {
+      await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+      const replies: Message[] = [];
+      ws.on('message', (data: Buffer) => replies.push(binaryCodec.decode(data)!));
+      ws.send(binaryCodec.encode({ topic: TOPIC.CONNECTION, action: CONNECTION_ACTION.CHALLENGE, url: server.url, protocolVersion: '0.1a', sdkVersion: 'raw', sdkType: 'test' }));
+      ws.send(binaryCodec.encode({ topic: TOPIC.AUTH, action: AUTH_ACTION.REQUEST, data: '{}' }));
+      for (let waited = 0; waited < 2000 && !replies.some((m) => m.action === AUTH_ACTION.AUTH_SUCCESSFUL && m.topic === TOPIC.AUTH); waited += 10) await new Promise((resolve) => setTimeout(resolve, 10));
+      assert.ok(opened, 'logged in');
+      assert.equal(seen.strategy, '42', 'the strategy saw the header');
+      assert.equal(seen.hook, '42', 'the authenticated hook saw the header');
+      assert.deepEqual({ ...opened.info.headers }, {}, 'not kept past login');
+      assert.equal(opened.info.remoteAddress, '127.0.0.1', 'the address stays');
+    } finally {
+      ws.close();
+      await server.stop();
+    }
+  });
+});

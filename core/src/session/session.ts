@@ -250,6 +250,7 @@ export class Session {
       this.queuedAuth = undefined; // logged in: the guesses queued behind are moot
       this.send({ topic: TOPIC.AUTH, action: AUTH_ACTION.AUTH_SUCCESSFUL, data: clientData });
       this.env.onOpen(this);
+      this.connection.releaseHandshake?.();
       return;
     }
     this.failedAuthAttempts++;

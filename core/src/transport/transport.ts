@@ -10,6 +10,11 @@ export interface ConnectionInfo {
   readonly transport: string;
   /** The socket's peer, or with `connection.trustProxy` the last `X-Forwarded-For` entry (see clientAddress). */
   readonly remoteAddress: string;
+  /**
+   * The upgrade request's headers, for authentication strategies and `authenticated` hooks. A
+   * transport may empty them once the session has logged in (see `Connection.releaseHandshake`): the
+   * WebSocket transport does, since every idle connection would keep a copy.
+   */
   readonly headers: IncomingHttpHeaders;
   /**
    * A connection that lives for one request (the HTTP API): it logs in and sends messages like any
@@ -33,6 +38,11 @@ export interface Connection {
   close(): void;
   /** Drop the link now, without a goodbye (slow consumers, dead peers). */
   terminate(): void;
+  /**
+   * The session has logged in and its `authenticated` hooks ran: what only login needed (the
+   * upgrade request's headers) may be let go.
+   */
+  releaseHandshake?(): void;
 }
 
 /**

@@ -1,5 +1,5 @@
 import { clientAddress } from './client-address.ts';
-import type { IncomingMessage } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
@@ -65,7 +65,7 @@ export class WebSocketTransport implements Transport {
   }
 
   private accept(ws: WebSocket, request: IncomingMessage): void {
-    const info: ConnectionInfo = {
+    const info: HandshakeInfo = {
       transport: this.name,
       remoteAddress: clientAddress(request, this.options.trustProxy),
       headers: request.headers,
@@ -108,6 +108,9 @@ const RUN_LIMIT = 256 * 1024;
 /** Past RUN_LIMIT, frames at least this long are written as they are (header + frame, no copy), the rest copied in runs of up to RUN_LIMIT. */
 const COPY_LIMIT = 16 * 1024;
 const kConnection = Symbol('deepstream-ts connection');
+/** A connection's info as the transport holds it: the headers go once the session has logged in. */
+type HandshakeInfo = { -readonly [K in keyof ConnectionInfo]: ConnectionInfo[K] };
+const NO_HEADERS: IncomingHttpHeaders = Object.freeze({});
 type PatchedWebSocket = WebSocket & { [kConnection]: WebSocketConnection };
 const wsClose = WebSocket.prototype.close;
 
@@ -167,7 +170,7 @@ class WebSocketConnection implements Connection {
 
   constructor(
     private readonly ws: WebSocket,
-    readonly info: ConnectionInfo,
+    readonly info: HandshakeInfo,
     readonly codec: Codec,
     private readonly batcher: WriteBatcher,
     /** The transport's open sockets, which this one leaves on close. */
@@ -177,6 +180,11 @@ class WebSocketConnection implements Connection {
     this.socket = (ws as unknown as WsInternals)._socket;
     (ws as PatchedWebSocket)[kConnection] = this;
     ws.close = closeAfterQueuedFrames;
+  }
+
+  /** Login is over: the headers (a few hundred bytes with their strings) are not kept per idle connection. */
+  releaseHandshake(): void {
+    this.info.headers = NO_HEADERS;
   }
 
   send(frame: Uint8Array): void {
