@@ -1,5 +1,7 @@
 import { createRequire } from 'node:module';
 import { TOPIC, type Message } from './messages.ts';
+import { Kind, fieldsByTopic, type Field } from './fields.ts';
+import { fastDecode, forwardableFrame } from './fast-decode.ts';
 
 /** Turns one frame into one message and back. A transport owns exactly one codec. */
 export interface Codec {
@@ -49,7 +51,8 @@ export const binaryCodec: Codec = {
   id: 'protobuf',
 
   decode(frame) {
-    const message = decodeWith(topicTypes, frame);
+    // fastDecode takes the frames protobufjs itself writes (the official client's) and declines the rest.
+    const message = fastDecode(frame) ?? decodeWith(topicTypes, frame);
     return typeof message?.action === 'number' ? message : undefined;
   },
 
@@ -65,48 +68,6 @@ export const binaryCodec: Codec = {
 // writes (field order, `!= null && own property` presence, int32 as `value | 0` with negatives in
 // 10 bytes, bool as 0/1, strings as protobufjs's BufferWriter writes them), without its writer
 // objects, per-field operations, intermediate buffer and second envelope pass.
-
-const enum Kind {
-  Int32,
-  String,
-  Bool,
-  /** repeated string, written when non-empty, no own-property check (as generated) */
-  Strings,
-  /** map<string, int32>: left to protobufjs */
-  Map,
-}
-// Keys are the protobuf field names (`originalTOPIC`, `pattern`), not all of which the Message type names.
-type Field = readonly [key: string, tag: number, kind: Kind];
-const I = Kind.Int32;
-const S = Kind.String;
-const B = Kind.Bool;
-
-/** Fields in the order the generated encode functions write them, with their tags (id << 3 | wire type). */
-const fieldsByTopic: Array<readonly Field[] | undefined> = [];
-fieldsByTopic[TOPIC.PARSER] = [['action', 8, I], ['data', 18, S], ['originalTOPIC', 64, I], ['originalAction', 72, I]];
-fieldsByTopic[TOPIC.CONNECTION] = [
-  ['action', 8, I], ['data', 18, S], ['isError', 24, B], ['isAck', 32, B],
-  ['url', 42, S], ['protocolVersion', 50, S], ['sdkVersion', 58, S], ['sdkType', 66, S],
-];
-fieldsByTopic[TOPIC.AUTH] = [['action', 8, I], ['data', 18, S], ['isError', 24, B], ['isAck', 32, B]];
-fieldsByTopic[TOPIC.EVENT] = [
-  ['action', 8, I], ['data', 18, S], ['correlationId', 26, S], ['isError', 32, B], ['isAck', 40, B],
-  ['name', 50, S], ['names', 58, Kind.Strings], ['subscription', 66, S], ['originalTOPIC', 80, I], ['originalAction', 88, I],
-];
-fieldsByTopic[TOPIC.RECORD] = [
-  ['action', 8, I], ['data', 18, S], ['correlationId', 26, S], ['isError', 32, B], ['isAck', 40, B],
-  ['name', 50, S], ['names', 58, Kind.Strings], ['pattern', 66, S], ['subscription', 74, S], ['originalAction', 80, I],
-  ['isWriteAck', 88, B], ['path', 98, S], ['version', 104, I], ['versions', 114, Kind.Map],
-];
-fieldsByTopic[TOPIC.RPC] = [
-  ['action', 8, I], ['data', 18, S], ['correlationId', 26, S], ['isError', 32, B], ['isAck', 40, B],
-  ['names', 50, Kind.Strings], ['name', 58, S], ['originalAction', 72, I], ['requestorName', 82, S], ['requestorData', 90, S],
-];
-fieldsByTopic[TOPIC.PRESENCE] = [
-  ['action', 8, I], ['originalTOPIC', 16, I], ['originalAction', 24, I], ['data', 34, S], ['correlationId', 42, S],
-  ['isError', 48, B], ['isAck', 56, B], ['name', 66, S], ['names', 74, Kind.Strings],
-];
-fieldsByTopic[TOPIC.MONITORING] = [['action', 8, I], ['data', 18, S], ['correlationId', 26, S], ['isError', 32, B], ['isAck', 40, B]];
 
 const hasOwn = Object.prototype.hasOwnProperty;
 /** Room for the envelope in front of the inner message: length (5) + topic tag and value (6) + message tag and length (6). */
@@ -327,6 +288,21 @@ export class SharedMessage {
   private bytes: Uint8Array | undefined;
 
   constructor(readonly message: Message) {}
+
+  /**
+   * `message`, which repeats the fields of `received` (a message a client sent in this turn): when
+   * the client's frame is exactly its encoding, that frame is sent as it is instead of encoding
+   * it again (events to one subscriber each cost an encode per delivery otherwise).
+   */
+  static forwarding(message: Message, received: Message): SharedMessage {
+    const shared = new SharedMessage(message);
+    const frame = forwardableFrame(received, message);
+    if (frame !== undefined) {
+      shared.codec = binaryCodec;
+      shared.bytes = frame;
+    }
+    return shared;
+  }
 
   encodedFor(codec: Codec): Uint8Array {
     if (this.codec === codec) return this.bytes as Uint8Array;

@@ -112,13 +112,14 @@ export class EventsService {
     if (data !== undefined && this.ctx.options.validatePayloads && !isJson(data)) {
       return this.rejectData(session, message, 'emit payload is not valid JSON');
     }
-    this.publish(session, name, data);
+    this.publish(session, message, name, data);
   }
 
-  private publish(sender: Session, name: string, data: string | undefined): void {
+  /** `received`: the client's EMIT; when its frame is exactly `out`'s encoding, subscribers get those bytes. */
+  private publish(sender: Session, received: Message, name: string, data: string | undefined): void {
     const out: Message = { topic: TOPIC.EVENT, action: EVENT_ACTION.EMIT, name };
     if (data !== undefined) out.data = data; // no payload means no data field, never "null"
-    this.deliver(new SharedMessage(out), sender);
+    this.deliver(SharedMessage.forwarding(out, received), sender);
     this.cluster?.sendKeyed(CLUSTER_CHANNEL, name, out);
   }
 
