@@ -286,6 +286,8 @@ function encodeWith(types: Array<ProtobufType | undefined>, message: Message): U
 export class SharedMessage {
   private codec: Codec | undefined;
   private bytes: Uint8Array | undefined;
+  /** The client's own frame, for binary codec recipients (see `forwarding`); other codecs still get the slot above. */
+  private forwarded: Uint8Array | undefined;
 
   constructor(readonly message: Message) {}
 
@@ -296,15 +298,12 @@ export class SharedMessage {
    */
   static forwarding(message: Message, received: Message): SharedMessage {
     const shared = new SharedMessage(message);
-    const frame = forwardableFrame(received, message);
-    if (frame !== undefined) {
-      shared.codec = binaryCodec;
-      shared.bytes = frame;
-    }
+    shared.forwarded = forwardableFrame(received, message);
     return shared;
   }
 
   encodedFor(codec: Codec): Uint8Array {
+    if (this.forwarded !== undefined && codec === binaryCodec) return this.forwarded;
     if (this.codec === codec) return this.bytes as Uint8Array;
     const bytes = codec.encode(this.message);
     // One slot: nearly every deployment has a single codec; a second one re-encodes, still correct.
