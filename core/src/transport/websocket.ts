@@ -33,7 +33,7 @@ export class WebSocketTransport implements Transport {
     private readonly log: Logger,
   ) {
     this.batcher = new WriteBatcher(options.writeDelay);
-    this.wss = new WebSocketServer({ noServer: true, maxPayload: options.maxMessageSize, perMessageDeflate: false, clientTracking: false });
+    this.wss = new WebSocketServer({ noServer: true, maxPayload: options.maxMessageSize, perMessageDeflate: false, clientTracking: false, WebSocket: ServerSocket });
   }
 
   async start(): Promise<void> {
@@ -112,16 +112,18 @@ const kConnection = Symbol('deepstream-ts connection');
 type HandshakeInfo = { -readonly [K in keyof ConnectionInfo]: ConnectionInfo[K] };
 const NO_HEADERS: IncomingHttpHeaders = Object.freeze({});
 type PatchedWebSocket = WebSocket & { [kConnection]: WebSocketConnection };
-const wsClose = WebSocket.prototype.close;
 
 /**
- * Replaces `close` on each accepted socket. ws writes its close frame straight to the socket, on
- * our `close()` and on its own (a close frame or a protocol error from the client): frames queued
- * earlier in the turn must leave first, as they would have if each had been written at once.
+ * The sockets ws makes for us (its `WebSocket` server option). ws writes its close frame straight
+ * to the socket, on our `close()` and on its own (a close frame or a protocol error from the
+ * client): frames queued earlier in the turn must leave first, as they would have if each had
+ * been written at once. A method on the class, not on each socket: nothing kept per connection.
  */
-function closeAfterQueuedFrames(this: PatchedWebSocket, code?: number, reason?: string | Buffer): void {
-  this[kConnection].flush();
-  wsClose.call(this, code, reason);
+class ServerSocket extends WebSocket {
+  override close(code?: number, reason?: string | Buffer): void {
+    (this as unknown as PatchedWebSocket)[kConnection]?.flush();
+    super.close(code, reason);
+  }
 }
 
 /** Bytes of the WebSocket header of an unmasked frame with `length` bytes of payload (RFC 6455 §5.2). */
@@ -155,7 +157,7 @@ function writeHeader(out: Buffer, at: number, length: number): number {
  * empty here: it only queues while compressing (permessage-deflate is off) or reading a Blob (we
  * never send one), so nothing ws writes can be overtaken by, or overtake, our frames — but for
  * pongs to client pings (control frames may come between data frames) and the close frame, which
- * `closeAfterQueuedFrames` lets go only after the queue.
+ * `ServerSocket.close` lets go only after the queue.
  */
 class WebSocketConnection implements Connection {
   private readonly socket: Socket;
@@ -179,7 +181,6 @@ class WebSocketConnection implements Connection {
     // ws keeps the net.Socket private; we write our frames to it.
     this.socket = (ws as unknown as WsInternals)._socket;
     (ws as PatchedWebSocket)[kConnection] = this;
-    ws.close = closeAfterQueuedFrames;
   }
 
   /** Login is over: the headers (a few hundred bytes with their strings) are not kept per idle connection. */
@@ -280,7 +281,7 @@ class WebSocketConnection implements Connection {
   }
 
   close(): void {
-    this.ws.close(); // closeAfterQueuedFrames: queued frames first
+    this.ws.close(); // ServerSocket.close: queued frames first
   }
 
   terminate(): void {
