@@ -13,11 +13,9 @@
  */
 import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
-import { startBenchRedis, type BenchRedis } from './lib/cluster-redis.ts';
-import { bottleneckNote, pairUp, problemsOf, runLine, summaryTable } from './lib/cluster-report.ts';
-import { eventRun, recordRun, waitForCluster, type Layout, type RunResult, type RunSettings, type ServerNode } from './lib/cluster-runs.ts';
-import { deepstreamArgs, isStopping, log, onStop, runBenchmark, sleep, startServer } from './lib/processes.ts';
+import { cli } from './lib/args.ts';
+import { bottleneckNote, clusterRun, pairUp, problemsOf, runLine, startBenchRedis, summaryTable, waitForCluster, type BenchRedis, type Layout, type RunResult, type RunSettings, type ServerNode } from './lib/cluster.ts';
+import { deepstreamArgs, isStopping, log, onStop, runBenchmark, sleep, startServer } from './lib/proc.ts';
 
 const cores = cpus().length;
 const loadAverage = () => loadavg().map((l) => l.toFixed(2)).join(' ');
@@ -29,54 +27,18 @@ const NODE_STOP_GRACE_MS = 10_000;
 /** Expected at warn level: the config has no storage plugin on purpose (the cache is shared). */
 const EXPECTED_WARNING = 'no storage connector configured';
 
-// ---------------------------------------------------------------------------------------------
-// Options
-
-const { values: args } = parseArgs({
-  options: {
-    subscribers: { type: 'string' },
-    'record-subscribers': { type: 'string' },
-    duration: { type: 'string' },
-    warmup: { type: 'string' },
-    repeats: { type: 'string' },
-    payload: { type: 'string' },
-    'max-lag': { type: 'string' },
-    'sub-workers': { type: 'string' },
-    'cpu-prof': { type: 'string' },
-  },
-});
-
-function number(name: keyof typeof args, fallback: number, min: number): number {
-  const text = args[name];
-  const value = typeof text === 'string' ? Number(text) : fallback;
-  if (!Number.isFinite(value) || value < min) throw new Error(`--${name}: expected a number >= ${min}, got "${String(text)}"`);
-  return value;
-}
-
-function counts(name: keyof typeof args, fallback: string): number[] {
-  const text = args[name];
-  return (typeof text === 'string' ? text : fallback)
-    .split(',')
-    .filter((s) => s.trim() !== '')
-    .map((s) => {
-      const n = Number(s);
-      if (!Number.isInteger(n) || n < 0 || n > 5000) throw new Error(`--${name}: "${s}" is not an integer in 0..5000`);
-      return n;
-    })
-    .filter((n) => n > 0);
-}
-
-const EVENT_SUBSCRIBERS = counts('subscribers', '30,300');
-const RECORD_SUBSCRIBERS = counts('record-subscribers', '30,300');
-const WARMUP_MS = Math.round(number('warmup', 2, 0) * 1000);
-const REPEATS = Math.floor(number('repeats', 3, 1));
+const opt = cli({ subscribers: '', 'record-subscribers': '', duration: '', warmup: '', repeats: '', payload: '', 'max-lag': '', 'sub-workers': '', 'cpu-prof': '' });
+const EVENT_SUBSCRIBERS = opt.ints('subscribers', '30,300', 0, 5000).filter((n) => n > 0);
+const RECORD_SUBSCRIBERS = opt.ints('record-subscribers', '30,300', 0, 5000).filter((n) => n > 0);
+const WARMUP_MS = Math.round(opt.num('warmup', 2) * 1000);
+const REPEATS = opt.int('repeats', 3, 1);
 /** Run every node under `node --cpu-prof`, one directory per node (profiles are written when it stops). */
-const CPU_PROF_DIR = typeof args['cpu-prof'] === 'string' ? resolve(args['cpu-prof']) : undefined;
+const CPU_PROF_DIR = opt.given('cpu-prof') ? resolve(opt.text('cpu-prof', '')) : undefined;
 const SETTINGS: RunSettings = {
-  durationMs: Math.round(number('duration', 2, 0.1) * 1000),
-  payloadBytes: Math.floor(number('payload', 100, 48)),
-  maxLagMs: number('max-lag', 300, 0),
-  subscriberWorkers: Math.floor(number('sub-workers', 3, 1)),
+  durationMs: Math.round(opt.num('duration', 2, 0.1) * 1000),
+  payloadBytes: opt.int('payload', 100, 48),
+  maxLagMs: opt.num('max-lag', 300),
+  subscriberWorkers: opt.int('sub-workers', 3, 1),
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -122,9 +84,9 @@ let recordNames = 0;
 type Scenario = (layout: Layout) => Promise<RunResult>;
 
 function scenarios(redis: BenchRedis): Scenario[] {
-  const events = (s: number): Scenario => (l) => eventRun(l, redis, s, SETTINGS);
+  const events = (s: number): Scenario => (l) => clusterRun(l, redis, s, SETTINGS);
   // A fresh record per run: every run starts at v0, whatever earlier runs wrote.
-  const records = (k: number): Scenario => (l) => recordRun(l, redis, k, `bench/cluster-${++recordNames}`, SETTINGS);
+  const records = (k: number): Scenario => (l) => clusterRun(l, redis, k, SETTINGS, `bench/cluster-${++recordNames}`);
   return [...EVENT_SUBSCRIBERS.map(events), ...RECORD_SUBSCRIBERS.map(records)];
 }
 
@@ -139,8 +101,8 @@ async function warmUp(layouts: Layout[], redis: BenchRedis): Promise<RunResult[]
   const settings = { ...SETTINGS, durationMs: WARMUP_MS };
   const results: RunResult[] = [];
   for (const l of layouts) {
-    results.push(await eventRun(l, redis, 30, settings));
-    results.push(await recordRun(l, redis, 30, `bench/cluster-warmup-${++recordNames}`, settings));
+    results.push(await clusterRun(l, redis, 30, settings));
+    results.push(await clusterRun(l, redis, 30, settings, `bench/cluster-warmup-${++recordNames}`));
   }
   // Unreported, but checked like every run: a lost message is a lost message.
   const named = results.map((r) => ({ ...r, scenario: `warm-up ${r.scenario}` }));

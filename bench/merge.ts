@@ -11,16 +11,17 @@
  * followed by the next one, as a client that merges and writes again would. Writers share this
  * process, the server has its own: compare the two strategies within one run, not across machines.
  */
-import { parseArgs } from 'node:util';
 import type { WebSocket } from 'ws';
 import { RECORD_ACTION, TOPIC, binaryCodec, type Message } from '@deepstream-ts/core';
+import { cli } from './lib/args.ts';
+import { deepstreamArgs, log, runBenchmark, sleep, startServer } from './lib/proc.ts';
 import { login, request } from './lib/raw-client.ts';
-import { deepstreamArgs, log, runBenchmark, sleep, startServer } from './lib/processes.ts';
+import { table } from './lib/report.ts';
 
-const { values: args } = parseArgs({ options: { writers: { type: 'string' }, duration: { type: 'string' }, window: { type: 'string' } } });
-const WRITERS = Number(args.writers ?? 100);
-const DURATION_S = Number(args.duration ?? 3);
-const WINDOW = Number(args.window ?? 1);
+const opt = cli({ writers: '', duration: '', window: '' });
+const WRITERS = opt.int('writers', 100, 1);
+const DURATION_S = opt.num('duration', 3, 0.1);
+const WINDOW = opt.int('window', 1, 1);
 
 interface Counts {
   acks: number;
@@ -112,13 +113,12 @@ await runBenchmark('bench/merge', 60_000 + DURATION_S * 4000, async () => {
     ignore: (line) => line.includes('no storage connector configured'),
   });
   log(`${WRITERS} writers, ${WINDOW} write(s) in flight each, ${DURATION_S} s per strategy`);
-  const rows: string[] = [];
+  const rows: string[][] = [];
   for (const strategy of ['reject', 'paths'] as const) {
     const r = await measure(server.url, `${strategy}/${Date.now()}`);
-    rows.push(`${strategy.padEnd(8)} ${(r.acks / r.seconds).toFixed(0).padStart(10)} ${(r.conflicts / r.seconds).toFixed(0).padStart(16)} ${String(r.errors).padStart(8)}`);
+    rows.push([strategy, (r.acks / r.seconds).toFixed(0), (r.conflicts / r.seconds).toFixed(0), String(r.errors)]);
   }
-  console.log(`strategy ${'acked/s'.padStart(10)} ${'VERSION_EXISTS/s'.padStart(16)} ${'errors'.padStart(8)}`);
-  for (const row of rows) console.log(row);
+  console.log(table(['strategy', 'acked/s', 'VERSION_EXISTS/s', 'errors'], rows));
   if (server.warnings.length > 0) log(`server warnings: ${server.warnings.slice(0, 3).join(' | ')}`);
   await server.stop();
 });

@@ -13,17 +13,17 @@
  * all in this process: subscribers count bytes (every delivery of a run has the same size), so
  * the load side stays cheap. It asserts nothing; compare the rows of one run, not runs.
  */
-import { connect, createServer, type Socket } from 'node:net';
-import { parseArgs } from 'node:util';
+import { connect, type Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import { EVENT_ACTION, TOPIC, binaryCodec } from '@deepstream-ts/core';
-import { cpuSeconds } from './lib/cpu.ts';
-import { deepstreamArgs, log, runBenchmark, sleep, startServer } from './lib/processes.ts';
+import { cli } from './lib/args.ts';
+import { cpuSeconds, deepstreamArgs, freePort, log, runBenchmark, sleep, startServer } from './lib/proc.ts';
 import { login, socketOf, subscribe } from './lib/raw-client.ts';
+import { f, table } from './lib/report.ts';
 
-const { values: args } = parseArgs({ options: { subscribers: { type: 'string' }, duration: { type: 'string' } } });
-const SUBSCRIBERS = Number(args.subscribers ?? process.env.BENCH_SUBSCRIBERS ?? 100);
-const DURATION_MS = Number(args.duration ?? process.env.BENCH_DURATION ?? 3) * 1000;
+const opt = cli({ subscribers: 'BENCH_SUBSCRIBERS', duration: 'BENCH_DURATION' });
+const SUBSCRIBERS = opt.int('subscribers', 100, 1);
+const DURATION_MS = opt.num('duration', 3, 0.1) * 1000;
 const WARMUP_MS = 500;
 /** Publisher flow control: emits not yet delivered to every subscriber. */
 const WINDOW = 200;
@@ -181,17 +181,6 @@ async function run(from: Kind, to: Kind, urls: { ws: string; mqttPort: number },
   };
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
-    });
-  });
-}
-
 await runBenchmark('bench/mqtt', 5 * 60_000, async () => {
   const mqttPort = await freePort();
   const server = await startServer({ name: 'server', args: (port) => deepstreamArgs(port, ['--config', 'bench/mqtt.config.ts']), env: { BENCH_MQTT_PORT: String(mqttPort) } });
@@ -202,10 +191,7 @@ await runBenchmark('bench/mqtt', 5 * 60_000, async () => {
   for (const [from, to] of [['mqtt', 'ws'], ['ws', 'mqtt'], ['ws', 'ws'], ['mqtt', 'mqtt']] as Array<[Kind, Kind]>) {
     rows.push(await run(from, to, urls, server.pid));
   }
-  console.log('');
-  console.log('| path | deliveries/s | server CPU | server CPU µs/delivery |');
-  console.log('|---|---:|---:|---:|');
-  for (const r of rows) console.log(`| ${r.path} | ${Math.round(r.deliveriesPerSec)} | ${r.serverCpuPercent.toFixed(0)} % | ${r.serverCpuUsPerDelivery.toFixed(2)} |`);
+  console.log(`\n${table(['path', 'deliveries/s', 'server CPU', 'server CPU µs/delivery'], rows.map((r) => [r.path, f.count(r.deliveriesPerSec), f.pct(r.serverCpuPercent, 0), r.serverCpuUsPerDelivery.toFixed(2)]))}`);
   if (server.warnings.length > 0) log(`server warnings: ${server.warnings.length} (first: ${server.warnings[0]})`);
   await server.stop();
 });

@@ -4,26 +4,25 @@
  * what an official client would have sent, and what official clients send must pass the raw
  * generators' checks (first frame decoded in full, sequence numbers / record versions, payloads).
  *
- *  1. events, raw → official: the raw publisher's stamped EMIT frames (EmitTemplate, as in
- *     compare-publisher.ts) reach an official subscriber as the objects {s, t, p} in order 1..N;
+ *  1. events, raw → official: the publisher role's stamped EMIT frames (EmitTemplate) reach an
+ *     official subscriber as the objects {s, t, p} in order 1..N;
  *  2. events, official → raw: an official client emits the same objects; a raw subscriber with the
- *     SeqChecker of compare-subscriber.ts gets N frames, first one fully decoded, no gap, no repeat;
- *  3. RPC, raw requester → official provider: the REQUEST frame of rpc-requester-worker.ts gets the
+ *     subscriber role's SeqChecker gets N frames, first one fully decoded, no gap, no repeat;
+ *  3. RPC, raw requester → official provider: the rpc-requester role's REQUEST frame gets the
  *     official provider's ACCEPT and a RESPONSE echoing the arguments byte for byte;
- *  4. RPC, official requester → raw provider: rpc.make to a provider answering as
- *     rpc-provider-worker.ts does (ACCEPT + RESPONSE echo) returns the arguments;
+ *  4. RPC, official requester → raw provider: rpc.make to a provider answering as the
+ *     rpc-provider role does (ACCEPT + RESPONSE echo) returns the arguments;
  *  5. records, official writer → raw subscriber: record.set('value', …) by an official client
- *     reaches the raw subscriber of record-subscriber-worker.ts as PATCHes with versions v+1, v+2, …
- *     (read by recordVersion) and the first one decodes to the path and data written;
- *  6. records, raw writer → official subscriber: the PATCH frames of record-writer-worker.ts leave
- *     an official client's copy of the record at the last value and version written.
+ *     reaches a raw subscriber as PATCHes with versions v+1, v+2, … (read by recordVersion) and
+ *     the first one decodes to the path and data written;
+ *  6. records, raw writer → official subscriber: the record-writer role's PATCH frames leave an
+ *     official client's copy of the record at the last value and version written.
  */
 import type { WebSocket } from 'ws';
 import { DeepstreamClient } from '@deepstream/client';
 import { RECORD_ACTION, RPC_ACTION, TOPIC, binaryCodec } from '@deepstream-ts/core';
-import { EVENT_EMIT_KIND, frameKind, jsonPayload, login, request, subscribe } from './raw-client.ts';
-import { RECORD_PATCH_KIND, RECORD_UPDATE_KIND, recordVersion, subscribeRecord } from './record-client.ts';
-import { EmitTemplate, SeqChecker, monoUs, payloadObject } from './seq-payload.ts';
+import { EmitTemplate, eventFormat, payloadObject, SeqChecker } from './checks.ts';
+import { EVENT_EMIT_KIND, frameKind, jsonPayload, login, monoUs, RECORD_PATCH_KIND, RECORD_UPDATE_KIND, recordVersion, request, subscribe, subscribeRecord } from './raw-client.ts';
 
 const N = 200;
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -93,11 +92,11 @@ export async function verifyLoadGenerator(url: string, payloadBytes: number): Pr
       const name = `verify-b-${tag}`;
       const sub = await rawLogin();
       await subscribe(sub, name);
-      const checker = new SeqChecker(name, payloadBytes);
+      const checker = new SeqChecker(eventFormat(name, payloadBytes));
       sub.on('message', (data: Buffer) => frameKind(data) === EVENT_EMIT_KIND && checker.onFrame(data));
       for (let i = 1; i <= N; i++) b.event.emit(name, payloadObject(payloadBytes, i, monoUs()));
-      await until(`${N} frames at the raw subscriber`, () => checker.received + checker.badFrames >= N);
-      if (checker.verified !== true || checker.gaps + checker.reordered + checker.badFrames > 0) throw new Error(checker.problem ?? 'sequence check failed');
+      await until(`${N} frames at the raw subscriber`, () => checker.received + checker.bad >= N);
+      if (checker.verified !== true || checker.gaps + checker.backwards + checker.bad > 0) throw new Error(checker.problem ?? 'sequence check failed');
       return `${checker.received} frames, first decoded in full, no gap, repeat or bad frame`;
     });
 

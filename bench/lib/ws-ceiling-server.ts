@@ -5,9 +5,11 @@
  * receives, byte for byte, to the other subscribers of its name. Like our server it batches socket
  * writes per event-loop turn (cork on the first write of a turn, uncork in setImmediate), so a
  * burst to one socket leaves in one writev; unlike it, there is no session state machine, no
- * routing, no hooks, no permissions, no re-encoding and no slow-consumer handling.
+ * routing, no hooks, no permissions, no re-encoding and no slow-consumer handling. With `--bare`
+ * it does not cork: one ws.send per delivery, each its own socket write (the `bare` server of
+ * bench/compare.ts).
  *
- *   node --conditions=source --import tsx bench/lib/ws-ceiling-server.ts <port>
+ *   node --conditions=source --import tsx bench/lib/ws-ceiling-server.ts <port> [--bare]
  */
 import { createServer } from 'node:http';
 import type { Socket } from 'node:net';
@@ -15,6 +17,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { AUTH_ACTION, CONNECTION_ACTION, EVENT_ACTION, TOPIC, binaryCodec } from '@deepstream-ts/core';
 
 const port = Number(process.argv[2] ?? 6021);
+const bare = process.argv.includes('--bare');
 const ACCEPT = binaryCodec.encode({ topic: TOPIC.CONNECTION, action: CONNECTION_ACTION.ACCEPT });
 const PONG = binaryCodec.encode({ topic: TOPIC.CONNECTION, action: CONNECTION_ACTION.PONG });
 const AUTH_OK = binaryCodec.encode({ topic: TOPIC.AUTH, action: AUTH_ACTION.AUTH_SUCCESSFUL });
@@ -31,7 +34,7 @@ const flush = () => {
 
 function out(ws: WebSocket, frame: Uint8Array): void {
   const socket = (ws as unknown as { _socket: Socket })._socket;
-  if (socket.writableCorked === 0) {
+  if (!bare && socket.writableCorked === 0) {
     socket.cork();
     corked.push(socket);
     if (!scheduled) {
