@@ -1,20 +1,16 @@
 /**
  * Connectors benchmark: acknowledged record writes per second sustained by 1, 10 and 100
  * concurrent writers (each the only writer of its own record, each keeping a window of writes in
- * flight), on two storage/cache stacks side by side in one run:
- *
- *   (a) the embedded SQLite storage (a file in a temporary directory) + the in-process memory cache
- *   (b) PostgreSQL storage + Redis cache, on throwaway servers started by test/services/real-servers.ts
- *       (when they cannot be started, the reason is printed and only (a) runs)
+ * flight), on two storage/cache stacks side by side in one run: (a) the embedded SQLite storage +
+ * the in-process memory cache, (b) PostgreSQL storage + Redis cache on throwaway servers
+ * (test/services/real-servers.ts; when they cannot be started, the reason is printed and only (a) runs).
  *
  *   npx tsx --conditions=source bench/connectors.ts [--writers 1,10,100] [--duration 5] [--warmup 1] [--window 8]
  *                               [--payload 100] [--workers 2] [--stacks sqlite,postgres]
  *
- * Every option can also be given as an environment variable: BENCH_WRITERS, BENCH_DURATION,
- * BENCH_WARMUP, BENCH_WINDOW, BENCH_PAYLOAD, BENCH_WRITER_WORKERS, BENCH_STACKS. See
- * bench/README.md. Prints figures; asserts nothing. Compare within one run, not across runs.
+ * Options also come from the environment (see bench/README.md). Prints figures; asserts nothing.
  */
-import { chmodSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cli } from './lib/args.ts';
@@ -25,7 +21,7 @@ import {
   cpuDelta, cpuSeconds, deepstreamArgs, descendantCpu, descendants, forkWorker, nextMessage, onStop, runBenchmark, SETUP_TIMEOUT_MS, shares, sleep, startServer, stopWorkers,
   type ConnectorResult, type ServerProcess, type Worker,
 } from './lib/proc.ts';
-import { f, sumOf as sum, table } from './lib/report.ts';
+import { f, fileSizes, sumOf as sum, table } from './lib/report.ts';
 
 const cores = cpus().length;
 const CONFIG = 'bench/connectors.config.ts';
@@ -58,13 +54,12 @@ const WORKER_DRAIN_MS = 10_000;
 // ---------------------------------------------------------------------------------------------
 // Stacks
 
+/** A stack: its server, where its data lives, and the versions its storage (and cache, where readable from outside) hold. */
 interface Stack {
   key: StackKey;
   label: string;
   server: ServerProcess;
-  /** Versions the storage holds (and the cache, where it can be read from outside the server). */
   stored(names: readonly string[]): Promise<{ storage: Map<string, number>; cache?: Map<string, number> }>;
-  /** Where its data lives, for the header. */
   where: string;
 }
 
@@ -148,12 +143,8 @@ const INVOCATION = Date.now().toString(36);
 /** Every acknowledged version must be stored (and cached); with nothing left in flight, exactly the last one sent. */
 async function checkStored(stack: Stack, names: string[], lastAcked: number[], lastSent: number[]): Promise<string[]> {
   const found: string[] = [];
-  let stored: Awaited<ReturnType<Stack['stored']>>;
-  try {
-    stored = await stack.stored(names);
-  } catch (error) {
-    return [`read-back failed: ${error instanceof Error ? error.message : String(error)}`];
-  }
+  const stored = await stack.stored(names).catch((error: unknown) => `read-back failed: ${error instanceof Error ? error.message : String(error)}`);
+  if (typeof stored === 'string') return [stored];
   for (const [where, versions] of [['storage', stored.storage], ['cache', stored.cache]] as const) {
     if (versions === undefined) continue;
     let missing = 0;
@@ -255,24 +246,11 @@ async function runOnce(stack: Stack, writers: number): Promise<Run> {
 // ---------------------------------------------------------------------------------------------
 // Output
 
-const rate = f.count;
+const { count: rate, ms, ratio } = f;
 const pct = (v: number) => (Number.isNaN(v) ? '-' : f.pct(v));
 /** Latency percentiles in ms, from the µs histogram. */
 const lat = (h: HistogramSnapshot, p: number) => percentile(h, p) / 1000;
-const ms = f.ms;
-const ratio = f.ratio;
-
 const loadText = () => loadavg().map((v) => v.toFixed(2)).join(' ');
-
-function fileSizes(dir: string): string {
-  try {
-    return readdirSync(dir)
-      .map((file) => `${file} ${(statSync(join(dir, file)).size / 1024).toFixed(0)} KiB`)
-      .join(', ');
-  } catch {
-    return 'n/a';
-  }
-}
 
 // ---------------------------------------------------------------------------------------------
 

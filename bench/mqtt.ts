@@ -1,13 +1,9 @@
 /**
  * MQTT benchmark: fan-out through the MQTT endpoint beside the same fan-out over WebSocket, against
- * one server started as a child process (bench/mqtt.config.ts), in one run:
+ * one server (bench/mqtt.config.ts), in one run: MQTT → N deepstream subscribers, deepstream → N
+ * MQTT, deepstream → N deepstream (the WebSocket path, for comparison), MQTT → N MQTT.
  *
- *   MQTT publisher      → N deepstream (WebSocket) subscribers
- *   deepstream publisher → N MQTT subscribers
- *   deepstream publisher → N deepstream subscribers   (the WebSocket path, for comparison)
- *   MQTT publisher      → N MQTT subscribers
- *
- *   npx tsx bench/mqtt.ts [--subscribers 100] [--duration 3]
+ *   npx tsx --conditions=source bench/mqtt.ts [--subscribers 100] [--duration 3]
  *
  * Prints deliveries per second and the server's CPU per delivery (from /proc) for each. Raw clients,
  * all in this process: subscribers count bytes (every delivery of a run has the same size), so
@@ -31,34 +27,18 @@ const PAYLOAD = JSON.stringify({ sensor: 'bench', value: 21.5, unit: 'C', seq: 1
 
 type Kind = 'mqtt' | 'ws';
 
-interface Subscriber {
-  /** Bytes of deliveries received so far. */
-  bytes(): number;
-  close(): void;
-}
-interface Publisher {
-  /** Sends one event; false while its socket is backed up. */
-  publish(): boolean;
-  close(): void;
-}
+/** bytes: of deliveries received so far; publish: sends one event, false while its socket is backed up. */
+type Subscriber = { bytes(): number; close(): void };
+type Publisher = { publish(): boolean; close(): void };
 
 // ---- MQTT 3.1.1 packets, by hand (a few bytes each) --------------------------------------
 
 function packet(type: number, body: Buffer): Buffer {
   const length: number[] = [];
-  let n = body.length;
-  do {
-    let byte = n % 128;
-    n = Math.floor(n / 128);
-    if (n > 0) byte |= 128;
-    length.push(byte);
-  } while (n > 0);
+  for (let n = body.length; length.length === 0 || n > 0; n = Math.floor(n / 128)) length.push((n % 128) | (n >= 128 ? 128 : 0));
   return Buffer.concat([Buffer.from([type, ...length]), body]);
 }
-const str = (s: string) => {
-  const b = Buffer.from(s);
-  return Buffer.concat([Buffer.from([b.length >> 8, b.length & 255]), b]);
-};
+const str = (s: string) => Buffer.concat([Buffer.from([Buffer.byteLength(s) >> 8, Buffer.byteLength(s) & 255]), Buffer.from(s)]);
 const mqttConnect = (clientId: string) => packet(0x10, Buffer.concat([str('MQTT'), Buffer.from([4, 2, 0, 0]), str(clientId)]));
 const mqttSubscribe = (topic: string) => packet(0x82, Buffer.concat([Buffer.from([0, 1]), str(topic), Buffer.from([0])]));
 const mqttPublish = (topic: string, payload: string) => packet(0x30, Buffer.concat([str(topic), Buffer.from(payload)]));
@@ -105,29 +85,15 @@ async function wsPublisher(url: string, topic: string): Promise<Publisher> {
   const ws: WebSocket = await login(url);
   const frame = binaryCodec.encode({ topic: TOPIC.EVENT, action: EVENT_ACTION.EMIT, name: topic, data: PAYLOAD });
   const socket = socketOf(ws);
-  return {
-    publish: () => {
-      ws.send(frame);
-      return socket.writableLength < 64 * 1024;
-    },
-    close: () => ws.terminate(),
-  };
+  return { publish: () => (ws.send(frame), socket.writableLength < 64 * 1024), close: () => ws.terminate() };
 }
 
 /** Bytes one delivery takes at a subscriber of that kind. */
-function deliverySize(kind: Kind, topic: string): number {
-  if (kind === 'mqtt') return mqttPublish(topic, PAYLOAD).length;
-  return binaryCodec.encode({ topic: TOPIC.EVENT, action: EVENT_ACTION.EMIT, name: topic, data: PAYLOAD }).length;
-}
+const deliverySize = (kind: Kind, topic: string) => (kind === 'mqtt' ? mqttPublish(topic, PAYLOAD) : binaryCodec.encode({ topic: TOPIC.EVENT, action: EVENT_ACTION.EMIT, name: topic, data: PAYLOAD })).length;
 
 // ---- one run ------------------------------------------------------------------------------
 
-interface Row {
-  path: string;
-  deliveriesPerSec: number;
-  serverCpuPercent: number;
-  serverCpuUsPerDelivery: number;
-}
+type Row = { path: string; deliveriesPerSec: number; serverCpuPercent: number; serverCpuUsPerDelivery: number };
 
 async function run(from: Kind, to: Kind, urls: { ws: string; mqttPort: number }, serverPid: number): Promise<Row> {
   const topic = `bench/${from}-to-${to}/${Date.now()}`;

@@ -9,13 +9,13 @@
  * Every option can also be given as an environment variable (see bench/README.md). Prints
  * figures; it asserts nothing. Compare ratios within one run, not numbers across runs.
  */
-import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cli } from './lib/args.ts';
 import { SETTLE_MAX_MS } from './lib/flow-control.ts';
 import { deepstreamArgs, onStop, runBenchmark, SETUP_TIMEOUT_MS, sleep, startServer, type ServerProcess } from './lib/proc.ts';
-import { f, sumOf, table } from './lib/report.ts';
+import { f, fileSizes, sumOf, table } from './lib/report.ts';
 import { fanoutRun, fanoutProblems, type FanoutRun } from './lib/runs.ts';
 
 const cores = cpus().length;
@@ -86,14 +86,6 @@ async function runOnce(server: ServerProcess, subscribers: number, variant: 'pla
   };
 }
 
-function storageSizes(): string | undefined {
-  try {
-    return tempDir === undefined ? undefined : readdirSync(tempDir).map((file) => `${file} ${(statSync(join(tempDir!, file)).size / 1024).toFixed(0)} KiB`).join(', ');
-  } catch {
-    return undefined;
-  }
-}
-
 async function main(): Promise<void> {
   console.log(
     `records benchmark: node ${process.version}, ${cores} cores; record "${RECORD_NAME}", PATCH path "value" with a ${PAYLOAD_BYTES}-byte JSON value; ` +
@@ -130,7 +122,7 @@ async function main(): Promise<void> {
       await sleep(500);
     }
   }
-  const sizes = storageSizes();
+  const sizes = tempDir === undefined ? undefined : fileSizes(tempDir);
 
   console.log('\n=============================== SUMMARY ===============================');
   console.log(`\nRecord writes, 1 raw writer (PATCH, ${PAYLOAD_BYTES}-byte value) for ${DURATION_MS / 1000} s per run; storage: ${server.storage}`);

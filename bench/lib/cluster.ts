@@ -16,13 +16,11 @@ import { fanoutProblems, fanoutRun } from './runs.ts';
 // ---------------------------------------------------------------------------------------------
 // Redis
 
+/** The redis-server (pid undefined if not found: its CPU reads n/a); calls per command since it started; connections on a pub/sub channel. */
 export interface BenchRedis {
   url: string;
-  /** The redis-server process; undefined if it could not be found (its CPU then reads n/a). */
   pid: number | undefined;
-  /** Calls per command since the server started, e.g. {publish: 1200, eval: 300}. */
   commandCalls(): Promise<Map<string, number>>;
-  /** Connections subscribed to a pub/sub channel: the nodes of a cluster. */
   channelSubscribers(channel: string): Promise<number>;
   stop(): Promise<void>;
 }
@@ -40,40 +38,18 @@ export async function startBenchRedis(): Promise<BenchRedis | { skip: string }> 
   return {
     url: server.url,
     pid: childRedisPid(),
-    commandCalls: async () => parseCommandStats(await client.info('commandstats')),
-    channelSubscribers: async (channel) => {
-      const reply = (await client.call('PUBSUB', 'NUMSUB', channel)) as [string, number];
-      return Number(reply[1]);
-    },
-    async stop() {
-      client.disconnect();
-      await server.stop();
-    },
+    // `cmdstat_publish:calls=12,usec=…` lines → publish → 12
+    commandCalls: async () => new Map([...(await client.info('commandstats')).matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)].map((m) => [m[1] as string, Number(m[2])])),
+    channelSubscribers: async (channel) => Number(((await client.call('PUBSUB', 'NUMSUB', channel)) as [string, number])[1]),
+    stop: async () => (client.disconnect(), await server.stop()),
   };
 }
 
 /** The redis-server that startRedis spawned: a child of this process. */
-function childRedisPid(): number | undefined {
-  for (const [pid, { comm, ppid }] of processTable()) if (comm === 'redis-server' && ppid === process.pid) return pid;
-  return undefined;
-}
-
-/** `cmdstat_publish:calls=12,usec=…` lines → publish → 12. */
-function parseCommandStats(info: string): Map<string, number> {
-  const calls = new Map<string, number>();
-  for (const match of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) calls.set(match[1] as string, Number(match[2]));
-  return calls;
-}
+const childRedisPid = () => [...processTable()].find(([, { comm, ppid }]) => comm === 'redis-server' && ppid === process.pid)?.[0];
 
 /** Calls per command between two commandCalls() readings, only those that changed. */
-export function callsBetween(before: Map<string, number>, after: Map<string, number>): Map<string, number> {
-  const delta = new Map<string, number>();
-  for (const [command, count] of after) {
-    const grown = count - (before.get(command) ?? 0);
-    if (grown > 0) delta.set(command, grown);
-  }
-  return delta;
-}
+const callsBetween = (before: Map<string, number>, after: Map<string, number>) => new Map([...after].map(([c, n]): [string, number] => [c, n - (before.get(c) ?? 0)]).filter(([, n]) => n > 0));
 
 // ---------------------------------------------------------------------------------------------
 // Layouts and runs
@@ -102,28 +78,29 @@ export interface RunSettings {
   placement?: 'spread' | 'first';
 }
 
+/**
+ * One run: emits or writes sent, and per second of the send window; deliveries summed over all
+ * subscribers, per second from the first send to the last delivery (the busy span); CPU over that
+ * span (% of one core) per node, of Redis and of the load generators (publisher or writer,
+ * subscriber workers, this script) summed; all cores busy (% of them, whoever used them); Redis
+ * commands by name (a script's own calls included); problems (none: every subscriber got every
+ * message exactly once, in order).
+ */
 export interface RunResult {
   scenario: string;
   layout: string;
   nodeLabels: string[];
   redisChannelSubscribers: number;
-  /** Emits or writes, and per second of the send window. */
   sent: number;
   sentPerSec: number;
   delivered: number;
-  /** Deliveries summed over all subscribers, from the first send to the last delivery. */
   deliveredPerSec: number;
   busySec: number;
-  /** % of one core over the busy span, per node of the layout. */
   nodeCpu: number[];
   redisCpu: number;
-  /** Publisher or writer, subscriber workers and the script itself, summed. */
   loadCpu: number;
-  /** % of all cores busy over the busy span: these processes, and any other work on the machine. */
   machineBusy: number;
-  /** Redis commands over the busy span, by command (lower case; a script's own calls included). */
   redisCalls: Map<string, number>;
-  /** Empty when every subscriber got every message exactly once, in order. */
   problems: string[];
 }
 
@@ -231,29 +208,14 @@ function redisCalls(r: RunResult): string {
   return commands.length === 0 ? 'none' : commands.map((command) => `${command} ${count(perSec(r, command))}/s`).join(', ');
 }
 
-function nodeCpu(r: RunResult): string {
-  return r.nodeLabels.map((label, i) => `${label} ${pct(r.nodeCpu[i] ?? NaN)}`).join(' · ');
-}
-
+const nodeCpu = (r: RunResult) => r.nodeLabels.map((label, i) => `${label} ${pct(r.nodeCpu[i] ?? NaN)}`).join(' · ');
 /** Server-side processes (nodes and Redis) with their CPU, % of one core. */
-function serverProcesses(r: RunResult): Array<[string, number]> {
-  return [...r.nodeLabels.map((label, i): [string, number] => [`node ${label}`, r.nodeCpu[i] ?? NaN]), ['Redis', r.redisCpu]];
-}
-
-function busiest(r: RunResult): [string, number] {
-  return serverProcesses(r).reduce((a, b) => (b[1] > a[1] ? b : a));
-}
-
+const serverProcesses = (r: RunResult) => [...r.nodeLabels.map((label, i): [string, number] => [`node ${label}`, r.nodeCpu[i] ?? NaN]), ['Redis', r.redisCpu] as [string, number]];
+const busiest = (r: RunResult) => serverProcesses(r).reduce((a, b) => (b[1] > a[1] ? b : a));
 /** The processes of the run (nodes, Redis, load generators) as a share of all cores. */
-function ourShare(r: RunResult, cores: number): number {
-  return (sum(r.nodeCpu) + r.redisCpu + r.loadCpu) / cores;
-}
-
+const ourShare = (r: RunResult, cores: number) => (sum(r.nodeCpu) + r.redisCpu + r.loadCpu) / cores;
 /** CPU of every server-side process (the nodes and Redis) per message delivered: what clustering costs. */
-function serverUsPerDelivery(r: RunResult): number {
-  const cores = (sum(r.nodeCpu) + r.redisCpu) / 100;
-  return (cores * r.busySec * 1e6) / r.delivered;
-}
+const serverUsPerDelivery = (r: RunResult) => (((sum(r.nodeCpu) + r.redisCpu) / 100) * r.busySec * 1e6) / r.delivered;
 
 const checks = (r: RunResult) => (r.problems.length === 0 ? 'ok' : 'INVALID');
 
@@ -265,20 +227,11 @@ export function runLine(r: RunResult): string {
   );
 }
 
-export interface Pair {
-  scenario: string;
-  /** The median runs. */
-  single: RunResult;
-  cluster: RunResult;
-  /** cluster / single deliveries/s of each repeat, run against run. */
-  ratios: number[];
-}
+/** A scenario's median runs on each layout, and cluster / single deliveries/s of each repeat, run against run. */
+export type Pair = { scenario: string; single: RunResult; cluster: RunResult; ratios: number[] };
 
 /** The run with the median deliveries/s (of an even number, the lower middle one). */
-function medianRun(runs: RunResult[]): RunResult {
-  const sorted = [...runs].sort((a, b) => a.deliveredPerSec - b.deliveredPerSec);
-  return sorted[Math.floor((sorted.length - 1) / 2)] as RunResult;
-}
+const medianRun = (runs: RunResult[]) => [...runs].sort((a, b) => a.deliveredPerSec - b.deliveredPerSec)[Math.floor((runs.length - 1) / 2)] as RunResult;
 
 /** One pair per scenario, in the order the scenarios ran. */
 export function pairUp(results: RunResult[], singleName: string, clusterName: string): Pair[] {

@@ -1,8 +1,7 @@
 /**
- * Flow control of the load senders (publisher-worker.ts, record-writer-worker.ts,
- * compare-publisher.ts), in three parts: the subscriber workers report their slowest connection,
- * the parent relays the slowest of them to the sender, and the sender keeps what is not yet
- * complete under the recent completion rate × maxLagMs. Without it the kernel's TCP buffers on
+ * Flow control of the load senders (worker.ts publisher and record-writer), in three parts: the
+ * subscriber workers report their slowest connection, the script relays the slowest of them to the
+ * sender, and the sender keeps what is not yet complete under the recent completion rate × maxLagMs. Without it the kernel's TCP buffers on
  * loopback (several MB) queue tens of thousands of frames the server has not read yet: the sender
  * would report a rate the server never sustained, and deliveries would go on for many seconds
  * after the window. The socket's own backpressure holds the sender back too. After the window,
@@ -22,40 +21,20 @@ const MIN_WINDOW = 64;
 const RATE_SPAN_MS = 200;
 /** After the window, how long the send buffer may take to empty. */
 const DRAIN_TIMEOUT_MS = 10_000;
-/** How often a subscriber worker checks its progress and, if it grew, reports it. */
-const PROGRESS_INTERVAL_MS = 5;
 /** After the window, the parent stops waiting once counts have not moved for this long… */
 const SETTLE_FLAT_MS = 1_000;
 /** …and at the latest after this long. */
 export const SETTLE_MAX_MS = 15_000;
 
 // ---------------------------------------------------------------------------------------------
-// Subscriber worker and parent
-
-/**
- * Every PROGRESS_INTERVAL_MS, reports the fewest frames a live connection has received, when that
- * grew. Connections the server closed no longer hold the sender back.
- */
-export function reportSlowest(connections: ReadonlyArray<{ closed: boolean; received: number }>, report: (delivered: number) => void): void {
-  let reported = 0;
-  setInterval(() => {
-    let min = Infinity;
-    for (const c of connections) if (!c.closed && c.received < min) min = c.received;
-    if (min !== Infinity && min > reported) report((reported = min));
-  }, PROGRESS_INTERVAL_MS).unref();
-}
+// The script
 
 /**
  * Parent: relays the workers' progress to the sender whenever the combined value grows. `read`
  * picks a worker's figure out of its progress messages; `combine` defaults to the slowest worker's
  * (a fan-out frame is complete once every subscriber has it).
  */
-export function relayProgress<Message>(
-  workers: ChildProcess[],
-  post: (delivered: number) => void,
-  read: (message: Message) => number | undefined,
-  combine: (values: number[]) => number = (values) => Math.min(...values),
-): void {
+export function relayProgress<Message>(workers: ChildProcess[], post: (delivered: number) => void, read: (message: Message) => number | undefined, combine = (values: number[]) => Math.min(...values)): void {
   const progress = workers.map(() => 0);
   let relayed = 0;
   workers.forEach((w, i) =>
@@ -177,13 +156,7 @@ export function sendFor(ws: WebSocket, o: SendOptions): Promise<SendStats> {
     /** Resumes `pump` on the event `subscribe` listens for, or at the deadline, whichever comes first. */
     const waitFor = (subscribe: (resume: () => void) => () => void) => {
       let resumed = false;
-      const resume = () => {
-        if (resumed) return;
-        resumed = true;
-        clearTimeout(timer);
-        unsubscribe();
-        pump();
-      };
+      const resume = () => void (!resumed && ((resumed = true), clearTimeout(timer), unsubscribe(), pump()));
       const timer = setTimeout(resume, Math.max(0, deadline - performance.now()));
       const unsubscribe = subscribe(resume);
     };

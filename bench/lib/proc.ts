@@ -52,22 +52,14 @@ const isRunning = (child: ChildProcess) => child.exitCode === null && child.sign
 function stopProcess(child: ChildProcess, graceMs = STOP_GRACE_MS): Promise<void> {
   return new Promise((done) => {
     if (!isRunning(child)) return done();
-    const timer = setTimeout(() => {
-      if (isRunning(child)) child.kill('SIGKILL');
-      done();
-    }, graceMs);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      done();
-    });
+    const timer = setTimeout(() => (isRunning(child) && child.kill('SIGKILL'), done()), graceMs);
+    child.once('exit', () => (clearTimeout(timer), done()));
     child.kill('SIGTERM');
   });
 }
 
 /** Runs `cleanup` in stopAll, once every child is gone (e.g. removing the files a server wrote). */
-export function onStop(cleanup: () => void | Promise<void>): void {
-  cleanups.push(cleanup);
-}
+export const onStop = (cleanup: () => void | Promise<void>) => void cleanups.push(cleanup);
 
 /** True once stopAll has begun: servers then log their peers and clients leaving, as expected. */
 export const isStopping = () => stopping !== undefined;
@@ -76,13 +68,7 @@ export const isStopping = () => stopping !== undefined;
 export function stopAll(): Promise<void> {
   stopping ??= (async () => {
     await Promise.all([...children].map(([child, graceMs]) => stopProcess(child, graceMs)));
-    for (const cleanup of cleanups) {
-      try {
-        await cleanup();
-      } catch (error) {
-        log(`cleanup failed: ${String(error)}`);
-      }
-    }
+    for (const cleanup of cleanups) await Promise.resolve().then(cleanup).catch((error: unknown) => log(`cleanup failed: ${String(error)}`));
   })();
   return stopping;
 }
@@ -96,22 +82,9 @@ const describeError = (error: unknown) => (error instanceof Error ? (error.stack
  */
 export async function runBenchmark(name: string, hardLimitMs: number, main: () => Promise<number | void>): Promise<never> {
   const bail = (code: number) => void stopAll().finally(() => process.exit(code));
-  setTimeout(() => {
-    log(`${name} exceeded its ${Math.round(hardLimitMs / 1000)} s limit; stopping`);
-    bail(1);
-  }, hardLimitMs).unref();
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
-      log(`${name}: ${signal}, stopping every process it started`);
-      bail(130);
-    });
-  }
-  for (const event of ['uncaughtException', 'unhandledRejection'] as const) {
-    process.once(event, (error: unknown) => {
-      log(`${name} failed: ${describeError(error)}`);
-      bail(1);
-    });
-  }
+  setTimeout(() => (log(`${name} exceeded its ${Math.round(hardLimitMs / 1000)} s limit; stopping`), bail(1)), hardLimitMs).unref();
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => (log(`${name}: ${signal}, stopping every process it started`), bail(130)));
+  for (const event of ['uncaughtException', 'unhandledRejection'] as const) process.once(event, (error: unknown) => (log(`${name} failed: ${describeError(error)}`), bail(1)));
   let exitCode = 1;
   try {
     exitCode = (await main()) ?? 0;
@@ -140,10 +113,7 @@ export function freePort(): Promise<number> {
 export function portAccepts(port: number): Promise<boolean> {
   return new Promise((done) => {
     const socket = createConnection({ port, host: '127.0.0.1' });
-    socket.once('connect', () => {
-      socket.destroy();
-      done(true);
-    });
+    socket.once('connect', () => (socket.destroy(), done(true)));
     socket.once('error', () => done(false));
   });
 }
@@ -153,22 +123,16 @@ export function deepstreamArgs(port: number, options: string[] = [], nodeOptions
   return [...nodeOptions, 'core/bin/deepstream.js', 'start', ...options, '--port', String(port), '--log-level', 'warn'];
 }
 
+/**
+ * `name` prefixes its echoed lines (`[name] …`) and names it in errors; `args` are node's, given the
+ * port (a free one); `env` is added to ours (undefined removes); `ignore`d lines are neither kept
+ * nor echoed; the first `echo` lines are echoed; `stopGraceMs` lies between SIGTERM and SIGKILL.
+ */
 export interface ServerOptions {
-  /** Prefixes its echoed lines (`[name] …`) and names it in errors: "server", "node A", "ours". */
   name: string;
-  /** node's arguments, given the port (see deepstreamArgs). */
   args: (port: number) => string[];
-  /** A free one when not given. */
-  port?: number;
-  /** Added to this process's environment. */
-  env?: NodeJS.ProcessEnv;
-  cwd?: string;
-  /** Expected output lines: neither kept as warnings nor echoed. */
-  ignore?: (line: string) => boolean;
-  /** How many of its lines are echoed to stderr. */
-  echo?: number;
-  /** Between SIGTERM and SIGKILL: a deepstream server drains its write queues and closes its connectors first. */
-  stopGraceMs?: number;
+  env?: NodeJS.ProcessEnv; cwd?: string;
+  ignore?: (line: string) => boolean; echo?: number; stopGraceMs?: number;
 }
 
 export interface ServerProcess {
@@ -200,7 +164,7 @@ function collectWarnings(server: ServerProcess, ignore: (line: string) => boolea
 
 /** Spawns `node <args>` and resolves once its port accepts connections. */
 export async function startServer(o: ServerOptions): Promise<ServerProcess> {
-  const port = o.port ?? (await freePort());
+  const port = await freePort();
   const graceMs = o.stopGraceMs ?? STOP_GRACE_MS;
   const env = o.env === undefined ? process.env : { ...process.env, ...o.env };
   const child = track(spawn(process.execPath, o.args(port), { cwd: o.cwd ?? root, env, stdio: ['ignore', 'pipe', 'pipe'] }), graceMs);
@@ -235,17 +199,18 @@ export type WorkerConfig =
   | { role: 'connector-writer'; url: string; names: string[]; payloadBytes: number }
   | { role: 'idle'; url: string; count: number };
 
+/**
+ * Start: senders keep frames not yet complete under the recent completion rate × `maxLagMs` (0:
+ * backpressure only); the publisher holds `rate` emits/s (0: as fast as allowed); the record writer
+ * asks for acks with `ack`; RPC requesters and connector writers run `warmupMs` unmeasured first;
+ * connector writers start at `startAt` (monoMs) with `window` writes in flight each.
+ */
 export interface Go {
   durationMs: number;
-  /** Senders: frames not yet complete stay under the recent completion rate × this (0: backpressure only). */
   maxLagMs?: number;
-  /** Publisher: emits per second (0: as fast as flow control allows). */
   rate?: number;
-  /** Record writer: ask for write acknowledgements. */
   ack?: boolean;
-  /** RPC requesters, connector writers: unmeasured time first. */
   warmupMs?: number;
-  /** Connector writers: monotonic ms (monoMs) of the common start, and writes in flight per writer. */
   startAt?: number;
   window?: number;
 }
@@ -275,97 +240,59 @@ export type FromWorker =
   | { type: 'answered'; count: number }
   | { type: 'error'; message: string };
 
-/** A publisher's or record writer's window; times are monotonic ms (monoMs). */
+/** A publisher's or record writer's window (times: monoMs). Waits: for 'drain' over the high-water mark, and for progress with the in-flight window full. */
 export interface SendResult {
   sent: number;
   /** Record writer: the version before the first write (writes carried startVersion + 1 … + sent). */
   startVersion: number;
-  startAt: number;
-  sendEndAt: number;
-  drainedAt: number;
-  /** Times the loop waited for 'drain' (ws.bufferedAmount over the high-water mark). */
-  backpressureWaits: number;
-  /** Times the loop waited for progress because the in-flight window was full. */
-  windowWaits: number;
+  startAt: number; sendEndAt: number; drainedAt: number;
+  backpressureWaits: number; windowWaits: number;
   /** Most frames in flight (sent, not yet complete) seen. */
   maxInFlight: number;
 }
 
-/** A subscriber worker's connections (or several workers', merged); times are monotonic ms. */
+/**
+ * A subscriber worker's connections (or several workers', merged): frames with a readable sequence
+ * number (EMITs, or record UPDATE/PATCH broadcasts) received, per connection at least / at most,
+ * first / last at (monoMs, 0 if none), connections closed by the server, whether every first frame
+ * passed the full check, the sequence check summed (see SeqChecker), the lowest / highest last
+ * sequence number (record version) held, other frames by kind ("RECORD VERSION_EXISTS"; PONGs
+ * aside), the first few problems, and the latency histogram.
+ */
 export interface SubscriberCounts {
-  connections: number;
-  /** Frames that carried a readable sequence number (EMITs, or record UPDATE/PATCH broadcasts). */
-  received: number;
-  minPerConnection: number;
-  maxPerConnection: number;
-  /** First / last such frame, 0 if none. */
-  firstAt: number;
-  lastAt: number;
-  /** Connections the server closed. */
-  closed: number;
-  /** Every connection's first frame passed the full check. */
-  verified: boolean;
-  /** Sequence check, summed over connections (see SeqChecker). */
-  gaps: number;
-  missing: number;
-  backwards: number;
-  bad: number;
-  /** The lowest / highest last sequence number (record version) a connection holds. */
-  versionMin: number;
-  versionMax: number;
-  /** Frames that were neither expected broadcasts nor PONGs, by kind ("RECORD VERSION_EXISTS"). */
-  other: Record<string, number>;
-  /** The first few problems, as text. */
-  samples: string[];
-  latency: HistogramSnapshot;
+  connections: number; received: number; minPerConnection: number; maxPerConnection: number;
+  firstAt: number; lastAt: number; closed: number; verified: boolean;
+  gaps: number; missing: number; backwards: number; bad: number; versionMin: number; versionMax: number;
+  other: Record<string, number>; samples: string[]; latency: HistogramSnapshot;
 }
 
+/** The record writer's acknowledgements (last at: monoMs), those out of order, anything else received by kind. */
 export interface WriterCounts {
-  /** WRITE_ACKNOWLEDGEMENTs received, the time of the last (monoMs, 0 if none), and those out of order. */
-  acked: number;
-  lastAckAt: number;
-  acksOutOfOrder: number;
-  /** Anything else received (VERSION_EXISTS, RECORD_UPDATE_ERROR, …), by kind. */
-  errors: Record<string, number>;
-  errorSamples: string[];
-  closed: boolean;
+  acked: number; lastAckAt: number; acksOutOfOrder: number;
+  errors: Record<string, number>; errorSamples: string[]; closed: boolean;
 }
 
+/**
+ * RESPONSEs inside the measured window and their round-trip latency (µs); RPC frames other than
+ * ACCEPT / RESPONSE (and the first); calls unanswered after the drain; every connection's first
+ * RESPONSE checked in full (name, id, payload).
+ */
 export interface RequesterResult {
-  connections: number;
-  /** RESPONSEs received inside the measured window. */
-  completed: number;
-  windowMs: number;
-  /** Round-trip latency (µs) of the calls completed in the window. */
-  latency: HistogramSnapshot;
-  /** RPC frames other than ACCEPT / RESPONSE (NO_RPC_PROVIDER, errors…), and the first of them. */
-  errors: number;
-  firstError: string | undefined;
-  /** Calls still unanswered after the drain timeout. */
-  unanswered: number;
-  /** Every connection's first RESPONSE decoded in full and checked (name, id, payload). */
-  verified: boolean;
+  connections: number; completed: number; windowMs: number; latency: HistogramSnapshot;
+  errors: number; firstError: string | undefined; unanswered: number; verified: boolean;
 }
 
+/**
+ * Connector writers: writes and acks over the run, acks inside the window; per writer (in the
+ * order of `names`) acks in the window, the highest version acked and sent; ack latency (µs) in
+ * the window; acks not for the oldest write in flight; writes unacknowledged at the end; other
+ * replies by kind; writers stopped by an error reply; connections closed by the server.
+ */
 export interface ConnectorResult {
-  written: number;
-  acked: number;
-  ackedInWindow: number;
-  /** Per writer, in the order of `names`: acks inside the window, highest version acked, highest sent. */
-  perWriterInWindow: number[];
-  lastAcked: number[];
-  lastSent: number[];
-  /** Ack latency (µs) of the acknowledgements inside the window. */
-  latency: HistogramSnapshot;
-  /** Acks that were not for the oldest write in flight of their connection. */
-  outOfOrder: number;
-  /** Writes unacknowledged when the worker gave up waiting (or the connection closed). */
-  unacked: number;
-  errors: Record<string, number>;
-  errorSamples: string[];
-  /** Writers stopped by an error reply (their version sequence no longer holds). */
-  stoppedByError: number;
-  closed: number;
+  written: number; acked: number; ackedInWindow: number;
+  perWriterInWindow: number[]; lastAcked: number[]; lastSent: number[];
+  latency: HistogramSnapshot; outOfOrder: number; unacked: number;
+  errors: Record<string, number>; errorSamples: string[]; stoppedByError: number; closed: number;
 }
 
 /** Several subscriber workers' counts as one: sums, extremes, samples, latency histograms. */
@@ -443,13 +370,8 @@ export const shares = (total: number, parts: number) => Array.from({ length: par
 
 const CLOCK_TICKS = 100; // USER_HZ: 100 on every mainstream Linux build
 
-export interface ProcStat {
-  ppid: number;
-  /** The executable's name as the kernel shows it (`postgres`, `redis-server`, `node`, …). */
-  comm: string;
-  /** utime + stime, seconds. */
-  cpu: number;
-}
+/** Parent, the executable's name as the kernel shows it (`postgres`, `node`, …), utime + stime in s. */
+export type ProcStat = { ppid: number; comm: string; cpu: number };
 
 function readStat(pid: number): ProcStat | undefined {
   try {
@@ -536,35 +458,16 @@ export function descendantCpu(commands: ReadonlySet<string>): Map<number, number
 }
 
 /** CPU seconds spent between two descendantCpu samples. */
-export function cpuDelta(before: Map<number, number>, after: Map<number, number>): number {
-  let total = 0;
-  for (const [pid, cpu] of after) total += cpu - (before.get(pid) ?? 0);
-  return total;
-}
+export const cpuDelta = (before: Map<number, number>, after: Map<number, number>) => [...after].reduce((sum, [pid, cpu]) => sum + cpu - (before.get(pid) ?? 0), 0);
 
-/**
- * CPU seconds of a fixed list of processes and of the whole machine, read together: `percent`
- * gives % of one core per process between two samples, `machineBusy` % of all cores.
- */
+export type CpuSample = { at: number; seconds: number[]; machine: { busy: number; total: number } };
+
+/** CPU seconds of a fixed list of processes and of the whole machine, read together. */
 export class CpuMeter {
   constructor(readonly pids: Array<number | undefined>) {}
-
-  sample(): CpuSample {
-    return { at: performance.now(), seconds: this.pids.map(cpuSeconds), machine: machineTicks() };
-  }
-
-  static percent(from: CpuSample, to: CpuSample): number[] {
-    const span = (to.at - from.at) / 1000;
-    return to.seconds.map((s, i) => ((s - (from.seconds[i] ?? NaN)) / span) * 100);
-  }
-
-  static machineBusy(from: CpuSample, to: CpuSample): number {
-    return ((to.machine.busy - from.machine.busy) / (to.machine.total - from.machine.total)) * 100;
-  }
-}
-
-export interface CpuSample {
-  at: number;
-  seconds: number[];
-  machine: { busy: number; total: number };
+  sample = (): CpuSample => ({ at: performance.now(), seconds: this.pids.map(cpuSeconds), machine: machineTicks() });
+  /** % of one core per process between two samples. */
+  static percent = (from: CpuSample, to: CpuSample) => to.seconds.map((s, i) => ((s - (from.seconds[i] ?? NaN)) / ((to.at - from.at) / 1000)) * 100);
+  /** % of all cores busy between two samples, whoever used them. */
+  static machineBusy = (from: CpuSample, to: CpuSample) => ((to.machine.busy - from.machine.busy) / (to.machine.total - from.machine.total)) * 100;
 }

@@ -18,43 +18,33 @@ const PING_INTERVAL_MS = 20_000;
 export function open(url: string): Promise<WebSocket> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url, { perMessageDeflate: false });
-    const timer = setTimeout(() => {
-      ws.terminate();
-      reject(new Error(`no WebSocket connection to ${url} within ${STEP_TIMEOUT_MS} ms`));
-    }, STEP_TIMEOUT_MS);
-    ws.once('open', () => {
-      clearTimeout(timer);
-      resolve(ws);
-    });
-    ws.once('error', (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
+    const timer = setTimeout(() => (ws.terminate(), reject(new Error(`no WebSocket connection to ${url} within ${STEP_TIMEOUT_MS} ms`))), STEP_TIMEOUT_MS);
+    ws.once('open', () => (clearTimeout(timer), resolve(ws)));
+    ws.once('error', (error) => (clearTimeout(timer), reject(error)));
   });
 }
 
-/** Sends `message`, then resolves with the first decoded message that `match` accepts. */
-export function request(ws: WebSocket, message: Message, match: (m: Message) => boolean, what: string): Promise<Message> {
+/**
+ * Sends `message`, then resolves with the first decoded message that `match` accepts (true); an
+ * Error from `match` rejects. `match` runs in the message handler: what it does there (add a
+ * listener) sees every later frame. Rejects on close or after a timeout.
+ */
+export function request(ws: WebSocket, message: Message, match: (m: Message) => boolean | Error, what: string): Promise<Message> {
   return new Promise((resolve, reject) => {
-    const onMessage = (data: Buffer) => {
-      const reply = binaryCodec.decode(data);
-      if (reply === undefined || !match(reply)) return;
-      done();
-      resolve(reply);
-    };
-    const onClose = () => {
-      done();
-      reject(new Error(`socket closed while waiting for ${what}`));
-    };
-    const timer = setTimeout(() => {
-      done();
-      reject(new Error(`no ${what} within ${STEP_TIMEOUT_MS} ms`));
-    }, STEP_TIMEOUT_MS);
-    const done = () => {
+    const finish = (error: Error | undefined, reply?: Message) => {
       clearTimeout(timer);
       ws.off('message', onMessage);
       ws.off('close', onClose);
+      if (error === undefined) resolve(reply as Message);
+      else reject(error);
     };
+    const onMessage = (data: Buffer) => {
+      const reply = binaryCodec.decode(data);
+      const verdict = reply !== undefined && match(reply);
+      if (verdict !== false) finish(verdict === true ? undefined : verdict, reply);
+    };
+    const onClose = () => finish(new Error(`socket closed while waiting for ${what}`));
+    const timer = setTimeout(() => finish(new Error(`no ${what} within ${STEP_TIMEOUT_MS} ms`)), STEP_TIMEOUT_MS);
     ws.on('message', onMessage);
     ws.on('close', onClose);
     ws.send(binaryCodec.encode(message));
@@ -82,12 +72,8 @@ export async function login(url: string): Promise<WebSocket> {
 
 /** EVENT SUBSCRIBE {names:[name], correlationId:'1'}; resolves on the ack. */
 export async function subscribe(ws: WebSocket, name: string): Promise<void> {
-  await request(
-    ws,
-    { topic: TOPIC.EVENT, action: EVENT_ACTION.SUBSCRIBE, names: [name], correlationId: '1' },
-    (m) => m.topic === TOPIC.EVENT && m.action === EVENT_ACTION.SUBSCRIBE && m.isAck === true,
-    `EVENT SUBSCRIBE ack for "${name}"`,
-  );
+  const message = { topic: TOPIC.EVENT, action: EVENT_ACTION.SUBSCRIBE, names: [name], correlationId: '1' };
+  await request(ws, message, (m) => m.topic === TOPIC.EVENT && m.action === EVENT_ACTION.SUBSCRIBE && m.isAck === true, `EVENT SUBSCRIBE ack for "${name}"`);
 }
 
 /** Calls `connect(0)` … `connect(count - 1)`, CONNECT_CONCURRENCY at a time. */
@@ -106,9 +92,7 @@ export function keepAlive(connections: ReadonlyArray<{ ws: WebSocket; closed?: b
 }
 
 /** The net.Socket under a ws client (private in ws), to cork bursts of writes into one writev. */
-export function socketOf(ws: WebSocket): Socket {
-  return (ws as unknown as { _socket: Socket })._socket;
-}
+export const socketOf = (ws: WebSocket) => (ws as unknown as { _socket: Socket })._socket;
 
 /**
  * Topic and action of a frame, read from the first bytes only (no protobuf decode): the envelope
@@ -139,11 +123,6 @@ function skipVarint(frame: Buffer, i: number): number {
   return i + 1;
 }
 
-/** Wall-clock milliseconds with sub-millisecond resolution, comparable across processes. */
-export function wallNow(): number {
-  return performance.timeOrigin + performance.now();
-}
-
 /** performance.now() mapped onto the monotonic clock (process.hrtime), in µs: comparable across the processes of the machine. */
 const hrBaseUs = (() => {
   const [s, ns] = process.hrtime();
@@ -170,47 +149,24 @@ export function jsonPayload(bytes: number): string {
 
 /**
  * SUBSCRIBECREATEANDREAD {names:[name], correlationId:'1'} (RECORDS §2.1); resolves with the
- * version of the READ_RESPONSE that follows the ack. `onRead` runs inside the message handler
- * that saw the READ_RESPONSE, before the promise settles: a listener it adds then sees every later
- * frame, with no window in which one could slip past. Rejects on a record error about `name`,
- * on close, or after a timeout.
+ * version of the READ_RESPONSE that follows the ack. `onRead` runs inside the message handler that
+ * saw the READ_RESPONSE: a listener it adds sees every later frame. Rejects on a record error.
  */
-export function subscribeRecord(ws: WebSocket, name: string, onRead: (version: number) => void = () => {}): Promise<number> {
-  return new Promise((resolve, reject) => {
-    let acked = false;
-    const onMessage = (data: Buffer) => {
-      const m = binaryCodec.decode(data);
-      if (m === undefined || m.topic !== TOPIC.RECORD) return;
-      if (m.action === RECORD_ACTION.SUBSCRIBECREATEANDREAD && m.isAck === true) {
-        acked = true;
-      } else if (m.action === RECORD_ACTION.READ_RESPONSE && m.name === name) {
-        done();
-        if (!acked) return reject(new Error(`READ_RESPONSE for "${name}" before the SUBSCRIBECREATEANDREAD ack`));
-        if (typeof m.version !== 'number') return reject(new Error(`READ_RESPONSE for "${name}" without a version`));
-        onRead(m.version);
-        resolve(m.version);
-      } else if (m.isError === true || (m.action >= 100 && m.action !== RECORD_ACTION.MULTIPLE_SUBSCRIPTIONS)) {
-        done();
-        reject(new Error(`subscribing to "${name}": ${describe(m)}`));
-      }
-    };
-    const onClose = () => {
-      done();
-      reject(new Error(`socket closed while subscribing to "${name}"`));
-    };
-    const timer = setTimeout(() => {
-      done();
-      reject(new Error(`no READ_RESPONSE for "${name}" within ${STEP_TIMEOUT_MS} ms`));
-    }, STEP_TIMEOUT_MS);
-    const done = () => {
-      clearTimeout(timer);
-      ws.off('message', onMessage);
-      ws.off('close', onClose);
-    };
-    ws.on('message', onMessage);
-    ws.on('close', onClose);
-    ws.send(binaryCodec.encode({ topic: TOPIC.RECORD, action: RECORD_ACTION.SUBSCRIBECREATEANDREAD, names: [name], correlationId: '1' }));
-  });
+export async function subscribeRecord(ws: WebSocket, name: string, onRead: (version: number) => void = () => {}): Promise<number> {
+  let acked = false;
+  const message = { topic: TOPIC.RECORD, action: RECORD_ACTION.SUBSCRIBECREATEANDREAD, names: [name], correlationId: '1' };
+  const reply = await request(ws, message, (m) => {
+    if (m.topic !== TOPIC.RECORD) return false;
+    if (m.action === RECORD_ACTION.SUBSCRIBECREATEANDREAD && m.isAck === true) return !(acked = true);
+    if (m.action === RECORD_ACTION.READ_RESPONSE && m.name === name) {
+      if (!acked) return new Error(`READ_RESPONSE for "${name}" before the SUBSCRIBECREATEANDREAD ack`);
+      if (typeof m.version !== 'number') return new Error(`READ_RESPONSE for "${name}" without a version`);
+      onRead(m.version);
+      return true;
+    }
+    return m.isError === true || (m.action >= 100 && m.action !== RECORD_ACTION.MULTIPLE_SUBSCRIPTIONS) ? new Error(`subscribing to "${name}": ${describe(m)}`) : false;
+  }, `READ_RESPONSE for "${name}"`);
+  return reply.version as number;
 }
 
 /** Read position for readVarint. */

@@ -1,3 +1,6 @@
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+
 /**
  * The one report printer of the benchmark scripts: aligned tables, number formats, JSON lines.
  */
@@ -56,4 +59,13 @@ export function summary(samples: number[]): { min: number; p50: number; p90: num
   const s = [...samples].sort((a, b) => a - b);
   const at = (p: number) => (s.length === 0 ? NaN : (s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))] as number));
   return { min: s[0] ?? NaN, p50: at(50), p90: at(90), p99: at(99), max: s[s.length - 1] ?? NaN };
+}
+
+/** "records.sqlite 12 KiB, records.sqlite-wal 330 KiB": the files in `dir` ('n/a' if unreadable). */
+export function fileSizes(dir: string): string {
+  try {
+    return readdirSync(dir).map((file) => `${file} ${(statSync(join(dir, file)).size / 1024).toFixed(0)} KiB`).join(', ');
+  } catch {
+    return 'n/a';
+  }
 }
