@@ -15,33 +15,17 @@
  */
 import { cpus } from 'node:os';
 import { cli } from './lib/args.ts';
-import { clusterRun, startBenchRedis, waitForCluster, type BenchRedis, type Layout, type RunResult, type RunSettings, type ServerNode } from './lib/cluster.ts';
-import { deepstreamArgs, isStopping, log, onStop, runBenchmark, sleep, startServer } from './lib/proc.ts';
+import { clusterRun, startBenchRedis, startLayout, type BenchRedis, type Layout, type RunResult, type RunSettings } from './lib/cluster.ts';
+import { log, onStop, runBenchmark, sleep } from './lib/proc.ts';
 import { median, sumOf as sum, table } from './lib/report.ts';
 
-const CONFIG = 'bench/cluster.config.ts';
-const EXPECTED_WARNING = 'no storage connector configured';
 const opt = cli({ subscribers: '', duration: '', repeats: '', payload: '' });
 const SUBSCRIBERS = opt.int('subscribers', 300, 1, 5000);
 const REPEATS = opt.int('repeats', 3, 1);
 const SETTINGS: RunSettings = { durationMs: opt.num('duration', 2, 0.1) * 1000, payloadBytes: opt.int('payload', 100, 48), maxLagMs: 300, subscriberWorkers: 3 };
 
-async function cluster(name: string, size: number, redis: BenchRedis): Promise<Layout> {
-  const labels = ['A', 'B', 'C'].slice(0, size);
-  const nodes: ServerNode[] = await Promise.all(
-    labels.map(async (label) => {
-      const server = await startServer({
-        name: `${name} ${label}`,
-        args: (port) => deepstreamArgs(port, ['--config', CONFIG, '--host', '127.0.0.1']),
-        env: { BENCH_REDIS_URL: redis.url, BENCH_NODE_NAME: `${name}-${label}`, BENCH_CLUSTER_NAME: name },
-        ignore: (line) => isStopping() || line.includes(EXPECTED_WARNING),
-      });
-      return { ...server, label };
-    }),
-  );
-  await waitForCluster(nodes);
-  return { name: `${size} node${size > 1 ? 's' : ''}`, nodes, channelSubscribers: size };
-}
+const cluster = (name: string, size: number, redis: BenchRedis) =>
+  startLayout(`${size} node${size > 1 ? 's' : ''}`, name, ['A', 'B', 'C'].slice(0, size).map((label): [string, string] => [label, `${name}-${label}`]), redis);
 
 /** µs of CPU per delivered message, from % of one core over the busy span. */
 const perDelivery = (cpuPercent: number, r: RunResult) => ((cpuPercent / 100) * r.busySec * 1e6) / r.delivered;

@@ -12,20 +12,15 @@
  * a message. Compare ratios within one run, not numbers across runs. See bench/README.md.
  */
 import { cpus, loadavg } from 'node:os';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { cli } from './lib/args.ts';
-import { bottleneckNote, clusterRun, pairUp, problemsOf, runLine, startBenchRedis, summaryTable, waitForCluster, type BenchRedis, type Layout, type RunResult, type RunSettings, type ServerNode } from './lib/cluster.ts';
-import { deepstreamArgs, isStopping, log, onStop, runBenchmark, sleep, startServer } from './lib/proc.ts';
+import { bottleneckNote, clusterRun, pairUp, problemsOf, runLine, startBenchRedis, startLayout, summaryTable, type BenchRedis, type Layout, type RunResult, type RunSettings } from './lib/cluster.ts';
+import { log, onStop, runBenchmark, sleep } from './lib/proc.ts';
 
 const cores = cpus().length;
 const loadAverage = () => loadavg().map((l) => l.toFixed(2)).join(' ');
 const startLoad = loadAverage();
-const CONFIG = 'bench/cluster.config.ts';
 const HARD_LIMIT_MS = 10 * 60_000;
-/** Long enough for a node to leave the cluster and write its CPU profile (--cpu-prof). */
-const NODE_STOP_GRACE_MS = 10_000;
-/** Expected at warn level: the config has no storage plugin on purpose (the cache is shared). */
-const EXPECTED_WARNING = 'no storage connector configured';
 
 const opt = cli({ subscribers: '', 'record-subscribers': '', duration: '', warmup: '', repeats: '', payload: '', 'max-lag': '', 'sub-workers': '', 'cpu-prof': '' });
 const EVENT_SUBSCRIBERS = opt.ints('subscribers', '30,300', 0, 5000).filter((n) => n > 0);
@@ -44,37 +39,10 @@ const SETTINGS: RunSettings = {
 // ---------------------------------------------------------------------------------------------
 // Setup: Redis, one lone node, three clustered nodes
 
-/** Starts a node of `cluster` (the namespace of its Redis keys and channels) named `name`. */
-async function node(label: string, name: string, cluster: string, redis: BenchRedis): Promise<ServerNode> {
-  const profile = CPU_PROF_DIR === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', join(CPU_PROF_DIR, name)];
-  const server = await startServer({
-    name: `node ${label}`,
-    args: (port) => deepstreamArgs(port, ['--config', CONFIG, '--host', '127.0.0.1'], profile),
-    env: { BENCH_REDIS_URL: redis.url, BENCH_NODE_NAME: name, BENCH_CLUSTER_NAME: cluster },
-    // Once stopping, nodes log each other leaving: expected too.
-    ignore: (line) => isStopping() || line.includes(EXPECTED_WARNING),
-    stopGraceMs: NODE_STOP_GRACE_MS,
-  });
-  return { ...server, label };
-}
-
-/** A layout, checked: its nodes reach each other, and Redis sees exactly them on its channel. */
-async function layout(name: string, cluster: string, nodes: ServerNode[], redis: BenchRedis): Promise<Layout> {
-  await waitForCluster(nodes);
-  const channelSubscribers = await redis.channelSubscribers(`bench-${cluster}:cluster:all`);
-  if (channelSubscribers !== nodes.length) throw new Error(`${name}: ${channelSubscribers} connections on the cluster channel, expected ${nodes.length}`);
-  return { name, nodes, channelSubscribers };
-}
-
 async function startLayouts(redis: BenchRedis): Promise<[Layout, Layout]> {
-  const [single, a, b, c] = await Promise.all([
-    node('single', 'single', 'single', redis),
-    node('A', 'a', 'cluster', redis),
-    node('B', 'b', 'cluster', redis),
-    node('C', 'c', 'cluster', redis),
-  ]);
-  for (const n of [single, a, b, c]) log(`node ${n.label}: pid ${n.pid}, ${n.url}`);
-  return Promise.all([layout('1 node', 'single', [single], redis), layout('3 nodes', 'cluster', [a, b, c], redis)]);
+  const layouts = await Promise.all([startLayout('1 node', 'single', [['single', 'single']], redis, CPU_PROF_DIR), startLayout('3 nodes', 'cluster', [['A', 'a'], ['B', 'b'], ['C', 'c']], redis, CPU_PROF_DIR)]);
+  for (const n of layouts.flatMap((l) => l.nodes)) log(`node ${n.label}: pid ${n.pid}, ${n.url}`);
+  return layouts;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -135,7 +103,7 @@ function printSummary(results: RunResult[], layouts: [Layout, Layout], warnings:
   const pairs = pairUp(results, layouts[0].name, layouts[1].name);
   console.log(`\n=== Cluster benchmark: ${layouts[1].name} against ${layouts[0].name} (${REPEATS > 1 ? `the median of ${REPEATS} runs each` : 'one run each'}) ===`);
   console.log(
-    `Both layouts run ${CONFIG} (open auth, events, records in the shared Redis cache, the Redis cluster connector): only the node count differs.\n` +
+    `Both layouts run bench/cluster.config.ts (open auth, events, records in the shared Redis cache, the Redis cluster connector): only the node count differs.\n` +
       `The lone node is a cluster of one: with no peers it publishes nothing to Redis, but its records still go through the Redis cache.\n` +
       `Publisher / writer on the first node; ${SETTINGS.subscriberWorkers} subscriber worker processes, one per node on 3 nodes, all on the one node otherwise.\n` +
       `${SETTINGS.durationMs / 1000} s send windows, ${SETTINGS.payloadBytes}-byte payloads, flow control ${SETTINGS.maxLagMs} ms. ${cores} cores shared by every process: compare ratios, not absolute figures.\n`,

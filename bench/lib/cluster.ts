@@ -8,7 +8,8 @@
 import { Redis } from 'ioredis';
 import { binaryCodec, EVENT_ACTION, TOPIC } from '@deepstream-ts/core';
 import { isSkip, startRedis } from '../../test/services/real-servers.ts';
-import { processTable, sleep, type ServerProcess } from './proc.ts';
+import { join } from 'node:path';
+import { deepstreamArgs, isStopping, processTable, sleep, startServer, type ServerProcess } from './proc.ts';
 import { EVENT_EMIT_KIND, frameKind, login, subscribe } from './raw-client.ts';
 import { f, sumOf, table } from './report.ts';
 import { fanoutProblems, fanoutRun } from './runs.ts';
@@ -147,6 +148,32 @@ export async function clusterRun(layout: Layout, redis: BenchRedis, subscribers:
   };
 }
 
+/**
+ * Starts the nodes of a layout (bench/cluster.config.ts; `cluster` namespaces their Redis keys and
+ * channels; each node [label, serverName]) and checks it: the nodes reach each other, and Redis
+ * sees exactly them on the cluster channel. With `cpuProfDir`, every node runs under --cpu-prof.
+ */
+export async function startLayout(name: string, cluster: string, nodes: Array<[string, string]>, redis: BenchRedis, cpuProfDir?: string): Promise<Layout> {
+  const started = await Promise.all(
+    nodes.map(async ([label, serverName]): Promise<ServerNode> => {
+      const profile = cpuProfDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', join(cpuProfDir, serverName)];
+      const server = await startServer({
+        name: `node ${label}`,
+        args: (port) => deepstreamArgs(port, ['--config', 'bench/cluster.config.ts', '--host', '127.0.0.1'], profile),
+        env: { BENCH_REDIS_URL: redis.url, BENCH_NODE_NAME: serverName, BENCH_CLUSTER_NAME: cluster },
+        // No storage plugin on purpose (the cache is shared); once stopping, nodes log each other leaving.
+        ignore: (line) => isStopping() || line.includes('no storage connector configured'),
+        stopGraceMs: 10_000, // long enough to leave the cluster and write a CPU profile
+      });
+      return { ...server, label };
+    }),
+  );
+  await waitForCluster(started);
+  const channelSubscribers = await redis.channelSubscribers(`bench-${cluster}:cluster:all`);
+  if (channelSubscribers !== nodes.length) throw new Error(`${name}: ${channelSubscribers} connections on the cluster channel, expected ${nodes.length}`);
+  return { name, nodes: started, channelSubscribers };
+}
+
 const PROBE_EVENT = 'bench/cluster-probe';
 
 /**
@@ -196,7 +223,7 @@ const sum = sumOf;
 const unitOf = (r: RunResult) => (r.scenario.startsWith('events') ? 'emit' : 'write');
 
 /** Commands of the cluster and cache paths first; the rest (a script's own GET/SET included) after. */
-const FIRST_COMMANDS = ['publish', 'eval'];
+const FIRST_COMMANDS = ['publish', 'eval', 'evalsha'];
 const order = (command: string) => (FIRST_COMMANDS.includes(command) ? FIRST_COMMANDS.indexOf(command) : FIRST_COMMANDS.length);
 
 const perSec = (r: RunResult, command: string) => (r.redisCalls.get(command) ?? 0) / r.busySec;
@@ -296,7 +323,7 @@ export function bottleneckNote(p: Pair, cores: number): string {
     `${p.scenario} on ${r.layout}: busiest server process ${busyName} (${pct(busyCpu)} of a core), Redis ${pct(r.redisCpu)}; machine ${pct(r.machineBusy)} busy (${cores} cores), ${pct(ourShare(r, cores))} by this benchmark's processes.`,
     `  CPU per ${unit}: ${costs.map((c) => `${c.name} ${micros(c.usPer)} µs`).join(', ')}; one core each would carry about ${costs.map((c) => `${c.name} ${count(c.ceiling)}`).join(', ')} ${unit}s/s.`,
     `  Redis traffic: ${count(perSec(r, 'publish'))} PUBLISH/s in (${perPublish(publishes, r.sent, unit)}, whatever the subscriber count), ${count(perSec(r, 'publish') * r.redisChannelSubscribers)} messages/s out to the ${r.redisChannelSubscribers} subscribed nodes` +
-      (unit === 'write' ? `; plus the shared cache's ${count(perSec(r, 'eval'))} EVAL/s (${((r.redisCalls.get('eval') ?? 0) / r.sent).toFixed(2)} per write: the compare-and-set script, also on 1 node).` : '.'),
+      (unit === 'write' ? `; plus the shared cache's ${count(perSec(r, 'eval') + perSec(r, 'evalsha'))} EVAL/EVALSHA/s (${(((r.redisCalls.get('eval') ?? 0) + (r.redisCalls.get('evalsha') ?? 0)) / r.sent).toFixed(2)} per write: the compare-and-set script, also on 1 node).` : '.'),
   ];
   if (redis !== undefined && first.name === 'Redis') lines.push(`  → Redis saturates first here: it is the bottleneck of this scenario.`);
   else if (redis !== undefined) lines.push(`  → ${first.name} saturates first; Redis would reach a full core at ${(redis.ceiling / first.ceiling).toFixed(1)}x that rate: Redis is not the bottleneck here.`);
