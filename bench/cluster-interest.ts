@@ -1,17 +1,9 @@
 /**
- * Does cluster traffic follow interest? Event fan-out on clusters of 1, 2 and 3 nodes over one
- * Redis (issue #18, item 4), printing:
- *   (a) two nodes, publisher and every subscriber on node A, none on B: B's CPU against A's
- *       (a node without subscribers should pay next to nothing: under 5 %);
- *   (b) 1, 2 and 3 nodes, subscribers spread evenly: deliveries/s, and node CPU per delivery
- *       summed over the nodes;
- *   (c) Redis CPU per delivered message, for each of those runs.
- *
- *   npx tsx --conditions=source bench/cluster-interest.ts                 # 300 subscribers, 2 s windows, 3 repeats
- *   npx tsx --conditions=source bench/cluster-interest.ts --repeats 1 --duration 1   # a quick look
- *
- * Every node runs bench/cluster.config.ts. Needs redis-server; without it, says so and exits 0.
- * Exits 1 if any subscriber missed, repeated or reordered an event. Compare ratios within one run.
+ * Does cluster traffic follow interest? (issue #18) Event fan-out on clusters of 1, 2 and 3 nodes
+ * over one Redis: (a) two nodes, everything on A: B's CPU against A's (target < 5 %); (b) subscribers
+ * spread evenly: deliveries/s and node CPU per delivery; (c) Redis CPU per delivery. Exits 1 if any
+ * subscriber missed, repeated or reordered an event.
+ *   npx tsx --conditions=source bench/cluster-interest.ts [--subscribers 300] [--duration 2] [--repeats 3]
  */
 import { cpus } from 'node:os';
 import { cli } from './lib/args.ts';

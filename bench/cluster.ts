@@ -1,15 +1,8 @@
 /**
- * Cluster benchmark: event fan-out and record updates on three nodes (publisher or writer on node
- * A, subscribers spread over A, B and C) against the same load on one node running the same
- * config, as ratios; and which process saturates first, a node or Redis.
- *
- *   npm run bench:cluster                     # = npx tsx --conditions=source bench/cluster.ts, all defaults
- *   npx tsx --conditions=source bench/cluster.ts --repeats 1 --duration 1 --subscribers 30 --record-subscribers 30   # a quick look
- *   npx tsx --conditions=source bench/cluster.ts --cpu-prof /tmp/prof     # with a CPU profile of every node
- *
- * Needs redis-server (scripts/ensure-services.sh installs it); without it, says so and exits 0.
- * Prints figures; it asserts nothing, but exits 1 if any subscriber missed, repeated or reordered
- * a message. Compare ratios within one run, not numbers across runs. See bench/README.md.
+ * Cluster benchmark: event fan-out and record updates on three nodes against the same load on one
+ * node with the same config, as ratios, and which process saturates first, a node or Redis. Needs
+ * redis-server (without it, says so and exits 0); exits 1 if a run lost, repeated or reordered a message.
+ *   npx tsx --conditions=source bench/cluster.ts [--repeats 3] [--duration 2] [--subscribers 30,300] [--record-subscribers 30,300] [--cpu-prof DIR]
  */
 import { cpus, loadavg } from 'node:os';
 import { resolve } from 'node:path';

@@ -1,14 +1,9 @@
 /**
  * Side by side with deepstream 7.0.2 (issues 10 and 22): the same raw-protocol load, interleaved run
- * by run (ours, deepstream, [ws ceiling, bare ws], ours, deepstream, …), medians and ratios at the end.
- *
- *   npm run bench:compare                 # all scenarios, 3 repeats (8 to 9 minutes on 2 cores)
- *   npx tsx --conditions=source bench/compare.ts --quick      # every scenario once, short windows (about 3 minutes)
- *   npx tsx --conditions=source bench/compare.ts --issue22    # fixed rate, many topics, idle at the largest N: issue 22's figures
- *   npx tsx --conditions=source bench/compare.ts --scenarios fanout,topics --repeats 5 --duration 2
- *
- * Needs deepstream installed once: `npm install --prefix bench/compare` (see bench/README.md).
- * Prints one JSON line per run on stdout, progress on stderr, then the table and the targets.
+ * by run (ours, deepstream, ws servers, …), medians, ratios and the issues' targets at the end; one
+ * JSON line per run on stdout. Needs `npm install --prefix bench/compare` once (see bench/README.md).
+ *   npm run bench:compare           # all scenarios, 3 repeats         --quick: once each, short windows
+ *   npx tsx --conditions=source bench/compare.ts --issue22            # fixed rate, topics, idle at the largest N
  */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -18,7 +13,7 @@ import { percentile } from './lib/checks.ts';
 import { verifyLoadGenerator } from './lib/compare-verify.ts';
 import { cpuSeconds, deepstreamArgs, forkWorker, log, nextMessage, root, runBenchmark, settledRss, shares, sleep, startServer, stopWorkers, type ServerProcess, type Worker } from './lib/proc.ts';
 import { f, jsonLine, median, sumOf, table } from './lib/report.ts';
-import { fanoutProblems, fanoutRun, rpcProblems, rpcRun } from './lib/runs.ts';
+import { fanoutProblems, fanoutRun, rpcProblems, rpcRun, type FanoutSpec } from './lib/runs.ts';
 
 const cores = cpus().length;
 const opt = cli({
@@ -63,11 +58,9 @@ const PAYLOAD_BYTES = opt.int('payload', 100, 48);
 const SUB_WORKERS = opt.int('sub-workers', 2, 1);
 const MAX_LAG_MS = opt.num('max-lag', 300);
 const CPU_PROF_DIR = opt.given('cpu-prof') ? resolve(opt.text('cpu-prof', '')) : undefined;
-/** `delayed`: our server with `connection.writeDelay` at this many ms (fixed-rate scenario). */
-const WRITE_DELAY_MS = opt.num('write-delay', 2);
+const WRITE_DELAY_MS = opt.num('write-delay', 2); // `delayed`: our server with `connection.writeDelay` at this many ms (fixed-rate scenario).
 const RPC_WARMUP_MS = QUICK ? 300 : 500;
-/** Servers stopped between scenarios get this long to exit by themselves. */
-const SERVER_STOP_GRACE_MS = 5_000;
+const SERVER_STOP_GRACE_MS = 5_000; // Servers stopped between scenarios get this long to exit by themselves.
 
 // ---------------------------------------------------------------------------------------------
 // Servers
@@ -97,70 +90,31 @@ async function startKind(kind: Kind): Promise<Server> {
 // ---------------------------------------------------------------------------------------------
 // Runs; one JSON line each. `value` is the scenario's headline figure.
 
-interface RunResult {
-  scenario: string;
-  server: Kind;
-  repeat: number;
-  value: number;
-  ok: boolean;
-  problems: string[];
-  [detail: string]: unknown;
-}
+type RunResult = { scenario: string; server: Kind; repeat: number; value: number; ok: boolean; problems: string[]; [detail: string]: unknown };
 
 const results: RunResult[] = [];
-function emit(result: RunResult): void {
-  results.push(result);
-  jsonLine(result);
-}
+const emit = (result: RunResult) => (results.push(result), jsonLine(result));
 
-/** Events: fan-out (one name, S subscribers), many topics (N names, one subscriber each), fixed rate. */
-async function eventRun(server: Server, o: { topics: boolean; subscribers: number; durationMs: number; rate: number; latency: boolean }) {
-  const r = await fanoutRun({ sendUrl: server.url, subUrl: () => server.url, subscribers: o.subscribers, subWorkers: SUB_WORKERS, payloadBytes: PAYLOAD_BYTES, durationMs: o.durationMs, maxLagMs: MAX_LAG_MS, topics: o.topics, rate: o.rate, latency: o.latency, pids: [server.pid] });
-  const c = r.counts;
-  const serverCpuSec = ((r.cpu[0] ?? NaN) / 100) * r.busySec;
+/** One fan-out run: events (fan-out, many topics, fixed rate) or, with `record`, record updates (as bench/records.ts). */
+async function fanout(server: Server, o: Pick<FanoutSpec, 'subscribers' | 'durationMs' | 'topics' | 'rate' | 'latency' | 'record'>) {
+  const r = await fanoutRun({ sendUrl: server.url, subUrl: () => server.url, subWorkers: SUB_WORKERS, payloadBytes: PAYLOAD_BYTES, maxLagMs: MAX_LAG_MS, pids: [server.pid], ...o });
+  const { counts: c, result } = r;
   const problems = fanoutProblems(r, o.subscribers);
   return {
-    emitted: r.result.sent,
-    emittedPerSec: r.sentPerSec,
+    sent: result.sent,
+    sentPerSec: r.sentPerSec,
     // A fixed-rate run whose server could not keep up measures a saturated server, not the rate asked for.
-    rateSustained: o.rate === 0 || r.sentPerSec >= 0.95 * o.rate,
+    rateSustained: !o.rate || r.sentPerSec >= 0.95 * o.rate,
     delivered: c.received,
     deliveredPerSec: r.deliveredPerSec,
-    drainMs: Math.max(0, c.lastAt - r.result.sendEndAt),
+    drainMs: Math.max(0, c.lastAt - result.sendEndAt),
     serverCpuPct: r.cpu[0],
-    serverCpuUsPerDelivery: (serverCpuSec * 1e6) / c.received,
+    serverCpuUsPerDelivery: (((r.cpu[0] ?? NaN) / 100) * r.busySec * 1e6) / c.received,
     loadgenCpuPct: sumOf(r.loadCpu.slice(1)),
     serverRssMB: r.rss / 2 ** 20,
-    latencyP50Us: percentile(c.latency, 50),
-    latencyP99Us: percentile(c.latency, 99),
-    latencyMaxUs: c.latency.max,
-    latencySamples: c.latency.count,
-    gaps: c.gaps,
-    missing: c.missing,
-    reordered: c.backwards,
-    badFrames: c.bad,
-    windowWaits: r.result.windowWaits,
-    backpressureWaits: r.result.backpressureWaits,
-    maxInFlight: r.result.maxInFlight,
-    ok: problems.length === 0,
-    problems: problems.slice(0, 5),
-  };
-}
-
-/** Records: one writer PATCHing one record, K subscribers (as bench/records.ts). */
-async function recordRun(server: Server, subscribers: number, durationMs: number, record: string) {
-  const r = await fanoutRun({ sendUrl: server.url, subUrl: () => server.url, subscribers, subWorkers: SUB_WORKERS, payloadBytes: PAYLOAD_BYTES, durationMs, maxLagMs: MAX_LAG_MS, record, pids: [server.pid] });
-  const problems = fanoutProblems(r, subscribers);
-  const serverCpuSec = ((r.cpu[0] ?? NaN) / 100) * r.busySec;
-  return {
-    written: r.result.sent,
-    writesPerSec: r.sentPerSec,
-    delivered: r.counts.received,
-    deliveredPerSec: r.deliveredPerSec,
-    serverCpuPct: r.cpu[0],
-    serverCpuUsPerDelivery: (serverCpuSec * 1e6) / r.counts.received,
-    loadgenCpuPct: sumOf(r.loadCpu.slice(1)),
-    serverRssMB: r.rss / 2 ** 20,
+    ...{ latencyP50Us: percentile(c.latency, 50), latencyP99Us: percentile(c.latency, 99), latencyMaxUs: c.latency.max, latencySamples: c.latency.count },
+    ...{ gaps: c.gaps, missing: c.missing, reordered: c.backwards, badFrames: c.bad },
+    ...{ windowWaits: result.windowWaits, backpressureWaits: result.backpressureWaits, maxInFlight: result.maxInFlight },
     ok: problems.length === 0,
     problems: problems.slice(0, 5),
   };
@@ -218,16 +172,8 @@ async function idleRun(kind: Kind, repeat: number): Promise<void> {
 // ---------------------------------------------------------------------------------------------
 // Table and targets
 
-interface Row {
-  scenario: string;
-  metric: string;
-  higherIsBetter: boolean;
-  /** Median per server kind (NaN where not measured). */
-  v: Record<Kind, number>;
-  ok: boolean;
-  /** Servers that could not hold a fixed rate in some run. */
-  rateMissed: Kind[];
-}
+/** A metric of a scenario: the median per server kind (NaN where not measured), the servers that could not hold a fixed rate in some run. */
+type Row = { scenario: string; metric: string; higherIsBetter: boolean; v: Record<Kind, number>; ok: boolean; rateMissed: Kind[] };
 
 function rows(): Row[] {
   const byScenario = new Map<string, RunResult[]>();
@@ -250,11 +196,7 @@ function rows(): Row[] {
   return out;
 }
 
-interface Target {
-  target: string;
-  met: boolean | undefined;
-  detail: string;
-}
+type Target = { target: string; met: boolean | undefined; detail: string };
 
 function targets(all: Row[]): Target[] {
   const out: Target[] = [];
@@ -362,21 +304,21 @@ async function main(): Promise<void> {
 
   // Warm-up, unreported: JIT for every server's event and record paths.
   for (const [kind, server] of servers) {
-    await eventRun(server, { topics: false, subscribers: 10, durationMs: 700, rate: 0, latency: false });
-    if (['ours', 'baseline', 'deepstream'].includes(kind)) await recordRun(server, 2, 500, 'bench/compare-warmup');
+    await fanout(server, { subscribers: 10, durationMs: 700 });
+    if (['ours', 'baseline', 'deepstream'].includes(kind)) await fanout(server, { subscribers: 2, durationMs: 500, record: 'bench/compare-warmup' });
   }
   if (servers.size > 0) log(`warm-up done (${((performance.now() - started) / 1000).toFixed(0)} s)`);
 
   for (const scenario of SCENARIOS) {
     const t0 = performance.now();
     if (scenario === 'fanout') {
-      for (const s of FANOUT_SUBSCRIBERS) await interleaved(scenario, servers, `fanout S=${s}`, (server) => eventRun(server, { topics: false, subscribers: s, durationMs: DURATION_MS, rate: 0, latency: false }), 'deliveredPerSec');
+      for (const s of FANOUT_SUBSCRIBERS) await interleaved(scenario, servers, `fanout S=${s}`, (server) => fanout(server, { subscribers: s, durationMs: DURATION_MS }), 'deliveredPerSec');
     } else if (scenario === 'fixed') {
-      await interleaved(scenario, servers, `fixed ${FIXED_RATE}/s S=${FIXED_SUBSCRIBERS}`, (server) => eventRun(server, { topics: false, subscribers: FIXED_SUBSCRIBERS, durationMs: FIXED_DURATION_MS, rate: FIXED_RATE, latency: true }), 'serverCpuUsPerDelivery');
+      await interleaved(scenario, servers, `fixed ${FIXED_RATE}/s S=${FIXED_SUBSCRIBERS}`, (server) => fanout(server, { subscribers: FIXED_SUBSCRIBERS, durationMs: FIXED_DURATION_MS, rate: FIXED_RATE, latency: true }), 'serverCpuUsPerDelivery');
     } else if (scenario === 'topics') {
-      await interleaved(scenario, servers, `topics N=${TOPICS}`, (server) => eventRun(server, { topics: true, subscribers: TOPICS, durationMs: DURATION_MS, rate: 0, latency: false }), 'deliveredPerSec');
+      await interleaved(scenario, servers, `topics N=${TOPICS}`, (server) => fanout(server, { topics: true, subscribers: TOPICS, durationMs: DURATION_MS }), 'deliveredPerSec');
     } else if (scenario === 'records') {
-      for (const k of RECORD_SUBSCRIBERS) await interleaved(scenario, servers, `records K=${k}`, (server) => recordRun(server, k, DURATION_MS, `bench/compare-${k}`), 'deliveredPerSec');
+      for (const k of RECORD_SUBSCRIBERS) await interleaved(scenario, servers, `records K=${k}`, (server) => fanout(server, { subscribers: k, durationMs: DURATION_MS, record: `bench/compare-${k}` }), 'deliveredPerSec');
     } else if (scenario === 'rpc') {
       for (const n of REQUESTERS) await interleaved(scenario, servers, `rpc requesters=${n}`, (server) => compareRpc(server, n), 'callsPerSec');
     } else {

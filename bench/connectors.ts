@@ -1,14 +1,9 @@
 /**
- * Connectors benchmark: acknowledged record writes per second sustained by 1, 10 and 100
- * concurrent writers (each the only writer of its own record, each keeping a window of writes in
- * flight), on two storage/cache stacks side by side in one run: (a) the embedded SQLite storage +
- * the in-process memory cache, (b) PostgreSQL storage + Redis cache on throwaway servers
- * (test/services/real-servers.ts; when they cannot be started, the reason is printed and only (a) runs).
- *
+ * Connectors benchmark: acknowledged record writes per second by 1, 10 and 100 writers (each alone
+ * on its own record, a window of writes in flight), on (a) SQLite storage + memory cache and (b)
+ * PostgreSQL + Redis on throwaway servers (skipped, with the reason, when they cannot start).
  *   npx tsx --conditions=source bench/connectors.ts [--writers 1,10,100] [--duration 5] [--warmup 1] [--window 8]
  *                               [--payload 100] [--workers 2] [--stacks sqlite,postgres]
- *
- * Options also come from the environment (see bench/README.md). Prints figures; asserts nothing.
  */
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -25,31 +20,25 @@ import { f, fileSizes, sumOf as sum, table } from './lib/report.ts';
 
 const cores = cpus().length;
 const CONFIG = 'bench/connectors.config.ts';
-/** As set in bench/connectors.config.ts (and the connectors' defaults). */
-const POSTGRES_TABLE = 'ds_records';
+const POSTGRES_TABLE = 'ds_records'; // As set in bench/connectors.config.ts (and the connectors' defaults).
 const REDIS_KEY_PREFIX = 'ds:';
 
 const opt = cli({ writers: 'BENCH_WRITERS', duration: 'BENCH_DURATION', warmup: 'BENCH_WARMUP', window: 'BENCH_WINDOW', payload: 'BENCH_PAYLOAD', workers: 'BENCH_WRITER_WORKERS', stacks: 'BENCH_STACKS', 'cpu-prof': '' });
 const WRITER_COUNTS = opt.ints('writers', '1,10,100', 1, 2000);
 const DURATION_MS = Math.round(opt.num('duration', 5, 0.1, 600) * 1000);
-/** Unmeasured writing at the start of every run (fresh records, connections, JIT). */
-const WARMUP_MS = Math.round(opt.num('warmup', 1, 0, 600) * 1000);
-/** Acknowledged writes each writer keeps in flight. */
-const WINDOW = opt.int('window', 8, 1, 1000);
+const WARMUP_MS = Math.round(opt.num('warmup', 1, 0, 600) * 1000); // Unmeasured writing at the start of every run (fresh records, connections, JIT).
+const WINDOW = opt.int('window', 8, 1, 1000); // Acknowledged writes each writer keeps in flight.
 const PAYLOAD_BYTES = opt.int('payload', 100, 20, 1 << 20);
 const WORKERS = opt.int('workers', 2, 1, 64);
 type StackKey = 'sqlite' | 'postgres';
 const STACKS = opt.words('stacks', 'sqlite,postgres', ['sqlite', 'postgres'] as const);
 if (STACKS.length === 0) throw new Error('--stacks / BENCH_STACKS: no stack to run');
-/** Each server writes a V8 CPU profile into `<dir>/<stack>` when it stops. */
-const CPU_PROF_DIR = opt.given('cpu-prof') ? opt.text('cpu-prof', '') : undefined;
+const CPU_PROF_DIR = opt.given('cpu-prof') ? opt.text('cpu-prof', '') : undefined; // Each server writes a V8 CPU profile into `<dir>/<stack>` when it stops.
 /** PostgreSQL's postmaster and backends and redis-server, as real-servers.ts starts them (descendants of this process). */
 const SERVICES = new Set(['postgres', 'redis-server']);
 
-/** Time between the parent's "go" and the writers' first write, so that every worker starts together. */
-const START_LEAD_MS = 300;
-/** The writer workers wait this long for writes in flight after the window (worker.ts). */
-const WORKER_DRAIN_MS = 10_000;
+const START_LEAD_MS = 300; // Time between the parent's "go" and the writers' first write, so that every worker starts together.
+const WORKER_DRAIN_MS = 10_000; // The writer workers wait this long for writes in flight after the window (worker.ts).
 
 // ---------------------------------------------------------------------------------------------
 // Stacks
@@ -67,8 +56,7 @@ let tempDir: string | undefined;
 const externals: ExternalService[] = [];
 const stacks: Stack[] = [];
 
-/** Long enough for a server to drain its write queues and close its connectors. */
-const SERVER_STOP_GRACE_MS = 10_000;
+const SERVER_STOP_GRACE_MS = 10_000; // Long enough for a server to drain its write queues and close its connectors.
 
 function startStackServer(label: string, env: NodeJS.ProcessEnv): Promise<ServerProcess> {
   const profile = CPU_PROF_DIR === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', join(CPU_PROF_DIR, env.BENCH_STACK ?? label)];
@@ -112,33 +100,10 @@ async function startStacks(): Promise<string | undefined> {
 // ---------------------------------------------------------------------------------------------
 // One run: N writers on one stack
 
-interface Run {
-  stack: Stack;
-  writers: number;
-  written: number;
-  acked: number;
-  ackedInWindow: number;
-  ackedPerSec: number;
-  /** Ack latency, µs. */
-  latency: HistogramSnapshot;
-  /** Fewest / most acknowledgements one writer got inside the window. */
-  perWriterMin: number;
-  perWriterMax: number;
-  /** % of one core over the measured window. */
-  serverCpu: number;
-  /** PostgreSQL + Redis processes (stack b); NaN for stack a, whose storage runs in the server. */
-  serviceCpu: number;
-  loadCpu: number;
-  loadCpuParts: number[];
-  /** Server (+ PostgreSQL and Redis) CPU time per write acknowledged in the window, µs. */
-  cpuPerWriteUs: number;
-  problems: string[];
-  errorSamples: string[];
-}
 
+type Run = Awaited<ReturnType<typeof runOnce>>;
 let runCounter = 0;
-/** Record names are unique to this invocation too: an external POSTGRES_URL / REDIS_URL keeps earlier runs' records. */
-const INVOCATION = Date.now().toString(36);
+const INVOCATION = Date.now().toString(36); // Record names are unique to this invocation too: an external POSTGRES_URL / REDIS_URL keeps earlier runs' records.
 
 /** Every acknowledged version must be stored (and cached); with nothing left in flight, exactly the last one sent. */
 async function checkStored(stack: Stack, names: string[], lastAcked: number[], lastSent: number[]): Promise<string[]> {
@@ -167,7 +132,7 @@ async function checkStored(stack: Stack, names: string[], lastAcked: number[], l
   return found;
 }
 
-async function runOnce(stack: Stack, writers: number): Promise<Run> {
+async function runOnce(stack: Stack, writers: number) {
   const prefix = `bench/connectors/${INVOCATION}/run${++runCounter}`;
   const workerCount = Math.min(WORKERS, writers);
   const workers: Worker[] = [];
@@ -201,11 +166,8 @@ async function runOnce(stack: Stack, writers: number): Promise<Run> {
     const perWriter = results.flatMap((r) => r.perWriterInWindow);
     const errors: Record<string, number> = {};
     for (const r of results) for (const [kind, n] of Object.entries(r.errors)) errors[kind] = (errors[kind] ?? 0) + n;
-    const ackedInWindow = sum(results.map((r) => r.ackedInWindow));
-    const unacked = sum(results.map((r) => r.unacked));
-    const outOfOrder = sum(results.map((r) => r.outOfOrder));
-    const stopped = sum(results.map((r) => r.stoppedByError));
-    const closed = sum(results.map((r) => r.closed));
+    const total = (key: 'written' | 'acked' | 'ackedInWindow' | 'unacked' | 'outOfOrder' | 'stoppedByError' | 'closed') => sum(results.map((r) => r[key]));
+    const [ackedInWindow, unacked, outOfOrder, stopped, closed] = (['ackedInWindow', 'unacked', 'outOfOrder', 'stoppedByError', 'closed'] as const).map(total) as [number, number, number, number, number];
 
     const problems: string[] = [];
     if (Object.keys(errors).length > 0) problems.push(`received ${Object.entries(errors).map(([kind, n]) => `${n} × ${kind}`).join(', ')}`);
@@ -223,13 +185,16 @@ async function runOnce(stack: Stack, writers: number): Promise<Run> {
     return {
       stack,
       writers,
-      written: sum(results.map((r) => r.written)),
-      acked: sum(results.map((r) => r.acked)),
+      written: total('written'),
+      acked: total('acked'),
       ackedInWindow,
       ackedPerSec: ackedInWindow / (DURATION_MS / 1000),
+      /** Ack latency, µs. */
       latency: mergeHistograms(results.map((r) => r.latency)),
+      /** Fewest / most acknowledgements one writer got inside the window (fairness). */
       perWriterMin: Math.min(...perWriter),
       perWriterMax: Math.max(...perWriter),
+      /** % of one core over the measured window; PostgreSQL + Redis (stack b; NaN for a, whose storage runs in the server). */
       serverCpu: (serverCpuSec / windowSec) * 100,
       serviceCpu: stack.key === 'postgres' ? (serviceCpuSec / windowSec) * 100 : NaN,
       loadCpu: ((sum(after.load) - sum(before.load)) / windowSec) * 100,
@@ -339,7 +304,7 @@ async function main(): Promise<void> {
   console.log(
     `\nacked writes/s: WRITE_ACKNOWLEDGEMENTs received in the measured window / its length; the server acknowledges once storage and cache both have the write.`,
   );
-  console.log(`ack latency: write sent → its WRITE_ACKNOWLEDGEMENT, acks in the window (log histogram, ~2% resolution).`);
+  console.log(`ack latency: write sent → its WRITE_ACKNOWLEDGEMENT, acks in the window (log histogram, ~1.2% resolution).`);
   console.log(
     `CPU: % of one core over the window (${cores} cores shared by everything); PG+Redis: every PostgreSQL and Redis process; CPU/write: (server + PG + Redis) CPU time per acked write.`,
   );

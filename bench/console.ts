@@ -1,9 +1,6 @@
 /**
- * What the operator console costs the message path: an in-process server with events only, then
- * with events and the console (its inbound, outbound and authorize taps), one raw publisher
- * emitting a burst to one raw subscriber. Alternates the two setups and prints the median rate of
- * each; compare the ratio within one run, not numbers across machines.
- *
+ * What the operator console costs the message path: an in-process server with events, without and
+ * with the console, one raw publisher bursting to one raw subscriber; the median rate of each.
  *   npx tsx --conditions=source bench/console.ts [--burst 20000] [--rounds 3]     (or positionally: [burst] [rounds])
  */
 import { EVENT_ACTION, TOPIC, type DeepstreamConfig } from '@deepstream-ts/core';

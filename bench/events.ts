@@ -1,12 +1,8 @@
 /**
  * Events benchmark: round-trip latency with the official client, and fan-out throughput with raw
- * protocol clients in worker processes, against a server started as a separate child process.
- *
+ * clients in worker processes, against a server started as a child process (see bench/README.md).
  *   npx tsx --conditions=source bench/events.ts [--subscribers 10,100,1000] [--duration 5] [--rounds 1000] [--warmup 200]
  *                           [--payload 100] [--sub-workers 2] [--max-lag 300]
- *
- * Every option can also be given as an environment variable (see bench/README.md). Prints
- * figures; it asserts nothing. Compare ratios within one run, not numbers across runs.
  */
 import { cpus } from 'node:os';
 import { DeepstreamClient } from '@deepstream/client';
@@ -14,7 +10,7 @@ import { cli } from './lib/args.ts';
 import { SETTLE_MAX_MS } from './lib/flow-control.ts';
 import { deepstreamArgs, runBenchmark, SETUP_TIMEOUT_MS, sleep, startServer, type ServerProcess } from './lib/proc.ts';
 import { f, sumOf, summary, table } from './lib/report.ts';
-import { fanoutRun, type FanoutRun } from './lib/runs.ts';
+import { fanoutRun } from './lib/runs.ts';
 
 const cores = cpus().length;
 const opt = cli({ subscribers: 'BENCH_SUBSCRIBERS', duration: 'BENCH_DURATION', rounds: 'BENCH_ROUNDS', warmup: 'BENCH_WARMUP', payload: 'BENCH_PAYLOAD', 'sub-workers': 'BENCH_SUB_WORKERS', 'max-lag': 'BENCH_MAX_LAG' });
@@ -24,10 +20,8 @@ const ROUNDS = opt.int('rounds', 1000);
 const WARMUP = opt.int('warmup', 200);
 const PAYLOAD_BYTES = opt.int('payload', 100, 48);
 const SUB_WORKERS = opt.int('sub-workers', 2, 1);
-/** Publisher flow control: ms of deliveries allowed in flight; 0 = only ws.bufferedAmount backpressure. */
-const MAX_LAG_MS = opt.num('max-lag', 300);
-/** Per round trip; a lost pong fails the round, too many losses abort the section. */
-const ROUND_TIMEOUT_MS = 2_000;
+const MAX_LAG_MS = opt.num('max-lag', 300); // Publisher flow control: ms of deliveries allowed in flight; 0 = only ws.bufferedAmount backpressure.
+const ROUND_TIMEOUT_MS = 2_000; // Per round trip; a lost pong fails the round, too many losses abort the section.
 
 /** Official clients A and B: A emits 'ping', B answers 'pong' with the same data; sequential, µs per round. */
 async function roundTrip(url: string): Promise<{ samples: number[]; lost: number }> {
@@ -67,21 +61,6 @@ async function roundTrip(url: string): Promise<{ samples: number[]; lost: number
 const fanOut = (server: ServerProcess, subscribers: number) =>
   fanoutRun({ sendUrl: server.url, subUrl: () => server.url, subscribers, subWorkers: SUB_WORKERS, payloadBytes: PAYLOAD_BYTES, durationMs: DURATION_MS, maxLagMs: MAX_LAG_MS, pids: [server.pid], pollMs: 50 });
 
-/** What the run's line and table show. */
-function figures(r: FanoutRun, subscribers: number) {
-  const c = r.counts;
-  const sent = r.result.sent;
-  return {
-    ratio: r.expected > 0 ? c.received / r.expected : NaN,
-    inWindowPerSec: r.inWindow.received / r.windowSec,
-    drainMs: c.lastAt > 0 ? Math.max(0, c.lastAt - r.result.sendEndAt) : NaN,
-    shares: sent > 0 ? `${(c.minPerConnection / sent).toFixed(3)}..${(c.maxPerConnection / sent).toFixed(3)}` : 'n/a',
-    other: sumOf(Object.values(c.other)),
-    seqOk: c.gaps + c.backwards + c.bad === 0,
-    subscribers,
-  };
-}
-
 async function main(): Promise<void> {
   console.log(
     `events benchmark: node ${process.version}, ${cores} cores; round trip ${ROUNDS} (+${WARMUP} warm-up); fan-out to ${SUBSCRIBER_COUNTS.join('/')} subscribers, ` +
@@ -103,20 +82,22 @@ async function main(): Promise<void> {
   for (const n of SUBSCRIBER_COUNTS) {
     console.log(`\nfan-out: 1 publisher → ${n} subscriber(s), ${DURATION_MS / 1000} s...`);
     const r = await fanOut(server, n);
-    const x = figures(r, n);
+    const { counts: c, result } = r;
+    const ratio = r.expected > 0 ? c.received / r.expected : NaN;
+    const inWindowPerSec = r.inWindow.received / r.windowSec;
+    const drainMs = c.lastAt > 0 ? Math.max(0, c.lastAt - result.sendEndAt) : NaN;
+    const other = sumOf(Object.values(c.other));
     const load = sumOf(r.loadCpu);
     console.log(
-      `  emitted ${f.count(r.result.sent)} (${f.count(r.sentPerSec)}/s); delivered ${f.count(r.counts.received)} (${f.count(r.deliveredPerSec)}/s overall, ` +
-        `${f.count(x.inWindowPerSec)}/s while emitting); ratio ${x.ratio.toFixed(4)}, per subscriber ${x.shares}; drain ${f.wholeMs(x.drainMs)}; ` +
+      `  emitted ${f.count(result.sent)} (${f.count(r.sentPerSec)}/s); delivered ${f.count(c.received)} (${f.count(r.deliveredPerSec)}/s overall, ` +
+        `${f.count(inWindowPerSec)}/s while emitting); ratio ${ratio.toFixed(4)}, per subscriber ${(c.minPerConnection / result.sent).toFixed(3)}..${(c.maxPerConnection / result.sent).toFixed(3)}; drain ${f.wholeMs(drainMs)}; ` +
         `server CPU ${f.pct(r.cpu[0] ?? NaN)}, load generators ${f.pct(load)} (${r.loadCpu.map((v) => f.pct(v)).join(' + ')} = this script + publisher + subscriber workers) over ${r.busySec.toFixed(1)} s; ` +
-        `${r.result.backpressureWaits} backpressure / ${r.result.windowWaits} flow-control waits, at most ${f.count(r.result.maxInFlight)} emits in flight; ${r.counts.closed} dropped; ` +
-        `${x.other} non-EMIT frames; ${r.counts.gaps} gaps, ${r.counts.backwards} repeats, ${r.counts.bad} bad frames; first EMIT of every subscriber ${r.counts.verified ? 'verified' : 'NOT VERIFIED'}`,
+        `${result.backpressureWaits} backpressure / ${result.windowWaits} flow-control waits, at most ${f.count(result.maxInFlight)} emits in flight; ${c.closed} dropped; ` +
+        `${other} non-EMIT frames; ${c.gaps} gaps, ${c.backwards} repeats, ${c.bad} bad frames; first EMIT of every subscriber ${c.verified ? 'verified' : 'NOT VERIFIED'}`,
     );
-    for (const s of r.counts.samples.slice(0, 3)) console.log(`  ${s}`);
-    rows.push([
-      String(n), f.count(r.sentPerSec), f.count(r.deliveredPerSec), f.count(x.inWindowPerSec), x.ratio.toFixed(4), f.wholeMs(x.drainMs), f.pct(r.cpu[0] ?? NaN), f.pct(load), String(r.counts.closed),
-      !r.counts.verified ? 'BAD FRAME' : !x.seqOk ? 'SEQUENCE' : x.other > 0 ? `${x.other} other frames` : 'ok',
-    ]);
+    for (const s of c.samples.slice(0, 3)) console.log(`  ${s}`);
+    const check = !c.verified ? 'BAD FRAME' : c.gaps + c.backwards + c.bad > 0 ? 'SEQUENCE' : other > 0 ? `${other} other frames` : 'ok';
+    rows.push([String(n), f.count(r.sentPerSec), f.count(r.deliveredPerSec), f.count(inWindowPerSec), ratio.toFixed(4), f.wholeMs(drainMs), f.pct(r.cpu[0] ?? NaN), f.pct(load), String(c.closed), check]);
     await sleep(500);
   }
 

@@ -1,14 +1,7 @@
 /**
- * Resident memory at start: our server from the built packages on plain Node (no TypeScript
- * loader), and deepstream 7.0.2, started alternately in one run, each measured once it accepts
- * connections and has been idle for a moment. Prints both; a script, not a timed test.
- *
- *   npm install --prefix bench/compare        # once: deepstream 7.0.2 (see bench/compare/package.json)
- *   node --conditions=source --import tsx bench/memory.ts [--rounds 3] [--settle 1000]
- *
- * Ours runs `core/dist/cli.js start` with bench/memory.config.yaml (the plugins bench/compare.ts
- * matches to deepstream's setup, plus listening and the health check); deepstream runs
- * bench/compare/deepstream-server.cjs. RSS is VmRSS from /proc/<pid>/status (Linux).
+ * Resident memory at start: our server from the built packages on plain Node (bench/memory.config.yaml)
+ * and deepstream 7.0.2, alternately, each once it accepts connections and has idled a moment (VmRSS).
+ *   node --conditions=source --import tsx bench/memory.ts [--rounds 3] [--settle 1000]     (after npm install --prefix bench/compare)
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';

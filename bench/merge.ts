@@ -1,15 +1,8 @@
 /**
- * Merge benchmark: 100 writers on one record, each patching its own path as fast as replies
- * allow, under `reject` and then `paths`, against a server started as a child process. Prints
- * acknowledged writes/s and VERSION_EXISTS/s for both from one run.
- *
+ * Merge benchmark: N writers on one record, each patching its own path (`w<i>`) at the latest
+ * version it knows + 1 with an acknowledgement, `window` writes in flight, a refused write followed
+ * by the next; under `reject`, then `paths`. Prints acked writes/s and VERSION_EXISTS/s for both.
  *   npx tsx --conditions=source bench/merge.ts [--writers 100] [--duration 3] [--window 1]
- *
- * Each writer is a raw protocol client subscribed to the record. It keeps `window` writes in
- * flight; each is a PATCH of `w<i>` at the latest version it knows + 1 (from broadcasts, a
- * VERSION_EXISTS, or its own merged copy), with an acknowledgement. A refused write is simply
- * followed by the next one, as a client that merges and writes again would. Writers share this
- * process, the server has its own: compare the two strategies within one run, not across machines.
  */
 import { RECORD_ACTION, TOPIC, binaryCodec } from '@deepstream-ts/core';
 import { cli } from './lib/args.ts';

@@ -1,28 +1,22 @@
 /**
- * MQTT benchmark: fan-out through the MQTT endpoint beside the same fan-out over WebSocket, against
- * one server (bench/mqtt.config.ts), in one run: MQTT → N deepstream subscribers, deepstream → N
- * MQTT, deepstream → N deepstream (the WebSocket path, for comparison), MQTT → N MQTT.
- *
+ * MQTT benchmark: fan-out through the MQTT endpoint beside the same over WebSocket, in one run:
+ * MQTT → N deepstream subscribers, deepstream → N MQTT, deepstream → N deepstream, MQTT → N MQTT.
+ * Raw clients in this process; subscribers count bytes (every delivery of a run has the same size).
  *   npx tsx --conditions=source bench/mqtt.ts [--subscribers 100] [--duration 3]
- *
- * Prints deliveries per second and the server's CPU per delivery (from /proc) for each. Raw clients,
- * all in this process: subscribers count bytes (every delivery of a run has the same size), so
- * the load side stays cheap. It asserts nothing; compare the rows of one run, not runs.
  */
 import { connect, type Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import { EVENT_ACTION, TOPIC, binaryCodec } from '@deepstream-ts/core';
 import { cli } from './lib/args.ts';
 import { cpuSeconds, deepstreamArgs, freePort, log, runBenchmark, sleep, startServer } from './lib/proc.ts';
-import { login, socketOf, subscribe } from './lib/raw-client.ts';
+import { connectInBatches, login, socketOf, subscribe } from './lib/raw-client.ts';
 import { f, table } from './lib/report.ts';
 
 const opt = cli({ subscribers: 'BENCH_SUBSCRIBERS', duration: 'BENCH_DURATION' });
 const SUBSCRIBERS = opt.int('subscribers', 100, 1);
 const DURATION_MS = opt.num('duration', 3, 0.1) * 1000;
 const WARMUP_MS = 500;
-/** Publisher flow control: emits not yet delivered to every subscriber. */
-const WINDOW = 200;
+const WINDOW = 200; // Publisher flow control: emits not yet delivered to every subscriber.
 const PAYLOAD = JSON.stringify({ sensor: 'bench', value: 21.5, unit: 'C', seq: 123456 });
 
 type Kind = 'mqtt' | 'ws';
@@ -98,40 +92,25 @@ type Row = { path: string; deliveriesPerSec: number; serverCpuPercent: number; s
 async function run(from: Kind, to: Kind, urls: { ws: string; mqttPort: number }, serverPid: number): Promise<Row> {
   const topic = `bench/${from}-to-${to}/${Date.now()}`;
   const subscribers: Subscriber[] = [];
-  for (let i = 0; i < SUBSCRIBERS; i += 25) {
-    const batch = Array.from({ length: Math.min(25, SUBSCRIBERS - i) }, () => (to === 'mqtt' ? mqttSubscriber(urls.mqttPort, topic) : wsSubscriber(urls.ws, topic)));
-    subscribers.push(...(await Promise.all(batch)));
-  }
+  await connectInBatches(SUBSCRIBERS, async () => void subscribers.push(await (to === 'mqtt' ? mqttSubscriber(urls.mqttPort, topic) : wsSubscriber(urls.ws, topic))));
   const publisher = from === 'mqtt' ? await mqttPublisher(urls.mqttPort, topic) : await wsPublisher(urls.ws, topic);
   const size = deliverySize(to, topic);
-  const delivered = () => {
-    let bytes = 0;
-    for (const s of subscribers) bytes += s.bytes();
-    return Math.floor(bytes / size);
-  };
-  let published = 0;
-  let running = true;
+  const delivered = () => Math.floor(subscribers.reduce((bytes, s) => bytes + s.bytes(), 0) / size);
+  let [published, running] = [0, true];
   const pump = (async () => {
     while (running) {
       // Keep at most WINDOW emits in flight, so that the figures are throughput, not queueing.
       if (published - delivered() / SUBSCRIBERS < WINDOW) {
         let ok = true;
         for (let i = 0; i < 20 && ok; i++, published++) ok = publisher.publish();
-        if (!ok) await sleep(1);
-        else await new Promise((resolve) => setImmediate(resolve));
-      } else {
-        await sleep(1);
-      }
+        await (ok ? new Promise((resolve) => setImmediate(resolve)) : sleep(1));
+      } else await sleep(1);
     }
   })();
   await sleep(WARMUP_MS);
-  const cpu0 = cpuSeconds(serverPid);
-  const count0 = delivered();
-  const t0 = process.hrtime.bigint();
+  const [cpu0, count0, t0] = [cpuSeconds(serverPid), delivered(), process.hrtime.bigint()];
   await sleep(DURATION_MS);
-  const cpu1 = cpuSeconds(serverPid);
-  const count1 = delivered();
-  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  const [cpu1, count1, seconds] = [cpuSeconds(serverPid), delivered(), Number(process.hrtime.bigint() - t0) / 1e9];
   running = false;
   await pump;
   publisher.close();
@@ -154,9 +133,7 @@ await runBenchmark('bench/mqtt', 5 * 60_000, async () => {
   const urls = { ws: server.url, mqttPort };
   log(`bench/mqtt: ${SUBSCRIBERS} subscribers, ${DURATION_MS / 1000} s per path, payload ${PAYLOAD.length} bytes; clients in this process, server pid ${server.pid}`);
   const rows: Row[] = [];
-  for (const [from, to] of [['mqtt', 'ws'], ['ws', 'mqtt'], ['ws', 'ws'], ['mqtt', 'mqtt']] as Array<[Kind, Kind]>) {
-    rows.push(await run(from, to, urls, server.pid));
-  }
+  for (const [from, to] of [['mqtt', 'ws'], ['ws', 'mqtt'], ['ws', 'ws'], ['mqtt', 'mqtt']] as Array<[Kind, Kind]>) rows.push(await run(from, to, urls, server.pid));
   console.log(`\n${table(['path', 'deliveries/s', 'server CPU', 'server CPU µs/delivery'], rows.map((r) => [r.path, f.count(r.deliveriesPerSec), f.pct(r.serverCpuPercent, 0), r.serverCpuUsPerDelivery.toFixed(2)]))}`);
   if (server.warnings.length > 0) log(`server warnings: ${server.warnings.length} (first: ${server.warnings[0]})`);
   await server.stop();

@@ -1,13 +1,8 @@
 /**
- * Records benchmark: record writes per second fanned out to 1, 10 and 100 subscribers, with raw
- * protocol clients in worker processes, against a server (records plugin + SQLite storage)
- * started as a separate child process.
- *
+ * Records benchmark: writes to one record per second fanned out to 1, 10 and 100 subscribers (raw
+ * clients in worker processes), against a server with the records plugin + SQLite storage (see bench/README.md).
  *   npx tsx --conditions=source bench/records.ts [--subscribers 1,10,100] [--duration 5] [--warmup 1] [--payload 100] [--sub-workers 2]
  *                            [--max-lag 300] [--storage sqlite|sqlite-memory|none] [--variants plain,ack]
- *
- * Every option can also be given as an environment variable (see bench/README.md). Prints
- * figures; it asserts nothing. Compare ratios within one run, not numbers across runs.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -16,19 +11,17 @@ import { cli } from './lib/args.ts';
 import { SETTLE_MAX_MS } from './lib/flow-control.ts';
 import { deepstreamArgs, onStop, runBenchmark, SETUP_TIMEOUT_MS, sleep, startServer, type ServerProcess } from './lib/proc.ts';
 import { f, fileSizes, sumOf, table } from './lib/report.ts';
-import { fanoutRun, fanoutProblems, type FanoutRun } from './lib/runs.ts';
+import { fanoutRun, fanoutProblems } from './lib/runs.ts';
 
 const cores = cpus().length;
 const RECORD_NAME = 'bench/record';
 const opt = cli({ subscribers: 'BENCH_SUBSCRIBERS', duration: 'BENCH_DURATION', warmup: 'BENCH_WARMUP', payload: 'BENCH_PAYLOAD', 'sub-workers': 'BENCH_SUB_WORKERS', 'max-lag': 'BENCH_MAX_LAG', storage: 'BENCH_STORAGE', variants: 'BENCH_VARIANTS' });
 const SUBSCRIBER_COUNTS = opt.ints('subscribers', '1,10,100', 1, 5000);
 const DURATION_MS = Math.round(opt.num('duration', 5, 0.1) * 1000);
-/** Seconds of unreported writing per variant before the measured runs (the server's JIT warms up). */
-const WARMUP_MS = Math.round(opt.num('warmup', 1) * 1000);
+const WARMUP_MS = Math.round(opt.num('warmup', 1) * 1000); // Seconds of unreported writing per variant before the measured runs (the server's JIT warms up).
 const PAYLOAD_BYTES = opt.int('payload', 100, 20);
 const SUB_WORKERS = opt.int('sub-workers', 2, 1);
-/** Writer flow control: ms of completions allowed in flight; 0 = only ws.bufferedAmount backpressure. */
-const MAX_LAG_MS = opt.num('max-lag', 300);
+const MAX_LAG_MS = opt.num('max-lag', 300); // Writer flow control: ms of completions allowed in flight; 0 = only ws.bufferedAmount backpressure.
 const [STORAGE] = opt.words('storage', 'sqlite', ['sqlite', 'sqlite-memory', 'none'] as const);
 const VARIANTS = opt.words('variants', 'plain,ack', ['plain', 'ack'] as const);
 
@@ -52,21 +45,8 @@ async function startRecordsServer(): Promise<ServerProcess & { storage: string }
   return { ...server, storage };
 }
 
-interface Run {
-  subscribers: number;
-  variant: 'plain' | 'ack';
-  r: FanoutRun;
-  acked: number;
-  /** Acknowledgements from the first write to the last ack (ack variant only; NaN otherwise). */
-  ackedPerSec: number;
-  ratio: number;
-  inWindowPerSec: number;
-  /** ms from the writer's last write to the last delivery or ack. */
-  drainMs: number;
-  problems: string[];
-}
 
-async function runOnce(server: ServerProcess, subscribers: number, variant: 'plain' | 'ack', durationMs = DURATION_MS): Promise<Run> {
+async function runOnce(server: ServerProcess, subscribers: number, variant: 'plain' | 'ack', durationMs = DURATION_MS) {
   const ack = variant === 'ack';
   const r = await fanoutRun({ sendUrl: server.url, subUrl: () => server.url, subscribers, subWorkers: SUB_WORKERS, payloadBytes: PAYLOAD_BYTES, durationMs, maxLagMs: MAX_LAG_MS, record: RECORD_NAME, ack, pids: [server.pid], pollMs: 50 });
   const w = r.writer!;
@@ -102,7 +82,7 @@ async function main(): Promise<void> {
     }
   }
 
-  const runs: Run[] = [];
+  const runs: Array<Awaited<ReturnType<typeof runOnce>>> = [];
   for (const n of SUBSCRIBER_COUNTS) {
     for (const variant of VARIANTS) {
       console.log(`\n1 writer → ${n} subscriber(s), ${variant === 'ack' ? 'PATCH with isWriteAck' : 'plain PATCH'}, ${DURATION_MS / 1000} s...`);

@@ -1,17 +1,8 @@
 /**
- * RPC benchmark: round trips per second with one provider and 1, 10, 100 concurrent requesters
- * (raw protocol clients in worker processes), plus the sequential round-trip latency of the
- * official client, against a server started as a child process (open auth + RPC).
- *
- *   npx tsx --conditions=source bench/rpc.ts [--requesters 1,10,100] [--duration 5] [--warmup 1] [--payload 100]
- *                        [--accept 1] [--rounds 1000]
- *
- * Environment variables: BENCH_REQUESTERS, BENCH_DURATION, BENCH_WARMUP, BENCH_PAYLOAD,
- * BENCH_ACCEPT, BENCH_ROUNDS. Prints figures; asserts nothing. Compare within one run.
- *
- * Each requester connection is a closed loop with one call in flight, so "N requesters" means N
- * calls in flight. The provider answers each REQUEST at once with ACCEPT and RESPONSE (the official
- * client's `response.send`), echoing the arguments: per call the server decodes 3 frames and encodes 3.
+ * RPC benchmark: calls per second with one provider and 1, 10, 100 requesters with one call in
+ * flight each (raw clients in worker processes; the provider answers ACCEPT + RESPONSE echoing the
+ * arguments), and the official client's sequential round trip (see bench/README.md).
+ *   npx tsx --conditions=source bench/rpc.ts [--requesters 1,10,100] [--duration 5] [--warmup 1] [--payload 100] [--accept 1] [--rounds 1000]
  */
 import { cpus } from 'node:os';
 import { DeepstreamClient } from '@deepstream/client';

@@ -1,16 +1,9 @@
 /**
- * What the load generators check and measure on every frame, without decoding it:
- *
- * - events carry a sequence-numbered, timestamped payload of exactly `bytes` bytes,
- *   {"s":"<10 digits>","t":"<15 digits>","p":"xx…"} (s: sequence on the event's name, from 1; t: send
- *   time in µs of the monotonic clock, see monoUs). The publisher patches the digits of one
- *   pre-encoded frame in place (EmitTemplate); subscribers read them back at the offset their first
- *   frame (decoded in full) showed.
- * - record broadcasts carry their version, read from the bytes (recordVersion).
- *
- * SeqChecker holds one connection's sequence: every frame must carry the next number; a jump is a
- * gap (with the numbers missed), a number at or below one seen is a repeat or reorder, an unreadable
- * frame is bad. Histogram is the one latency histogram (log buckets, about 1.2 % wide).
+ * What the load generators check on every frame without decoding it. Events carry a payload of
+ * exactly `bytes` bytes, {"s":"<10-digit sequence>","t":"<15-digit µs send time (monoUs)>","p":"xx…"}:
+ * the publisher patches the digits of one pre-encoded frame (EmitTemplate), subscribers read them at
+ * the offset their first frame (decoded in full) showed. Record broadcasts carry their version.
+ * SeqChecker: one connection's sequence. Histogram: the one latency histogram (log, ~1.2 % buckets).
  */
 import { EVENT_ACTION, RECORD_ACTION, TOPIC, binaryCodec } from '@deepstream-ts/core';
 import { describe, monoUs, recordVersion } from './raw-client.ts';
@@ -18,8 +11,7 @@ import { describe, monoUs, recordVersion } from './raw-client.ts';
 const SEQ_DIGITS = 10;
 const TS_DIGITS = 15;
 const SEQ_MARKER = '{"s":"';
-/** From the first sequence digit to the first timestamp digit: 10 digits + `","t":"`. */
-const TS_AFTER_SEQ = SEQ_DIGITS + 7;
+const TS_AFTER_SEQ = SEQ_DIGITS + 7; // From the first sequence digit to the first timestamp digit: 10 digits + `","t":"`.
 const ZERO = 0x30;
 
 /** The payload with zero digits, `bytes` long (at least 48). */
@@ -54,10 +46,7 @@ export class EmitTemplate {
   readonly frame: Buffer;
   private readonly seqAt: number;
 
-  constructor(
-    readonly name: string,
-    payloadBytes: number,
-  ) {
+  constructor(name: string, payloadBytes: number) {
     this.frame = Buffer.from(binaryCodec.encode({ topic: TOPIC.EVENT, action: EVENT_ACTION.EMIT, name, data: seqPayload(payloadBytes) }));
     this.seqAt = this.frame.indexOf(SEQ_MARKER) + SEQ_MARKER.length;
   }
@@ -76,15 +65,8 @@ export function payloadObject(payloadBytes: number, seq: number, tsUs: number): 
   return { s: String(seq).padStart(SEQ_DIGITS, '0'), t: String(Math.floor(tsUs)).padStart(TS_DIGITS, '0'), p: template.p };
 }
 
-/** How a connection's frames carry their sequence number. */
-export interface SeqFormat {
-  /** The full check of the first frame: a problem, or undefined when it is as expected. */
-  first(frame: Buffer, expected: number): string | undefined;
-  /** The frame's sequence number; -1 if unreadable. */
-  seq(frame: Buffer): number;
-  /** The frame's send time in µs (monoUs), if it carries one. */
-  sentUs?(frame: Buffer): number;
-}
+/** How a connection's frames carry their sequence number: the full check of the first (a problem, or undefined), a frame's number (-1: unreadable), its send time in µs (monoUs) if it has one. */
+export type SeqFormat = { first(frame: Buffer, expected: number): string | undefined; seq(frame: Buffer): number; sentUs?(frame: Buffer): number };
 
 /** EVENT EMIT frames of `name` with the sequence payload (located by the first frame). */
 export function eventFormat(name: string, payloadBytes: number): SeqFormat {
@@ -126,12 +108,11 @@ export function recordFormat(name: string, data: string): SeqFormat {
 export class SeqChecker {
   received = 0;
   gaps = 0;
-  /** Numbers skipped over, summed (a jump from 4 to 7 misses 2). */
+  /** Numbers skipped over, summed (a jump from 4 to 7 misses 2); frames at or below a number seen (repeats, reordering); unreadable frames. */
   missing = 0;
-  /** Frames at or below a number already seen (repeats, reordering). */
   backwards = 0;
   bad = 0;
-  /** The first frame passed the full check (undefined until one arrives). */
+  /** The first frame passed the full check (undefined until one arrives); the first problem seen. */
   verified: boolean | undefined;
   problem: string | undefined;
 
@@ -178,34 +159,25 @@ const BUCKETS_PER_DECADE = 200;
 const BUCKET_COUNT = 9 * BUCKETS_PER_DECADE;
 
 /** What crosses the IPC channel: non-empty buckets as [index, count] pairs. */
-export interface HistogramSnapshot {
-  count: number;
-  min: number;
-  max: number;
-  sum: number;
-  buckets: Array<[number, number]>;
-}
+export type HistogramSnapshot = { count: number; min: number; max: number; sum: number; buckets: Array<[number, number]> };
 
 export class Histogram {
   private readonly counts = new Float64Array(BUCKET_COUNT);
-  private count = 0;
-  private min = Infinity;
-  private max = 0;
-  private sum = 0;
+  private s = { count: 0, min: Infinity, max: 0, sum: 0 };
 
   add(us: number): void {
-    const i = us > 1 ? Math.min(BUCKET_COUNT - 1, Math.floor(Math.log10(us) * BUCKETS_PER_DECADE)) : 0;
-    this.counts[i]!++;
-    this.count++;
-    if (us < this.min) this.min = us;
-    if (us > this.max) this.max = us;
-    this.sum += us;
+    this.counts[us > 1 ? Math.min(BUCKET_COUNT - 1, Math.floor(Math.log10(us) * BUCKETS_PER_DECADE)) : 0]!++;
+    const s = this.s; // the hot path of latency sampling: no allocation here
+    s.count++;
+    s.sum += us;
+    if (us < s.min) s.min = us;
+    if (us > s.max) s.max = us;
   }
 
   snapshot(): HistogramSnapshot {
     const buckets: Array<[number, number]> = [];
     this.counts.forEach((n, i) => n > 0 && buckets.push([i, n]));
-    return { count: this.count, min: this.count > 0 ? this.min : NaN, max: this.count > 0 ? this.max : NaN, sum: this.sum, buckets };
+    return { ...this.s, ...(this.s.count === 0 ? { min: NaN, max: NaN } : {}), buckets };
   }
 }
 

@@ -1,9 +1,7 @@
 /**
- * What bench/cluster.ts and bench/cluster-interest.ts share: the throwaway Redis (its process, for
- * CPU time, and INFO commandstats), layouts of nodes and the check that they reach each other, one
- * measured run on a layout (runs.ts fanoutRun with the publisher or writer on the first node and the
- * subscriber workers round robin over the nodes), and what bench/cluster.ts prints: a line per run,
- * the table of 3 nodes against 1 node, and which process would saturate first, a node or Redis.
+ * What bench/cluster.ts and cluster-interest.ts share: the throwaway Redis, layouts of nodes, one
+ * run on a layout (fanoutRun, sender on the first node, subscriber workers round robin over the
+ * nodes), and cluster.ts's report: run lines, 3 nodes against 1, which process saturates first.
  */
 import { Redis } from 'ioredis';
 import { binaryCodec, EVENT_ACTION, TOPIC } from '@deepstream-ts/core';
@@ -55,61 +53,20 @@ const callsBetween = (before: Map<string, number>, after: Map<string, number>) =
 // ---------------------------------------------------------------------------------------------
 // Layouts and runs
 
-/** A server node of a layout: A, B, C on three nodes; "single" on one. */
-export interface ServerNode extends ServerProcess {
-  label: string;
-}
+/** A node of a layout: A, B, C on three nodes; "single" on one. */
+export type ServerNode = ServerProcess & { label: string };
+/** nodes[0] hosts the publisher or writer; channelSubscribers: connections on the layout's cluster channel, read from Redis. */
+export type Layout = { name: string; nodes: ServerNode[]; channelSubscribers: number };
+/** maxLagMs: the sender's flow control; subscriberWorkers go round robin over the nodes, or with placement `first` all on the sender's. */
+export type RunSettings = { durationMs: number; payloadBytes: number; maxLagMs: number; subscriberWorkers: number; placement?: 'spread' | 'first' };
 
-export interface Layout {
-  name: string;
-  /** nodes[0] hosts the publisher or writer. */
-  nodes: ServerNode[];
-  /** Connections subscribed to the layout's cluster channel in Redis: its node count, read from Redis. */
-  channelSubscribers: number;
-}
-
-export interface RunSettings {
-  durationMs: number;
-  payloadBytes: number;
-  /** Flow control of the publisher / writer, as in bench/events.ts. */
-  maxLagMs: number;
-  /** Subscriber worker processes, spread round robin over the layout's nodes. */
-  subscriberWorkers: number;
-  /** `first`: every subscriber worker on the publisher's node instead (the other nodes have none). */
-  placement?: 'spread' | 'first';
-}
-
-/**
- * One run: emits or writes sent, and per second of the send window; deliveries summed over all
- * subscribers, per second from the first send to the last delivery (the busy span); CPU over that
- * span (% of one core) per node, of Redis and of the load generators (publisher or writer,
- * subscriber workers, this script) summed; all cores busy (% of them, whoever used them); Redis
- * commands by name (a script's own calls included); problems (none: every subscriber got every
- * message exactly once, in order).
- */
-export interface RunResult {
-  scenario: string;
-  layout: string;
-  nodeLabels: string[];
-  redisChannelSubscribers: number;
-  sent: number;
-  sentPerSec: number;
-  delivered: number;
-  deliveredPerSec: number;
-  busySec: number;
-  nodeCpu: number[];
-  redisCpu: number;
-  loadCpu: number;
-  machineBusy: number;
-  redisCalls: Map<string, number>;
-  problems: string[];
-}
+export type RunResult = Awaited<ReturnType<typeof clusterRun>>;
 
 /**
  * Events to S subscribers, or (with `record`, a fresh record per run) record updates to K: sender on
  * the first node, subscriber workers round robin over the nodes (or all on the first: `placement`).
  */
-export async function clusterRun(layout: Layout, redis: BenchRedis, subscribers: number, settings: RunSettings, record?: string): Promise<RunResult> {
+export async function clusterRun(layout: Layout, redis: BenchRedis, subscribers: number, settings: RunSettings, record?: string) {
   let before = new Map<string, number>();
   let after = before;
   const node = (i: number) => (layout.nodes[settings.placement === 'first' ? 0 : i % layout.nodes.length] as ServerNode).url;
@@ -129,6 +86,8 @@ export async function clusterRun(layout: Layout, redis: BenchRedis, subscribers:
     onEnd: async () => void (after = await redis.commandCalls()),
   });
   const n = layout.nodes.length;
+  // Deliveries/s: summed over subscribers, first send → last delivery (the busy span, over which the
+  // CPU is taken: % of one core per node, Redis, the load generators summed; machine: % of all cores).
   return {
     scenario: record === undefined ? `events S=${subscribers}` : `records K=${subscribers}`,
     layout: layout.name,
@@ -222,8 +181,7 @@ const micros = (v: number) => (!Number.isFinite(v) ? 'n/a' : v >= 10 ? v.toFixed
 const sum = sumOf;
 const unitOf = (r: RunResult) => (r.scenario.startsWith('events') ? 'emit' : 'write');
 
-/** Commands of the cluster and cache paths first; the rest (a script's own GET/SET included) after. */
-const FIRST_COMMANDS = ['publish', 'eval', 'evalsha'];
+const FIRST_COMMANDS = ['publish', 'eval', 'evalsha']; // Commands of the cluster and cache paths first; the rest (a script's own GET/SET included) after.
 const order = (command: string) => (FIRST_COMMANDS.includes(command) ? FIRST_COMMANDS.indexOf(command) : FIRST_COMMANDS.length);
 
 const perSec = (r: RunResult, command: string) => (r.redisCalls.get(command) ?? 0) / r.busySec;

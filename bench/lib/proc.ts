@@ -1,12 +1,7 @@
 /**
- * The one process, CPU and IPC helper set of the benchmark scripts:
- *  - the child processes: servers under test (spawned, waited for on their port) and load workers
- *    (bench/lib/worker.ts forked with a role, under tsx, with IPC); every child is tracked, so that
- *    each way out (the end, an error, SIGINT, the watchdog) stops all of them, then runs the
- *    registered cleanups (temporary files, database servers);
- *  - CPU time and RSS from /proc (Linux; NaN where unavailable): per process (utime + stime of all
- *    its threads), for the whole machine, and the process table to find processes started indirectly;
- *  - the typed IPC protocol between a script and its workers.
+ * The one process, CPU and IPC helper set: servers (spawned, waited for on their port) and workers
+ * (worker.ts forked with a role), all tracked so that every way out stops them and then runs the
+ * cleanups; CPU time and RSS from /proc (NaN where unavailable); the typed script ⇄ worker protocol.
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -20,14 +15,10 @@ const here = dirname(fileURLToPath(import.meta.url));
 export const root = resolve(here, '..', '..');
 
 const STARTUP_TIMEOUT_MS = 30_000;
-/** Between SIGTERM and SIGKILL, unless a server asks for more. */
-const STOP_GRACE_MS = 3_000;
-/** A worker asked to stop gets this long to exit by itself. */
-const WORKER_STOP_MS = 5_000;
-/** How long a worker may take to open its connections. */
-export const SETUP_TIMEOUT_MS = 60_000;
-/** Long lines (a stack trace on one line) are cut when echoed. */
-const ECHO_WIDTH = 300;
+const STOP_GRACE_MS = 3_000; // Between SIGTERM and SIGKILL, unless a server asks for more.
+const WORKER_STOP_MS = 5_000; // A worker asked to stop gets this long to exit by itself.
+export const SETUP_TIMEOUT_MS = 60_000; // How long a worker may take to open its connections.
+const ECHO_WIDTH = 300; // Long lines (a stack trace on one line) are cut when echoed.
 
 export const sleep = (ms: number) => new Promise<void>((done) => setTimeout(done, ms));
 export const log = (line: string) => void process.stderr.write(`${line}\n`);
@@ -387,20 +378,16 @@ function readStat(pid: number): ProcStat | undefined {
 /** utime + stime of all threads of `pid`, in seconds; NaN if unavailable. */
 export const cpuSeconds = (pid: number | undefined): number => (pid === undefined ? NaN : (readStat(pid)?.cpu ?? NaN));
 
-/** Every process in /proc, by pid. */
+/** Every process in /proc, by pid (a process gone meanwhile is left out). */
 export function processTable(): Map<number, ProcStat> {
-  const table = new Map<number, ProcStat>();
-  let entries: string[] = [];
-  try {
-    entries = readdirSync('/proc');
-  } catch {
-    // no /proc
-  }
-  for (const entry of entries) {
-    const stat = /^\d+$/.test(entry) ? readStat(Number(entry)) : undefined; // undefined: gone meanwhile
-    if (stat !== undefined) table.set(Number(entry), stat);
-  }
-  return table;
+  const pids = (() => {
+    try {
+      return readdirSync('/proc').filter((entry) => /^\d+$/.test(entry)).map(Number);
+    } catch {
+      return []; // no /proc
+    }
+  })();
+  return new Map(pids.flatMap((pid): Array<[number, ProcStat]> => [readStat(pid)].filter((s) => s !== undefined).map((s) => [pid, s])));
 }
 
 /** Busy and total CPU ticks of the whole machine, every core and process included (/proc/stat). */
@@ -428,8 +415,7 @@ export function rssBytes(pid: number): number {
 export async function settledRss(pid: number): Promise<number> {
   let last = rssBytes(pid);
   for (let i = 0; i < 10; i++) {
-    await sleep(500);
-    const now = rssBytes(pid);
+    const now = (await sleep(500), rssBytes(pid));
     if (Math.abs(now - last) < 0.01 * last) return now;
     last = now;
   }
@@ -452,10 +438,7 @@ export function descendants(commands: ReadonlySet<string>, table = processTable(
 }
 
 /** CPU seconds by pid of those descendants; processes that exit between two samples lose their time. */
-export function descendantCpu(commands: ReadonlySet<string>): Map<number, number> {
-  const table = processTable();
-  return new Map(descendants(commands, table).map((pid) => [pid, table.get(pid)?.cpu ?? 0]));
-}
+export const descendantCpu = (commands: ReadonlySet<string>, table = processTable()) => new Map(descendants(commands, table).map((pid) => [pid, table.get(pid)?.cpu ?? 0]));
 
 /** CPU seconds spent between two descendantCpu samples. */
 export const cpuDelta = (before: Map<number, number>, after: Map<number, number>) => [...after].reduce((sum, [pid, cpu]) => sum + cpu - (before.get(pid) ?? 0), 0);

@@ -9,10 +9,8 @@ import { WebSocket } from 'ws';
 import { AUTH_ACTION, CONNECTION_ACTION, EVENT_ACTION, RECORD_ACTION, TOPIC, binaryCodec, type Message } from '@deepstream-ts/core';
 
 const STEP_TIMEOUT_MS = 10_000;
-/** Handshakes in parallel when a worker opens many connections: thousands at once would time out. */
-const CONNECT_CONCURRENCY = 50;
-/** Keeps connections clear of the server's heartbeat sweep on long runs (PROTOCOL §6.3). */
-const PING_INTERVAL_MS = 20_000;
+const CONNECT_CONCURRENCY = 50; // Handshakes in parallel when a worker opens many connections: thousands at once would time out.
+const PING_INTERVAL_MS = 20_000; // Keeps connections clear of the server's heartbeat sweep on long runs (PROTOCOL §6.3).
 
 /** Opens a WebSocket to `url`; rejects on error or after a timeout. */
 export function open(url: string): Promise<WebSocket> {
@@ -112,8 +110,7 @@ export function frameKind(frame: Buffer): number {
 }
 
 export const EVENT_EMIT_KIND = TOPIC.EVENT * 256 + EVENT_ACTION.EMIT;
-/** The server's answer to our keep-alive PINGs. */
-export const PONG_KIND = TOPIC.CONNECTION * 256 + CONNECTION_ACTION.PONG;
+export const PONG_KIND = TOPIC.CONNECTION * 256 + CONNECTION_ACTION.PONG; // The server's answer to our keep-alive PINGs.
 export const RECORD_UPDATE_KIND = TOPIC.RECORD * 256 + RECORD_ACTION.UPDATE;
 export const RECORD_PATCH_KIND = TOPIC.RECORD * 256 + RECORD_ACTION.PATCH;
 export const WRITE_ACK_KIND = TOPIC.RECORD * 256 + RECORD_ACTION.WRITE_ACKNOWLEDGEMENT;

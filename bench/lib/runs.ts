@@ -1,15 +1,9 @@
 /**
- * The measured runs the scripts share (bench/events.ts, records.ts, compare.ts, cluster.ts,
- * cluster-interest.ts, rpc.ts), on worker processes (worker.ts):
- *
- * fanoutRun: one sender (event publisher, or the writer of one record) and S subscribers spread
- * over subscriber workers. The workers' progress feeds the sender's flow control; after the send
- * window the script polls the subscribers until every expected delivery is in, or counts stop
- * moving (settle). CPU of the given processes, of the load generators (this script, the sender,
- * each subscriber worker) and of the machine is taken from the first send to the last delivery.
- *
- * rpcRun: N requester connections (one call in flight each) against a provider worker; CPU over
- * the measured window.
+ * The measured runs the scripts share. fanoutRun: one sender (event publisher, or a record's writer)
+ * and S subscribers over worker processes; their progress feeds the sender's flow control; after the
+ * window the subscribers are polled until everything is in or counts stop (settle); CPU of the given
+ * processes, the load generators and the machine from the first send to the last delivery.
+ * rpcRun: N requesters (one call in flight each) against a provider; CPU over the measured window.
  */
 import { mergeHistograms, topicName } from './checks.ts';
 import { relayProgress, settle } from './flow-control.ts';
@@ -18,11 +12,17 @@ import {
   type CpuSample, type RequesterResult, type SendResult, type SubscriberCounts, type Worker, type WriterCounts,
 } from './proc.ts';
 
-/** Frames arriving this late after the last expected one would be duplicates: wait, then count again. */
-const LATE_FRAMES_MS = 100;
+const LATE_FRAMES_MS = 100; // Frames arriving this late after the last expected one would be duplicates: wait, then count again.
 
+/**
+ * The sender's server and each subscriber worker's (by worker index); events, or with `record`
+ * that record's updates (`ack`: acknowledged; `writerFirst`: the writer starts before the
+ * subscribers); `topics`: each subscriber on its own name (t0000, …), emits round robin over
+ * them; `rate`: emits per second (0: as fast as flow control allows); `latency` measured by the
+ * subscribers; `pids`: the processes whose CPU is measured beside the load generators (servers
+ * first); `onStart`/`onEnd` run around the busy span (e.g. reading Redis's command counts).
+ */
 export interface FanoutSpec {
-  /** The sender's server, and each subscriber worker's (worker index → url). */
   sendUrl: string;
   subUrl: (worker: number) => string;
   subscribers: number;
@@ -30,44 +30,40 @@ export interface FanoutSpec {
   payloadBytes: number;
   durationMs: number;
   maxLagMs: number;
-  /** Events: `topics` gives each subscriber its own name (t0000, …) and the publisher emits round robin over them. */
   topics?: boolean;
-  /** Events: emits per second (0: as fast as flow control allows), and latency measured by the subscribers. */
   rate?: number;
   latency?: boolean;
-  /** Records: the record written (instead of events); `ack` asks for acknowledgements; `writerFirst` starts the writer before the subscribers. */
   record?: string;
   ack?: boolean;
   writerFirst?: boolean;
-  /** Processes whose CPU is measured beside the load generators: the servers first. */
   pids: Array<number | undefined>;
-  /** Around the busy span: e.g. reading Redis's command counts. */
   onStart?: () => Promise<void>;
   onEnd?: () => Promise<void>;
   pollMs?: number;
 }
 
+/**
+ * The sender's result; the subscribers' counts at the end and when the send window closed; the
+ * record writer's counts; deliveries expected (sent × subscribers, or sent with topics); the
+ * record versions the subscribers and the writer read; the busy span (first send → last delivery)
+ * and the send window, in s; CPU over the busy span, % of one core, of each of spec.pids and of
+ * the load generators (this script, sender, subscriber workers), and of all cores; RSS of
+ * spec.pids[0] after the busy span; deliveries per second of the busy span and sends per second
+ * of the window.
+ */
 export interface FanoutRun {
   result: SendResult;
-  /** Subscribers' counts at the end, and when the send window closed. */
   counts: SubscriberCounts;
   inWindow: SubscriberCounts;
-  /** The record writer's counts (records only). */
   writer: WriterCounts | undefined;
-  /** Deliveries expected: sent × subscribers (fan-out), or sent (topics). */
   expected: number;
-  /** Records: the versions the subscribers read, and the writer's. */
   readVersions: { min: number; max: number; writer: number };
-  /** First send → last delivery, and first send → end of the send window, in s. */
   busySec: number;
   windowSec: number;
-  /** % of one core over the busy span: each of spec.pids, then the load generators (this script, sender, subscriber workers). */
   cpu: number[];
   loadCpu: number[];
   machineBusy: number;
-  /** RSS of spec.pids[0] right after the busy span, bytes. */
   rss: number;
-  /** Deliveries per second, first send → last delivery; emits or writes per second of the send window. */
   deliveredPerSec: number;
   sentPerSec: number;
 }
@@ -176,14 +172,8 @@ export function fanoutProblems(r: FanoutRun, subscribers: number): string[] {
   return [...p, ...c.samples.slice(0, 3), ...(r.writer?.errorSamples.slice(0, 3) ?? [])];
 }
 
-export interface RpcRun {
-  result: RequesterResult;
-  callsPerSec: number;
-  /** % of one core over the measured window: each of `pids`, then the provider, then the requester worker. */
-  cpu: number[];
-  /** Server CPU (pids[0]) per completed call, µs. */
-  serverUsPerCall: number;
-}
+/** cpu: % of one core over the measured window, each of `pids`, then the provider, then the requester worker; serverUsPerCall: CPU of pids[0] per call. */
+export type RpcRun = { result: RequesterResult; callsPerSec: number; cpu: number[]; serverUsPerCall: number };
 
 export async function rpcRun(o: { url: string; provider: Worker; requesters: number; payloadBytes: number; warmupMs: number; durationMs: number; pids: number[] }): Promise<RpcRun> {
   const worker = forkWorker({ role: 'rpc-requester', url: o.url, count: o.requesters, payloadBytes: o.payloadBytes });

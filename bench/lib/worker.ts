@@ -1,18 +1,11 @@
 /**
- * The one load worker of the benchmark scripts: forked by proc.ts forkWorker with a WorkerConfig
- * (argv[2], JSON) that names its role, it opens its raw connections (raw-client.ts: the real
- * handshake and login), says `ready`, and follows the script's messages (proc.ts ToWorker).
- *
- *  publisher         one connection emitting sequence-numbered EMITs (checks.ts) round robin over `names`
- *  subscriber        `count` connections on `names` (events, or with `record` the record's broadcasts),
- *                    each frame checked by a SeqChecker; progress every 5 ms
- *  record-writer     one connection, the record's only writer: PATCH v+1, v+2, … (with `ack`, acknowledged)
- *  rpc-provider      provides 'bench': ACCEPT (unless told not to) and a RESPONSE echoing the arguments
- *  rpc-requester     `count` closed loops, one call in flight each
- *  connector-writer  one connection per name, each the only writer of its record, `window` acked writes in flight
- *  idle              `count` logged-in connections, silent but for keep-alive PINGs
- *
- * Senders (publisher, record writer) are held back by backpressure and flow control (flow-control.ts).
+ * The one load worker: forked by proc.ts forkWorker with a WorkerConfig (argv[2], JSON) naming its
+ * role, it opens its raw connections (raw-client.ts login), says `ready` and follows the script's
+ * messages (proc.ts ToWorker). Roles: publisher (sequence-numbered EMITs round robin over `names`),
+ * subscriber (`count` connections on `names`, events or record broadcasts, every frame through a
+ * SeqChecker), record-writer (the record's only writer, PATCH v+1, v+2, …), rpc-provider, rpc-requester
+ * (closed loops, one call in flight each), connector-writer (each the only writer of its record,
+ * `window` acked writes in flight), idle (logged in, silent but for PINGs).
  */
 import type { WebSocket } from 'ws';
 import { RECORD_ACTION, RPC_ACTION, TOPIC, binaryCodec, type Message } from '@deepstream-ts/core';
@@ -28,14 +21,10 @@ const config = JSON.parse(process.argv[2] as string) as WorkerConfig;
 const send = (message: FromWorker) => process.send?.(message);
 const MAX_SAMPLES = 5;
 const PROGRESS_INTERVAL_MS = 5;
-/** How long calls or acknowledged writes still in flight after the window are waited for. */
-const DRAIN_TIMEOUT_MS = 10_000;
+const DRAIN_TIMEOUT_MS = 10_000; // How long calls or acknowledged writes still in flight after the window are waited for.
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-interface Connection {
-  ws: WebSocket;
-  closed: boolean;
-}
+type Connection = { ws: WebSocket; closed: boolean };
 /** Every connection of this worker: reset on stop (RST, so no TIME_WAIT piles up on the loopback). */
 const connections: Connection[] = [];
 let stopping = false;
@@ -73,6 +62,11 @@ async function connect(url: string, onClose?: () => void): Promise<Connection> {
 }
 
 const fail = (what: string) => () => send({ type: 'error', message: `${what} connection closed by the server` });
+/** Counts a frame nobody expected by kind ("RECORD VERSION_EXISTS") and keeps the first few in full. */
+function tally(counts: Record<string, number>, samples: string[], m: Message | undefined, note = '', prefix = ''): void {
+  counts[kindName(m) + note] = (counts[kindName(m) + note] ?? 0) + 1;
+  if (samples.length < MAX_SAMPLES) samples.push(`${prefix}${describe(m)}${note}`);
+}
 const ready = (versionMin = -1, versionMax = versionMin) => send({ type: 'ready', connections: connections.length, versionMin, versionMax });
 
 /** The one sender loop (publisher, record writer): the window, then `sent`, the drain, then `done`. */
@@ -105,8 +99,7 @@ async function subscriber(c: Extract<WorkerConfig, { role: 'subscriber' }>): Pro
   let latencyOn = false;
   const sink = { add: (us: number) => latencyOn && histogram.add(us) };
   const subs: Array<Connection & { checker: SeqChecker; name: string }> = [];
-  let firstAt = 0;
-  let lastAt = 0;
+  let [firstAt, lastAt] = [0, 0];
   const other: Record<string, number> = {};
   const samples: string[] = [];
   const expectedKind = (kind: number) => (c.record === true ? kind === RECORD_PATCH_KIND || kind === RECORD_UPDATE_KIND : kind === EVENT_EMIT_KIND);
@@ -120,11 +113,7 @@ async function subscriber(c: Extract<WorkerConfig, { role: 'subscriber' }>): Pro
         lastAt = monoMs();
         if (firstAt === 0) firstAt = lastAt;
         sub.checker.onFrame(frame);
-      } else if (kind !== PONG_KIND) {
-        const m = binaryCodec.decode(frame);
-        other[kindName(m)] = (other[kindName(m)] ?? 0) + 1;
-        if (samples.length < MAX_SAMPLES) samples.push(`received ${describe(m)}`);
-      }
+      } else if (kind !== PONG_KIND) tally(other, samples, binaryCodec.decode(frame), '', 'received ');
     };
     const sub = Object.assign(conn, { name, checker: new SeqChecker(eventFormat(name, c.payloadBytes), 1, sink) });
     if (c.record === true) {
@@ -174,17 +163,11 @@ async function subscriber(c: Extract<WorkerConfig, { role: 'subscriber' }>): Pro
 async function recordWriter(c: Extract<WorkerConfig, { role: 'record-writer' }>): Promise<void> {
   const data = jsonPayload(c.payloadBytes);
   const counts: WriterCounts = { acked: 0, lastAckAt: 0, acksOutOfOrder: 0, errors: {}, errorSamples: [], closed: false };
-  let version = -1;
-  let nextAck = 0;
-  let ack = false;
-  let delivered = 0;
+  let [version, nextAck, ack, delivered] = [-1, 0, false, 0];
   const progress = new Progress();
   /** A write is complete once every subscriber has it and, with `ack`, once it is acknowledged. */
   const advance = () => progress.advance(ack ? Math.min(delivered, counts.acked) : delivered);
-  const { ws } = await connect(c.url, () => {
-    counts.closed = true;
-    fail('writer')();
-  });
+  const { ws } = await connect(c.url, () => ((counts.closed = true), fail('writer')()));
   await subscribeRecord(ws, c.record, (v) => {
     version = v;
     ws.on('message', (frame: Buffer) => {
@@ -199,8 +182,7 @@ async function recordWriter(c: Extract<WorkerConfig, { role: 'record-writer' }>)
         counts.lastAckAt = monoMs();
         return advance();
       }
-      counts.errors[kindName(m)] = (counts.errors[kindName(m)] ?? 0) + 1;
-      if (counts.errorSamples.length < MAX_SAMPLES) counts.errorSamples.push(describe(m));
+      tally(counts.errors, counts.errorSamples, m);
     });
   });
   keepAlive([{ ws }]);
@@ -209,11 +191,7 @@ async function recordWriter(c: Extract<WorkerConfig, { role: 'record-writer' }>)
     if (ack) Object.assign(message, { isWriteAck: true, correlationId: String(version) });
     return binaryCodec.encode(message);
   };
-  on.progress = (value) => {
-    if (value <= delivered) return;
-    delivered = value;
-    advance();
-  };
+  on.progress = (value) => value > delivered && ((delivered = value), advance());
   on.report = () => send({ type: 'counts', counts });
   on.go = (go) => {
     ack = go.ack === true;
@@ -228,8 +206,7 @@ async function rpcProvider(c: Extract<WorkerConfig, { role: 'rpc-provider' }>): 
   await request(ws, { topic: TOPIC.RPC, action: RPC_ACTION.PROVIDE, names: ['bench'], correlationId: 'p' }, (m) => m.topic === TOPIC.RPC && m.action === RPC_ACTION.PROVIDE && m.isAck === true, 'RPC PROVIDE ack');
   const socket = socketOf(ws);
   const REQUEST_KIND = TOPIC.RPC * 256 + RPC_ACTION.REQUEST;
-  let answered = 0;
-  let corked = false;
+  let [answered, corked] = [0, false];
   ws.on('message', (frame: Buffer) => {
     const call = frameKind(frame) === REQUEST_KIND ? binaryCodec.decode(frame) : undefined;
     if (call === undefined) return;
@@ -254,10 +231,7 @@ async function rpcRequester(c: Extract<WorkerConfig, { role: 'rpc-requester' }>)
   const ACCEPT_KIND = TOPIC.RPC * 256 + RPC_ACTION.ACCEPT;
   type Requester = { ws: WebSocket; frame: Uint8Array; id: string; sentAt: number; inFlight: boolean; checked: boolean };
   let phase: 'idle' | 'warmup' | 'measuring' | 'draining' = 'idle';
-  let completed = 0;
-  let errors = 0;
-  let firstError: string | undefined;
-  let verified = true;
+  let [completed, errors, verified, firstError] = [0, 0, true, undefined as string | undefined];
   const latency = new Histogram();
   const requesters: Requester[] = [];
   // Every connection reuses one pre-encoded REQUEST (its own correlationId): one call in flight each.
@@ -321,8 +295,7 @@ async function connectorWriter(c: Extract<WorkerConfig, { role: 'connector-write
   const latency = new Histogram();
   const r = { written: 0, acked: 0, ackedInWindow: 0, outOfOrder: 0, stoppedByError: 0, errors: {} as Record<string, number>, errorSamples: [] as string[] };
   /** performance.now() bounds of the measured window; writes are sent while now < measureEnd. */
-  let measureStart = Infinity;
-  let measureEnd = -Infinity;
+  let [measureStart, measureEnd] = [Infinity, -Infinity];
   const write = (w: Writer) => {
     const version = ++w.version;
     w.inFlight.set(version, performance.now());
@@ -330,10 +303,7 @@ async function connectorWriter(c: Extract<WorkerConfig, { role: 'connector-write
     w.conn.ws.send(binaryCodec.encode({ topic: TOPIC.RECORD, action: version === 1 ? RECORD_ACTION.CREATEANDUPDATE : RECORD_ACTION.UPDATE, name: w.name, version, data, isWriteAck: true, correlationId: String(version) }));
     r.written++;
   };
-  const unexpected = (w: Writer, m: Message | undefined, note = '') => {
-    r.errors[kindName(m) + note] = (r.errors[kindName(m) + note] ?? 0) + 1;
-    if (r.errorSamples.length < MAX_SAMPLES) r.errorSamples.push(`${w.name}: ${describe(m)}${note}`);
-  };
+  const unexpected = (w: Writer, m: Message | undefined, note = '') => tally(r.errors, r.errorSamples, m, note, `${w.name}: `);
   const writers: Writer[] = [];
   await connectInBatches(c.names.length, async (i) => {
     const w: Writer = { conn: await connect(c.url), name: c.names[i] as string, version: 0, inFlight: new Map(), inWindow: 0, lastAcked: 0, stopped: false };
