@@ -100,25 +100,18 @@ async function fanout(server: Server, o: Pick<FanoutSpec, 'subscribers' | 'durat
   const r = await fanoutRun({ sendUrl: server.url, subUrl: () => server.url, subWorkers: SUB_WORKERS, payloadBytes: PAYLOAD_BYTES, maxLagMs: MAX_LAG_MS, pids: [server.pid], ...o });
   const { counts: c, result } = r;
   const problems = fanoutProblems(r, o.subscribers);
+  // A fixed-rate run whose server could not keep up measures a saturated server, not the rate asked for: rateSustained.
   return {
-    sent: result.sent,
-    sentPerSec: r.sentPerSec,
-    // A fixed-rate run whose server could not keep up measures a saturated server, not the rate asked for.
-    rateSustained: !o.rate || r.sentPerSec >= 0.95 * o.rate,
-    delivered: c.received,
-    deliveredPerSec: r.deliveredPerSec,
-    drainMs: Math.max(0, c.lastAt - result.sendEndAt),
-    serverCpuPct: r.cpu[0],
-    serverCpuUsPerDelivery: (((r.cpu[0] ?? NaN) / 100) * r.busySec * 1e6) / c.received,
-    loadgenCpuPct: sumOf(r.loadCpu.slice(1)),
-    serverRssMB: r.rss / 2 ** 20,
-    ...{ latencyP50Us: percentile(c.latency, 50), latencyP99Us: percentile(c.latency, 99), latencyMaxUs: c.latency.max, latencySamples: c.latency.count },
-    ...{ gaps: c.gaps, missing: c.missing, reordered: c.backwards, badFrames: c.bad },
-    ...{ windowWaits: result.windowWaits, backpressureWaits: result.backpressureWaits, maxInFlight: result.maxInFlight },
-    ok: problems.length === 0,
-    problems: problems.slice(0, 5),
+    sent: result.sent, sentPerSec: r.sentPerSec, rateSustained: !o.rate || r.sentPerSec >= 0.95 * o.rate, delivered: c.received, deliveredPerSec: r.deliveredPerSec,
+    drainMs: Math.max(0, c.lastAt - result.sendEndAt), serverCpuPct: r.cpu[0], serverCpuUsPerDelivery: (((r.cpu[0] ?? NaN) / 100) * r.busySec * 1e6) / c.received,
+    loadgenCpuPct: sumOf(r.loadCpu.slice(1)), serverRssMB: r.rss / 2 ** 20,
+    latencyP50Us: percentile(c.latency, 50), latencyP99Us: percentile(c.latency, 99), latencyMaxUs: c.latency.max, latencySamples: c.latency.count,
+    gaps: c.gaps, missing: c.missing, reordered: c.backwards, badFrames: c.bad,
+    windowWaits: result.windowWaits, backpressureWaits: result.backpressureWaits, maxInFlight: result.maxInFlight,
+    ok: problems.length === 0, problems: problems.slice(0, 5),
   };
 }
+
 
 /** RPC: one provider, N requesters with one call in flight each (as bench/rpc.ts). */
 async function compareRpc(server: Server, requesters: number) {
@@ -128,14 +121,8 @@ async function compareRpc(server: Server, requesters: number) {
     const r = await rpcRun({ url: server.url, provider, requesters, payloadBytes: PAYLOAD_BYTES, warmupMs: RPC_WARMUP_MS, durationMs: DURATION_MS, pids: [server.pid] });
     const problems = rpcProblems(r.result);
     return {
-      callsPerSec: r.callsPerSec,
-      latencyP50Us: percentile(r.result.latency, 50),
-      latencyP99Us: percentile(r.result.latency, 99),
-      serverCpuPct: r.cpu[0],
-      serverCpuUsPerCall: r.serverUsPerCall,
-      loadgenCpuPct: sumOf(r.cpu.slice(1)),
-      ok: problems.length === 0,
-      problems,
+      callsPerSec: r.callsPerSec, latencyP50Us: percentile(r.result.latency, 50), latencyP99Us: percentile(r.result.latency, 99),
+      serverCpuPct: r.cpu[0], serverCpuUsPerCall: r.serverUsPerCall, loadgenCpuPct: sumOf(r.cpu.slice(1)), ok: problems.length === 0, problems,
     };
   } finally {
     await stopWorkers([provider]);

@@ -183,24 +183,16 @@ async function runOnce(stack: Stack, writers: number) {
     const serverCpuSec = after.server - before.server;
     const serviceCpuSec = stack.key === 'postgres' ? cpuDelta(before.services, after.services) : 0;
     return {
-      stack,
-      writers,
-      written: total('written'),
-      acked: total('acked'),
-      ackedInWindow,
-      ackedPerSec: ackedInWindow / (DURATION_MS / 1000),
+      stack, writers, written: total('written'), acked: total('acked'), ackedInWindow, ackedPerSec: ackedInWindow / (DURATION_MS / 1000),
       /** Ack latency, µs. */
       latency: mergeHistograms(results.map((r) => r.latency)),
       /** Fewest / most acknowledgements one writer got inside the window (fairness). */
-      perWriterMin: Math.min(...perWriter),
-      perWriterMax: Math.max(...perWriter),
+      perWriterMin: Math.min(...perWriter), perWriterMax: Math.max(...perWriter),
       /** % of one core over the measured window; PostgreSQL + Redis (stack b; NaN for a, whose storage runs in the server). */
-      serverCpu: (serverCpuSec / windowSec) * 100,
-      serviceCpu: stack.key === 'postgres' ? (serviceCpuSec / windowSec) * 100 : NaN,
+      serverCpu: (serverCpuSec / windowSec) * 100, serviceCpu: stack.key === 'postgres' ? (serviceCpuSec / windowSec) * 100 : NaN,
       loadCpu: ((sum(after.load) - sum(before.load)) / windowSec) * 100,
       loadCpuParts: after.load.map((v, i) => ((v - (before.load[i] ?? 0)) / windowSec) * 100),
-      cpuPerWriteUs: ackedInWindow > 0 ? ((serverCpuSec + serviceCpuSec) / ackedInWindow) * 1e6 : NaN,
-      problems,
+      cpuPerWriteUs: ackedInWindow > 0 ? ((serverCpuSec + serviceCpuSec) / ackedInWindow) * 1e6 : NaN, problems,
       errorSamples: results.flatMap((r) => r.errorSamples).slice(0, 5),
     };
   } finally {
@@ -227,10 +219,7 @@ async function main(): Promise<void> {
   );
   const skipped = await startStacks();
   if (skipped !== undefined) console.log(`stack (b) postgres+redis skipped: ${skipped}; running (a) only`);
-  if (stacks.length === 0) {
-    console.log('no stack to run');
-    return;
-  }
+  if (stacks.length === 0) return void console.log('no stack to run');
   for (const s of stacks) console.log(`${s.label}: server pid ${s.server.pid} at ${s.server.url}; ${s.where}`);
 
   const runs: Run[] = [];
@@ -264,39 +253,20 @@ async function main(): Promise<void> {
       ['stack', 'writers', 'acked writes/s', 'p50 ack', 'p99 ack', 'server CPU', 'PG+Redis CPU', 'CPU/write', 'loadgen CPU', '(b)/(a) writes/s', 'checks'],
       runs.map((r) => {
         const a = byKey('sqlite', r.writers);
-        return [
-          r.stack.label,
-          String(r.writers),
-          rate(r.ackedPerSec),
-          ms(lat(r.latency, 50)),
-          ms(lat(r.latency, 99)),
-          pct(r.serverCpu),
-          r.stack.key === 'postgres' ? pct(r.serviceCpu) : 'in server',
-          `${rate(r.cpuPerWriteUs)} µs`,
-          pct(r.loadCpu),
-          r.stack.key === 'postgres' && a !== undefined ? ratio(r.ackedPerSec / a.ackedPerSec) : '',
-          r.problems.length === 0 ? 'ok' : r.problems.join('; '),
-        ];
+        const b = r.stack.key === 'postgres';
+        return [r.stack.label, String(r.writers), rate(r.ackedPerSec), ms(lat(r.latency, 50)), ms(lat(r.latency, 99)), pct(r.serverCpu), b ? pct(r.serviceCpu) : 'in server', `${rate(r.cpuPerWriteUs)} µs`, pct(r.loadCpu), b && a !== undefined ? ratio(r.ackedPerSec / a.ackedPerSec) : '', r.problems.length === 0 ? 'ok' : r.problems.join('; ')];
       }),
       1,
       1,
     ),
   );
-  const pairs = WRITER_COUNTS.map((n) => [n, byKey('sqlite', n), byKey('postgres', n)] as const).filter(
-    (p): p is readonly [number, Run, Run] => p[1] !== undefined && p[2] !== undefined,
-  );
+  const pairs = WRITER_COUNTS.map((n) => [n, byKey('sqlite', n), byKey('postgres', n)] as const).filter((p): p is readonly [number, Run, Run] => p[1] !== undefined && p[2] !== undefined);
   if (pairs.length > 0) {
     console.log('\n(b) postgres+redis relative to (a) sqlite+memory, per writer count:');
     console.log(
       table(
         ['writers', 'acked writes/s (b)/(a)', 'p50 ack (b)/(a)', 'p99 ack (b)/(a)', 'CPU/write (b)/(a)'],
-        pairs.map(([n, a, b]) => [
-          String(n),
-          ratio(b.ackedPerSec / a.ackedPerSec),
-          ratio(lat(b.latency, 50) / lat(a.latency, 50)),
-          ratio(lat(b.latency, 99) / lat(a.latency, 99)),
-          ratio(b.cpuPerWriteUs / a.cpuPerWriteUs),
-        ]),
+        pairs.map(([n, a, b]) => [String(n), ratio(b.ackedPerSec / a.ackedPerSec), ratio(lat(b.latency, 50) / lat(a.latency, 50)), ratio(lat(b.latency, 99) / lat(a.latency, 99)), ratio(b.cpuPerWriteUs / a.cpuPerWriteUs)]),
         0,
       ),
     );

@@ -54,15 +54,9 @@ async function runOnce(server: ServerProcess, subscribers: number, variant: 'pla
   const problems = fanoutProblems(r, subscribers).filter((p) => !p.includes('sequence gaps'));
   if (ack && w.acked !== r.result.sent) problems.push(`${w.acked} of ${r.result.sent} writes acknowledged`);
   return {
-    subscribers,
-    variant,
-    r,
-    acked: w.acked,
-    ackedPerSec: !ack ? NaN : w.acked > 0 ? w.acked / ((w.lastAckAt - r.result.startAt) / 1000) : 0,
-    ratio: r.expected > 0 ? r.counts.received / r.expected : NaN,
-    inWindowPerSec: r.inWindow.received / r.windowSec,
-    drainMs: lastAt > 0 ? Math.max(0, lastAt - r.result.sendEndAt) : NaN,
-    problems,
+    subscribers, variant, r, acked: w.acked, ackedPerSec: !ack ? NaN : w.acked > 0 ? w.acked / ((w.lastAckAt - r.result.startAt) / 1000) : 0,
+    ratio: r.expected > 0 ? r.counts.received / r.expected : NaN, inWindowPerSec: r.inWindow.received / r.windowSec,
+    drainMs: lastAt > 0 ? Math.max(0, lastAt - r.result.sendEndAt) : NaN, problems,
   };
 }
 

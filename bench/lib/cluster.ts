@@ -89,20 +89,10 @@ export async function clusterRun(layout: Layout, redis: BenchRedis, subscribers:
   // Deliveries/s: summed over subscribers, first send → last delivery (the busy span, over which the
   // CPU is taken: % of one core per node, Redis, the load generators summed; machine: % of all cores).
   return {
-    scenario: record === undefined ? `events S=${subscribers}` : `records K=${subscribers}`,
-    layout: layout.name,
-    nodeLabels: layout.nodes.map((x) => x.label),
-    redisChannelSubscribers: layout.channelSubscribers,
-    sent: r.result.sent,
-    sentPerSec: r.sentPerSec,
-    delivered: r.counts.received,
-    deliveredPerSec: r.deliveredPerSec,
-    busySec: r.busySec,
-    nodeCpu: r.cpu.slice(0, n),
-    redisCpu: r.cpu[n] ?? NaN,
-    loadCpu: sumOf(r.loadCpu),
-    machineBusy: r.machineBusy,
-    redisCalls: callsBetween(before, after),
+    scenario: record === undefined ? `events S=${subscribers}` : `records K=${subscribers}`, layout: layout.name,
+    nodeLabels: layout.nodes.map((x) => x.label), redisChannelSubscribers: layout.channelSubscribers, sent: r.result.sent, sentPerSec: r.sentPerSec,
+    delivered: r.counts.received, deliveredPerSec: r.deliveredPerSec, busySec: r.busySec, nodeCpu: r.cpu.slice(0, n), redisCpu: r.cpu[n] ?? NaN,
+    loadCpu: sumOf(r.loadCpu), machineBusy: r.machineBusy, redisCalls: callsBetween(before, after),
     problems: [...fanoutProblems(r, subscribers), ...(r.counts.minPerConnection !== r.result.sent || r.counts.maxPerConnection !== r.result.sent ? [`per subscriber ${r.counts.minPerConnection}..${r.counts.maxPerConnection} of ${r.result.sent}`] : [])],
   };
 }

@@ -8,6 +8,7 @@ import type { WebSocket } from 'ws';
 import { DeepstreamClient } from '@deepstream/client';
 import { RECORD_ACTION, RPC_ACTION, TOPIC, binaryCodec } from '@deepstream-ts/core';
 import { EmitTemplate, eventFormat, payloadObject, recordFormat, SeqChecker } from './checks.ts';
+import { forkWorker, nextMessage, stopWorkers, type Worker } from './proc.ts';
 import { EVENT_EMIT_KIND, frameKind, jsonPayload, login, monoUs, RECORD_PATCH_KIND, RECORD_UPDATE_KIND, request, subscribe, subscribeRecord } from './raw-client.ts';
 
 const N = 200;
@@ -27,6 +28,7 @@ export async function verifyLoadGenerator(url: string, payloadBytes: number): Pr
   const a = new DeepstreamClient(url);
   const b = new DeepstreamClient(url);
   const raws: WebSocket[] = [];
+  const workers: Worker[] = [];
   const rawLogin = async () => {
     const ws = await login(url);
     ws.on('error', () => {});
@@ -103,15 +105,9 @@ export async function verifyLoadGenerator(url: string, payloadBytes: number): Pr
 
     await record('rpc official requester -> raw provider', async () => {
       const name = `verify-rpc-raw-${tag}`;
-      const prov = await rawLogin();
-      await request(prov, { topic: TOPIC.RPC, action: RPC_ACTION.PROVIDE, names: [name], correlationId: 'p' }, (m) => m.topic === TOPIC.RPC && m.isAck === true, 'PROVIDE ack');
-      prov.on('message', (data: Buffer) => {
-        const call = binaryCodec.decode(data);
-        if (call?.topic !== TOPIC.RPC || call.action !== RPC_ACTION.REQUEST) return;
-        const reply = { topic: TOPIC.RPC, name: call.name, correlationId: call.correlationId };
-        prov.send(binaryCodec.encode({ ...reply, action: RPC_ACTION.ACCEPT }));
-        prov.send(binaryCodec.encode({ ...reply, action: RPC_ACTION.RESPONSE, data: call.data }));
-      });
+      const provider = forkWorker({ role: 'rpc-provider', url, accept: true, name }); // the benchmarks' own provider
+      workers.push(provider);
+      await nextMessage(provider, 'ready');
       const value = payloadObject(payloadBytes, 1, 0);
       for (let i = 0; i < 20; i++) {
         const result = (await b.rpc.make(name, { ...value, s: String(i) })) as typeof value;
@@ -157,6 +153,7 @@ export async function verifyLoadGenerator(url: string, payloadBytes: number): Pr
     a.close();
     b.close();
     for (const ws of raws) ws.terminate();
+    await stopWorkers(workers);
   }
   return { ok: checks.every((c) => c.ok), checks };
 }

@@ -185,7 +185,7 @@ export type WorkerConfig =
   | { role: 'publisher'; url: string; names: string[]; payloadBytes: number }
   | { role: 'subscriber'; url: string; count: number; names: string[]; payloadBytes: number; record?: boolean }
   | { role: 'record-writer'; url: string; record: string; payloadBytes: number }
-  | { role: 'rpc-provider'; url: string; accept: boolean }
+  | { role: 'rpc-provider'; url: string; accept: boolean; name?: string }
   | { role: 'rpc-requester'; url: string; count: number; payloadBytes: number }
   | { role: 'connector-writer'; url: string; names: string[]; payloadBytes: number }
   | { role: 'idle'; url: string; count: number };
@@ -206,28 +206,23 @@ export interface Go {
   window?: number;
 }
 
-/** Script → worker. */
-export type ToWorker =
-  | { type: 'go'; go: Go }
-  /** Relayed subscriber progress: this many frames are complete (delivered everywhere they go). */
-  | { type: 'progress'; delivered: number }
-  | { type: 'report' }
-  | { type: 'latency'; on: boolean }
-  | { type: 'stop' };
+/** Script → worker. `progress`: relayed subscriber progress, this many frames are complete (delivered everywhere they go). */
+export type ToWorker = { type: 'go'; go: Go } | { type: 'progress'; delivered: number } | { type: 'report' } | { type: 'latency'; on: boolean } | { type: 'stop' };
 
-/** Worker → script. */
+/**
+ * Worker → script. `ready`: connections open and subscribed (record roles: the versions read);
+ * `progress` (when it grows): the fewest frames one live connection got, and the sum; `sent`: the
+ * send window is over, `done` follows once the send buffer is empty; `measured`: RPC's measured
+ * window is over, `done` follows once calls in flight finished; `answered`: the RPC provider's
+ * calls over its life, on stop.
+ */
 export type FromWorker =
-  /** Connections open and subscribed; the record versions they read (record roles). */
   | { type: 'ready'; connections: number; versionMin: number; versionMax: number }
-  /** When it grows: the fewest frames one live connection got, and the sum over connections. */
   | { type: 'progress'; min: number; sum: number }
-  /** The send window is over (frames may still sit in the send buffer); `done` follows. */
   | { type: 'sent'; sent: number }
-  /** RPC: the measured window is over; `done` follows once calls in flight have finished. */
   | { type: 'measured' }
   | { type: 'done'; result: SendResult | RequesterResult | ConnectorResult }
   | { type: 'counts'; counts: SubscriberCounts | WriterCounts }
-  /** RPC provider, on stop: calls answered over its life. */
   | { type: 'answered'; count: number }
   | { type: 'error'; message: string };
 

@@ -128,18 +128,9 @@ export async function fanoutRun(s: FanoutSpec): Promise<FanoutRun> {
     const cpu = CpuMeter.percent(start, busyEnd);
     const versions = subReady.flatMap((r) => [r.versionMin, r.versionMax]);
     return {
-      result,
-      counts,
-      inWindow,
-      writer,
-      expected,
-      readVersions: { min: Math.min(...versions), max: Math.max(...versions), writer: ready.versionMin },
-      busySec: (busyEnd.at - start.at) / 1000,
-      windowSec: (windowEnd.at - start.at) / 1000,
-      cpu: cpu.slice(0, s.pids.length),
-      loadCpu: cpu.slice(s.pids.length),
-      machineBusy: CpuMeter.machineBusy(start, busyEnd),
-      rss,
+      result, counts, inWindow, writer, expected, readVersions: { min: Math.min(...versions), max: Math.max(...versions), writer: ready.versionMin },
+      busySec: (busyEnd.at - start.at) / 1000, windowSec: (windowEnd.at - start.at) / 1000, cpu: cpu.slice(0, s.pids.length),
+      loadCpu: cpu.slice(s.pids.length), machineBusy: CpuMeter.machineBusy(start, busyEnd), rss,
       deliveredPerSec: counts.received > 0 ? counts.received / ((counts.lastAt - result.startAt) / 1000) : 0,
       sentPerSec: result.sent / ((result.sendEndAt - result.startAt) / 1000),
     };

@@ -203,7 +203,7 @@ async function recordWriter(c: Extract<WorkerConfig, { role: 'record-writer' }>)
 
 async function rpcProvider(c: Extract<WorkerConfig, { role: 'rpc-provider' }>): Promise<void> {
   const { ws } = await connect(c.url, fail('provider'));
-  await request(ws, { topic: TOPIC.RPC, action: RPC_ACTION.PROVIDE, names: ['bench'], correlationId: 'p' }, (m) => m.topic === TOPIC.RPC && m.action === RPC_ACTION.PROVIDE && m.isAck === true, 'RPC PROVIDE ack');
+  await request(ws, { topic: TOPIC.RPC, action: RPC_ACTION.PROVIDE, names: [c.name ?? 'bench'], correlationId: 'p' }, (m) => m.topic === TOPIC.RPC && m.action === RPC_ACTION.PROVIDE && m.isAck === true, 'RPC PROVIDE ack');
   const socket = socketOf(ws);
   const REQUEST_KIND = TOPIC.RPC * 256 + RPC_ACTION.REQUEST;
   let [answered, corked] = [0, false];
