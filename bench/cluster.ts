@@ -29,7 +29,6 @@ const SETTINGS: RunSettings = {
   subscriberWorkers: opt.int('sub-workers', 3, 1),
 };
 
-// ---------------------------------------------------------------------------------------------
 // Setup: Redis, one lone node, three clustered nodes
 
 async function startLayouts(redis: BenchRedis): Promise<[Layout, Layout]> {
@@ -38,7 +37,6 @@ async function startLayouts(redis: BenchRedis): Promise<[Layout, Layout]> {
   return layouts;
 }
 
-// ---------------------------------------------------------------------------------------------
 // Runs
 
 let recordNames = 0;
@@ -89,8 +87,6 @@ async function measureAll(layouts: [Layout, Layout], redis: BenchRedis): Promise
   }
   return results;
 }
-
-// ---------------------------------------------------------------------------------------------
 
 function printSummary(results: RunResult[], layouts: [Layout, Layout], warnings: number, seconds: number): void {
   const pairs = pairUp(results, layouts[0].name, layouts[1].name);

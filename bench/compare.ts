@@ -62,7 +62,6 @@ const WRITE_DELAY_MS = opt.num('write-delay', 2); // `delayed`: our server with 
 const RPC_WARMUP_MS = QUICK ? 300 : 500;
 const SERVER_STOP_GRACE_MS = 5_000; // Servers stopped between scenarios get this long to exit by themselves.
 
-// ---------------------------------------------------------------------------------------------
 // Servers
 
 type Server = ServerProcess & { kind: Kind };
@@ -87,7 +86,6 @@ async function startKind(kind: Kind): Promise<Server> {
   return { ...server, kind };
 }
 
-// ---------------------------------------------------------------------------------------------
 // Runs; one JSON line each. `value` is the scenario's headline figure.
 
 type RunResult = { scenario: string; server: Kind; repeat: number; value: number; ok: boolean; problems: string[]; [detail: string]: unknown };
@@ -156,7 +154,6 @@ async function idleRun(kind: Kind, repeat: number): Promise<void> {
   }
 }
 
-// ---------------------------------------------------------------------------------------------
 // Table and targets
 
 /** A metric of a scenario: the median per server kind (NaN where not measured), the servers that could not hold a fixed rate in some run. */
@@ -240,8 +237,6 @@ function printTable(all: Row[]): void {
     ),
   );
 }
-
-// ---------------------------------------------------------------------------------------------
 
 async function interleaved(scenario: Scenario, servers: Map<Kind, Server>, name: string, run: (server: Server) => Promise<{ ok: boolean; problems: string[] } & Record<string, unknown>>, value: string): Promise<void> {
   for (let repeat = 1; repeat <= REPEATS; repeat++) {

@@ -40,17 +40,10 @@ const SERVICES = new Set(['postgres', 'redis-server']);
 const START_LEAD_MS = 300; // Time between the parent's "go" and the writers' first write, so that every worker starts together.
 const WORKER_DRAIN_MS = 10_000; // The writer workers wait this long for writes in flight after the window (worker.ts).
 
-// ---------------------------------------------------------------------------------------------
 // Stacks
 
 /** A stack: its server, where its data lives, and the versions its storage (and cache, where readable from outside) hold. */
-interface Stack {
-  key: StackKey;
-  label: string;
-  server: ServerProcess;
-  stored(names: readonly string[]): Promise<{ storage: Map<string, number>; cache?: Map<string, number> }>;
-  where: string;
-}
+type Stack = { key: StackKey; label: string; server: ServerProcess; where: string; stored(names: readonly string[]): Promise<{ storage: Map<string, number>; cache?: Map<string, number> }> };
 
 let tempDir: string | undefined;
 const externals: ExternalService[] = [];
@@ -97,7 +90,6 @@ async function startStacks(): Promise<string | undefined> {
   return skipped;
 }
 
-// ---------------------------------------------------------------------------------------------
 // One run: N writers on one stack
 
 
@@ -112,9 +104,7 @@ async function checkStored(stack: Stack, names: string[], lastAcked: number[], l
   if (typeof stored === 'string') return [stored];
   for (const [where, versions] of [['storage', stored.storage], ['cache', stored.cache]] as const) {
     if (versions === undefined) continue;
-    let missing = 0;
-    let behind = 0;
-    let sample = '';
+    let [missing, behind, sample] = [0, 0, ''];
     names.forEach((name, i) => {
       const acked = lastAcked[i] ?? 0;
       const sent = lastSent[i] ?? 0;
@@ -200,7 +190,6 @@ async function runOnce(stack: Stack, writers: number) {
   }
 }
 
-// ---------------------------------------------------------------------------------------------
 // Output
 
 const { count: rate, ms, ratio } = f;
@@ -208,8 +197,6 @@ const pct = (v: number) => (Number.isNaN(v) ? '-' : f.pct(v));
 /** Latency percentiles in ms, from the µs histogram. */
 const lat = (h: HistogramSnapshot, p: number) => percentile(h, p) / 1000;
 const loadText = () => loadavg().map((v) => v.toFixed(2)).join(' ');
-
-// ---------------------------------------------------------------------------------------------
 
 async function main(): Promise<void> {
   console.log(
@@ -284,7 +271,6 @@ async function main(): Promise<void> {
   for (const s of stacks) if (s.server.warnings.length > 0) console.log(`server ${s.label} printed ${s.server.warnings.length} line(s) at warn or worse`);
 }
 
-// ---------------------------------------------------------------------------------------------
 // Bounds and cleanup
 
 // After the servers (they close their connectors first): the database servers, then the files.

@@ -152,7 +152,6 @@ export class SeqChecker {
   }
 }
 
-// ---------------------------------------------------------------------------------------------
 // Latency histogram: 200 log buckets per factor of ten from 1 µs to 1000 s, exact count/min/max/sum
 
 const BUCKETS_PER_DECADE = 200;

@@ -12,17 +12,10 @@ import { EVENT_EMIT_KIND, frameKind, login, subscribe } from './raw-client.ts';
 import { f, sumOf, table } from './report.ts';
 import { fanoutProblems, fanoutRun } from './runs.ts';
 
-// ---------------------------------------------------------------------------------------------
 // Redis
 
 /** The redis-server (pid undefined if not found: its CPU reads n/a); calls per command since it started; connections on a pub/sub channel. */
-export interface BenchRedis {
-  url: string;
-  pid: number | undefined;
-  commandCalls(): Promise<Map<string, number>>;
-  channelSubscribers(channel: string): Promise<number>;
-  stop(): Promise<void>;
-}
+export type BenchRedis = { url: string; pid: number | undefined; commandCalls(): Promise<Map<string, number>>; channelSubscribers(channel: string): Promise<number>; stop(): Promise<void> };
 
 /**
  * Starts a redis-server of our own, or returns why it cannot. REDIS_URL is ignored on purpose: the
@@ -50,7 +43,6 @@ const childRedisPid = () => [...processTable()].find(([, { comm, ppid }]) => com
 /** Calls per command between two commandCalls() readings, only those that changed. */
 const callsBetween = (before: Map<string, number>, after: Map<string, number>) => new Map([...after].map(([c, n]): [string, number] => [c, n - (before.get(c) ?? 0)]).filter(([, n]) => n > 0));
 
-// ---------------------------------------------------------------------------------------------
 // Layouts and runs
 
 /** A node of a layout: A, B, C on three nodes; "single" on one. */
@@ -160,7 +152,6 @@ export async function waitForCluster(nodes: ServerNode[], timeoutMs = 15_000): P
   }
 }
 
-// ---------------------------------------------------------------------------------------------
 // Report
 
 const OUR_COMMANDS = /^(info|pubsub)/; // the script's own readings of Redis

@@ -16,7 +16,6 @@ const DRAIN_TIMEOUT_MS = 10_000; // After the window, how long the send buffer m
 const SETTLE_FLAT_MS = 1_000; // After the window, the parent stops waiting once counts have not moved for this long…
 export const SETTLE_MAX_MS = 15_000; // …and at the latest after this long.
 
-// ---------------------------------------------------------------------------------------------
 // The script
 
 /**
@@ -67,7 +66,6 @@ export async function settle<Counts, Sample>(o: SettleSpec<Counts, Sample>): Pro
   return { counts, busyEnd };
 }
 
-// ---------------------------------------------------------------------------------------------
 // Sender
 
 /** The sender's watermark of completed frames, and its recent rate. */

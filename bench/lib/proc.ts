@@ -23,7 +23,6 @@ const ECHO_WIDTH = 300; // Long lines (a stack trace on one line) are cut when e
 export const sleep = (ms: number) => new Promise<void>((done) => setTimeout(done, ms));
 export const log = (line: string) => void process.stderr.write(`${line}\n`);
 
-// ---------------------------------------------------------------------------------------------
 // Tracking and stopping
 
 /** Every child still running, with its grace between SIGTERM and SIGKILL. */
@@ -87,7 +86,6 @@ export async function runBenchmark(name: string, hardLimitMs: number, main: () =
   process.exit(exitCode);
 }
 
-// ---------------------------------------------------------------------------------------------
 // Servers
 
 export function freePort(): Promise<number> {
@@ -177,7 +175,6 @@ export async function startServer(o: ServerOptions): Promise<ServerProcess> {
   return server;
 }
 
-// ---------------------------------------------------------------------------------------------
 // The IPC protocol: script ⇄ bench/lib/worker.ts
 
 /** What a worker is: its role and settings (worker.ts's argv[2], as JSON). Connection i of a worker with `names` uses names[i % names.length]. */
@@ -300,7 +297,6 @@ export function mergeCounts(all: SubscriberCounts[], merge: (h: HistogramSnapsho
   return t;
 }
 
-// ---------------------------------------------------------------------------------------------
 // Workers
 
 export type Worker = ChildProcess & { post(message: ToWorker): void };
@@ -351,7 +347,6 @@ export async function stopWorkers(workers: Array<Worker | undefined>): Promise<v
 /** `total` split into `parts` near-equal shares. */
 export const shares = (total: number, parts: number) => Array.from({ length: parts }, (_, i) => Math.floor(total / parts) + (i < total % parts ? 1 : 0));
 
-// ---------------------------------------------------------------------------------------------
 // CPU and memory from /proc
 
 const CLOCK_TICKS = 100; // USER_HZ: 100 on every mainstream Linux build

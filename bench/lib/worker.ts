@@ -53,9 +53,10 @@ async function connect(url: string, onClose?: () => void): Promise<Connection> {
   c.ws.on('error', () => {});
   c.ws.on('close', () => {
     c.closed = true;
-    if (stopping) return;
-    closedByServer++;
-    onClose?.();
+    if (!stopping) {
+      closedByServer++;
+      onClose?.();
+    }
   });
   connections.push(c);
   return c;
@@ -79,8 +80,6 @@ async function sendWindow(ws: WebSocket, go: Go, progress: Progress, frame: (i: 
   const result: SendResult = { ...stats, startVersion, startAt, sendEndAt, drainedAt: monoMs() };
   send({ type: 'done', result });
 }
-
-// ---------------------------------------------------------------------------------------------
 
 async function publisher(c: Extract<WorkerConfig, { role: 'publisher' }>): Promise<void> {
   const templates = c.names.map((name) => new EmitTemplate(name, c.payloadBytes));
