@@ -119,8 +119,8 @@ export class SeqChecker {
   constructor(
     private readonly format: SeqFormat,
     public next = 1,
-    /** Where latency samples go (µs, send → receipt), if anywhere. */
-    private readonly latency?: { add(us: number): void },
+    /** Where latency samples go (µs, send → receipt) while `on`: reading the timestamp costs load-generator CPU. */
+    private readonly latency?: { on: boolean; add(us: number): void },
   ) {}
 
   onFrame(frame: Buffer): void {
@@ -145,7 +145,7 @@ export class SeqChecker {
       this.backwards++;
       this.problem ??= `expected #${this.next}, got #${seq} again or late`;
     }
-    if (this.latency !== undefined && this.format.sentUs !== undefined) {
+    if (this.latency?.on === true && this.format.sentUs !== undefined) {
       const sentUs = this.format.sentUs(frame);
       if (sentUs > 0) this.latency.add(monoUs() - sentUs);
     }

@@ -95,8 +95,7 @@ async function publisher(c: Extract<WorkerConfig, { role: 'publisher' }>): Promi
 async function subscriber(c: Extract<WorkerConfig, { role: 'subscriber' }>): Promise<void> {
   const data = jsonPayload(c.payloadBytes);
   const histogram = new Histogram();
-  let latencyOn = false;
-  const sink = { add: (us: number) => latencyOn && histogram.add(us) };
+  const sink = { on: false, add: (us: number) => histogram.add(us) };
   const subs: Array<Connection & { checker: SeqChecker; name: string }> = [];
   let [firstAt, lastAt] = [0, 0];
   const other: Record<string, number> = {};
@@ -129,7 +128,7 @@ async function subscriber(c: Extract<WorkerConfig, { role: 'subscriber' }>): Pro
   });
   keepAlive(subs);
 
-  on.latency = (enabled) => (latencyOn = enabled);
+  on.latency = (enabled) => (sink.on = enabled);
   on.report = () => {
     const t: SubscriberCounts = { connections: subs.length, received: 0, minPerConnection: Infinity, maxPerConnection: 0, firstAt, lastAt, closed: closedByServer, verified: true, gaps: 0, missing: 0, backwards: 0, bad: 0, versionMin: Infinity, versionMax: -Infinity, other, samples: [...samples], latency: histogram.snapshot() };
     for (const { checker: k, name } of subs) {
