@@ -1,50 +1,24 @@
 /**
- * Does cluster traffic follow interest? Event fan-out on clusters of 1, 2 and 3 nodes over one
- * Redis (issue #18, item 4), printing:
- *   (a) two nodes, publisher and every subscriber on node A, none on B: B's CPU against A's
- *       (a node without subscribers should pay next to nothing: under 5 %);
- *   (b) 1, 2 and 3 nodes, subscribers spread evenly: deliveries/s, and node CPU per delivery
- *       summed over the nodes;
- *   (c) Redis CPU per delivered message, for each of those runs.
- *
- *   npx tsx --conditions=source bench/cluster-interest.ts                 # 300 subscribers, 2 s windows, 3 repeats
- *   npx tsx --conditions=source bench/cluster-interest.ts --repeats 1 --duration 1   # a quick look
- *
- * Every node runs bench/cluster.config.ts. Needs redis-server; without it, says so and exits 0.
- * Exits 1 if any subscriber missed, repeated or reordered an event. Compare ratios within one run.
+ * Does cluster traffic follow interest? (issue #18) Event fan-out on clusters of 1, 2 and 3 nodes
+ * over one Redis: (a) two nodes, everything on A: B's CPU against A's (target < 5 %); (b) subscribers
+ * spread evenly: deliveries/s and node CPU per delivery; (c) Redis CPU per delivery. Exits 1 if any
+ * subscriber missed, repeated or reordered an event.
+ *   npx tsx --conditions=source bench/cluster-interest.ts [--subscribers 300] [--duration 2] [--repeats 3]
  */
 import { cpus } from 'node:os';
-import { parseArgs } from 'node:util';
-import { startBenchRedis, type BenchRedis } from './lib/cluster-redis.ts';
-import { eventRun, waitForCluster, type Layout, type RunResult, type RunSettings, type ServerNode } from './lib/cluster-runs.ts';
-import { deepstreamArgs, isStopping, log, onStop, runBenchmark, sleep, startServer } from './lib/processes.ts';
+import { cli } from './lib/args.ts';
+import { clusterRun, startBenchRedis, startLayout, type BenchRedis, type Layout, type RunResult, type RunSettings } from './lib/cluster.ts';
+import { log, onStop, runBenchmark, sleep } from './lib/proc.ts';
+import { median, sumOf as sum, table } from './lib/report.ts';
 
-const CONFIG = 'bench/cluster.config.ts';
-const EXPECTED_WARNING = 'no storage connector configured';
-const { values: args } = parseArgs({ options: { subscribers: { type: 'string' }, duration: { type: 'string' }, repeats: { type: 'string' }, payload: { type: 'string' } } });
-const SUBSCRIBERS = Number(args.subscribers ?? 300);
-const REPEATS = Number(args.repeats ?? 3);
-const SETTINGS: RunSettings = { durationMs: Number(args.duration ?? 2) * 1000, payloadBytes: Number(args.payload ?? 100), maxLagMs: 300, subscriberWorkers: 3 };
+const opt = cli({ subscribers: '', duration: '', repeats: '', payload: '' });
+const SUBSCRIBERS = opt.int('subscribers', 300, 1, 5000);
+const REPEATS = opt.int('repeats', 3, 1);
+const SETTINGS: RunSettings = { durationMs: opt.num('duration', 2, 0.1) * 1000, payloadBytes: opt.int('payload', 100, 48), maxLagMs: 300, subscriberWorkers: 3 };
 
-async function cluster(name: string, size: number, redis: BenchRedis): Promise<Layout> {
-  const labels = ['A', 'B', 'C'].slice(0, size);
-  const nodes: ServerNode[] = await Promise.all(
-    labels.map(async (label) => {
-      const server = await startServer({
-        name: `${name} ${label}`,
-        args: (port) => deepstreamArgs(port, ['--config', CONFIG, '--host', '127.0.0.1']),
-        env: { BENCH_REDIS_URL: redis.url, BENCH_NODE_NAME: `${name}-${label}`, BENCH_CLUSTER_NAME: name },
-        ignore: (line) => isStopping() || line.includes(EXPECTED_WARNING),
-      });
-      return { ...server, label };
-    }),
-  );
-  await waitForCluster(nodes);
-  return { name: `${size} node${size > 1 ? 's' : ''}`, nodes, channelSubscribers: size };
-}
+const cluster = (name: string, size: number, redis: BenchRedis) =>
+  startLayout(`${size} node${size > 1 ? 's' : ''}`, name, ['A', 'B', 'C'].slice(0, size).map((label): [string, string] => [label, `${name}-${label}`]), redis);
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? NaN;
-const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
 /** µs of CPU per delivered message, from % of one core over the busy span. */
 const perDelivery = (cpuPercent: number, r: RunResult) => ((cpuPercent / 100) * r.busySec * 1e6) / r.delivered;
 const fixed = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
@@ -60,13 +34,13 @@ async function main(): Promise<number> {
   const [one, two, three] = layouts as [Layout, Layout, Layout];
   const idle: RunResult[] = [];
   const spread = new Map<Layout, RunResult[]>(layouts.map((l) => [l, []]));
-  await eventRun(two, redis, 30, { ...SETTINGS, durationMs: 1000 }); // warm-up, unreported
+  await clusterRun(two, redis, 30, { ...SETTINGS, durationMs: 1000 }); // warm-up, unreported
   for (let repeat = 0; repeat < REPEATS; repeat++) {
     log(`repeat ${repeat + 1} of ${REPEATS}`);
-    idle.push(await eventRun(two, redis, SUBSCRIBERS, { ...SETTINGS, placement: 'first' }));
+    idle.push(await clusterRun(two, redis, SUBSCRIBERS, { ...SETTINGS, placement: 'first' }));
     await sleep(300);
     for (const l of repeat % 2 === 0 ? layouts : [...layouts].reverse()) {
-      spread.get(l)!.push(await eventRun(l, redis, SUBSCRIBERS, SETTINGS));
+      spread.get(l)!.push(await clusterRun(l, redis, SUBSCRIBERS, SETTINGS));
       await sleep(300);
     }
   }
@@ -79,13 +53,14 @@ async function main(): Promise<number> {
   console.log(`\n(a) 2 nodes, publisher and all subscribers on A, none on B:`);
   console.log(`    node A ${fixed(a)} % of a core, node B ${fixed(b)} %: B/A = ${fixed(median(idleRatio), 2)} % (runs ${idleRatio.map((x) => fixed(x, 2)).join(', ')}); target < 5 %`);
   console.log(`\n(b, c) subscribers spread evenly over the nodes:`);
-  console.log(`    layout    deliveries/s   node CPU µs/delivery (sum of nodes)   Redis CPU µs/delivery   Redis % of a core`);
-  for (const [l, runs] of spread) {
-    const rate = median(runs.map((r) => r.deliveredPerSec));
-    const nodes = median(runs.map((r) => perDelivery(sum(r.nodeCpu), r)));
-    const redisCost = median(runs.map((r) => perDelivery(r.redisCpu, r)));
-    console.log(`    ${l.name.padEnd(9)} ${fixed(rate, 0).padStart(12)}   ${fixed(nodes, 2).padStart(34)}   ${fixed(redisCost, 3).padStart(21)}   ${fixed(median(runs.map((r) => r.redisCpu))).padStart(17)}`);
-  }
+  const rows = [...spread].map(([l, runs]) => [
+    l.name,
+    fixed(median(runs.map((r) => r.deliveredPerSec)), 0),
+    fixed(median(runs.map((r) => perDelivery(sum(r.nodeCpu), r))), 2),
+    fixed(median(runs.map((r) => perDelivery(r.redisCpu, r))), 3),
+    fixed(median(runs.map((r) => r.redisCpu))),
+  ]);
+  console.log(table(['layout', 'deliveries/s', 'node CPU µs/delivery (sum of nodes)', 'Redis CPU µs/delivery', 'Redis % of a core'], rows).replace(/^/gm, '    '));
   const rateOf = (l: Layout) => median(spread.get(l)!.map((r) => r.deliveredPerSec));
   console.log(`    deliveries/s ratio: 2 nodes / 1 node = ${fixed(rateOf(two) / rateOf(one), 2)}, 3 nodes / 1 node = ${fixed(rateOf(three) / rateOf(one), 2)} (on ${cpus().length} cores the nodes share the same cores: more nodes cannot add CPU here)`);
   const problems = all.filter((r) => r.problems.length > 0);

@@ -25,9 +25,7 @@ const cluster = process.env.BENCH_CLUSTER_NAME ?? 'cluster';
 export default defineConfig({
   serverName: process.env.BENCH_NODE_NAME,
   port: 6020,
-  connection: {
-    path: '/deepstream',
-  },
+  connection: { path: '/deepstream' },
   plugins: [
     authOpen,
     events,

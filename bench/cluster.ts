@@ -1,130 +1,51 @@
 /**
- * Cluster benchmark: event fan-out and record updates on three nodes (publisher or writer on node
- * A, subscribers spread over A, B and C) against the same load on one node running the same
- * config, as ratios; and which process saturates first, a node or Redis.
- *
- *   npm run bench:cluster                     # = npx tsx --conditions=source bench/cluster.ts, all defaults
- *   npx tsx --conditions=source bench/cluster.ts --repeats 1 --duration 1 --subscribers 30 --record-subscribers 30   # a quick look
- *   npx tsx --conditions=source bench/cluster.ts --cpu-prof /tmp/prof     # with a CPU profile of every node
- *
- * Needs redis-server (scripts/ensure-services.sh installs it); without it, says so and exits 0.
- * Prints figures; it asserts nothing, but exits 1 if any subscriber missed, repeated or reordered
- * a message. Compare ratios within one run, not numbers across runs. See bench/README.md.
+ * Cluster benchmark: event fan-out and record updates on three nodes against the same load on one
+ * node with the same config, as ratios, and which process saturates first, a node or Redis. Needs
+ * redis-server (without it, says so and exits 0); exits 1 if a run lost, repeated or reordered a message.
+ *   npx tsx --conditions=source bench/cluster.ts [--repeats 3] [--duration 2] [--subscribers 30,300] [--record-subscribers 30,300] [--cpu-prof DIR]
  */
 import { cpus, loadavg } from 'node:os';
-import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
-import { startBenchRedis, type BenchRedis } from './lib/cluster-redis.ts';
-import { bottleneckNote, pairUp, problemsOf, runLine, summaryTable } from './lib/cluster-report.ts';
-import { eventRun, recordRun, waitForCluster, type Layout, type RunResult, type RunSettings, type ServerNode } from './lib/cluster-runs.ts';
-import { deepstreamArgs, isStopping, log, onStop, runBenchmark, sleep, startServer } from './lib/processes.ts';
+import { resolve } from 'node:path';
+import { cli } from './lib/args.ts';
+import { bottleneckNote, clusterRun, pairUp, problemsOf, runLine, startBenchRedis, startLayout, summaryTable, type BenchRedis, type Layout, type RunResult, type RunSettings } from './lib/cluster.ts';
+import { log, onStop, runBenchmark, sleep } from './lib/proc.ts';
 
 const cores = cpus().length;
 const loadAverage = () => loadavg().map((l) => l.toFixed(2)).join(' ');
 const startLoad = loadAverage();
-const CONFIG = 'bench/cluster.config.ts';
 const HARD_LIMIT_MS = 10 * 60_000;
-/** Long enough for a node to leave the cluster and write its CPU profile (--cpu-prof). */
-const NODE_STOP_GRACE_MS = 10_000;
-/** Expected at warn level: the config has no storage plugin on purpose (the cache is shared). */
-const EXPECTED_WARNING = 'no storage connector configured';
 
-// ---------------------------------------------------------------------------------------------
-// Options
-
-const { values: args } = parseArgs({
-  options: {
-    subscribers: { type: 'string' },
-    'record-subscribers': { type: 'string' },
-    duration: { type: 'string' },
-    warmup: { type: 'string' },
-    repeats: { type: 'string' },
-    payload: { type: 'string' },
-    'max-lag': { type: 'string' },
-    'sub-workers': { type: 'string' },
-    'cpu-prof': { type: 'string' },
-  },
-});
-
-function number(name: keyof typeof args, fallback: number, min: number): number {
-  const text = args[name];
-  const value = typeof text === 'string' ? Number(text) : fallback;
-  if (!Number.isFinite(value) || value < min) throw new Error(`--${name}: expected a number >= ${min}, got "${String(text)}"`);
-  return value;
-}
-
-function counts(name: keyof typeof args, fallback: string): number[] {
-  const text = args[name];
-  return (typeof text === 'string' ? text : fallback)
-    .split(',')
-    .filter((s) => s.trim() !== '')
-    .map((s) => {
-      const n = Number(s);
-      if (!Number.isInteger(n) || n < 0 || n > 5000) throw new Error(`--${name}: "${s}" is not an integer in 0..5000`);
-      return n;
-    })
-    .filter((n) => n > 0);
-}
-
-const EVENT_SUBSCRIBERS = counts('subscribers', '30,300');
-const RECORD_SUBSCRIBERS = counts('record-subscribers', '30,300');
-const WARMUP_MS = Math.round(number('warmup', 2, 0) * 1000);
-const REPEATS = Math.floor(number('repeats', 3, 1));
+const opt = cli({ subscribers: '', 'record-subscribers': '', duration: '', warmup: '', repeats: '', payload: '', 'max-lag': '', 'sub-workers': '', 'cpu-prof': '' });
+const EVENT_SUBSCRIBERS = opt.ints('subscribers', '30,300', 0, 5000).filter((n) => n > 0);
+const RECORD_SUBSCRIBERS = opt.ints('record-subscribers', '30,300', 0, 5000).filter((n) => n > 0);
+const WARMUP_MS = Math.round(opt.num('warmup', 2) * 1000);
+const REPEATS = opt.int('repeats', 3, 1);
 /** Run every node under `node --cpu-prof`, one directory per node (profiles are written when it stops). */
-const CPU_PROF_DIR = typeof args['cpu-prof'] === 'string' ? resolve(args['cpu-prof']) : undefined;
+const CPU_PROF_DIR = opt.given('cpu-prof') ? resolve(opt.text('cpu-prof', '')) : undefined;
 const SETTINGS: RunSettings = {
-  durationMs: Math.round(number('duration', 2, 0.1) * 1000),
-  payloadBytes: Math.floor(number('payload', 100, 48)),
-  maxLagMs: number('max-lag', 300, 0),
-  subscriberWorkers: Math.floor(number('sub-workers', 3, 1)),
+  durationMs: Math.round(opt.num('duration', 2, 0.1) * 1000),
+  payloadBytes: opt.int('payload', 100, 48),
+  maxLagMs: opt.num('max-lag', 300),
+  subscriberWorkers: opt.int('sub-workers', 3, 1),
 };
 
-// ---------------------------------------------------------------------------------------------
 // Setup: Redis, one lone node, three clustered nodes
 
-/** Starts a node of `cluster` (the namespace of its Redis keys and channels) named `name`. */
-async function node(label: string, name: string, cluster: string, redis: BenchRedis): Promise<ServerNode> {
-  const profile = CPU_PROF_DIR === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', join(CPU_PROF_DIR, name)];
-  const server = await startServer({
-    name: `node ${label}`,
-    args: (port) => deepstreamArgs(port, ['--config', CONFIG, '--host', '127.0.0.1'], profile),
-    env: { BENCH_REDIS_URL: redis.url, BENCH_NODE_NAME: name, BENCH_CLUSTER_NAME: cluster },
-    // Once stopping, nodes log each other leaving: expected too.
-    ignore: (line) => isStopping() || line.includes(EXPECTED_WARNING),
-    stopGraceMs: NODE_STOP_GRACE_MS,
-  });
-  return { ...server, label };
-}
-
-/** A layout, checked: its nodes reach each other, and Redis sees exactly them on its channel. */
-async function layout(name: string, cluster: string, nodes: ServerNode[], redis: BenchRedis): Promise<Layout> {
-  await waitForCluster(nodes);
-  const channelSubscribers = await redis.channelSubscribers(`bench-${cluster}:cluster:all`);
-  if (channelSubscribers !== nodes.length) throw new Error(`${name}: ${channelSubscribers} connections on the cluster channel, expected ${nodes.length}`);
-  return { name, nodes, channelSubscribers };
-}
-
 async function startLayouts(redis: BenchRedis): Promise<[Layout, Layout]> {
-  const [single, a, b, c] = await Promise.all([
-    node('single', 'single', 'single', redis),
-    node('A', 'a', 'cluster', redis),
-    node('B', 'b', 'cluster', redis),
-    node('C', 'c', 'cluster', redis),
-  ]);
-  for (const n of [single, a, b, c]) log(`node ${n.label}: pid ${n.pid}, ${n.url}`);
-  return Promise.all([layout('1 node', 'single', [single], redis), layout('3 nodes', 'cluster', [a, b, c], redis)]);
+  const layouts = await Promise.all([startLayout('1 node', 'single', [['single', 'single']], redis, CPU_PROF_DIR), startLayout('3 nodes', 'cluster', [['A', 'a'], ['B', 'b'], ['C', 'c']], redis, CPU_PROF_DIR)]);
+  for (const n of layouts.flatMap((l) => l.nodes)) log(`node ${n.label}: pid ${n.pid}, ${n.url}`);
+  return layouts;
 }
 
-// ---------------------------------------------------------------------------------------------
 // Runs
 
 let recordNames = 0;
 type Scenario = (layout: Layout) => Promise<RunResult>;
 
 function scenarios(redis: BenchRedis): Scenario[] {
-  const events = (s: number): Scenario => (l) => eventRun(l, redis, s, SETTINGS);
+  const events = (s: number): Scenario => (l) => clusterRun(l, redis, s, SETTINGS);
   // A fresh record per run: every run starts at v0, whatever earlier runs wrote.
-  const records = (k: number): Scenario => (l) => recordRun(l, redis, k, `bench/cluster-${++recordNames}`, SETTINGS);
+  const records = (k: number): Scenario => (l) => clusterRun(l, redis, k, SETTINGS, `bench/cluster-${++recordNames}`);
   return [...EVENT_SUBSCRIBERS.map(events), ...RECORD_SUBSCRIBERS.map(records)];
 }
 
@@ -139,8 +60,8 @@ async function warmUp(layouts: Layout[], redis: BenchRedis): Promise<RunResult[]
   const settings = { ...SETTINGS, durationMs: WARMUP_MS };
   const results: RunResult[] = [];
   for (const l of layouts) {
-    results.push(await eventRun(l, redis, 30, settings));
-    results.push(await recordRun(l, redis, 30, `bench/cluster-warmup-${++recordNames}`, settings));
+    results.push(await clusterRun(l, redis, 30, settings));
+    results.push(await clusterRun(l, redis, 30, settings, `bench/cluster-warmup-${++recordNames}`));
   }
   // Unreported, but checked like every run: a lost message is a lost message.
   const named = results.map((r) => ({ ...r, scenario: `warm-up ${r.scenario}` }));
@@ -167,13 +88,11 @@ async function measureAll(layouts: [Layout, Layout], redis: BenchRedis): Promise
   return results;
 }
 
-// ---------------------------------------------------------------------------------------------
-
 function printSummary(results: RunResult[], layouts: [Layout, Layout], warnings: number, seconds: number): void {
   const pairs = pairUp(results, layouts[0].name, layouts[1].name);
   console.log(`\n=== Cluster benchmark: ${layouts[1].name} against ${layouts[0].name} (${REPEATS > 1 ? `the median of ${REPEATS} runs each` : 'one run each'}) ===`);
   console.log(
-    `Both layouts run ${CONFIG} (open auth, events, records in the shared Redis cache, the Redis cluster connector): only the node count differs.\n` +
+    `Both layouts run bench/cluster.config.ts (open auth, events, records in the shared Redis cache, the Redis cluster connector): only the node count differs.\n` +
       `The lone node is a cluster of one: with no peers it publishes nothing to Redis, but its records still go through the Redis cache.\n` +
       `Publisher / writer on the first node; ${SETTINGS.subscriberWorkers} subscriber worker processes, one per node on 3 nodes, all on the one node otherwise.\n` +
       `${SETTINGS.durationMs / 1000} s send windows, ${SETTINGS.payloadBytes}-byte payloads, flow control ${SETTINGS.maxLagMs} ms. ${cores} cores shared by every process: compare ratios, not absolute figures.\n`,

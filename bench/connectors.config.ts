@@ -36,9 +36,7 @@ const connectors =
 
 export default defineConfig({
   port: 6020,
-  connection: {
-    path: '/deepstream',
-  },
+  connection: { path: '/deepstream' },
   // Connectors before the plugins that use them: they close after them at shutdown.
   plugins: [authOpen, ...connectors, records],
 });

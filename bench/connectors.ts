@@ -1,115 +1,55 @@
 /**
- * Connectors benchmark: acknowledged record writes per second sustained by 1, 10 and 100
- * concurrent writers (each the only writer of its own record, each keeping a window of writes in
- * flight), on two storage/cache stacks side by side in one run:
- *
- *   (a) the embedded SQLite storage (a file in a temporary directory) + the in-process memory cache
- *   (b) PostgreSQL storage + Redis cache, on throwaway servers started by test/services/real-servers.ts
- *       (when they cannot be started, the reason is printed and only (a) runs)
- *
+ * Connectors benchmark: acknowledged record writes per second by 1, 10 and 100 writers (each alone
+ * on its own record, a window of writes in flight), on (a) SQLite storage + memory cache and (b)
+ * PostgreSQL + Redis on throwaway servers (skipped, with the reason, when they cannot start).
  *   npx tsx --conditions=source bench/connectors.ts [--writers 1,10,100] [--duration 5] [--warmup 1] [--window 8]
  *                               [--payload 100] [--workers 2] [--stacks sqlite,postgres]
- *
- * Every option can also be given as an environment variable: BENCH_WRITERS, BENCH_DURATION,
- * BENCH_WARMUP, BENCH_WINDOW, BENCH_PAYLOAD, BENCH_WRITER_WORKERS, BENCH_STACKS. See
- * bench/README.md. Prints figures; asserts nothing. Compare within one run, not across runs.
  */
-import { chmodSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
-import type { ConnectorWriterResult, FromConnectorWriter, ToConnectorWriter } from './lib/connector-ipc.ts';
-import { mean, mergeLatency, percentile, type LatencySnapshot } from './lib/connector-latency.ts';
-import { killLeftoverServices, serviceCpu, serviceCpuDelta } from './lib/connector-process.ts';
+import { cli } from './lib/args.ts';
+import { mean, mergeHistograms, percentile, type HistogramSnapshot } from './lib/checks.ts';
 import { postgresVersions, redisVersions, sqliteVersions, startServices, type ExternalService } from './lib/connector-stores.ts';
-import { wallNow } from './lib/raw-client.ts';
-import { cpuSeconds } from './lib/cpu.ts';
-import { deepstreamArgs, forkWorker, nextMessage, onStop, runBenchmark, sleep, startServer, stopWorkers, type ServerProcess, type Worker } from './lib/processes.ts';
+import { monoMs } from './lib/raw-client.ts';
+import {
+  cpuDelta, cpuSeconds, deepstreamArgs, descendantCpu, descendants, forkWorker, nextMessage, onStop, runBenchmark, SETUP_TIMEOUT_MS, shares, sleep, startServer, stopWorkers,
+  type ConnectorResult, type ServerProcess, type Worker,
+} from './lib/proc.ts';
+import { f, fileSizes, sumOf as sum, table } from './lib/report.ts';
 
 const cores = cpus().length;
 const CONFIG = 'bench/connectors.config.ts';
-/** As set in bench/connectors.config.ts (and the connectors' defaults). */
-const POSTGRES_TABLE = 'ds_records';
+const POSTGRES_TABLE = 'ds_records'; // As set in bench/connectors.config.ts (and the connectors' defaults).
 const REDIS_KEY_PREFIX = 'ds:';
 
-// ---------------------------------------------------------------------------------------------
-// Options
-
-const { values: args } = parseArgs({
-  options: {
-    writers: { type: 'string' },
-    duration: { type: 'string' },
-    warmup: { type: 'string' },
-    window: { type: 'string' },
-    payload: { type: 'string' },
-    workers: { type: 'string' },
-    stacks: { type: 'string' },
-    'cpu-prof': { type: 'string' },
-  },
-});
-
-function option(name: keyof typeof args, env: string, fallback: string): string {
-  return args[name] ?? process.env[env] ?? fallback;
-}
-function number(name: keyof typeof args, env: string, fallback: number, min: number, max: number): number {
-  const text = option(name, env, String(fallback));
-  const value = Number(text);
-  if (!Number.isFinite(value) || value < min || value > max) throw new Error(`--${name} / ${env}: expected a number in ${min}..${max}, got "${text}"`);
-  return value;
-}
-function list(name: keyof typeof args, env: string, fallback: string): string[] {
-  return option(name, env, fallback)
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s !== '');
-}
-
-const WRITER_COUNTS = list('writers', 'BENCH_WRITERS', '1,10,100').map((s) => {
-  const n = Number(s);
-  if (!Number.isInteger(n) || n < 1 || n > 2000) throw new Error(`--writers / BENCH_WRITERS: "${s}" is not an integer in 1..2000`);
-  return n;
-});
-const DURATION_MS = Math.round(number('duration', 'BENCH_DURATION', 5, 0.1, 600) * 1000);
-/** Unmeasured writing at the start of every run (fresh records, connections, JIT). */
-const WARMUP_MS = Math.round(number('warmup', 'BENCH_WARMUP', 1, 0, 600) * 1000);
-/** Acknowledged writes each writer keeps in flight. */
-const WINDOW = Math.floor(number('window', 'BENCH_WINDOW', 8, 1, 1000));
-const PAYLOAD_BYTES = Math.floor(number('payload', 'BENCH_PAYLOAD', 100, 20, 1 << 20));
-const WORKERS = Math.floor(number('workers', 'BENCH_WRITER_WORKERS', 2, 1, 64));
+const opt = cli({ writers: 'BENCH_WRITERS', duration: 'BENCH_DURATION', warmup: 'BENCH_WARMUP', window: 'BENCH_WINDOW', payload: 'BENCH_PAYLOAD', workers: 'BENCH_WRITER_WORKERS', stacks: 'BENCH_STACKS', 'cpu-prof': '' });
+const WRITER_COUNTS = opt.ints('writers', '1,10,100', 1, 2000);
+const DURATION_MS = Math.round(opt.num('duration', 5, 0.1, 600) * 1000);
+const WARMUP_MS = Math.round(opt.num('warmup', 1, 0, 600) * 1000); // Unmeasured writing at the start of every run (fresh records, connections, JIT).
+const WINDOW = opt.int('window', 8, 1, 1000); // Acknowledged writes each writer keeps in flight.
+const PAYLOAD_BYTES = opt.int('payload', 100, 20, 1 << 20);
+const WORKERS = opt.int('workers', 2, 1, 64);
 type StackKey = 'sqlite' | 'postgres';
-const STACKS = list('stacks', 'BENCH_STACKS', 'sqlite,postgres').map((s): StackKey => {
-  if (s !== 'sqlite' && s !== 'postgres') throw new Error(`--stacks / BENCH_STACKS: "${s}" is neither sqlite nor postgres`);
-  return s;
-});
+const STACKS = opt.words('stacks', 'sqlite,postgres', ['sqlite', 'postgres'] as const);
 if (STACKS.length === 0) throw new Error('--stacks / BENCH_STACKS: no stack to run');
-/** Each server writes a V8 CPU profile into `<dir>/<stack>` when it stops. */
-const CPU_PROF_DIR = args['cpu-prof'];
+const CPU_PROF_DIR = opt.given('cpu-prof') ? opt.text('cpu-prof', '') : undefined; // Each server writes a V8 CPU profile into `<dir>/<stack>` when it stops.
+/** PostgreSQL's postmaster and backends and redis-server, as real-servers.ts starts them (descendants of this process). */
+const SERVICES = new Set(['postgres', 'redis-server']);
 
-const SETUP_TIMEOUT_MS = 60_000;
-/** Time between the parent's "go" and the writers' first write, so that every worker starts together. */
-const START_LEAD_MS = 300;
-/** The writer workers wait this long for writes in flight after the window (connector-writer-worker.ts). */
-const WORKER_DRAIN_MS = 10_000;
+const START_LEAD_MS = 300; // Time between the parent's "go" and the writers' first write, so that every worker starts together.
+const WORKER_DRAIN_MS = 10_000; // The writer workers wait this long for writes in flight after the window (worker.ts).
 
-// ---------------------------------------------------------------------------------------------
 // Stacks
 
-interface Stack {
-  key: StackKey;
-  label: string;
-  server: ServerProcess;
-  /** Versions the storage holds (and the cache, where it can be read from outside the server). */
-  stored(names: readonly string[]): Promise<{ storage: Map<string, number>; cache?: Map<string, number> }>;
-  /** Where its data lives, for the header. */
-  where: string;
-}
+/** A stack: its server, where its data lives, and the versions its storage (and cache, where readable from outside) hold. */
+type Stack = { key: StackKey; label: string; server: ServerProcess; where: string; stored(names: readonly string[]): Promise<{ storage: Map<string, number>; cache?: Map<string, number> }> };
 
 let tempDir: string | undefined;
 const externals: ExternalService[] = [];
 const stacks: Stack[] = [];
 
-/** Long enough for a server to drain its write queues and close its connectors. */
-const SERVER_STOP_GRACE_MS = 10_000;
+const SERVER_STOP_GRACE_MS = 10_000; // Long enough for a server to drain its write queues and close its connectors.
 
 function startStackServer(label: string, env: NodeJS.ProcessEnv): Promise<ServerProcess> {
   const profile = CPU_PROF_DIR === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', join(CPU_PROF_DIR, env.BENCH_STACK ?? label)];
@@ -150,52 +90,21 @@ async function startStacks(): Promise<string | undefined> {
   return skipped;
 }
 
-// ---------------------------------------------------------------------------------------------
 // One run: N writers on one stack
 
-interface Run {
-  stack: Stack;
-  writers: number;
-  written: number;
-  acked: number;
-  ackedInWindow: number;
-  ackedPerSec: number;
-  latency: LatencySnapshot;
-  /** Fewest / most acknowledgements one writer got inside the window. */
-  perWriterMin: number;
-  perWriterMax: number;
-  /** % of one core over the measured window. */
-  serverCpu: number;
-  /** PostgreSQL + Redis processes (stack b); NaN for stack a, whose storage runs in the server. */
-  serviceCpu: number;
-  loadCpu: number;
-  loadCpuParts: number[];
-  /** Server (+ PostgreSQL and Redis) CPU time per write acknowledged in the window, µs. */
-  cpuPerWriteUs: number;
-  problems: string[];
-  errorSamples: string[];
-}
 
+type Run = Awaited<ReturnType<typeof runOnce>>;
 let runCounter = 0;
-/** Record names are unique to this invocation too: an external POSTGRES_URL / REDIS_URL keeps earlier runs' records. */
-const INVOCATION = Date.now().toString(36);
-
-const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
+const INVOCATION = Date.now().toString(36); // Record names are unique to this invocation too: an external POSTGRES_URL / REDIS_URL keeps earlier runs' records.
 
 /** Every acknowledged version must be stored (and cached); with nothing left in flight, exactly the last one sent. */
 async function checkStored(stack: Stack, names: string[], lastAcked: number[], lastSent: number[]): Promise<string[]> {
   const found: string[] = [];
-  let stored: Awaited<ReturnType<Stack['stored']>>;
-  try {
-    stored = await stack.stored(names);
-  } catch (error) {
-    return [`read-back failed: ${error instanceof Error ? error.message : String(error)}`];
-  }
+  const stored = await stack.stored(names).catch((error: unknown) => `read-back failed: ${error instanceof Error ? error.message : String(error)}`);
+  if (typeof stored === 'string') return [stored];
   for (const [where, versions] of [['storage', stored.storage], ['cache', stored.cache]] as const) {
     if (versions === undefined) continue;
-    let missing = 0;
-    let behind = 0;
-    let sample = '';
+    let [missing, behind, sample] = [0, 0, ''];
     names.forEach((name, i) => {
       const acked = lastAcked[i] ?? 0;
       const sent = lastSent[i] ?? 0;
@@ -213,34 +122,33 @@ async function checkStored(stack: Stack, names: string[], lastAcked: number[], l
   return found;
 }
 
-async function runOnce(stack: Stack, writers: number): Promise<Run> {
+async function runOnce(stack: Stack, writers: number) {
   const prefix = `bench/connectors/${INVOCATION}/run${++runCounter}`;
   const workerCount = Math.min(WORKERS, writers);
-  const workers: Array<Worker<ToConnectorWriter>> = [];
+  const workers: Worker[] = [];
   try {
     let first = 0;
-    for (let w = 0; w < workerCount; w++) {
-      const share = Math.floor(writers / workerCount) + (w < writers % workerCount ? 1 : 0);
-      workers.push(forkWorker<ToConnectorWriter>('connector-writer-worker.ts', [stack.server.url, String(PAYLOAD_BYTES), prefix, String(first), String(share)]));
+    for (const share of shares(writers, workerCount)) {
+      workers.push(forkWorker({ role: 'connector-writer', url: stack.server.url, payloadBytes: PAYLOAD_BYTES, names: Array.from({ length: share }, (_, i) => `${prefix}/w${first + i}`) }));
       first += share;
     }
-    await Promise.all(workers.map((w) => nextMessage<FromConnectorWriter, 'ready'>(w, 'ready', SETUP_TIMEOUT_MS)));
+    await Promise.all(workers.map((w) => nextMessage(w, 'ready')));
     await sleep(200); // let connection setup work finish everywhere
 
     const doneTimeout = START_LEAD_MS + WARMUP_MS + DURATION_MS + WORKER_DRAIN_MS + 20_000;
-    const done = workers.map((w) => nextMessage<FromConnectorWriter, 'done'>(w, 'done', doneTimeout));
+    const done = workers.map((w) => nextMessage(w, 'done', doneTimeout));
     for (const d of done) d.catch(() => {}); // awaited below
-    const startAt = wallNow() + START_LEAD_MS;
-    for (const w of workers) w.post({ type: 'go', startAt, warmupMs: WARMUP_MS, durationMs: DURATION_MS, window: WINDOW });
+    const startAt = monoMs() + START_LEAD_MS;
+    for (const w of workers) w.post({ type: 'go', go: { startAt, warmupMs: WARMUP_MS, durationMs: DURATION_MS, window: WINDOW } });
 
     // CPU over the measured window: the server, PostgreSQL + Redis, the load generators.
     const loadPids = [process.pid, ...workers.map((w) => w.pid ?? 0)];
-    const sample = () => ({ wall: wallNow(), server: cpuSeconds(stack.server.pid), services: serviceCpu(), load: loadPids.map(cpuSeconds) });
-    await sleep(startAt + WARMUP_MS - wallNow());
+    const sample = () => ({ wall: monoMs(), server: cpuSeconds(stack.server.pid), services: descendantCpu(SERVICES), load: loadPids.map(cpuSeconds) });
+    await sleep(startAt + WARMUP_MS - monoMs());
     const before = sample();
-    await sleep(startAt + WARMUP_MS + DURATION_MS - wallNow());
+    await sleep(startAt + WARMUP_MS + DURATION_MS - monoMs());
     const after = sample();
-    const results: ConnectorWriterResult[] = (await Promise.all(done)).map((m) => m.result);
+    const results = (await Promise.all(done)).map((m) => m.result as ConnectorResult);
 
     const names = Array.from({ length: writers }, (_, i) => `${prefix}/w${i}`);
     const lastAcked = results.flatMap((r) => r.lastAcked);
@@ -248,11 +156,8 @@ async function runOnce(stack: Stack, writers: number): Promise<Run> {
     const perWriter = results.flatMap((r) => r.perWriterInWindow);
     const errors: Record<string, number> = {};
     for (const r of results) for (const [kind, n] of Object.entries(r.errors)) errors[kind] = (errors[kind] ?? 0) + n;
-    const ackedInWindow = sum(results.map((r) => r.ackedInWindow));
-    const unacked = sum(results.map((r) => r.unacked));
-    const outOfOrder = sum(results.map((r) => r.outOfOrder));
-    const stopped = sum(results.map((r) => r.stoppedByError));
-    const closed = sum(results.map((r) => r.closed));
+    const total = (key: 'written' | 'acked' | 'ackedInWindow' | 'unacked' | 'outOfOrder' | 'stoppedByError' | 'closed') => sum(results.map((r) => r[key]));
+    const [ackedInWindow, unacked, outOfOrder, stopped, closed] = (['ackedInWindow', 'unacked', 'outOfOrder', 'stoppedByError', 'closed'] as const).map(total) as [number, number, number, number, number];
 
     const problems: string[] = [];
     if (Object.keys(errors).length > 0) problems.push(`received ${Object.entries(errors).map(([kind, n]) => `${n} × ${kind}`).join(', ')}`);
@@ -266,23 +171,18 @@ async function runOnce(stack: Stack, writers: number): Promise<Run> {
 
     const windowSec = (after.wall - before.wall) / 1000;
     const serverCpuSec = after.server - before.server;
-    const serviceCpuSec = stack.key === 'postgres' ? serviceCpuDelta(before.services, after.services) : 0;
+    const serviceCpuSec = stack.key === 'postgres' ? cpuDelta(before.services, after.services) : 0;
     return {
-      stack,
-      writers,
-      written: sum(results.map((r) => r.written)),
-      acked: sum(results.map((r) => r.acked)),
-      ackedInWindow,
-      ackedPerSec: ackedInWindow / (DURATION_MS / 1000),
-      latency: mergeLatency(results.map((r) => r.latency)),
-      perWriterMin: Math.min(...perWriter),
-      perWriterMax: Math.max(...perWriter),
-      serverCpu: (serverCpuSec / windowSec) * 100,
-      serviceCpu: stack.key === 'postgres' ? (serviceCpuSec / windowSec) * 100 : NaN,
+      stack, writers, written: total('written'), acked: total('acked'), ackedInWindow, ackedPerSec: ackedInWindow / (DURATION_MS / 1000),
+      /** Ack latency, µs. */
+      latency: mergeHistograms(results.map((r) => r.latency)),
+      /** Fewest / most acknowledgements one writer got inside the window (fairness). */
+      perWriterMin: Math.min(...perWriter), perWriterMax: Math.max(...perWriter),
+      /** % of one core over the measured window; PostgreSQL + Redis (stack b; NaN for a, whose storage runs in the server). */
+      serverCpu: (serverCpuSec / windowSec) * 100, serviceCpu: stack.key === 'postgres' ? (serviceCpuSec / windowSec) * 100 : NaN,
       loadCpu: ((sum(after.load) - sum(before.load)) / windowSec) * 100,
       loadCpuParts: after.load.map((v, i) => ((v - (before.load[i] ?? 0)) / windowSec) * 100),
-      cpuPerWriteUs: ackedInWindow > 0 ? ((serverCpuSec + serviceCpuSec) / ackedInWindow) * 1e6 : NaN,
-      problems,
+      cpuPerWriteUs: ackedInWindow > 0 ? ((serverCpuSec + serviceCpuSec) / ackedInWindow) * 1e6 : NaN, problems,
       errorSamples: results.flatMap((r) => r.errorSamples).slice(0, 5),
     };
   } finally {
@@ -290,33 +190,13 @@ async function runOnce(stack: Stack, writers: number): Promise<Run> {
   }
 }
 
-// ---------------------------------------------------------------------------------------------
 // Output
 
-const rate = (v: number) => (Number.isNaN(v) ? '-' : Math.round(v).toLocaleString('en-US'));
-const pct = (v: number) => (Number.isNaN(v) ? '-' : `${v.toFixed(1)}%`);
-const ms = (v: number) => (Number.isNaN(v) ? '-' : v < 10 ? `${v.toFixed(2)} ms` : v < 100 ? `${v.toFixed(1)} ms` : `${v.toFixed(0)} ms`);
-const ratio = (v: number) => (Number.isFinite(v) ? `${v.toFixed(2)}x` : '-');
-
-function table(header: string[], rows: string[][], leftColumns: number): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i < leftColumns || i === cells.length - 1 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ').trimEnd();
-  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
-}
-
+const { count: rate, ms, ratio } = f;
+const pct = (v: number) => (Number.isNaN(v) ? '-' : f.pct(v));
+/** Latency percentiles in ms, from the µs histogram. */
+const lat = (h: HistogramSnapshot, p: number) => percentile(h, p) / 1000;
 const loadText = () => loadavg().map((v) => v.toFixed(2)).join(' ');
-
-function fileSizes(dir: string): string {
-  try {
-    return readdirSync(dir)
-      .map((file) => `${file} ${(statSync(join(dir, file)).size / 1024).toFixed(0)} KiB`)
-      .join(', ');
-  } catch {
-    return 'n/a';
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
 
 async function main(): Promise<void> {
   console.log(
@@ -326,10 +206,7 @@ async function main(): Promise<void> {
   );
   const skipped = await startStacks();
   if (skipped !== undefined) console.log(`stack (b) postgres+redis skipped: ${skipped}; running (a) only`);
-  if (stacks.length === 0) {
-    console.log('no stack to run');
-    return;
-  }
+  if (stacks.length === 0) return void console.log('no stack to run');
   for (const s of stacks) console.log(`${s.label}: server pid ${s.server.pid} at ${s.server.url}; ${s.where}`);
 
   const runs: Run[] = [];
@@ -341,7 +218,7 @@ async function main(): Promise<void> {
       const l = r.latency;
       console.log(
         `  ${rate(r.ackedPerSec)} acked writes/s (${rate(r.ackedInWindow)} in the window; ${rate(r.written)} sent, ${rate(r.acked)} acknowledged over the run); ` +
-          `ack latency min ${ms(l.minMs)} / p50 ${ms(percentile(l, 50))} / p90 ${ms(percentile(l, 90))} / p99 ${ms(percentile(l, 99))} / max ${ms(l.maxMs)} / mean ${ms(mean(l))}; ` +
+          `ack latency min ${ms(l.min / 1000)} / p50 ${ms(lat(l, 50))} / p90 ${ms(lat(l, 90))} / p99 ${ms(lat(l, 99))} / max ${ms(l.max / 1000)} / mean ${ms(mean(l) / 1000)}; ` +
           `per writer ${rate(r.perWriterMin)}..${rate(r.perWriterMax)} acks in the window; server CPU ${pct(r.serverCpu)}` +
           (r.stack.key === 'postgres' ? `, PostgreSQL + Redis ${pct(r.serviceCpu)}` : '') +
           `, load generators ${pct(r.loadCpu)} (${r.loadCpuParts.map(pct).join(' + ')} = this script + writer workers); ${rate(r.cpuPerWriteUs)} µs CPU per write; ` +
@@ -363,38 +240,20 @@ async function main(): Promise<void> {
       ['stack', 'writers', 'acked writes/s', 'p50 ack', 'p99 ack', 'server CPU', 'PG+Redis CPU', 'CPU/write', 'loadgen CPU', '(b)/(a) writes/s', 'checks'],
       runs.map((r) => {
         const a = byKey('sqlite', r.writers);
-        return [
-          r.stack.label,
-          String(r.writers),
-          rate(r.ackedPerSec),
-          ms(percentile(r.latency, 50)),
-          ms(percentile(r.latency, 99)),
-          pct(r.serverCpu),
-          r.stack.key === 'postgres' ? pct(r.serviceCpu) : 'in server',
-          `${rate(r.cpuPerWriteUs)} µs`,
-          pct(r.loadCpu),
-          r.stack.key === 'postgres' && a !== undefined ? ratio(r.ackedPerSec / a.ackedPerSec) : '',
-          r.problems.length === 0 ? 'ok' : r.problems.join('; '),
-        ];
+        const b = r.stack.key === 'postgres';
+        return [r.stack.label, String(r.writers), rate(r.ackedPerSec), ms(lat(r.latency, 50)), ms(lat(r.latency, 99)), pct(r.serverCpu), b ? pct(r.serviceCpu) : 'in server', `${rate(r.cpuPerWriteUs)} µs`, pct(r.loadCpu), b && a !== undefined ? ratio(r.ackedPerSec / a.ackedPerSec) : '', r.problems.length === 0 ? 'ok' : r.problems.join('; ')];
       }),
+      1,
       1,
     ),
   );
-  const pairs = WRITER_COUNTS.map((n) => [n, byKey('sqlite', n), byKey('postgres', n)] as const).filter(
-    (p): p is readonly [number, Run, Run] => p[1] !== undefined && p[2] !== undefined,
-  );
+  const pairs = WRITER_COUNTS.map((n) => [n, byKey('sqlite', n), byKey('postgres', n)] as const).filter((p): p is readonly [number, Run, Run] => p[1] !== undefined && p[2] !== undefined);
   if (pairs.length > 0) {
     console.log('\n(b) postgres+redis relative to (a) sqlite+memory, per writer count:');
     console.log(
       table(
         ['writers', 'acked writes/s (b)/(a)', 'p50 ack (b)/(a)', 'p99 ack (b)/(a)', 'CPU/write (b)/(a)'],
-        pairs.map(([n, a, b]) => [
-          String(n),
-          ratio(b.ackedPerSec / a.ackedPerSec),
-          ratio(percentile(b.latency, 50) / percentile(a.latency, 50)),
-          ratio(percentile(b.latency, 99) / percentile(a.latency, 99)),
-          ratio(b.cpuPerWriteUs / a.cpuPerWriteUs),
-        ]),
+        pairs.map(([n, a, b]) => [String(n), ratio(b.ackedPerSec / a.ackedPerSec), ratio(lat(b.latency, 50) / lat(a.latency, 50)), ratio(lat(b.latency, 99) / lat(a.latency, 99)), ratio(b.cpuPerWriteUs / a.cpuPerWriteUs)]),
         0,
       ),
     );
@@ -402,7 +261,7 @@ async function main(): Promise<void> {
   console.log(
     `\nacked writes/s: WRITE_ACKNOWLEDGEMENTs received in the measured window / its length; the server acknowledges once storage and cache both have the write.`,
   );
-  console.log(`ack latency: write sent → its WRITE_ACKNOWLEDGEMENT, acks in the window (log histogram, ~2% resolution).`);
+  console.log(`ack latency: write sent → its WRITE_ACKNOWLEDGEMENT, acks in the window (log histogram, ~1.2% resolution).`);
   console.log(
     `CPU: % of one core over the window (${cores} cores shared by everything); PG+Redis: every PostgreSQL and Redis process; CPU/write: (server + PG + Redis) CPU time per acked write.`,
   );
@@ -412,7 +271,6 @@ async function main(): Promise<void> {
   for (const s of stacks) if (s.server.warnings.length > 0) console.log(`server ${s.label} printed ${s.server.warnings.length} line(s) at warn or worse`);
 }
 
-// ---------------------------------------------------------------------------------------------
 // Bounds and cleanup
 
 // After the servers (they close their connectors first): the database servers, then the files.
@@ -420,7 +278,14 @@ onStop(async () => {
   for (const service of externals.splice(0)) {
     await service.stop().catch((error: unknown) => process.stderr.write(`stopping a database server failed: ${String(error)}\n`));
   }
-  const leftovers = killLeftoverServices();
+  const leftovers = descendants(SERVICES);
+  for (const pid of leftovers) {
+    try {
+      process.kill(pid, 'SIGKILL'); // last resort: a database server of ours still alive
+    } catch {
+      // already gone
+    }
+  }
   if (leftovers.length > 0) process.stderr.write(`killed ${leftovers.length} leftover database process(es): ${leftovers.join(', ')}\n`);
   if (tempDir !== undefined) rmSync(tempDir, { recursive: true, force: true });
   tempDir = undefined;

@@ -1,10 +1,7 @@
 /**
- * What the operator console costs the message path: an in-process server with events only, then
- * with events and the console (its inbound, outbound and authorize taps), one raw publisher
- * emitting a burst to one raw subscriber. Alternates the two setups and prints the median rate of
- * each; compare the ratio within one run, not numbers across machines.
- *
- *   npx tsx bench/console.ts [messages per burst, default 20000] [rounds, default 3]
+ * What the operator console costs the message path: an in-process server with events, without and
+ * with the console, one raw publisher bursting to one raw subscriber; the median rate of each.
+ *   npx tsx --conditions=source bench/console.ts [--burst 20000] [--rounds 3]     (or positionally: [burst] [rounds])
  */
 import { EVENT_ACTION, TOPIC, type DeepstreamConfig } from '@deepstream-ts/core';
 import { RawClient, startTestServer } from '@deepstream-ts/core/testing';
@@ -12,9 +9,12 @@ import authOpen from '@deepstream-ts/plugin-auth-open';
 import events from '@deepstream-ts/plugin-events';
 import rpc from '@deepstream-ts/plugin-rpc';
 import operatorConsole from '@deepstream-ts/plugin-console';
+import { cli } from './lib/args.ts';
+import { median, table } from './lib/report.ts';
 
-const burst = Number(process.argv[2] ?? 20_000);
-const rounds = Number(process.argv[3] ?? 3);
+const opt = cli({ burst: '', rounds: '' });
+const burst = opt.int('burst', Number(opt.positionals[0] ?? 20_000), 1);
+const rounds = opt.int('rounds', Number(opt.positionals[1] ?? 3), 1);
 
 async function rate(config: DeepstreamConfig): Promise<number> {
   const server = await startTestServer({ ...config, logLevel: 'silent' });
@@ -43,5 +43,4 @@ const setups: Record<string, DeepstreamConfig> = {
 };
 const results: Record<string, number[]> = Object.fromEntries(Object.keys(setups).map((name) => [name, []]));
 for (let round = 0; round < rounds; round++) for (const [name, config] of Object.entries(setups)) results[name]!.push(await rate(config));
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
-for (const [name, values] of Object.entries(results)) console.log(`${name.padEnd(18)} ${Math.round(median(values)).toLocaleString('en')} emits/s delivered (median of ${rounds} bursts of ${burst})`);
+console.log(table(['setup', `emits/s delivered (median of ${rounds} bursts of ${burst})`], Object.entries(results).map(([name, values]) => [name, Math.round(median(values)).toLocaleString('en')])));

@@ -1,64 +1,38 @@
 /**
- * MQTT benchmark: fan-out through the MQTT endpoint beside the same fan-out over WebSocket, against
- * one server started as a child process (bench/mqtt.config.ts), in one run:
- *
- *   MQTT publisher      → N deepstream (WebSocket) subscribers
- *   deepstream publisher → N MQTT subscribers
- *   deepstream publisher → N deepstream subscribers   (the WebSocket path, for comparison)
- *   MQTT publisher      → N MQTT subscribers
- *
- *   npx tsx bench/mqtt.ts [--subscribers 100] [--duration 3]
- *
- * Prints deliveries per second and the server's CPU per delivery (from /proc) for each. Raw clients,
- * all in this process: subscribers count bytes (every delivery of a run has the same size), so
- * the load side stays cheap. It asserts nothing; compare the rows of one run, not runs.
+ * MQTT benchmark: fan-out through the MQTT endpoint beside the same over WebSocket, in one run:
+ * MQTT → N deepstream subscribers, deepstream → N MQTT, deepstream → N deepstream, MQTT → N MQTT.
+ * Raw clients in this process; subscribers count bytes (every delivery of a run has the same size).
+ *   npx tsx --conditions=source bench/mqtt.ts [--subscribers 100] [--duration 3]
  */
-import { connect, createServer, type Socket } from 'node:net';
-import { parseArgs } from 'node:util';
+import { connect, type Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import { EVENT_ACTION, TOPIC, binaryCodec } from '@deepstream-ts/core';
-import { cpuSeconds } from './lib/cpu.ts';
-import { deepstreamArgs, log, runBenchmark, sleep, startServer } from './lib/processes.ts';
-import { login, socketOf, subscribe } from './lib/raw-client.ts';
+import { cli } from './lib/args.ts';
+import { cpuSeconds, deepstreamArgs, freePort, log, runBenchmark, sleep, startServer } from './lib/proc.ts';
+import { connectInBatches, login, socketOf, subscribe } from './lib/raw-client.ts';
+import { f, table } from './lib/report.ts';
 
-const { values: args } = parseArgs({ options: { subscribers: { type: 'string' }, duration: { type: 'string' } } });
-const SUBSCRIBERS = Number(args.subscribers ?? process.env.BENCH_SUBSCRIBERS ?? 100);
-const DURATION_MS = Number(args.duration ?? process.env.BENCH_DURATION ?? 3) * 1000;
+const opt = cli({ subscribers: 'BENCH_SUBSCRIBERS', duration: 'BENCH_DURATION' });
+const SUBSCRIBERS = opt.int('subscribers', 100, 1);
+const DURATION_MS = opt.num('duration', 3, 0.1) * 1000;
 const WARMUP_MS = 500;
-/** Publisher flow control: emits not yet delivered to every subscriber. */
-const WINDOW = 200;
+const WINDOW = 200; // Publisher flow control: emits not yet delivered to every subscriber.
 const PAYLOAD = JSON.stringify({ sensor: 'bench', value: 21.5, unit: 'C', seq: 123456 });
 
 type Kind = 'mqtt' | 'ws';
 
-interface Subscriber {
-  /** Bytes of deliveries received so far. */
-  bytes(): number;
-  close(): void;
-}
-interface Publisher {
-  /** Sends one event; false while its socket is backed up. */
-  publish(): boolean;
-  close(): void;
-}
+/** bytes: of deliveries received so far; publish: sends one event, false while its socket is backed up. */
+type Subscriber = { bytes(): number; close(): void };
+type Publisher = { publish(): boolean; close(): void };
 
 // ---- MQTT 3.1.1 packets, by hand (a few bytes each) --------------------------------------
 
 function packet(type: number, body: Buffer): Buffer {
   const length: number[] = [];
-  let n = body.length;
-  do {
-    let byte = n % 128;
-    n = Math.floor(n / 128);
-    if (n > 0) byte |= 128;
-    length.push(byte);
-  } while (n > 0);
+  for (let n = body.length; length.length === 0 || n > 0; n = Math.floor(n / 128)) length.push((n % 128) | (n >= 128 ? 128 : 0));
   return Buffer.concat([Buffer.from([type, ...length]), body]);
 }
-const str = (s: string) => {
-  const b = Buffer.from(s);
-  return Buffer.concat([Buffer.from([b.length >> 8, b.length & 255]), b]);
-};
+const str = (s: string) => Buffer.concat([Buffer.from([Buffer.byteLength(s) >> 8, Buffer.byteLength(s) & 255]), Buffer.from(s)]);
 const mqttConnect = (clientId: string) => packet(0x10, Buffer.concat([str('MQTT'), Buffer.from([4, 2, 0, 0]), str(clientId)]));
 const mqttSubscribe = (topic: string) => packet(0x82, Buffer.concat([Buffer.from([0, 1]), str(topic), Buffer.from([0])]));
 const mqttPublish = (topic: string, payload: string) => packet(0x30, Buffer.concat([str(topic), Buffer.from(payload)]));
@@ -105,67 +79,38 @@ async function wsPublisher(url: string, topic: string): Promise<Publisher> {
   const ws: WebSocket = await login(url);
   const frame = binaryCodec.encode({ topic: TOPIC.EVENT, action: EVENT_ACTION.EMIT, name: topic, data: PAYLOAD });
   const socket = socketOf(ws);
-  return {
-    publish: () => {
-      ws.send(frame);
-      return socket.writableLength < 64 * 1024;
-    },
-    close: () => ws.terminate(),
-  };
+  return { publish: () => (ws.send(frame), socket.writableLength < 64 * 1024), close: () => ws.terminate() };
 }
 
 /** Bytes one delivery takes at a subscriber of that kind. */
-function deliverySize(kind: Kind, topic: string): number {
-  if (kind === 'mqtt') return mqttPublish(topic, PAYLOAD).length;
-  return binaryCodec.encode({ topic: TOPIC.EVENT, action: EVENT_ACTION.EMIT, name: topic, data: PAYLOAD }).length;
-}
+const deliverySize = (kind: Kind, topic: string) => (kind === 'mqtt' ? mqttPublish(topic, PAYLOAD) : binaryCodec.encode({ topic: TOPIC.EVENT, action: EVENT_ACTION.EMIT, name: topic, data: PAYLOAD })).length;
 
 // ---- one run ------------------------------------------------------------------------------
 
-interface Row {
-  path: string;
-  deliveriesPerSec: number;
-  serverCpuPercent: number;
-  serverCpuUsPerDelivery: number;
-}
+type Row = { path: string; deliveriesPerSec: number; serverCpuPercent: number; serverCpuUsPerDelivery: number };
 
 async function run(from: Kind, to: Kind, urls: { ws: string; mqttPort: number }, serverPid: number): Promise<Row> {
   const topic = `bench/${from}-to-${to}/${Date.now()}`;
   const subscribers: Subscriber[] = [];
-  for (let i = 0; i < SUBSCRIBERS; i += 25) {
-    const batch = Array.from({ length: Math.min(25, SUBSCRIBERS - i) }, () => (to === 'mqtt' ? mqttSubscriber(urls.mqttPort, topic) : wsSubscriber(urls.ws, topic)));
-    subscribers.push(...(await Promise.all(batch)));
-  }
+  await connectInBatches(SUBSCRIBERS, async () => void subscribers.push(await (to === 'mqtt' ? mqttSubscriber(urls.mqttPort, topic) : wsSubscriber(urls.ws, topic))));
   const publisher = from === 'mqtt' ? await mqttPublisher(urls.mqttPort, topic) : await wsPublisher(urls.ws, topic);
   const size = deliverySize(to, topic);
-  const delivered = () => {
-    let bytes = 0;
-    for (const s of subscribers) bytes += s.bytes();
-    return Math.floor(bytes / size);
-  };
-  let published = 0;
-  let running = true;
+  const delivered = () => Math.floor(subscribers.reduce((bytes, s) => bytes + s.bytes(), 0) / size);
+  let [published, running] = [0, true];
   const pump = (async () => {
     while (running) {
       // Keep at most WINDOW emits in flight, so that the figures are throughput, not queueing.
       if (published - delivered() / SUBSCRIBERS < WINDOW) {
         let ok = true;
         for (let i = 0; i < 20 && ok; i++, published++) ok = publisher.publish();
-        if (!ok) await sleep(1);
-        else await new Promise((resolve) => setImmediate(resolve));
-      } else {
-        await sleep(1);
-      }
+        await (ok ? new Promise((resolve) => setImmediate(resolve)) : sleep(1));
+      } else await sleep(1);
     }
   })();
   await sleep(WARMUP_MS);
-  const cpu0 = cpuSeconds(serverPid);
-  const count0 = delivered();
-  const t0 = process.hrtime.bigint();
+  const [cpu0, count0, t0] = [cpuSeconds(serverPid), delivered(), process.hrtime.bigint()];
   await sleep(DURATION_MS);
-  const cpu1 = cpuSeconds(serverPid);
-  const count1 = delivered();
-  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  const [cpu1, count1, seconds] = [cpuSeconds(serverPid), delivered(), Number(process.hrtime.bigint() - t0) / 1e9];
   running = false;
   await pump;
   publisher.close();
@@ -181,17 +126,6 @@ async function run(from: Kind, to: Kind, urls: { ws: string; mqttPort: number },
   };
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
-    });
-  });
-}
-
 await runBenchmark('bench/mqtt', 5 * 60_000, async () => {
   const mqttPort = await freePort();
   const server = await startServer({ name: 'server', args: (port) => deepstreamArgs(port, ['--config', 'bench/mqtt.config.ts']), env: { BENCH_MQTT_PORT: String(mqttPort) } });
@@ -199,13 +133,8 @@ await runBenchmark('bench/mqtt', 5 * 60_000, async () => {
   const urls = { ws: server.url, mqttPort };
   log(`bench/mqtt: ${SUBSCRIBERS} subscribers, ${DURATION_MS / 1000} s per path, payload ${PAYLOAD.length} bytes; clients in this process, server pid ${server.pid}`);
   const rows: Row[] = [];
-  for (const [from, to] of [['mqtt', 'ws'], ['ws', 'mqtt'], ['ws', 'ws'], ['mqtt', 'mqtt']] as Array<[Kind, Kind]>) {
-    rows.push(await run(from, to, urls, server.pid));
-  }
-  console.log('');
-  console.log('| path | deliveries/s | server CPU | server CPU µs/delivery |');
-  console.log('|---|---:|---:|---:|');
-  for (const r of rows) console.log(`| ${r.path} | ${Math.round(r.deliveriesPerSec)} | ${r.serverCpuPercent.toFixed(0)} % | ${r.serverCpuUsPerDelivery.toFixed(2)} |`);
+  for (const [from, to] of [['mqtt', 'ws'], ['ws', 'mqtt'], ['ws', 'ws'], ['mqtt', 'mqtt']] as Array<[Kind, Kind]>) rows.push(await run(from, to, urls, server.pid));
+  console.log(`\n${table(['path', 'deliveries/s', 'server CPU', 'server CPU µs/delivery'], rows.map((r) => [r.path, f.count(r.deliveriesPerSec), f.pct(r.serverCpuPercent, 0), r.serverCpuUsPerDelivery.toFixed(2)]))}`);
   if (server.warnings.length > 0) log(`server warnings: ${server.warnings.length} (first: ${server.warnings[0]})`);
   await server.stop();
 });

@@ -16,8 +16,6 @@ const withStorage = process.env.BENCH_STORAGE !== 'none';
 
 export default defineConfig({
   port: 6020,
-  connection: {
-    path: '/deepstream',
-  },
+  connection: { path: '/deepstream' },
   plugins: [authOpen, ...(withStorage ? [storageSqlite.with({ file: process.env.BENCH_SQLITE_FILE ?? ':memory:' })] : []), records],
 });

@@ -1,92 +1,29 @@
 /**
- * Records benchmark: record writes per second fanned out to 1, 10 and 100 subscribers, with raw
- * protocol clients in worker processes, against a server (records plugin + SQLite storage)
- * started as a separate child process.
- *
+ * Records benchmark: writes to one record per second fanned out to 1, 10 and 100 subscribers (raw
+ * clients in worker processes), against a server with the records plugin + SQLite storage (see bench/README.md).
  *   npx tsx --conditions=source bench/records.ts [--subscribers 1,10,100] [--duration 5] [--warmup 1] [--payload 100] [--sub-workers 2]
  *                            [--max-lag 300] [--storage sqlite|sqlite-memory|none] [--variants plain,ack]
- *
- * Every option can also be given as an environment variable: BENCH_SUBSCRIBERS, BENCH_DURATION,
- * BENCH_WARMUP, BENCH_PAYLOAD, BENCH_SUB_WORKERS, BENCH_MAX_LAG, BENCH_STORAGE, BENCH_VARIANTS. See bench/README.md.
- * Prints figures; it asserts nothing. Compare ratios within one run, not numbers across runs.
  */
-import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
-import { cpuSeconds } from './lib/cpu.ts';
-import { relayProgress, settle, SETTLE_MAX_MS } from './lib/flow-control.ts';
-import { askCounts, deepstreamArgs, forkWorker, nextMessage, onStop, runBenchmark, sleep, startServer, stopWorkers, type ServerProcess, type Worker } from './lib/processes.ts';
-import { mergeRecordSubscriberCounts } from './lib/record-ipc.ts';
-import type {
-  FromRecordSubscriber,
-  FromRecordWriter,
-  RecordSubscriberCounts,
-  RecordWriterCounts,
-  RecordWriterResult,
-  ToRecordSubscriber,
-  ToRecordWriter,
-} from './lib/record-ipc.ts';
+import { cli } from './lib/args.ts';
+import { SETTLE_MAX_MS } from './lib/flow-control.ts';
+import { deepstreamArgs, onStop, runBenchmark, SETUP_TIMEOUT_MS, sleep, startServer, type ServerProcess } from './lib/proc.ts';
+import { f, fileSizes, sumOf, table } from './lib/report.ts';
+import { fanoutRun, fanoutProblems } from './lib/runs.ts';
 
 const cores = cpus().length;
 const RECORD_NAME = 'bench/record';
-
-// ---------------------------------------------------------------------------------------------
-// Options
-
-const { values: args } = parseArgs({
-  options: {
-    subscribers: { type: 'string' },
-    duration: { type: 'string' },
-    warmup: { type: 'string' },
-    payload: { type: 'string' },
-    'sub-workers': { type: 'string' },
-    'max-lag': { type: 'string' },
-    storage: { type: 'string' },
-    variants: { type: 'string' },
-  },
-});
-
-function option(name: keyof typeof args, env: string, fallback: string): string {
-  return args[name] ?? process.env[env] ?? fallback;
-}
-function integer(name: keyof typeof args, env: string, fallback: number, min: number): number {
-  const text = option(name, env, String(fallback));
-  const value = Number(text);
-  if (!Number.isFinite(value) || value < min) throw new Error(`--${name} / ${env}: expected a number >= ${min}, got "${text}"`);
-  return value;
-}
-function list(name: keyof typeof args, env: string, fallback: string): string[] {
-  return option(name, env, fallback)
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s !== '');
-}
-
-const SUBSCRIBER_COUNTS = list('subscribers', 'BENCH_SUBSCRIBERS', '1,10,100').map((s) => {
-  const n = Number(s);
-  if (!Number.isInteger(n) || n < 1 || n > 5000) throw new Error(`--subscribers: "${s}" is not an integer in 1..5000`);
-  return n;
-});
-const DURATION_MS = Math.round(integer('duration', 'BENCH_DURATION', 5, 0.1) * 1000);
-/** Seconds of unreported writing per variant before the measured runs (the server's JIT warms up). */
-const WARMUP_MS = Math.round(integer('warmup', 'BENCH_WARMUP', 1, 0) * 1000);
-const PAYLOAD_BYTES = Math.floor(integer('payload', 'BENCH_PAYLOAD', 100, 20));
-const SUB_WORKERS = Math.floor(integer('sub-workers', 'BENCH_SUB_WORKERS', 2, 1));
-/** Writer flow control: ms of completions allowed in flight; 0 = only ws.bufferedAmount backpressure. */
-const MAX_LAG_MS = integer('max-lag', 'BENCH_MAX_LAG', 300, 0);
-const STORAGE = option('storage', 'BENCH_STORAGE', 'sqlite');
-if (!['sqlite', 'sqlite-memory', 'none'].includes(STORAGE)) throw new Error(`--storage / BENCH_STORAGE: expected sqlite, sqlite-memory or none, got "${STORAGE}"`);
-type Variant = 'plain' | 'ack';
-const VARIANTS = list('variants', 'BENCH_VARIANTS', 'plain,ack').map((v): Variant => {
-  if (v !== 'plain' && v !== 'ack') throw new Error(`--variants / BENCH_VARIANTS: "${v}" is neither plain nor ack`);
-  return v;
-});
-
-const SETUP_TIMEOUT_MS = 60_000;
-
-// ---------------------------------------------------------------------------------------------
-// The server
+const opt = cli({ subscribers: 'BENCH_SUBSCRIBERS', duration: 'BENCH_DURATION', warmup: 'BENCH_WARMUP', payload: 'BENCH_PAYLOAD', 'sub-workers': 'BENCH_SUB_WORKERS', 'max-lag': 'BENCH_MAX_LAG', storage: 'BENCH_STORAGE', variants: 'BENCH_VARIANTS' });
+const SUBSCRIBER_COUNTS = opt.ints('subscribers', '1,10,100', 1, 5000);
+const DURATION_MS = Math.round(opt.num('duration', 5, 0.1) * 1000);
+const WARMUP_MS = Math.round(opt.num('warmup', 1) * 1000); // Seconds of unreported writing per variant before the measured runs (the server's JIT warms up).
+const PAYLOAD_BYTES = opt.int('payload', 100, 20);
+const SUB_WORKERS = opt.int('sub-workers', 2, 1);
+const MAX_LAG_MS = opt.num('max-lag', 300); // Writer flow control: ms of completions allowed in flight; 0 = only ws.bufferedAmount backpressure.
+const [STORAGE] = opt.words('storage', 'sqlite', ['sqlite', 'sqlite-memory', 'none'] as const);
+const VARIANTS = opt.words('variants', 'plain,ack', ['plain', 'ack'] as const);
 
 /** The temporary directory of the SQLite file (--storage sqlite); removed on the way out. */
 let tempDir: string | undefined;
@@ -108,198 +45,20 @@ async function startRecordsServer(): Promise<ServerProcess & { storage: string }
   return { ...server, storage };
 }
 
-// ---------------------------------------------------------------------------------------------
-// One run: N subscribers, one writer, plain or acknowledged writes
 
-interface Run {
-  subscribers: number;
-  variant: Variant;
-  written: number;
-  writesPerSec: number;
-  delivered: number;
-  /** Deliveries over the whole run: first write to last delivery, drain included. */
-  deliveriesPerSec: number;
-  /** Deliveries that arrived while the writer was writing, per second of that window. */
-  deliveriesInWindowPerSec: number;
-  acked: number;
-  /** Acknowledgements from the first write to the last ack (ack variant only; NaN otherwise). */
-  ackedPerSec: number;
-  /** delivered / (written × subscribers). */
-  ratio: number;
-  /** ms from the writer's last write to the last delivery or ack. */
-  drainMs: number;
-  /** % of one core, from the first write to the last delivery/ack (busySec). */
-  serverCpu: number;
-  loadCpu: number;
-  loadCpuParts: number[];
-  busySec: number;
-  startVersion: number;
-  /** Subscribers whose READ_RESPONSE version differed from the writer's (should be none). */
-  startVersionMismatch: string | undefined;
-  /** Subscribers holding the writer's final version at the end / all subscribers. */
-  atFinalVersion: boolean;
-  lastVersionMin: number;
-  lastVersionMax: number;
-  gaps: number;
-  missing: number;
-  backwards: number;
-  gapSamples: string[];
-  /** Unexpected frames at the subscribers and at the writer, by kind. */
-  subscriberOther: Record<string, number>;
-  subscriberOtherSamples: string[];
-  writer: RecordWriterCounts;
-  closedByServer: number;
-  verified: boolean;
-  backpressureWaits: number;
-  windowWaits: number;
-  maxInFlight: number;
-}
-
-const sumOf = (values: number[]) => values.reduce((a, b) => a + b, 0);
-
-async function runOnce(server: ServerProcess, subscribers: number, variant: Variant, durationMs = DURATION_MS): Promise<Run> {
+async function runOnce(server: ServerProcess, subscribers: number, variant: 'plain' | 'ack', durationMs = DURATION_MS) {
   const ack = variant === 'ack';
-  const workerCount = Math.min(SUB_WORKERS, subscribers);
-  const subWorkers: Array<Worker<ToRecordSubscriber>> = [];
-  let writer: Worker<ToRecordWriter> | undefined;
-  try {
-    for (let w = 0; w < workerCount; w++) {
-      const share = Math.floor(subscribers / workerCount) + (w < subscribers % workerCount ? 1 : 0);
-      subWorkers.push(forkWorker<ToRecordSubscriber>('record-subscriber-worker.ts', [server.url, String(share), String(PAYLOAD_BYTES), RECORD_NAME]));
-    }
-    // Subscribers first, all of them holding their READ_RESPONSE before the writer exists: every
-    // one of them must then see every write, and nothing else writes the record meanwhile.
-    const subReady = await Promise.all(subWorkers.map((w) => nextMessage<FromRecordSubscriber, 'ready'>(w, 'ready', SETUP_TIMEOUT_MS)));
-    writer = forkWorker<ToRecordWriter>('record-writer-worker.ts', [server.url, String(PAYLOAD_BYTES), RECORD_NAME]);
-    const wr = writer;
-    const writerReady = await nextMessage<FromRecordWriter, 'ready'>(wr, 'ready', SETUP_TIMEOUT_MS);
-    const startVersionMin = Math.min(...subReady.map((r) => r.startVersionMin));
-    const startVersionMax = Math.max(...subReady.map((r) => r.startVersionMax));
-    const startVersionMismatch =
-      startVersionMin !== writerReady.version || startVersionMax !== writerReady.version
-        ? `subscribers read v${startVersionMin}..v${startVersionMax}, the writer v${writerReady.version}`
-        : undefined;
-
-    // The delivered-everywhere watermark (the slowest worker's) feeds the writer's flow control.
-    relayProgress(subWorkers, (delivered) => wr.post({ type: 'progress', delivered }), (m: FromRecordSubscriber) => (m.type === 'progress' ? m.delivered : undefined));
-    await sleep(200); // let connection setup work finish everywhere
-
-    const report = async () => mergeRecordSubscriberCounts(await Promise.all(subWorkers.map((w) => askCounts<RecordSubscriberCounts>(w))));
-    const writerCounts = () => askCounts<RecordWriterCounts>(wr);
-    const loadPids = [process.pid, wr.pid ?? 0, ...subWorkers.map((w) => w.pid ?? 0)];
-    const sample = () => ({ wall: performance.now(), server: cpuSeconds(server.pid), load: loadPids.map(cpuSeconds) });
-
-    const start = sample();
-    const sent = nextMessage<FromRecordWriter, 'sent'>(wr, 'sent', durationMs + 30_000);
-    const done = nextMessage<FromRecordWriter, 'done'>(wr, 'done', durationMs + 60_000);
-    void done.catch(() => {}); // awaited below; a failure before then surfaces through `sent`
-    wr.post({ type: 'go', durationMs, maxLagMs: MAX_LAG_MS, ack });
-    await sent;
-    const windowEnd = sample();
-    const inWindow = await report();
-    const result: RecordWriterResult = (await done).result;
-
-    // Deliveries (and acks) still in flight: wait until complete, or until counts go flat.
-    const expected = result.written * subscribers;
-    const { busyEnd } = await settle({
-      report: async () => Promise.all([report(), writerCounts()]),
-      sample,
-      complete: ([c, w]) => c.received >= expected && (!ack || w.acked >= result.written),
-      moved: ([c0, w0], [c1, w1]) => c0.received !== c1.received || w0.acked !== w1.acked,
-      pollMs: 50,
-    });
-    await sleep(100); // anything after the last expected frame (a late error) still gets counted
-    const counts = await report();
-    const wc = await writerCounts();
-
-    const busySec = (busyEnd.wall - start.wall) / 1000;
-    const windowSec = (windowEnd.wall - start.wall) / 1000;
-    const finalVersion = result.startVersion + result.written;
-    const lastAt = Math.max(counts.lastAt, ack ? wc.lastAckAt : 0);
-    return {
-      subscribers,
-      variant,
-      written: result.written,
-      writesPerSec: result.written / ((result.sendEndAt - result.startAt) / 1000),
-      delivered: counts.received,
-      deliveriesPerSec: counts.received > 0 ? counts.received / ((counts.lastAt - result.startAt) / 1000) : 0,
-      deliveriesInWindowPerSec: inWindow.received / windowSec,
-      acked: wc.acked,
-      ackedPerSec: !ack ? NaN : wc.acked > 0 ? wc.acked / ((wc.lastAckAt - result.startAt) / 1000) : 0,
-      ratio: expected > 0 ? counts.received / expected : NaN,
-      drainMs: lastAt > 0 ? Math.max(0, lastAt - result.sendEndAt) : NaN,
-      serverCpu: ((busyEnd.server - start.server) / busySec) * 100,
-      loadCpu: ((sumOf(busyEnd.load) - sumOf(start.load)) / busySec) * 100,
-      loadCpuParts: busyEnd.load.map((v, i) => ((v - (start.load[i] ?? 0)) / busySec) * 100),
-      busySec,
-      startVersion: result.startVersion,
-      startVersionMismatch,
-      atFinalVersion: counts.lastVersionMin === finalVersion && counts.lastVersionMax === finalVersion,
-      lastVersionMin: counts.lastVersionMin,
-      lastVersionMax: counts.lastVersionMax,
-      gaps: counts.gaps,
-      missing: counts.missing,
-      backwards: counts.backwards,
-      gapSamples: counts.gapSamples,
-      subscriberOther: counts.other,
-      subscriberOtherSamples: counts.otherSamples,
-      writer: wc,
-      closedByServer: counts.closed,
-      verified: counts.verified,
-      backpressureWaits: result.backpressureWaits,
-      windowWaits: result.windowWaits,
-      maxInFlight: result.maxInFlight,
-    };
-  } finally {
-    await stopWorkers([...subWorkers, writer]);
-  }
+  const r = await fanoutRun({ sendUrl: server.url, subUrl: () => server.url, subscribers, subWorkers: SUB_WORKERS, payloadBytes: PAYLOAD_BYTES, durationMs, maxLagMs: MAX_LAG_MS, record: RECORD_NAME, ack, pids: [server.pid], pollMs: 50 });
+  const w = r.writer!;
+  const lastAt = Math.max(r.counts.lastAt, ack ? w.lastAckAt : 0);
+  const problems = fanoutProblems(r, subscribers).filter((p) => !p.includes('sequence gaps'));
+  if (ack && w.acked !== r.result.sent) problems.push(`${w.acked} of ${r.result.sent} writes acknowledged`);
+  return {
+    subscribers, variant, r, acked: w.acked, ackedPerSec: !ack ? NaN : w.acked > 0 ? w.acked / ((w.lastAckAt - r.result.startAt) / 1000) : 0,
+    ratio: r.expected > 0 ? r.counts.received / r.expected : NaN, inWindowPerSec: r.inWindow.received / r.windowSec,
+    drainMs: lastAt > 0 ? Math.max(0, lastAt - r.result.sendEndAt) : NaN, problems,
+  };
 }
-
-// ---------------------------------------------------------------------------------------------
-// Output
-
-const rate = (v: number) => (Number.isNaN(v) ? '-' : Math.round(v).toLocaleString('en-US'));
-const pct = (v: number) => (Number.isNaN(v) ? 'n/a' : `${v.toFixed(1)}%`);
-const tally = (counts: Record<string, number>) =>
-  Object.entries(counts)
-    .map(([kind, n]) => `${n} × ${kind}`)
-    .join(', ');
-
-function table(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i <= 1 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ');
-  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
-}
-
-/** Everything that is not as it should be, in a few words ('ok' when nothing). */
-function problems(r: Run): string[] {
-  const found: string[] = [];
-  if (r.gaps > 0) found.push(`${r.gaps} version gap(s) (${r.missing} missing, ${r.backwards} backwards)`);
-  if (!r.verified) found.push('BAD FIRST BROADCAST');
-  if (r.startVersionMismatch !== undefined) found.push(`start versions differ: ${r.startVersionMismatch}`);
-  if (!r.atFinalVersion) found.push(`subscribers end at v${r.lastVersionMin}..v${r.lastVersionMax}, not v${r.startVersion + r.written}`);
-  if (Object.keys(r.writer.errors).length > 0) found.push(`writer got ${tally(r.writer.errors)}`);
-  if (Object.keys(r.subscriberOther).length > 0) found.push(`subscribers got ${tally(r.subscriberOther)}`);
-  if (r.writer.acksOutOfOrder > 0) found.push(`${r.writer.acksOutOfOrder} ack(s) out of order`);
-  if (r.variant === 'ack' && r.acked !== r.written) found.push(`${r.acked} of ${r.written} writes acknowledged`);
-  if (r.closedByServer > 0) found.push(`${r.closedByServer} subscriber(s) dropped`);
-  if (r.writer.closed) found.push('writer connection closed');
-  return found;
-}
-
-function storageSizes(): string | undefined {
-  if (tempDir === undefined) return undefined;
-  try {
-    const dir = tempDir;
-    return readdirSync(dir)
-      .map((file) => `${file} ${(statSync(join(dir, file)).size / 1024).toFixed(0)} KiB`)
-      .join(', ');
-  } catch {
-    return undefined;
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
 
 async function main(): Promise<void> {
   console.log(
@@ -309,65 +68,47 @@ async function main(): Promise<void> {
   );
   const server = await startRecordsServer();
   console.log(`server pid ${server.pid} at ${server.url}; storage: ${server.storage}`);
-
   if (WARMUP_MS > 0) {
     const n = Math.min(10, Math.max(...SUBSCRIBER_COUNTS));
     for (const variant of VARIANTS) {
       const w = await runOnce(server, n, variant, WARMUP_MS);
-      const found = problems(w);
-      console.log(
-        `warm-up (${n} subscribers, ${variant}, ${WARMUP_MS / 1000} s, not reported): ${rate(w.writesPerSec)} writes/s, ` +
-          `${found.length === 0 ? 'ok' : `PROBLEMS: ${found.join('; ')}`}`,
-      );
+      console.log(`warm-up (${n} subscribers, ${variant}, ${WARMUP_MS / 1000} s, not reported): ${f.count(w.r.sentPerSec)} writes/s, ${w.problems.length === 0 ? 'ok' : `PROBLEMS: ${w.problems.join('; ')}`}`);
     }
   }
 
-  const runs: Run[] = [];
+  const runs: Array<Awaited<ReturnType<typeof runOnce>>> = [];
   for (const n of SUBSCRIBER_COUNTS) {
     for (const variant of VARIANTS) {
       console.log(`\n1 writer → ${n} subscriber(s), ${variant === 'ack' ? 'PATCH with isWriteAck' : 'plain PATCH'}, ${DURATION_MS / 1000} s...`);
-      const r = await runOnce(server, n, variant);
-      runs.push(r);
-      const found = problems(r);
+      const run = await runOnce(server, n, variant);
+      runs.push(run);
+      const { r } = run;
+      const c = r.counts;
       console.log(
-        `  v${r.startVersion} → v${r.startVersion + r.written}: written ${rate(r.written)} (${rate(r.writesPerSec)}/s); delivered ${rate(r.delivered)} ` +
-          `(${rate(r.deliveriesPerSec)}/s overall, ${rate(r.deliveriesInWindowPerSec)}/s while writing); ratio ${r.ratio.toFixed(4)}` +
-          (r.variant === 'ack' ? `; acknowledged ${rate(r.acked)} (${rate(r.ackedPerSec)}/s)` : '') +
-          `; drain ${Number.isNaN(r.drainMs) ? 'n/a' : `${r.drainMs.toFixed(0)} ms`}; ` +
-          `server CPU ${pct(r.serverCpu)}, load generators ${pct(r.loadCpu)} (${r.loadCpuParts.map(pct).join(' + ')} = this script + writer + subscriber workers) over ${r.busySec.toFixed(1)} s; ` +
-          `${r.backpressureWaits} backpressure / ${r.windowWaits} flow-control waits, at most ${rate(r.maxInFlight)} writes in flight; ` +
-          (found.length === 0 ? 'every subscriber saw every version in order, first broadcast verified' : `PROBLEMS: ${found.join('; ')}`),
+        `  v${r.result.startVersion} → v${r.result.startVersion + r.result.sent}: written ${f.count(r.result.sent)} (${f.count(r.sentPerSec)}/s); delivered ${f.count(c.received)} ` +
+          `(${f.count(r.deliveredPerSec)}/s overall, ${f.count(run.inWindowPerSec)}/s while writing); ratio ${run.ratio.toFixed(4)}` +
+          (variant === 'ack' ? `; acknowledged ${f.count(run.acked)} (${f.count(run.ackedPerSec)}/s)` : '') +
+          `; drain ${f.wholeMs(run.drainMs)}; server CPU ${f.pct(r.cpu[0] ?? NaN)}, load generators ${f.pct(sumOf(r.loadCpu))} (${r.loadCpu.map((v) => f.pct(v)).join(' + ')} = this script + writer + subscriber workers) over ${r.busySec.toFixed(1)} s; ` +
+          `${r.result.backpressureWaits} backpressure / ${r.result.windowWaits} flow-control waits, at most ${f.count(r.result.maxInFlight)} writes in flight; ` +
+          (c.gaps > 0 ? `${c.gaps} version gap(s) (${c.missing} missing, ${c.backwards} backwards); ` : '') +
+          (run.problems.length === 0 ? 'every subscriber saw every version in order, first broadcast verified' : `PROBLEMS: ${run.problems.join('; ')}`),
       );
-      for (const s of r.gapSamples.slice(0, 5)) console.log(`  gap: ${s}`);
-      for (const s of r.writer.errorSamples) console.log(`  writer received: ${s}`);
-      for (const s of r.subscriberOtherSamples.slice(0, 5)) console.log(`  subscriber received: ${s}`);
       await sleep(500);
     }
   }
-  const sizes = storageSizes();
+  const sizes = tempDir === undefined ? undefined : fileSizes(tempDir);
 
   console.log('\n=============================== SUMMARY ===============================');
   console.log(`\nRecord writes, 1 raw writer (PATCH, ${PAYLOAD_BYTES}-byte value) for ${DURATION_MS / 1000} s per run; storage: ${server.storage}`);
   console.log(
     table(
       ['subscribers', 'variant', 'writes/s', 'deliveries/s', '(while writing)', 'acked writes/s', 'ratio', 'drain', 'server CPU', 'loadgen CPU', 'gaps', 'errors / checks'],
-      runs.map((r) => {
-        const found = problems(r).filter((p) => !p.includes('version gap'));
-        return [
-          String(r.subscribers),
-          r.variant === 'ack' ? 'ack' : 'plain',
-          rate(r.writesPerSec),
-          rate(r.deliveriesPerSec),
-          rate(r.deliveriesInWindowPerSec),
-          rate(r.ackedPerSec),
-          r.ratio.toFixed(4),
-          Number.isNaN(r.drainMs) ? 'n/a' : `${r.drainMs.toFixed(0)} ms`,
-          pct(r.serverCpu),
-          pct(r.loadCpu),
-          String(r.gaps),
-          found.length === 0 ? 'ok' : found.join('; '),
-        ];
-      }),
+      runs.map(({ subscribers, variant, r, ...run }) => [
+        String(subscribers), variant, f.count(r.sentPerSec), f.count(r.deliveredPerSec), f.count(run.inWindowPerSec), f.count(run.ackedPerSec), run.ratio.toFixed(4), f.wholeMs(run.drainMs),
+        f.pct(r.cpu[0] ?? NaN), f.pct(sumOf(r.loadCpu)), String(r.counts.gaps), run.problems.length === 0 ? 'ok' : run.problems.join('; '),
+      ]),
+      2,
+      1,
     ),
   );
   console.log(`writes: plain = PATCH, ack = PATCH with isWriteAck (acknowledged after the storage commit); deliveries/s: broadcasts received, all`);
@@ -379,6 +120,4 @@ async function main(): Promise<void> {
 }
 
 // A hard bound on the whole run, whatever happens.
-const HARD_LIMIT_MS =
-  120_000 + VARIANTS.length * ((WARMUP_MS > 0 ? 1 : 0) + SUBSCRIBER_COUNTS.length) * (DURATION_MS + 2 * SETUP_TIMEOUT_MS + SETTLE_MAX_MS + 10_000);
-await runBenchmark('benchmark', HARD_LIMIT_MS, main);
+await runBenchmark('benchmark', 120_000 + VARIANTS.length * ((WARMUP_MS > 0 ? 1 : 0) + SUBSCRIBER_COUNTS.length) * (DURATION_MS + 2 * SETUP_TIMEOUT_MS + SETTLE_MAX_MS + 10_000), main);

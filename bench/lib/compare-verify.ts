@@ -1,39 +1,21 @@
 /**
- * Checks bench/compare.ts's raw load generators against the official @deepstream/client, on a
- * running server, both ways round: what the raw generators send must reach official clients as
- * what an official client would have sent, and what official clients send must pass the raw
- * generators' checks (first frame decoded in full, sequence numbers / record versions, payloads).
- *
- *  1. events, raw → official: the raw publisher's stamped EMIT frames (EmitTemplate, as in
- *     compare-publisher.ts) reach an official subscriber as the objects {s, t, p} in order 1..N;
- *  2. events, official → raw: an official client emits the same objects; a raw subscriber with the
- *     SeqChecker of compare-subscriber.ts gets N frames, first one fully decoded, no gap, no repeat;
- *  3. RPC, raw requester → official provider: the REQUEST frame of rpc-requester-worker.ts gets the
- *     official provider's ACCEPT and a RESPONSE echoing the arguments byte for byte;
- *  4. RPC, official requester → raw provider: rpc.make to a provider answering as
- *     rpc-provider-worker.ts does (ACCEPT + RESPONSE echo) returns the arguments;
- *  5. records, official writer → raw subscriber: record.set('value', …) by an official client
- *     reaches the raw subscriber of record-subscriber-worker.ts as PATCHes with versions v+1, v+2, …
- *     (read by recordVersion) and the first one decodes to the path and data written;
- *  6. records, raw writer → official subscriber: the PATCH frames of record-writer-worker.ts leave
- *     an official client's copy of the record at the last value and version written.
+ * Checks bench/compare.ts's raw load generators against the official @deepstream/client on a
+ * running server, both ways round (bench/README.md lists the six checks): what the raw generators
+ * send must reach official clients as what an official client would have sent, and what official
+ * clients send must pass the raw generators' checks.
  */
 import type { WebSocket } from 'ws';
 import { DeepstreamClient } from '@deepstream/client';
 import { RECORD_ACTION, RPC_ACTION, TOPIC, binaryCodec } from '@deepstream-ts/core';
-import { EVENT_EMIT_KIND, frameKind, jsonPayload, login, request, subscribe } from './raw-client.ts';
-import { RECORD_PATCH_KIND, RECORD_UPDATE_KIND, recordVersion, subscribeRecord } from './record-client.ts';
-import { EmitTemplate, SeqChecker, monoUs, payloadObject } from './seq-payload.ts';
+import { EmitTemplate, eventFormat, payloadObject, recordFormat, SeqChecker } from './checks.ts';
+import { forkWorker, nextMessage, stopWorkers, type Worker } from './proc.ts';
+import { EVENT_EMIT_KIND, frameKind, jsonPayload, login, monoUs, RECORD_PATCH_KIND, RECORD_UPDATE_KIND, request, subscribe, subscribeRecord } from './raw-client.ts';
 
 const N = 200;
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 async function until(what: string, check: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const giveUp = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > giveUp) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
+  for (const giveUp = Date.now() + timeoutMs; !check(); await sleep(10)) if (Date.now() > giveUp) throw new Error(`timed out waiting for ${what}`);
 }
 
 export interface VerifyResult {
@@ -46,19 +28,15 @@ export async function verifyLoadGenerator(url: string, payloadBytes: number): Pr
   const a = new DeepstreamClient(url);
   const b = new DeepstreamClient(url);
   const raws: WebSocket[] = [];
+  const workers: Worker[] = [];
   const rawLogin = async () => {
     const ws = await login(url);
     ws.on('error', () => {});
     raws.push(ws);
     return ws;
   };
-  const record = async (check: string, body: () => Promise<string>) => {
-    try {
-      checks.push({ check, ok: true, detail: await body() });
-    } catch (error) {
-      checks.push({ check, ok: false, detail: error instanceof Error ? error.message : String(error) });
-    }
-  };
+  const record = async (check: string, body: () => Promise<string>) =>
+    checks.push(await body().then((detail) => ({ check, ok: true, detail }), (error: unknown) => ({ check, ok: false, detail: error instanceof Error ? error.message : String(error) })));
   try {
     for (const c of [a, b]) c.on('error', () => {});
     await Promise.all([a.login({}), b.login({})]);
@@ -93,11 +71,11 @@ export async function verifyLoadGenerator(url: string, payloadBytes: number): Pr
       const name = `verify-b-${tag}`;
       const sub = await rawLogin();
       await subscribe(sub, name);
-      const checker = new SeqChecker(name, payloadBytes);
+      const checker = new SeqChecker(eventFormat(name, payloadBytes));
       sub.on('message', (data: Buffer) => frameKind(data) === EVENT_EMIT_KIND && checker.onFrame(data));
       for (let i = 1; i <= N; i++) b.event.emit(name, payloadObject(payloadBytes, i, monoUs()));
-      await until(`${N} frames at the raw subscriber`, () => checker.received + checker.badFrames >= N);
-      if (checker.verified !== true || checker.gaps + checker.reordered + checker.badFrames > 0) throw new Error(checker.problem ?? 'sequence check failed');
+      await until(`${N} frames at the raw subscriber`, () => checker.received + checker.bad >= N);
+      if (checker.verified !== true || checker.gaps + checker.backwards + checker.bad > 0) throw new Error(checker.problem ?? 'sequence check failed');
       return `${checker.received} frames, first decoded in full, no gap, repeat or bad frame`;
     });
 
@@ -111,16 +89,8 @@ export async function verifyLoadGenerator(url: string, payloadBytes: number): Pr
       for (let i = 0; calls < 20; i++) {
         const correlationId = `v${i}`;
         const frames: number[] = [];
-        const reply = await request(
-          req,
-          { topic: TOPIC.RPC, action: RPC_ACTION.REQUEST, name, correlationId, data: payload },
-          (m) => {
-            if (m.topic !== TOPIC.RPC || m.correlationId !== correlationId) return false;
-            frames.push(m.action);
-            return m.action !== RPC_ACTION.ACCEPT;
-          },
-          'RPC reply',
-        );
+        const call = { topic: TOPIC.RPC, action: RPC_ACTION.REQUEST, name, correlationId, data: payload };
+        const reply = await request(req, call, (m) => m.topic === TOPIC.RPC && m.correlationId === correlationId && frames.push(m.action) > 0 && m.action !== RPC_ACTION.ACCEPT, 'RPC reply');
         if (reply.action === RPC_ACTION.REQUEST_ERROR || reply.action === RPC_ACTION.NO_RPC_PROVIDER) {
           if (calls > 0 || i > 200) throw new Error(`RPC error action ${reply.action} after ${calls} calls`);
           await sleep(10); // the official PROVIDE is still on its way
@@ -135,15 +105,9 @@ export async function verifyLoadGenerator(url: string, payloadBytes: number): Pr
 
     await record('rpc official requester -> raw provider', async () => {
       const name = `verify-rpc-raw-${tag}`;
-      const prov = await rawLogin();
-      await request(prov, { topic: TOPIC.RPC, action: RPC_ACTION.PROVIDE, names: [name], correlationId: 'p' }, (m) => m.topic === TOPIC.RPC && m.isAck === true, 'PROVIDE ack');
-      prov.on('message', (data: Buffer) => {
-        const call = binaryCodec.decode(data);
-        if (call?.topic !== TOPIC.RPC || call.action !== RPC_ACTION.REQUEST) return;
-        const reply = { topic: TOPIC.RPC, name: call.name, correlationId: call.correlationId };
-        prov.send(binaryCodec.encode({ ...reply, action: RPC_ACTION.ACCEPT }));
-        prov.send(binaryCodec.encode({ ...reply, action: RPC_ACTION.RESPONSE, data: call.data }));
-      });
+      const provider = forkWorker({ role: 'rpc-provider', url, accept: true, name }); // the benchmarks' own provider
+      workers.push(provider);
+      await nextMessage(provider, 'ready');
       const value = payloadObject(payloadBytes, 1, 0);
       for (let i = 0; i < 20; i++) {
         const result = (await b.rpc.make(name, { ...value, s: String(i) })) as typeof value;
@@ -156,35 +120,19 @@ export async function verifyLoadGenerator(url: string, payloadBytes: number): Pr
       const name = `verify/record-a-${tag}`;
       const sub = await rawLogin();
       const payload = jsonPayload(payloadBytes);
-      let version = -1;
-      let received = 0;
-      let bad = '';
-      let firstChecked = false;
-      await subscribeRecord(sub, name, (v) => {
-        version = v;
-        sub.on('message', (data: Buffer) => {
-          const kind = frameKind(data);
-          if (kind !== RECORD_PATCH_KIND && kind !== RECORD_UPDATE_KIND) return;
-          const v2 = recordVersion(data);
-          if (v2 !== version + 1) bad ||= `version ${v2} after ${version}`;
-          version = v2;
-          received++;
-          if (!firstChecked) {
-            firstChecked = true;
-            const m = binaryCodec.decode(data);
-            if (m?.action !== RECORD_ACTION.PATCH || m.path !== 'value' || m.data !== payload) bad ||= `first broadcast ${JSON.stringify(m).slice(0, 120)}`;
-          }
-        });
+      let checker = new SeqChecker(recordFormat(name, payload));
+      const start = await subscribeRecord(sub, name, (v) => {
+        checker = new SeqChecker(recordFormat(name, payload), v + 1);
+        sub.on('message', (data: Buffer) => [RECORD_PATCH_KIND, RECORD_UPDATE_KIND].includes(frameKind(data)) && checker.onFrame(data));
       });
-      const start = version;
       const rec = b.record.getRecord(name);
       await rec.whenReady();
       const value = JSON.parse(payload) as { bench: boolean; pad: string };
       // The official client sends nothing for a set that changes nothing: vary every value after the first.
       for (let i = 0; i < 50; i++) rec.set('value', i === 0 ? value : { ...value, i });
-      await until('50 record broadcasts at the raw subscriber', () => received >= 50);
-      if (bad !== '') throw new Error(bad);
-      return `50 PATCHes, versions ${start + 1}..${version} in order, first decoded in full`;
+      await until('50 record broadcasts at the raw subscriber', () => checker.received + checker.bad >= 50);
+      if (checker.verified !== true || checker.gaps + checker.backwards + checker.bad > 0) throw new Error(checker.problem ?? 'version check failed');
+      return `50 PATCHes, versions ${start + 1}..${checker.next - 1} in order, first decoded in full`;
     });
 
     await record('records raw writer -> official subscriber', async () => {
@@ -205,6 +153,7 @@ export async function verifyLoadGenerator(url: string, payloadBytes: number): Pr
     a.close();
     b.close();
     for (const ws of raws) ws.terminate();
+    await stopWorkers(workers);
   }
   return { ok: checks.every((c) => c.ok), checks };
 }

@@ -7,11 +7,7 @@ import Database from 'better-sqlite3';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 
-export interface ExternalService {
-  url: string;
-  stop(): Promise<void>;
-}
-
+export type ExternalService = { url: string; stop(): Promise<void> };
 export type Services = { postgres: ExternalService; redis: ExternalService } | { skip: string };
 
 /**
@@ -22,28 +18,16 @@ export type Services = { postgres: ExternalService; redis: ExternalService } | {
 export async function startServices(dir: string): Promise<Services> {
   process.env.DS_TEST_SERVICES_DIR = dir;
   const { isSkip, startPostgres, startRedis } = await import('../../test/services/real-servers.ts');
-  const [postgres, redis] = await Promise.allSettled([startPostgres(), startRedis()]);
-  const reasons: string[] = [];
-  const started: ExternalService[] = [];
-  const take = (what: string, outcome: PromiseSettledResult<ExternalService | { skip: string }>): ExternalService | undefined => {
-    if (outcome.status === 'rejected') {
-      reasons.push(`${what}: ${outcome.reason instanceof Error ? outcome.reason.message : String(outcome.reason)}`);
-      return undefined;
-    }
-    if (isSkip(outcome.value)) {
-      reasons.push(`${what}: ${outcome.value.skip}`);
-      return undefined;
-    }
-    started.push(outcome.value);
-    return outcome.value;
-  };
-  const pgServer = take('PostgreSQL', postgres);
-  const redisServer = take('Redis', redis);
-  if (pgServer === undefined || redisServer === undefined) {
-    await Promise.allSettled(started.map((s) => s.stop()));
-    return { skip: reasons.join('; ') };
-  }
-  return { postgres: pgServer, redis: redisServer };
+  const outcomes = await Promise.allSettled([startPostgres(), startRedis()]);
+  const reasons = outcomes.flatMap((o, i) => {
+    const what = i === 0 ? 'PostgreSQL' : 'Redis';
+    if (o.status === 'rejected') return [`${what}: ${o.reason instanceof Error ? o.reason.message : String(o.reason)}`];
+    return isSkip(o.value) ? [`${what}: ${o.value.skip}`] : [];
+  });
+  const started = outcomes.flatMap((o) => (o.status === 'fulfilled' && !isSkip(o.value) ? [o.value as ExternalService] : []));
+  if (reasons.length === 0) return { postgres: started[0] as ExternalService, redis: started[1] as ExternalService };
+  await Promise.allSettled(started.map((s) => s.stop()));
+  return { skip: reasons.join('; ') };
 }
 
 /** name → version in the SQLite storage file (read-only, beside the server's connection). */
@@ -51,12 +35,7 @@ export function sqliteVersions(file: string, names: readonly string[]): Map<stri
   const db = new Database(file, { readonly: true, fileMustExist: true });
   try {
     const select = db.prepare<[string], { version: number }>('SELECT version FROM records WHERE name = ?');
-    const versions = new Map<string, number>();
-    for (const name of names) {
-      const row = select.get(name);
-      if (row !== undefined) versions.set(name, row.version);
-    }
-    return versions;
+    return new Map(names.flatMap((name): Array<[string, number]> => { const row = select.get(name); return row === undefined ? [] : [[name, row.version]]; }));
   } finally {
     db.close();
   }
@@ -80,11 +59,7 @@ export async function redisVersions(url: string, keyPrefix: string, names: reado
   await redis.connect();
   try {
     const values = names.length === 0 ? [] : await redis.mget(...names.map((name) => `${keyPrefix}{${name}}:v`));
-    const versions = new Map<string, number>();
-    values.forEach((value, i) => {
-      if (value !== null) versions.set(names[i] as string, Number(value));
-    });
-    return versions;
+    return new Map(values.flatMap((value, i): Array<[string, number]> => (value === null ? [] : [[names[i] as string, Number(value)]])));
   } finally {
     await redis.quit().catch(() => redis.disconnect());
   }

@@ -1,61 +1,29 @@
 /**
- * Flow control of the load senders (publisher-worker.ts, record-writer-worker.ts,
- * compare-publisher.ts), in three parts: the subscriber workers report their slowest connection,
- * the parent relays the slowest of them to the sender, and the sender keeps what is not yet
- * complete under the recent completion rate × maxLagMs. Without it the kernel's TCP buffers on
- * loopback (several MB) queue tens of thousands of frames the server has not read yet: the sender
- * would report a rate the server never sustained, and deliveries would go on for many seconds
- * after the window. The socket's own backpressure holds the sender back too. After the window,
- * the parent waits for what is still in flight (settle).
+ * Flow control of the senders (worker.ts publisher and record-writer): subscriber workers report
+ * their slowest connection, the script relays the slowest to the sender, the sender keeps what is not
+ * complete under the recent completion rate × maxLagMs, and its socket's backpressure holds it too.
+ * Without it the loopback TCP buffers queue tens of thousands of frames the server never read.
  */
 import type { ChildProcess } from 'node:child_process';
 import type { WebSocket } from 'ws';
 import { socketOf } from './raw-client.ts';
 
-/** No writing while ws.bufferedAmount is over this; wait for 'drain'. */
-const HIGH_WATER_BYTES = 1 << 20;
-/** Frames written per event-loop turn, corked into one writev. */
-const BATCH = 256;
-/** Smallest in-flight window: lets the rate estimate grow from zero. */
-const MIN_WINDOW = 64;
-/** The completion rate is estimated over about this much recent progress. */
-const RATE_SPAN_MS = 200;
-/** After the window, how long the send buffer may take to empty. */
-const DRAIN_TIMEOUT_MS = 10_000;
-/** How often a subscriber worker checks its progress and, if it grew, reports it. */
-const PROGRESS_INTERVAL_MS = 5;
-/** After the window, the parent stops waiting once counts have not moved for this long… */
-const SETTLE_FLAT_MS = 1_000;
-/** …and at the latest after this long. */
-export const SETTLE_MAX_MS = 15_000;
+const HIGH_WATER_BYTES = 1 << 20; // No writing while ws.bufferedAmount is over this; wait for 'drain'.
+const BATCH = 256; // Frames written per event-loop turn, corked into one writev.
+const MIN_WINDOW = 64; // Smallest in-flight window: lets the rate estimate grow from zero.
+const RATE_SPAN_MS = 200; // The completion rate is estimated over about this much recent progress.
+const DRAIN_TIMEOUT_MS = 10_000; // After the window, how long the send buffer may take to empty.
+const SETTLE_FLAT_MS = 1_000; // After the window, the parent stops waiting once counts have not moved for this long…
+export const SETTLE_MAX_MS = 15_000; // …and at the latest after this long.
 
-// ---------------------------------------------------------------------------------------------
-// Subscriber worker and parent
-
-/**
- * Every PROGRESS_INTERVAL_MS, reports the fewest frames a live connection has received, when that
- * grew. Connections the server closed no longer hold the sender back.
- */
-export function reportSlowest(connections: ReadonlyArray<{ closed: boolean; received: number }>, report: (delivered: number) => void): void {
-  let reported = 0;
-  setInterval(() => {
-    let min = Infinity;
-    for (const c of connections) if (!c.closed && c.received < min) min = c.received;
-    if (min !== Infinity && min > reported) report((reported = min));
-  }, PROGRESS_INTERVAL_MS).unref();
-}
+// The script
 
 /**
  * Parent: relays the workers' progress to the sender whenever the combined value grows. `read`
  * picks a worker's figure out of its progress messages; `combine` defaults to the slowest worker's
  * (a fan-out frame is complete once every subscriber has it).
  */
-export function relayProgress<Message>(
-  workers: ChildProcess[],
-  post: (delivered: number) => void,
-  read: (message: Message) => number | undefined,
-  combine: (values: number[]) => number = (values) => Math.min(...values),
-): void {
+export function relayProgress<Message>(workers: ChildProcess[], post: (delivered: number) => void, read: (message: Message) => number | undefined, combine = (values: number[]) => Math.min(...values)): void {
   const progress = workers.map(() => 0);
   let relayed = 0;
   workers.forEach((w, i) =>
@@ -92,16 +60,12 @@ export async function settle<Counts, Sample>(o: SettleSpec<Counts, Sample>): Pro
   while (!o.complete(counts) && performance.now() < giveUp && performance.now() - movedAt < SETTLE_FLAT_MS) {
     await new Promise((resolve) => setTimeout(resolve, o.pollMs));
     const latest = await o.report();
-    if (o.moved(counts, latest)) {
-      busyEnd = o.sample();
-      movedAt = performance.now();
-    }
+    if (o.moved(counts, latest)) [busyEnd, movedAt] = [o.sample(), performance.now()];
     counts = latest;
   }
   return { counts, busyEnd };
 }
 
-// ---------------------------------------------------------------------------------------------
 // Sender
 
 /** The sender's watermark of completed frames, and its recent rate. */
@@ -123,45 +87,34 @@ export class Progress {
 
   /** Frames per millisecond completed, recently. */
   rate(): number {
-    const [t0, d0] = this.samples[0] as [number, number];
-    const [t1, d1] = this.samples[this.samples.length - 1] as [number, number];
+    const [[t0, d0], [t1, d1]] = [this.samples[0], this.samples[this.samples.length - 1]] as [[number, number], [number, number]];
     return t1 > t0 ? (d1 - d0) / (t1 - t0) : 0;
   }
 
   /** Starts the rate estimate afresh, for a new send window. */
-  restart(): void {
-    this.samples = [[performance.now(), this.watermark]];
-  }
+  restart = () => void (this.samples = [[performance.now(), this.watermark]]);
 
   /** Calls `resume` on the next advance; returns what cancels that. */
-  whenAdvanced(resume: () => void): () => void {
-    this.onAdvance = resume;
-    return () => (this.onAdvance = undefined);
-  }
+  whenAdvanced = (resume: () => void) => ((this.onAdvance = resume), () => (this.onAdvance = undefined));
 }
 
+/**
+ * Frames not yet complete stay under the recent completion rate × `maxLagMs` (0: backpressure
+ * only); `frame(i)` is the i-th frame of the window, called once each, in order; `beforeBatch` runs
+ * before each corked batch (one timestamp for all its frames); `rate`: frames per second to hold
+ * to, never catching up by more than one batch (0 or none: as fast as allowed).
+ */
 export interface SendOptions {
   durationMs: number;
-  /** Frames not yet complete stay under the recent completion rate × this; 0: backpressure only. */
   maxLagMs: number;
   progress: Progress;
-  /** The `index`-th frame of this window (from 0); called once per frame, in order. */
   frame: (index: number) => Uint8Array;
-  /** Before each corked batch (e.g. one timestamp for all its frames). */
   beforeBatch?: () => void;
-  /** Frames per second to hold to, never catching up by more than one batch; 0 or none: as fast as allowed. */
   rate?: number;
 }
 
-export interface SendStats {
-  sent: number;
-  /** Times the loop waited for 'drain' because ws.bufferedAmount was over the high-water mark. */
-  backpressureWaits: number;
-  /** Times the loop waited for progress because the in-flight window was full. */
-  windowWaits: number;
-  /** Largest number of frames in flight (sent, not yet complete) seen. */
-  maxInFlight: number;
-}
+/** Frames sent; waits for 'drain' (ws.bufferedAmount over the high-water mark) and for progress (window full); most frames in flight. */
+export type SendStats = { sent: number; backpressureWaits: number; windowWaits: number; maxInFlight: number };
 
 /** Sends frames on `ws` for `durationMs`, as fast as backpressure, flow control and `rate` allow; resolves when the window is over. */
 export function sendFor(ws: WebSocket, o: SendOptions): Promise<SendStats> {
@@ -177,13 +130,7 @@ export function sendFor(ws: WebSocket, o: SendOptions): Promise<SendStats> {
     /** Resumes `pump` on the event `subscribe` listens for, or at the deadline, whichever comes first. */
     const waitFor = (subscribe: (resume: () => void) => () => void) => {
       let resumed = false;
-      const resume = () => {
-        if (resumed) return;
-        resumed = true;
-        clearTimeout(timer);
-        unsubscribe();
-        pump();
-      };
+      const resume = () => void (!resumed && ((resumed = true), clearTimeout(timer), unsubscribe(), pump()));
       const timer = setTimeout(resume, Math.max(0, deadline - performance.now()));
       const unsubscribe = subscribe(resume);
     };
@@ -216,10 +163,7 @@ export function sendFor(ws: WebSocket, o: SendOptions): Promise<SendStats> {
       stats.maxInFlight = Math.max(stats.maxInFlight, stats.sent - progress.watermark);
       if (ws.bufferedAmount >= HIGH_WATER_BYTES) {
         stats.backpressureWaits++;
-        return waitFor((resume) => {
-          socket.once('drain', resume);
-          return () => socket.off('drain', resume);
-        });
+        return waitFor((resume) => (socket.once('drain', resume), () => socket.off('drain', resume)));
       }
       setImmediate(pump);
     };

@@ -1,13 +1,11 @@
 /**
- * The ceiling for event fan-out on this stack: a bare `ws` server that speaks just enough of the
- * v7 protocol for bench/compare.ts's fan-out scenario (CHALLENGE → ACCEPT, AUTH REQUEST →
- * AUTH_SUCCESSFUL, EVENT SUBSCRIBE → ack, PING → PONG) and forwards each EVENT EMIT frame it
- * receives, byte for byte, to the other subscribers of its name. Like our server it batches socket
- * writes per event-loop turn (cork on the first write of a turn, uncork in setImmediate), so a
- * burst to one socket leaves in one writev; unlike it, there is no session state machine, no
- * routing, no hooks, no permissions, no re-encoding and no slow-consumer handling.
- *
- *   node --conditions=source --import tsx bench/lib/ws-ceiling-server.ts <port>
+ * The ceiling for event fan-out on this stack: a bare `ws` server speaking just enough of the v7
+ * protocol for bench/compare.ts's event scenarios (CHALLENGE → ACCEPT, AUTH → AUTH_SUCCESSFUL, EVENT
+ * SUBSCRIBE → ack, PING → PONG) that forwards each EMIT frame byte for byte to the other subscribers
+ * of its name, corking each socket for the event-loop turn (one writev per socket per turn), as our
+ * server batches; no session state, hooks, permissions, re-encoding or slow-consumer handling. With
+ * `--bare` it does not cork: one ws.send, one socket write per delivery (compare.ts's `bare` server).
+ *   node --conditions=source --import tsx bench/lib/ws-ceiling-server.ts <port> [--bare]
  */
 import { createServer } from 'node:http';
 import type { Socket } from 'node:net';
@@ -15,6 +13,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { AUTH_ACTION, CONNECTION_ACTION, EVENT_ACTION, TOPIC, binaryCodec } from '@deepstream-ts/core';
 
 const port = Number(process.argv[2] ?? 6021);
+const bare = process.argv.includes('--bare');
 const ACCEPT = binaryCodec.encode({ topic: TOPIC.CONNECTION, action: CONNECTION_ACTION.ACCEPT });
 const PONG = binaryCodec.encode({ topic: TOPIC.CONNECTION, action: CONNECTION_ACTION.PONG });
 const AUTH_OK = binaryCodec.encode({ topic: TOPIC.AUTH, action: AUTH_ACTION.AUTH_SUCCESSFUL });
@@ -31,7 +30,7 @@ const flush = () => {
 
 function out(ws: WebSocket, frame: Uint8Array): void {
   const socket = (ws as unknown as { _socket: Socket })._socket;
-  if (socket.writableCorked === 0) {
+  if (!bare && socket.writableCorked === 0) {
     socket.cork();
     corked.push(socket);
     if (!scheduled) {
