@@ -108,8 +108,9 @@ export class RawClient {
     this.closed = new Promise((resolve) => ws.on('close', (code) => resolve({ code })));
   }
 
-  static async connect(url: string): Promise<RawClient> {
-    const ws = new WebSocket(url);
+  /** Opens the socket; `headers` go on the upgrade request, for tests of what the server sees there. */
+  static async connect(url: string, headers?: Record<string, string>): Promise<RawClient> {
+    const ws = new WebSocket(url, { headers });
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve());
       ws.once('error', reject);
@@ -117,9 +118,9 @@ export class RawClient {
     return new RawClient(ws);
   }
 
-  /** Connects, sends the challenge and logs in with `authData`; resolves after AUTH_SUCCESSFUL. */
-  static async login(url: string, authData: object = {}): Promise<RawClient> {
-    const client = await RawClient.connect(url);
+  /** Connects (with `headers`, as `connect`), sends the challenge and logs in with `authData`; resolves after AUTH_SUCCESSFUL. */
+  static async login(url: string, authData: object = {}, headers?: Record<string, string>): Promise<RawClient> {
+    const client = await RawClient.connect(url, headers);
     client.send({ topic: TOPIC.CONNECTION, action: CONNECTION_ACTION.CHALLENGE, url, protocolVersion: '0.1a', sdkVersion: 'raw', sdkType: 'test' });
     await client.next((m) => m.topic === TOPIC.CONNECTION && m.action === CONNECTION_ACTION.ACCEPT);
     client.send({ topic: TOPIC.AUTH, action: AUTH_ACTION.REQUEST, data: JSON.stringify(authData) });

@@ -7,26 +7,8 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createRequire } from 'node:module';
 import { binaryCodec, EVENT_ACTION, SharedMessage, TOPIC, type Message } from '@deepstream-ts/core';
-
-interface Type {
-  decode(bytes: Uint8Array): Record<string, unknown>;
-  encode(m: object): { finish(): Uint8Array };
-  decodeDelimited(bytes: Uint8Array): { topic: number; message: Uint8Array };
-  encodeDelimited(m: object): { finish(): Uint8Array };
-}
-const generated = createRequire(import.meta.url)('@deepstream/protobuf/dist/generated/protobuf.js') as Record<string, Type>;
-const types: Record<number, string> = {
-  [TOPIC.PARSER]: 'ParserMessage',
-  [TOPIC.CONNECTION]: 'ConnectionMessage',
-  [TOPIC.AUTH]: 'AuthMessage',
-  [TOPIC.EVENT]: 'EventMessage',
-  [TOPIC.RECORD]: 'RecordMessage',
-  [TOPIC.RPC]: 'RpcMessage',
-  [TOPIC.PRESENCE]: 'PresenceMessage',
-  [TOPIC.MONITORING]: 'MonitoringMessage',
-};
+import { encodeWithProtobufjs, generated, seeded, types } from './helpers/codec-differential.ts';
 
 /** What protobufjs alone makes of a frame, as the codec did before (undefined: not a message). */
 function reference(frame: Uint8Array): string | undefined {
@@ -45,14 +27,7 @@ function decoded(frame: Uint8Array): string | undefined {
   return message === undefined ? undefined : JSON.stringify([Object.keys(message), message]);
 }
 
-let seed = 0x1f2e3d4c;
-const random = () => {
-  seed ^= seed << 13;
-  seed ^= seed >>> 17;
-  seed ^= seed << 5;
-  return (seed >>> 0) / 2 ** 32;
-};
-const pick = <T>(values: readonly T[]): T => values[Math.floor(random() * values.length)] as T;
+const { random, pick } = seeded(0x1f2e3d4c);
 const CHARS = ['a', '"', '{', '\u00e9', '\u20ac', '\uffff', '\ufffd', '\ud83d\ude00', '\ud800', '\u0000'];
 function text(): string {
   const length = pick([0, 1, 5, 39, 40, 127, 128, 300]);
@@ -69,8 +44,6 @@ function randomMessage(topic: number): Message {
   if (topic === TOPIC.RECORD && random() < 0.1) m.versions = { a: 1, b: 2 };
   return m as unknown as Message;
 }
-const encodeWithProtobufjs = (m: Message) =>
-  Buffer.from(generated.Message!.encodeDelimited({ topic: m.topic, message: generated[types[m.topic] as string]!.encode(m).finish() }).finish());
 
 describe('the binary codec fast decoder', () => {
   it('decodes what protobufjs writes exactly as protobufjs does, for every topic', () => {

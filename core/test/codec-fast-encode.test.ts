@@ -4,35 +4,11 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createRequire } from 'node:module';
 import { binaryCodec, TOPIC, type Message } from '@deepstream-ts/core';
+import { encodeWithProtobufjs, seeded, types } from './helpers/codec-differential.ts';
 
-const generated = createRequire(import.meta.url)('@deepstream/protobuf/dist/generated/protobuf.js') as Record<string, { encode(m: object): { finish(): Uint8Array }; encodeDelimited(m: object): { finish(): Uint8Array } }>;
-const types: Record<number, string> = {
-  [TOPIC.PARSER]: 'ParserMessage',
-  [TOPIC.CONNECTION]: 'ConnectionMessage',
-  [TOPIC.AUTH]: 'AuthMessage',
-  [TOPIC.EVENT]: 'EventMessage',
-  [TOPIC.RECORD]: 'RecordMessage',
-  [TOPIC.RPC]: 'RpcMessage',
-  [TOPIC.PRESENCE]: 'PresenceMessage',
-  [TOPIC.MONITORING]: 'MonitoringMessage',
-};
-
-function reference(message: Message): string {
-  const inner = generated[types[message.topic] as string]!.encode(message).finish();
-  return Buffer.from(generated.Message!.encodeDelimited({ topic: message.topic, message: inner }).finish()).toString('hex');
-}
-
-// A small deterministic PRNG, so a failure reproduces.
-let seed = 0x2545f491;
-const random = () => {
-  seed ^= seed << 13;
-  seed ^= seed >>> 17;
-  seed ^= seed << 5;
-  return (seed >>> 0) / 2 ** 32;
-};
-const pick = <T>(values: readonly T[]): T => values[Math.floor(random() * values.length)] as T;
+const reference = (message: Message): string => encodeWithProtobufjs(message).toString('hex');
+const { random, pick } = seeded(0x2545f491);
 
 const CHARS = ['a', 'Z', '0', ' ', '"', '{', '\u00e9', '\u07ff', '\u0800', '\u20ac', '\uffff', '\ud83d\ude00', '\ud800', '\udc00', '\u0000', '\u007f', '\u0080'];
 function text(): string {

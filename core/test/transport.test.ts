@@ -13,7 +13,7 @@ import {
   type Session,
   type TransportHost,
 } from '@deepstream-ts/core';
-import { startTestServer } from '@deepstream-ts/core/testing';
+import { RawClient, startTestServer } from '@deepstream-ts/core/testing';
 import authOpen from '@deepstream-ts/plugin-auth-open';
 import events from '@deepstream-ts/plugin-events';
 
@@ -107,22 +107,16 @@ describe('WebSocket connection info', () => {
       },
     });
     const server = await startTestServer({ plugins: [headerWatcher, authOpen] });
-    const { WebSocket } = await import('ws');
-    const ws = new WebSocket(server.url, { headers: { 'x-client-build': '42' } });
+    let client: RawClient | undefined;
     try {
-      await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
-      const replies: Message[] = [];
-      ws.on('message', (data: Buffer) => replies.push(binaryCodec.decode(data)!));
-      ws.send(binaryCodec.encode({ topic: TOPIC.CONNECTION, action: CONNECTION_ACTION.CHALLENGE, url: server.url, protocolVersion: '0.1a', sdkVersion: 'raw', sdkType: 'test' }));
-      ws.send(binaryCodec.encode({ topic: TOPIC.AUTH, action: AUTH_ACTION.REQUEST, data: '{}' }));
-      for (let waited = 0; waited < 2000 && !replies.some((m) => m.action === AUTH_ACTION.AUTH_SUCCESSFUL && m.topic === TOPIC.AUTH); waited += 10) await new Promise((resolve) => setTimeout(resolve, 10));
+      client = await RawClient.login(server.url, {}, { 'x-client-build': '42' });
       assert.ok(opened, 'logged in');
       assert.equal(seen.strategy, '42', 'the strategy saw the header');
       assert.equal(seen.hook, '42', 'the authenticated hook saw the header');
       assert.deepEqual({ ...opened.info.headers }, {}, 'not kept past login');
       assert.equal(opened.info.remoteAddress, '127.0.0.1', 'the address stays');
     } finally {
-      ws.close();
+      client?.close();
       await server.stop();
     }
   });
