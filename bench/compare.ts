@@ -11,14 +11,15 @@ import { join, resolve } from 'node:path';
 import { cli } from './lib/args.ts';
 import { percentile } from './lib/checks.ts';
 import { verifyLoadGenerator } from './lib/compare-verify.ts';
-import { cpuSeconds, deepstreamArgs, forkWorker, log, nextMessage, root, runBenchmark, settledRss, shares, sleep, startServer, stopWorkers, type ServerProcess, type Worker } from './lib/proc.ts';
+import { cpuSeconds, CpuMeter, deepstreamArgs, forkWorker, log, nextMessage, pinToCpus, root, runBenchmark, settledRss, shares, sleep, startServer, stopWorkers, type ServerProcess, type Worker } from './lib/proc.ts';
 import { f, jsonLine, median, sumOf, table } from './lib/report.ts';
+import { PING_INTERVAL_MS } from './lib/raw-client.ts';
 import { fanoutProblems, fanoutRun, rpcProblems, rpcRun, type FanoutSpec } from './lib/runs.ts';
 
 const cores = cpus().length;
 const opt = cli({
   quick: true, issue22: true, repeats: '', duration: '', scenarios: '', servers: '', subscribers: '', 'record-subscribers': '', requesters: '', idle: '', topics: '',
-  'fixed-rate': '', 'fixed-subscribers': '', 'fixed-duration': '', payload: '', 'sub-workers': '', 'max-lag': '', 'no-verify': true, 'verify-only': true, 'cpu-prof': '', baseline: '', 'write-delay': '',
+  'idle-cpu': '', pings: '', pin: true, 'fixed-rate': '', 'fixed-subscribers': '', 'fixed-duration': '', payload: '', 'sub-workers': '', 'max-lag': '', 'no-verify': true, 'verify-only': true, 'cpu-prof': '', baseline: '', 'write-delay': '',
 });
 const QUICK = opt.flag('quick');
 const ISSUE22 = opt.flag('issue22');
@@ -27,22 +28,24 @@ const ISSUE22 = opt.flag('issue22');
 // and the workers get the hard limit; the server needs one descriptor per connection.
 const FILES = /Max open files\s+(\d+|unlimited)\s+(\d+|unlimited)/.exec(readFileSync('/proc/self/limits', 'utf8'));
 const HARD_LIMIT = FILES === null || FILES[2] === 'unlimited' ? Infinity : Number(FILES[2]);
-/** The most idle connections the server's open-file limit allows, with room for its other descriptors, in thousands. */
-const IDLE_MAX = Math.min(50_000, Math.floor((HARD_LIMIT - 500) / 1000) * 1000);
+/** Subscribers of the fan-out run beside the most idle connections (issue 22 item 2: "at 100k the fan-out to 1000 of them still works"). */
+const IDLE_FANOUT = 1000;
+/** The most idle connections the server's open-file limit allows, with room for that fan-out and its other descriptors, in thousands. */
+const IDLE_MAX = Math.min(50_000, Math.floor((HARD_LIMIT - 500 - IDLE_FANOUT) / 1000) * 1000);
 
-const ALL_SCENARIOS = ['fanout', 'fixed', 'topics', 'records', 'rpc', 'idle'] as const;
+const ALL_SCENARIOS = ['fanout', 'fixed', 'topics', 'records', 'rpc', 'pings', 'idle'] as const;
 type Scenario = (typeof ALL_SCENARIOS)[number];
 type Kind = 'ours' | 'baseline' | 'deepstream' | 'ceiling' | 'bare' | 'delayed';
 const KINDS = ['ours', 'deepstream', 'ceiling', 'bare', 'delayed'] as const;
-const SCENARIOS = opt.words('scenarios', ISSUE22 ? 'fixed,topics,idle' : ALL_SCENARIOS.join(','), ALL_SCENARIOS);
+const SCENARIOS = opt.words('scenarios', ISSUE22 ? 'fixed,topics,pings,idle' : ALL_SCENARIOS.join(','), ALL_SCENARIOS);
 /** Another checkout of this repository (with its node_modules), run as a further server: A/B of code changes. */
 const BASELINE_ROOT = opt.given('baseline') ? resolve(opt.text('baseline', '')) : undefined;
 const SERVERS: Kind[] = opt.words('servers', ISSUE22 ? 'ours,deepstream,ceiling,bare,delayed' : 'ours,deepstream,ceiling', KINDS);
 if (BASELINE_ROOT !== undefined) SERVERS.splice(1, 0, 'baseline');
 /** Which servers each scenario runs: the ws servers only route events; `delayed` is for the fixed rate. */
 const ELIGIBLE: Record<Scenario, readonly Kind[]> = ISSUE22
-  ? { fanout: ['ours', 'baseline', 'deepstream', 'ceiling'], fixed: ['ours', 'baseline', 'delayed', 'bare', 'ceiling'], topics: ['ours', 'baseline', 'deepstream', 'ceiling'], records: ['ours', 'baseline', 'deepstream'], rpc: ['ours', 'baseline', 'deepstream'], idle: ['ours', 'baseline', 'deepstream'] }
-  : { fanout: ['ours', 'baseline', 'deepstream', 'ceiling', 'bare'], fixed: [...KINDS, 'baseline'], topics: ['ours', 'baseline', 'deepstream', 'ceiling', 'bare'], records: ['ours', 'baseline', 'deepstream'], rpc: ['ours', 'baseline', 'deepstream'], idle: ['ours', 'baseline', 'deepstream'] };
+  ? { fanout: ['ours', 'baseline', 'deepstream', 'ceiling'], fixed: ['ours', 'baseline', 'delayed', 'bare', 'ceiling'], topics: ['ours', 'baseline', 'deepstream', 'ceiling'], records: ['ours', 'baseline', 'deepstream'], rpc: ['ours', 'baseline', 'deepstream'], pings: ['ours', 'baseline', 'deepstream', 'bare'], idle: ['ours', 'baseline', 'deepstream'] }
+  : { fanout: ['ours', 'baseline', 'deepstream', 'ceiling', 'bare'], fixed: [...KINDS, 'baseline'], topics: ['ours', 'baseline', 'deepstream', 'ceiling', 'bare'], records: ['ours', 'baseline', 'deepstream'], rpc: ['ours', 'baseline', 'deepstream'], pings: ['ours', 'baseline', 'deepstream', 'bare'], idle: ['ours', 'baseline', 'deepstream'] };
 const kindsFor = (s: Scenario) => SERVERS.filter((k) => ELIGIBLE[s].includes(k));
 const REPEATS = opt.int('repeats', QUICK ? 1 : 3, 1);
 const DURATION_MS = Math.round(opt.num('duration', QUICK ? 1 : 2.5, 0.1) * 1000);
@@ -51,7 +54,14 @@ const RECORD_SUBSCRIBERS = opt.ints('record-subscribers', '10,100');
 const REQUESTERS = opt.ints('requesters', '1,10,100');
 const IDLE_COUNTS = opt.ints('idle', ISSUE22 ? `1000,5000,10000,${IDLE_MAX}` : QUICK ? '1000,5000' : '1000,5000,10000').sort((a, b) => a - b);
 const TOPICS = opt.int('topics', 1000, 1);
-const FIXED_RATE = opt.num('fixed-rate', 500, 1);
+/** The keep-alive scenario: this many connections, each sending a PING every KEEPALIVE_MS (issue 22 item 2: what an idle connection costs). */
+const PINGERS = opt.int('pings', 2000, 1);
+const KEEPALIVE_MS = 200;
+/** The official client's default heartbeatInterval: it PINGs that often (shared/spec, docs/PROTOCOL.md §6.3). */
+const CLIENT_PING_MS = 30_000;
+/** Seconds over which the idle server's CPU is measured at the largest N (one keep-alive PING cycle of the load generator: 20 s); 0: not measured. */
+const IDLE_CPU_SEC = opt.num('idle-cpu', QUICK ? 0 : 20, 0);
+const FIXED_RATE = opt.num('fixed-rate', ISSUE22 ? 200 : 500, 1);
 const FIXED_SUBSCRIBERS = opt.int('fixed-subscribers', 100, 1);
 const FIXED_DURATION_MS = Math.round(opt.num('fixed-duration', QUICK ? 2 : 4, 0.5) * 1000);
 const PAYLOAD_BYTES = opt.int('payload', 100, 48);
@@ -59,6 +69,14 @@ const SUB_WORKERS = opt.int('sub-workers', 2, 1);
 const MAX_LAG_MS = opt.num('max-lag', 300);
 const CPU_PROF_DIR = opt.given('cpu-prof') ? resolve(opt.text('cpu-prof', '')) : undefined;
 const WRITE_DELAY_MS = opt.num('write-delay', 2); // `delayed`: our server with `connection.writeDelay` at this many ms (fixed-rate scenario).
+/**
+ * --pin: every server on CPU 0, this script and its load workers on the others. On 2 cores an
+ * unpinned run lands in one of two modes (the scheduler puts the server beside a busy load worker
+ * or not), which moves deliveries/s by 3x whichever the server; pinned, every server gets one core.
+ */
+const PIN = opt.flag('pin') || ISSUE22;
+const SERVER_CPUS = '0';
+const LOAD_CPUS = cores > 2 ? `1-${cores - 1}` : '1';
 const RPC_WARMUP_MS = QUICK ? 300 : 500;
 const SERVER_STOP_GRACE_MS = 5_000; // Servers stopped between scenarios get this long to exit by themselves.
 
@@ -83,6 +101,7 @@ async function startKind(kind: Kind): Promise<Server> {
   };
   const env = kind === 'delayed' ? { BENCH_WRITE_DELAY: String(WRITE_DELAY_MS) } : undefined;
   const server = await startServer({ name: kind, args: args[kind], cwd: kind === 'baseline' ? BASELINE_ROOT : root, env, ignore: expectedLine, echo: 5, stopGraceMs: SERVER_STOP_GRACE_MS });
+  if (PIN) pinToCpus(server.pid, SERVER_CPUS);
   return { ...server, kind };
 }
 
@@ -127,6 +146,26 @@ async function compareRpc(server: Server, requesters: number) {
   }
 }
 
+/** Keep-alives: PINGERS logged-in connections, each PINGing every KEEPALIVE_MS; the server's CPU per PONG its clients got. */
+async function pingRun(server: Server) {
+  const workers = shares(PINGERS, SUB_WORKERS).map((count) => forkWorker({ role: 'idle', url: server.url, count, pingMs: KEEPALIVE_MS }));
+  try {
+    await Promise.all(workers.map((w) => nextMessage(w, 'ready')));
+    await sleep(2 * KEEPALIVE_MS);
+    const pongs = async () => sumOf(await Promise.all(workers.map(async (w) => (w.post({ type: 'report' }), (await nextMessage(w, 'answered')).count))));
+    const from = { pongs: await pongs(), cpu: cpuSeconds(server.pid), at: performance.now() };
+    await sleep(DURATION_MS);
+    const to = { pongs: await pongs(), cpu: cpuSeconds(server.pid), at: performance.now() };
+    const seconds = (to.at - from.at) / 1000;
+    const answered = to.pongs - from.pongs;
+    const expected = (PINGERS * seconds * 1000) / KEEPALIVE_MS;
+    const problems = answered < 0.9 * expected ? [`${answered} PONGs in ${seconds.toFixed(1)} s, expected about ${Math.round(expected)}`] : [];
+    return { pongsPerSec: answered / seconds, serverCpuUsPerPing: ((to.cpu - from.cpu) * 1e6) / answered, serverCpuPct: ((to.cpu - from.cpu) / seconds) * 100, ok: problems.length === 0, problems };
+  } finally {
+    await stopWorkers(workers);
+  }
+}
+
 /** Idle connections: a fresh server, then logged-in sockets added step by step up to each count. */
 async function idleRun(kind: Kind, repeat: number): Promise<void> {
   const server = await startKind(kind);
@@ -146,7 +185,14 @@ async function idleRun(kind: Kind, repeat: number): Promise<void> {
       const added = target - open;
       open = target;
       const rss = await settledRss(server.pid);
-      emit({ scenario: `idle N=${target}`, server: kind, repeat, value: (rss - baseline) / target / 1024, unit: 'KB RSS per connection', baselineRssMB: baseline / 2 ** 20, rssMB: rss / 2 ** 20, loginsPerSec: added / loginSec, serverCpuMsPerLogin: (loginCpu * 1000) / added, ok: server.process.exitCode === null, problems: [] });
+      const top = target === IDLE_COUNTS[IDLE_COUNTS.length - 1];
+      const idleCpuPct = top && IDLE_CPU_SEC > 0 ? await quietCpuPercent(server.pid, IDLE_CPU_SEC) : NaN;
+      const alive = server.process.exitCode === null;
+      emit({ scenario: `idle N=${target}`, server: kind, repeat, value: (rss - baseline) / target / 1024, unit: 'KB RSS per connection', baselineRssMB: baseline / 2 ** 20, rssMB: rss / 2 ** 20, loginsPerSec: added / loginSec, serverCpuMsPerLogin: (loginCpu * 1000) / added, idleCpuPct, ok: alive, problems: alive ? [] : ['the server exited'] });
+      if (top) {
+        const detail = await fanout(server, { subscribers: IDLE_FANOUT, durationMs: DURATION_MS });
+        emit({ scenario: `fanout S=${IDLE_FANOUT} beside ${target} idle`, server: kind, repeat, value: detail.deliveredPerSec, ...detail });
+      }
     }
   } finally {
     await stopWorkers(workers);
@@ -154,7 +200,17 @@ async function idleRun(kind: Kind, repeat: number): Promise<void> {
   }
 }
 
+/** The server's CPU, % of one core, over `seconds` in which nothing but the idle connections' keep-alives happens. */
+async function quietCpuPercent(pid: number, seconds: number): Promise<number> {
+  const meter = new CpuMeter([pid]);
+  const from = meter.sample();
+  await sleep(seconds * 1000);
+  return CpuMeter.percent(from, meter.sample())[0] ?? NaN;
+}
+
 // Table and targets
+
+const PINGS_SCENARIO = `pings N=${PINGERS} every ${KEEPALIVE_MS} ms`;
 
 /** A metric of a scenario: the median per server kind (NaN where not measured), the servers that could not hold a fixed rate in some run. */
 type Row = { scenario: string; metric: string; higherIsBetter: boolean; v: Record<Kind, number>; ok: boolean; rateMissed: Kind[] };
@@ -167,7 +223,9 @@ function rows(): Row[] {
     const metrics: Array<[string, string, boolean]> = scenario.startsWith('fixed')
       ? [['value', 'server CPU µs/delivery', false], ['latencyP50Us', 'latency p50 µs', false], ['latencyP99Us', 'latency p99 µs', false]]
       : scenario.startsWith('idle')
-        ? [['value', 'KB RSS/connection', false]]
+        ? [['value', 'KB RSS/connection', false], ['loginsPerSec', 'logins/s', true], ['idleCpuPct', 'idle server CPU % of a core', false]]
+        : scenario.startsWith('pings')
+          ? [['value', 'server CPU µs/PING', false]]
         : scenario.startsWith('rpc')
           ? [['value', 'calls/s', true], ['serverCpuUsPerCall', 'server CPU µs/call', false]]
           : [['value', 'deliveries/s', true], ['serverCpuUsPerDelivery', 'server CPU µs/delivery', false]];
@@ -209,6 +267,21 @@ function targets(all: Row[]): Target[] {
   target('RPC 100 requesters: >= 1.5x deepstream', 'rpc requesters=100', 'calls/s', 'deepstream', (a, b) => [a >= 1.5 * b, x(a, b)]);
   const idleTop = IDLE_COUNTS[IDLE_COUNTS.length - 1];
   target(`memory per idle connection at N=${idleTop}: <= deepstream`, `idle N=${idleTop}`, 'KB RSS/connection', 'deepstream', (a, b) => [a <= b, `${f.num(a)} vs ${f.num(b)} KB`]);
+  const idleRow = (metric: string) => all.find((r) => r.scenario === `idle N=${idleTop}` && r.metric === metric)?.v.ours ?? NaN;
+  const idleTarget = (label: string, metric: string, test: (a: number) => [boolean, string]) => {
+    const a = idleRow(metric);
+    out.push(Number.isNaN(a) ? { target: label, met: undefined, detail: 'not measured in this run' } : { target: label, met: test(a)[0], detail: test(a)[1] });
+  };
+  idleTarget(`RSS per idle connection at N=${idleTop}: <= 4 KB (issue 22 asks it at 100k)`, 'KB RSS/connection', (a) => [a <= 4, `${f.num(a)} KB`]);
+  const usPerPing = all.find((r) => r.scenario === PINGS_SCENARIO)?.v ?? ({} as Partial<Record<Kind, number>>);
+  const at100k = ((100_000 / (CLIENT_PING_MS / 1000)) * (usPerPing.ours ?? NaN)) / 1e4;
+  idleTarget(`idle server CPU at N=${idleTop}: < 2% of a core`, 'idle server CPU % of a core', (a) => [a < 2, `${f.num(a)}% over ${IDLE_CPU_SEC} s, a PING per connection every ${PING_INTERVAL_MS / 1000} s (logins/s ${f.count(idleRow('logins/s'))}); at ${f.num(usPerPing.ours ?? NaN)} µs per PING, 100k official clients (a PING every ${CLIENT_PING_MS / 1000} s) would take ${f.num(at100k)}%`]);
+  target('keep-alives: server CPU per PING answered <= the bare ws server (the heartbeat adds no per-connection timer work)', PINGS_SCENARIO, 'server CPU µs/PING', 'bare', (a, b) => [a <= b, `${f.num(a)} vs ${f.num(b)} µs (${x(a, b)}; deepstream ${f.num(usPerPing.deepstream ?? NaN)} µs)`]);
+  const beside = `fanout S=${IDLE_FANOUT} beside ${idleTop} idle`;
+  const besideRuns = results.filter((r) => r.scenario === beside && r.server === 'ours');
+  out.push(besideRuns.length === 0
+    ? { target: `fan-out to ${IDLE_FANOUT} beside ${idleTop} idle connections works`, met: undefined, detail: 'not measured in this run' }
+    : { target: `fan-out to ${IDLE_FANOUT} beside ${idleTop} idle connections works`, met: besideRuns.every((r) => r.ok), detail: `${f.count(median(besideRuns.map((r) => r.value)))} deliveries/s, ${besideRuns.filter((r) => r.ok).length}/${besideRuns.length} runs complete and in order` });
   const bad = results.filter((r) => !r.ok);
   out.push({ target: 'no message lost or reordered (every run checked)', met: bad.length === 0, detail: bad.length === 0 ? `${results.length} runs clean` : bad.map((r) => `${r.scenario}/${r.server}#${r.repeat}: ${r.problems.join('; ')}`).join(' | ') });
   return out;
@@ -265,6 +338,11 @@ async function main(): Promise<void> {
       `${ISSUE22 ? ' (--issue22)' : ''}; ${REPEATS} repeat(s) interleaved; ${DURATION_MS / 1000} s windows; ${PAYLOAD_BYTES}-byte payloads`,
   );
 
+  if (PIN) {
+    if (cores < 2) throw new Error('--pin needs at least 2 cores');
+    pinToCpus(process.pid, LOAD_CPUS);
+    log(`pinned: servers on CPU ${SERVER_CPUS}, this script and the load workers on CPU ${LOAD_CPUS}`);
+  }
   const throughput = SCENARIOS.filter((s) => s !== 'idle');
   const servers = new Map<Kind, Server>();
   const needed = new Set(opt.flag('verify-only') ? SERVERS.filter((k) => k === 'ours' || k === 'deepstream') : throughput.flatMap(kindsFor));
@@ -284,9 +362,10 @@ async function main(): Promise<void> {
     if (opt.flag('verify-only')) return;
   }
 
-  // Warm-up, unreported: JIT for every server's event and record paths.
+  // Warm-up, unreported: JIT for every server's event (one name and, for the topics scenario, many) and record paths.
   for (const [kind, server] of servers) {
     await fanout(server, { subscribers: 10, durationMs: 700 });
+    if (SCENARIOS.includes('topics')) await fanout(server, { topics: true, subscribers: TOPICS, durationMs: 700 });
     if (['ours', 'baseline', 'deepstream'].includes(kind)) await fanout(server, { subscribers: 2, durationMs: 500, record: 'bench/compare-warmup' });
   }
   if (servers.size > 0) log(`warm-up done (${((performance.now() - started) / 1000).toFixed(0)} s)`);
@@ -301,6 +380,8 @@ async function main(): Promise<void> {
       await interleaved(scenario, servers, `topics N=${TOPICS}`, (server) => fanout(server, { topics: true, subscribers: TOPICS, durationMs: DURATION_MS }), 'deliveredPerSec');
     } else if (scenario === 'records') {
       for (const k of RECORD_SUBSCRIBERS) await interleaved(scenario, servers, `records K=${k}`, (server) => fanout(server, { subscribers: k, durationMs: DURATION_MS, record: `bench/compare-${k}` }), 'deliveredPerSec');
+    } else if (scenario === 'pings') {
+      await interleaved(scenario, servers, PINGS_SCENARIO, pingRun, 'serverCpuUsPerPing');
     } else if (scenario === 'rpc') {
       for (const n of REQUESTERS) await interleaved(scenario, servers, `rpc requesters=${n}`, (server) => compareRpc(server, n), 'callsPerSec');
     } else {

@@ -3,7 +3,7 @@
  * (worker.ts forked with a role), all tracked so that every way out stops them and then runs the
  * cleanups; CPU time and RSS from /proc (NaN where unavailable); the typed script ⇄ worker protocol.
  */
-import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
@@ -87,6 +87,11 @@ export async function runBenchmark(name: string, hardLimitMs: number, main: () =
 }
 
 // Servers
+
+/** Moves every thread of `pid` onto the CPUs in `cpus` (a taskset list such as "0" or "1-3"); its later threads and children inherit them. */
+export function pinToCpus(pid: number, cpus: string): void {
+  execFileSync('taskset', ['--all-tasks', '--pid', '--cpu-list', cpus, String(pid)], { stdio: 'ignore' });
+}
 
 export function freePort(): Promise<number> {
   return new Promise((done, fail) => {
@@ -185,7 +190,7 @@ export type WorkerConfig =
   | { role: 'rpc-provider'; url: string; accept: boolean; name?: string }
   | { role: 'rpc-requester'; url: string; count: number; payloadBytes: number }
   | { role: 'connector-writer'; url: string; names: string[]; payloadBytes: number }
-  | { role: 'idle'; url: string; count: number };
+  | { role: 'idle'; url: string; count: number; pingMs?: number };
 
 /**
  * Start: senders keep frames not yet complete under the recent completion rate × `maxLagMs` (0:
@@ -211,7 +216,7 @@ export type ToWorker = { type: 'go'; go: Go } | { type: 'progress'; delivered: n
  * `progress` (when it grows): the fewest frames one live connection got, and the sum; `sent`: the
  * send window is over, `done` follows once the send buffer is empty; `measured`: RPC's measured
  * window is over, `done` follows once calls in flight finished; `answered`: the RPC provider's
- * calls over its life, on stop.
+ * calls over its life, on stop, or the PONGs an idle worker has had, on report.
  */
 export type FromWorker =
   | { type: 'ready'; connections: number; versionMin: number; versionMax: number }

@@ -10,7 +10,7 @@ import { AUTH_ACTION, CONNECTION_ACTION, EVENT_ACTION, RECORD_ACTION, TOPIC, bin
 
 const STEP_TIMEOUT_MS = 10_000;
 const CONNECT_CONCURRENCY = 50; // Handshakes in parallel when a worker opens many connections: thousands at once would time out.
-const PING_INTERVAL_MS = 20_000; // Keeps connections clear of the server's heartbeat sweep on long runs (PROTOCOL §6.3).
+export const PING_INTERVAL_MS = 20_000; // Keeps connections clear of the server's heartbeat sweep on long runs (PROTOCOL §6.3).
 
 /** Opens a WebSocket to `url`; rejects on error or after a timeout. */
 export function open(url: string): Promise<WebSocket> {
@@ -81,12 +81,12 @@ export async function connectInBatches(count: number, connect: (index: number) =
   }
 }
 
-/** A protocol PING every PING_INTERVAL_MS on each connection the server has not closed. */
-export function keepAlive(connections: ReadonlyArray<{ ws: WebSocket; closed?: boolean }>): void {
+/** A protocol PING every `intervalMs` on each connection the server has not closed. */
+export function keepAlive(connections: ReadonlyArray<{ ws: WebSocket; closed?: boolean }>, intervalMs = PING_INTERVAL_MS): void {
   const ping = binaryCodec.encode({ topic: TOPIC.CONNECTION, action: CONNECTION_ACTION.PING });
   setInterval(() => {
     for (const c of connections) if (c.closed !== true) c.ws.send(ping);
-  }, PING_INTERVAL_MS).unref();
+  }, intervalMs).unref();
 }
 
 /** The net.Socket under a ws client (private in ws), to cork bursts of writes into one writev. */

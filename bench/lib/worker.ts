@@ -354,9 +354,13 @@ async function connectorWriter(c: Extract<WorkerConfig, { role: 'connector-write
   ready();
 }
 
+/** Idle: logged in, then a PING per connection every `pingMs` (default PING_INTERVAL_MS); reports the PONGs answered. */
 async function idle(c: Extract<WorkerConfig, { role: 'idle' }>): Promise<void> {
-  await connectInBatches(c.count, async () => void (await connect(c.url, fail('an idle'))));
-  keepAlive(connections);
+  let pongs = 0;
+  const countPong = (frame: Buffer) => void (frameKind(frame) === PONG_KIND && pongs++);
+  await connectInBatches(c.count, async () => void (await connect(c.url, fail('an idle'))).ws.on('message', countPong));
+  keepAlive(connections, c.pingMs);
+  on.report = () => send({ type: 'answered', count: pongs });
   ready();
 }
 
