@@ -161,7 +161,12 @@ function writeHeader(out: Buffer, at: number, length: number): number {
  */
 class WebSocketConnection implements Connection {
   private readonly socket: Socket;
-  /** Frames queued this turn (entries past `queued` are stale), and their size with headers. */
+  /**
+   * Frames queued this turn and their size with headers: the first in `single`, and only once a
+   * second comes all of them in `queue` (entries past `queued` are stale). Most turns of most
+   * connections carry one frame, and an idle connection then keeps no array.
+   */
+  private single: Uint8Array | undefined;
   private queue: Uint8Array[] | undefined;
   private queued = 0;
   private queuedBytes = 0;
@@ -193,9 +198,13 @@ class WebSocketConnection implements Connection {
     if (this.queued === 0) {
       this.backlog = this.ws.bufferedAmount;
       this.batcher.hold(this);
+      this.single = frame;
+    } else {
+      const queue = (this.queue ??= []);
+      if (this.queued === 1) queue[0] = this.single as Uint8Array;
+      queue[this.queued] = frame;
     }
-    const queue = (this.queue ??= []);
-    queue[this.queued++] = frame;
+    this.queued++;
     this.queuedBytes += headerLength(frame.byteLength) + frame.byteLength;
   }
 
@@ -211,22 +220,24 @@ class WebSocketConnection implements Connection {
   flush(): void {
     const count = this.queued;
     if (count === 0) return;
-    const queue = this.queue as Uint8Array[];
+    const single = this.single as Uint8Array;
+    this.single = undefined;
     const bytes = this.queuedBytes;
     this.queued = 0;
     this.queuedBytes = 0;
     const socket = this.socket;
     if (this.ws.readyState !== OPEN || socket.destroyed) {
-      queue.length = 0; // closed meanwhile: ws drops what is sent after close, and so do we
+      if (count > 1) (this.queue as Uint8Array[]).length = 0; // closed meanwhile: ws drops what is sent after close, and so do we
       return;
     }
-    if (bytes <= RUN_LIMIT || count === 1) {
-      const frame = count === 1 ? (queue[0] as Uint8Array) : undefined;
-      if (frame !== undefined && frame.byteLength >= COPY_LIMIT) {
-        this.writeLarge(frame);
-      } else {
-        socket.write(this.copy(queue, 0, count, bytes));
-      }
+    if (count === 1) {
+      if (single.byteLength >= COPY_LIMIT) this.writeLarge(single);
+      else socket.write(this.copyOne(single, bytes));
+      return;
+    }
+    const queue = this.queue as Uint8Array[];
+    if (bytes <= RUN_LIMIT) {
+      socket.write(this.copy(queue, 0, count, bytes));
     } else {
       // Much data: runs of small frames copied together (up to RUN_LIMIT each), large frames
       // written as they are, all in one writev.
@@ -256,6 +267,13 @@ class WebSocketConnection implements Connection {
     // Drop the references, keep the array: a busy connection reuses it every turn.
     if (queue.length > 64) this.queue = undefined;
     else queue.fill(undefined as unknown as Uint8Array, 0, count);
+  }
+
+  /** `frame`, framed, in a new buffer of `bytes` bytes. */
+  private copyOne(frame: Uint8Array, bytes: number): Buffer {
+    const out = Buffer.allocUnsafe(bytes);
+    out.set(frame, writeHeader(out, 0, frame.byteLength));
+    return out;
   }
 
   /** Frames `from`..`to` (exclusive) of `queue`, framed, in one new buffer of `bytes` bytes. */
