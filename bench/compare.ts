@@ -121,6 +121,7 @@ async function fanout(server: Server, o: Pick<FanoutSpec, 'subscribers' | 'durat
   return {
     sent: result.sent, sentPerSec: r.sentPerSec, rateSustained: !o.rate || r.sentPerSec >= 0.95 * o.rate, delivered: c.received, deliveredPerSec: r.deliveredPerSec,
     drainMs: Math.max(0, c.lastAt - result.sendEndAt), serverCpuPct: r.cpu[0], serverCpuUsPerDelivery: (((r.cpu[0] ?? NaN) / 100) * r.busySec * 1e6) / c.received,
+    serverWritesPerDelivery: r.serverWrites / c.received,
     loadgenCpuPct: sumOf(r.loadCpu.slice(1)), serverRssMB: r.rss / 2 ** 20,
     latencyP50Us: percentile(c.latency, 50), latencyP99Us: percentile(c.latency, 99), latencyMaxUs: c.latency.max, latencySamples: c.latency.count,
     gaps: c.gaps, missing: c.missing, reordered: c.backwards, badFrames: c.bad,
@@ -221,14 +222,14 @@ function rows(): Row[] {
   const out: Row[] = [];
   for (const [scenario, runs] of byScenario) {
     const metrics: Array<[string, string, boolean]> = scenario.startsWith('fixed')
-      ? [['value', 'server CPU µs/delivery', false], ['latencyP50Us', 'latency p50 µs', false], ['latencyP99Us', 'latency p99 µs', false]]
+      ? [['value', 'server CPU µs/delivery', false], ['serverWritesPerDelivery', 'server writes/delivery', false], ['latencyP50Us', 'latency p50 µs', false], ['latencyP99Us', 'latency p99 µs', false]]
       : scenario.startsWith('idle')
         ? [['value', 'KB RSS/connection', false], ['loginsPerSec', 'logins/s', true], ['idleCpuPct', 'idle server CPU % of a core', false]]
         : scenario.startsWith('pings')
           ? [['value', 'server CPU µs/PING', false]]
         : scenario.startsWith('rpc')
           ? [['value', 'calls/s', true], ['serverCpuUsPerCall', 'server CPU µs/call', false]]
-          : [['value', 'deliveries/s', true], ['serverCpuUsPerDelivery', 'server CPU µs/delivery', false]];
+          : [['value', 'deliveries/s', true], ['serverCpuUsPerDelivery', 'server CPU µs/delivery', false], ['serverWritesPerDelivery', 'server writes/delivery', false]];
     const rateMissed = [...new Set(runs.filter((r) => r.rateSustained === false).map((r) => r.server))];
     for (const [key, metric, higherIsBetter] of metrics) {
       const v = Object.fromEntries(['ours', 'baseline', 'deepstream', 'ceiling', 'bare', 'delayed'].map((k) => [k, median(runs.filter((r) => r.server === k).map((r) => r[key] as number))])) as Record<Kind, number>;

@@ -396,6 +396,16 @@ export function machineTicks(): { busy: number; total: number } {
   }
 }
 
+/** Write system calls (write, writev, …) `pid` has made, all threads (syscw in /proc/<pid>/io); NaN if unavailable. */
+export function writeSyscalls(pid: number | undefined): number {
+  try {
+    const match = /syscw:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/io`, 'utf8'));
+    return match === null ? NaN : Number(match[1]);
+  } catch {
+    return NaN;
+  }
+}
+
 /** Resident set size in bytes (VmRSS); NaN if unavailable. */
 export function rssBytes(pid: number): number {
   try {

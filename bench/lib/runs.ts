@@ -8,7 +8,7 @@
 import { mergeHistograms, topicName } from './checks.ts';
 import { relayProgress, settle } from './flow-control.ts';
 import {
-  askCounts, CpuMeter, forkWorker, mergeCounts, nextMessage, rssBytes, shares, sleep, stopWorkers,
+  askCounts, CpuMeter, forkWorker, mergeCounts, nextMessage, rssBytes, shares, sleep, stopWorkers, writeSyscalls,
   type CpuSample, type RequesterResult, type SendResult, type SubscriberCounts, type Worker, type WriterCounts,
 } from './proc.ts';
 
@@ -64,6 +64,8 @@ export interface FanoutRun {
   loadCpu: number[];
   machineBusy: number;
   rss: number;
+  /** Write system calls of spec.pids[0] from the first send to the last delivery (Linux's /proc/<pid>/io). */
+  serverWrites: number;
   deliveredPerSec: number;
   sentPerSec: number;
 }
@@ -103,6 +105,7 @@ export async function fanoutRun(s: FanoutSpec): Promise<FanoutRun> {
     const meter = new CpuMeter([...s.pids, process.pid, snd.pid, ...subWorkers.map((w) => w.pid)]);
     await s.onStart?.();
     const start = meter.sample();
+    const writesBefore = writeSyscalls(s.pids[0]);
     const sent = nextMessage(snd, 'sent', s.durationMs + 30_000);
     const done = nextMessage(snd, 'done', s.durationMs + 60_000);
     void done.catch(() => {}); // awaited below; a failure before then surfaces through `sent`
@@ -120,6 +123,7 @@ export async function fanoutRun(s: FanoutSpec): Promise<FanoutRun> {
       moved: ([c0, w0], [c1, w1]) => c0.received !== c1.received || w0?.acked !== w1?.acked,
       pollMs: s.pollMs ?? 20,
     });
+    const serverWrites = writeSyscalls(s.pids[0]) - writesBefore;
     const rss = rssBytes(s.pids[0] ?? 0);
     await s.onEnd?.();
     await sleep(LATE_FRAMES_MS);
@@ -130,7 +134,7 @@ export async function fanoutRun(s: FanoutSpec): Promise<FanoutRun> {
     return {
       result, counts, inWindow, writer, expected, readVersions: { min: Math.min(...versions), max: Math.max(...versions), writer: ready.versionMin },
       busySec: (busyEnd.at - start.at) / 1000, windowSec: (windowEnd.at - start.at) / 1000, cpu: cpu.slice(0, s.pids.length),
-      loadCpu: cpu.slice(s.pids.length), machineBusy: CpuMeter.machineBusy(start, busyEnd), rss,
+      loadCpu: cpu.slice(s.pids.length), machineBusy: CpuMeter.machineBusy(start, busyEnd), rss, serverWrites,
       deliveredPerSec: counts.received > 0 ? counts.received / ((counts.lastAt - result.startAt) / 1000) : 0,
       sentPerSec: result.sent / ((result.sendEndAt - result.startAt) / 1000),
     };
