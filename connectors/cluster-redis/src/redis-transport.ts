@@ -18,6 +18,10 @@ const KEYS_PER_COMMAND = 1000;
 
 const asBuffer = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 const retryStrategy = (attempt: number) => Math.min(50 * 2 ** attempt, 2000);
+/** A Redis Cluster's slot map is read again this often, whatever happens (ioredis 5 does not by default). */
+const SLOTS_REFRESH_MS = 5_000;
+/** Replies that say the publisher's slot map is out of date. */
+const STALE_SLOTS = /^(MOVED|ASK|CLUSTERDOWN) /;
 
 /**
  * Moves cluster frames over Redis pub/sub: one channel for broadcasts, one per node for direct
@@ -79,6 +83,7 @@ export class RedisTransport implements ClusterTransport {
       const cluster = (redis: RedisOptions, more: ClusterOptions): ClusterOptions => ({
         lazyConnect: true,
         clusterRetryStrategy: retryStrategy,
+        slotsRefreshInterval: SLOTS_REFRESH_MS,
         redisOptions: { password: options.password, maxRetriesPerRequest: redis.maxRetriesPerRequest },
         ...more,
       });
@@ -134,9 +139,19 @@ export class RedisTransport implements ClusterTransport {
   }
 
   private send(channel: string, bytes: Uint8Array): void {
-    const sent = this.sharded ? this.publisher.spublish(channel, asBuffer(bytes)) : this.publisher.publish(channel, asBuffer(bytes));
-    sent.catch(() => undefined);
+    if (!this.sharded) return void this.publisher.publish(channel, asBuffer(bytes)).catch(() => undefined);
+    this.publisher.spublish(channel, asBuffer(bytes)).catch(this.onPublishError);
   }
+
+  /**
+   * Once a connection to a restarted shard has failed, ioredis (5.11) leaves that node out of its
+   * pool and sends the shard's auto-pipelined SPUBLISHes to another node; that node answers MOVED,
+   * and a pipeline of writes is rejected without the slot map being read again, so the shard would
+   * stay unreachable. Reading the map again puts the node back (ioredis runs one refresh at a time).
+   */
+  private readonly onPublishError = (error: unknown): void => {
+    if (!this.closed && error instanceof Error && STALE_SLOTS.test(error.message)) (this.publisher as Cluster).refreshSlotsCache();
+  };
 
   private async subscribe(channels: string[]): Promise<void> {
     // SSUBSCRIBE takes channels of one slot only: one command per channel (keys rarely share a slot).
