@@ -69,7 +69,8 @@ export async function startRedis(): Promise<RedisServer | Skip> {
     kill: () => void child?.kill('SIGKILL'),
     restart: launch,
     async stop() {
-      const exited = child?.exitCode === null ? new Promise((resolve) => child!.once('exit', resolve)) : undefined;
+      // A child killed earlier (kill without restart) has exited already: its signalCode says so.
+      const exited = child?.exitCode === null && child.signalCode === null ? new Promise((resolve) => child!.once('exit', resolve)) : undefined;
       child?.kill('SIGKILL');
       await exited;
       rmSync(dir, { recursive: true, force: true });
@@ -278,30 +279,55 @@ export interface RedisSentinelServer {
   readonly name: string;
   /** The master itself (kill / restart it to see clients reconnect through the sentinel). */
   readonly master: RedisServer;
+  /** With `replica`: a replica of the master, which the sentinel promotes once the master is gone. */
+  readonly replicaPort: number | undefined;
+  /** The port of the master the sentinel names now. */
+  masterPort(): Promise<number>;
   stop(): Promise<void>;
 }
 
-/** One Redis master and one sentinel monitoring it (quorum 1): Sentinel discovery, without failover targets. */
-export async function startRedisSentinel(name = 'dsmaster'): Promise<RedisSentinelServer | Skip> {
+/**
+ * One Redis master and one sentinel monitoring it (quorum 1); with `replica`, also a replica in
+ * sync that the sentinel knows of, so that killing the master makes the sentinel fail over to it
+ * (down after 1 s).
+ */
+export async function startRedisSentinel(name = 'dsmaster', { replica = false } = {}): Promise<RedisSentinelServer | Skip> {
   const binary = redisBinary();
-  if (binary === undefined) return { skip: 'redis-server is not installed and could not be installed (see scripts/ensure-services.sh)' };
+  const cli = redisCliBinary();
+  if (binary === undefined || cli === undefined) return { skip: 'redis-server / redis-cli are not installed and could not be installed (see scripts/ensure-services.sh)' };
   const master = await startRedis();
   if (isSkip(master)) return master;
   const port = await freePort();
   const dir = mkdtempSync(join(ROOT, 'ds-redis-sentinel-'));
+  const replicaPort = replica ? await freePort() : undefined;
+  const replicaServer = replicaPort === undefined ? undefined : redisProcess(binary, replicaPort, ['--port', String(replicaPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--replicaof', '127.0.0.1', String(master.port)]);
   // The sentinel rewrites its configuration file: it must be its own and writable.
   const config = join(dir, 'sentinel.conf');
   writeFileSync(config, [
     `port ${port}`, 'bind 127.0.0.1', `dir ${dir}`,
     `sentinel monitor ${name} 127.0.0.1 ${master.port} 1`,
     `sentinel down-after-milliseconds ${name} 1000`,
+    `sentinel failover-timeout ${name} 5000`,
     '',
   ].join('\n'));
   const sentinel = redisProcess(binary, port, [config, '--sentinel']);
+  const poll = async (what: string, ok: () => Promise<boolean>) => {
+    const deadline = Date.now() + 20_000;
+    while (!(await ok().catch(() => false))) {
+      if (Date.now() > deadline) throw new Error(`the Redis Sentinel setup did not come up: ${what}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  };
   try {
+    if (replicaServer !== undefined) {
+      await replicaServer.launch();
+      await poll('the replica in sync', async () => (await redisCli(cli, replicaPort!, 'info', 'replication')).includes('master_link_status:up'));
+    }
+    // Started after the replica is in sync: its first look at the master lists the replica.
     await sentinel.launch();
+    if (replicaServer !== undefined) await poll('the sentinel knows the replica', async () => (await redisCli(cli, port, 'sentinel', 'replicas', name)).includes(String(replicaPort)));
   } catch (error) {
-    await master.stop();
+    await Promise.all([sentinel.stop(), replicaServer?.stop(), master.stop()]);
     rmSync(dir, { recursive: true, force: true });
     throw error;
   }
@@ -309,8 +335,10 @@ export async function startRedisSentinel(name = 'dsmaster'): Promise<RedisSentin
     sentinels: [{ host: '127.0.0.1', port }],
     name,
     master,
+    replicaPort,
+    masterPort: async () => Number((await redisCli(cli, port, 'sentinel', 'get-master-addr-by-name', name)).trim().split('\n')[1]),
     async stop() {
-      await sentinel.stop();
+      await Promise.all([sentinel.stop(), replicaServer?.stop()]);
       await master.stop();
       rmSync(dir, { recursive: true, force: true });
     },
