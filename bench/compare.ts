@@ -70,9 +70,11 @@ const MAX_LAG_MS = opt.num('max-lag', 300);
 const CPU_PROF_DIR = opt.given('cpu-prof') ? resolve(opt.text('cpu-prof', '')) : undefined;
 const WRITE_DELAY_MS = opt.num('write-delay', 2); // `delayed`: our server with `connection.writeDelay` at this many ms (fixed-rate scenario).
 /**
- * --pin: every server on CPU 0, this script and its load workers on the others. On 2 cores an
- * unpinned run lands in one of two modes (the scheduler puts the server beside a busy load worker
- * or not), which moves deliveries/s by 3x whichever the server; pinned, every server gets one core.
+ * --pin: every server on CPU 0, this script and its load workers on the others, so that every
+ * server gets the same one core. On 2 cores the many-topics runs land in one of two modes (about
+ * one write per delivery, or about 13 frames per write: `server writes/delivery`), which moves
+ * deliveries/s by up to 3x whichever the server; unpinned, about half the runs were slow, pinned
+ * fewer (bench/README.md, "Issue 22: every figure").
  */
 const PIN = opt.flag('pin') || ISSUE22;
 const SERVER_CPUS = '0';
