@@ -41,6 +41,38 @@ async function waitForPort(port: number, timeoutMs: number): Promise<boolean> {
 
 // ---- Redis -------------------------------------------------------------------------------
 
+const redisBinary = () => ['redis-server', '/usr/bin/redis-server', '/usr/local/bin/redis-server'].find((b) => spawnSync(b, ['--version']).status === 0);
+const redisCliBinary = () => ['redis-cli', '/usr/bin/redis-cli', '/usr/local/bin/redis-cli'].find((b) => spawnSync(b, ['--version']).status === 0);
+
+/** One redis-cli command against a local port; its output, or the error it printed. */
+function redisCli(cli: string, port: number, ...args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cli, ['-h', '127.0.0.1', '-p', String(port), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk));
+    child.stderr.on('data', (chunk: Buffer) => (out += chunk));
+    child.once('error', reject);
+    child.once('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`redis-cli ${args.join(' ')}: ${out}`))));
+  });
+}
+
+/** A local redis-server process that can be killed and started again with the same files. */
+function redisProcess(binary: string, port: number, args: string[]) {
+  let child: ChildProcess | undefined;
+  return {
+    async launch() {
+      child = spawn(binary, args, { stdio: 'ignore' });
+      if (!(await waitForPort(port, 10_000))) throw new Error(`redis-server did not start on port ${port}`);
+    },
+    kill: () => void child?.kill('SIGKILL'),
+    async stop() {
+      const exited = child?.exitCode === null && child.signalCode === null ? new Promise((resolve) => child!.once('exit', resolve)) : undefined;
+      child?.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
+
 export interface RedisServer {
   readonly url: string;
   readonly port: number;
@@ -53,26 +85,19 @@ export interface RedisServer {
 
 export async function startRedis(): Promise<RedisServer | Skip> {
   if (process.env.REDIS_URL) return external(process.env.REDIS_URL);
-  const binary = ['redis-server', '/usr/bin/redis-server', '/usr/local/bin/redis-server'].find((b) => spawnSync(b, ['--version']).status === 0);
+  const binary = redisBinary();
   if (binary === undefined) return { skip: 'redis-server is not installed and could not be installed (see scripts/ensure-services.sh)' };
   const port = await freePort();
   const dir = mkdtempSync(join(ROOT, 'ds-redis-'));
-  let child: ChildProcess | undefined;
-  const launch = async () => {
-    child = spawn(binary, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
-    if (!(await waitForPort(port, 10_000))) throw new Error(`redis-server did not start on port ${port}`);
-  };
-  await launch();
+  const server = redisProcess(binary, port, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir]);
+  await server.launch();
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
-    kill: () => void child?.kill('SIGKILL'),
-    restart: launch,
+    kill: server.kill,
+    restart: server.launch,
     async stop() {
-      // A child killed earlier (kill without restart) has exited already: its signalCode says so.
-      const exited = child?.exitCode === null && child.signalCode === null ? new Promise((resolve) => child!.once('exit', resolve)) : undefined;
-      child?.kill('SIGKILL');
-      await exited;
+      await server.stop();
       rmSync(dir, { recursive: true, force: true });
     },
   };
@@ -166,38 +191,6 @@ export async function startPostgres(): Promise<PostgresServer | Skip> {
 export const isSkip = (value: unknown): value is Skip => typeof value === 'object' && value !== null && 'skip' in value;
 
 // ---- Redis Cluster and Sentinel ----------------------------------------------------------
-
-const redisBinary = () => ['redis-server', '/usr/bin/redis-server', '/usr/local/bin/redis-server'].find((b) => spawnSync(b, ['--version']).status === 0);
-const redisCliBinary = () => ['redis-cli', '/usr/bin/redis-cli', '/usr/local/bin/redis-cli'].find((b) => spawnSync(b, ['--version']).status === 0);
-
-/** One redis-cli command against a local port; its output, or the error it printed. */
-function redisCli(cli: string, port: number, ...args: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cli, ['-h', '127.0.0.1', '-p', String(port), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (chunk: Buffer) => (out += chunk));
-    child.stderr.on('data', (chunk: Buffer) => (out += chunk));
-    child.once('error', reject);
-    child.once('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`redis-cli ${args.join(' ')}: ${out}`))));
-  });
-}
-
-/** A local redis-server process that can be killed and started again with the same files. */
-function redisProcess(binary: string, port: number, args: string[]) {
-  let child: ChildProcess | undefined;
-  return {
-    async launch() {
-      child = spawn(binary, args, { stdio: 'ignore' });
-      if (!(await waitForPort(port, 10_000))) throw new Error(`redis-server did not start on port ${port}`);
-    },
-    kill: () => void child?.kill('SIGKILL'),
-    async stop() {
-      const exited = child?.exitCode === null && child.signalCode === null ? new Promise((resolve) => child!.once('exit', resolve)) : undefined;
-      child?.kill('SIGKILL');
-      await exited;
-    },
-  };
-}
 
 export interface RedisClusterServer {
   /** Seed URLs, one per master: `redis://127.0.0.1:port`. */
