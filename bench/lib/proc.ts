@@ -396,25 +396,21 @@ export function machineTicks(): { busy: number; total: number } {
   }
 }
 
-/** Write system calls (write, writev, …) `pid` has made, all threads (syscw in /proc/<pid>/io); NaN if unavailable. */
-export function writeSyscalls(pid: number | undefined): number {
+/** The number `pattern` captures in /proc/<pid>/<file>; NaN if the file or the field is not there. */
+function procNumber(pid: number | undefined, file: string, pattern: RegExp): number {
   try {
-    const match = /syscw:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/io`, 'utf8'));
+    const match = pattern.exec(readFileSync(`/proc/${pid}/${file}`, 'utf8'));
     return match === null ? NaN : Number(match[1]);
   } catch {
     return NaN;
   }
 }
 
+/** Write system calls (write, writev, …) `pid` has made, all threads (syscw in /proc/<pid>/io); NaN if unavailable. */
+export const writeSyscalls = (pid: number | undefined): number => procNumber(pid, 'io', /syscw:\s+(\d+)/);
+
 /** Resident set size in bytes (VmRSS); NaN if unavailable. */
-export function rssBytes(pid: number): number {
-  try {
-    const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return match === null ? NaN : Number(match[1]) * 1024;
-  } catch {
-    return NaN;
-  }
-}
+export const rssBytes = (pid: number): number => procNumber(pid, 'status', /VmRSS:\s+(\d+) kB/) * 1024;
 
 /** RSS once it stops moving after a burst (GC, lazily freed buffers): two samples 500 ms apart within 1 %, at most 5 s. */
 export async function settledRss(pid: number): Promise<number> {
